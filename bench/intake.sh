@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Intake benchmark (issue 2): accepted comments per second over HTTP with durable (fsync'd,
+# group-committed) writes, p50/p99 latency, and the same machine's ceiling: a bare axum handler
+# parsing the same body. The load generator (wrk) is a separate process on the same cores.
+#   bench/intake.sh [seconds] [connections] [sqlite|postgres-URL]
+# Not part of CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_RUN="${1:-15}"
+CONNS="${2:-64}"
+DB="${3:-sqlite}"
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --locked -q --bin yijian --example ceiling -p yijian -p yijian-web
+TARGET="${CARGO_TARGET_DIR:-target}/release"
+DATA=$(mktemp -d)
+cleanup() { kill "${YJ:-}" "${CEIL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"; }
+trap cleanup EXIT
+ARGS=(serve --listen 127.0.0.1:18080 --data "$DATA" --insecure-no-captcha)
+[ "$DB" = sqlite ] || ARGS+=(--database "$DB")
+RUST_LOG=warn "$TARGET/yijian" "${ARGS[@]}" >"$DATA/out.log" 2>"$DATA/err.log" &
+YJ=$!
+for _ in $(seq 1 100); do grep -q listening "$DATA/out.log" 2>/dev/null && break; sleep 0.1; done
+"$TARGET/examples/ceiling" 127.0.0.1:18081 >/dev/null &
+CEIL=$!
+sleep 0.5
+URL=/api/v1/consultations/ln-hrss-ai-2025/comments
+echo "== yijian intake ($DB, durable group commit), ${SECONDS_RUN}s, $CONNS connections"
+wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s bench/intake.lua "http://127.0.0.1:18080$URL" | grep RESULT | tee "$DATA/yj.txt"
+echo "== ceiling: bare axum parsing the same body"
+wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s bench/intake.lua "http://127.0.0.1:18081$URL" | grep RESULT | tee "$DATA/ceil.txt"
+yj=$(sed -E 's/.*rate=([0-9]+).*/\1/' "$DATA/yj.txt")
+ceil=$(sed -E 's/.*rate=([0-9]+).*/\1/' "$DATA/ceil.txt")
+kill "$YJ"; wait "$YJ" 2>/dev/null || true
+stored=$("$TARGET/yijian" consultation list --data "$DATA" ${DB:+$( [ "$DB" = sqlite ] || echo --database "$DB")} >/dev/null 2>&1; \
+  [ "$DB" = sqlite ] && sqlite3 "$DATA/yijian.sqlite3" 'select count(*) from comments' || echo "?")
+echo "SUMMARY accepted_per_s=$yj ceiling_per_s=$ceil ratio=$(awk "BEGIN{printf \"%.2f\", $yj/$ceil}") stored_rows=$stored"

@@ -1,0 +1,258 @@
+//! Comments: what arrives, through which channel, and how a web or API submission is checked.
+
+use jiff::civil::Date;
+use serde_json::{Map, Value};
+
+use crate::FieldError;
+use crate::pii::{IdNumber, PhoneNumber};
+use crate::validate;
+
+/// How a comment reached the consultation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The public web form.
+    Web,
+    /// The JSON API.
+    Api,
+    /// A mail to the consultation's address.
+    Email,
+    /// A letter or a call that staff typed in.
+    Manual,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Api => "api",
+            Channel::Email => "email",
+            Channel::Manual => "manual",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Channel> {
+        Some(match s {
+            "web" => Channel::Web,
+            "api" => Channel::Api,
+            "email" => Channel::Email,
+            "manual" => Channel::Manual,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a comment stands in review. The back office moves it along.
+pub const STATUS_RECEIVED: &str = "received";
+
+/// A comment ready to be stored. For the web and API channels every personal field is present;
+/// mail and manual entries may lack them and carry a sender or a note instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewComment {
+    pub consultation_id: String,
+    pub version: u32,
+    pub channel: Channel,
+    pub name: Option<String>,
+    pub id_number: Option<IdNumber>,
+    pub position: Option<String>,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<String>,
+    pub opinion: String,
+    pub articles: Vec<u32>,
+    /// A mail's From address, or who typed a manual entry.
+    pub sender: Option<String>,
+    pub note: Option<String>,
+}
+
+/// What the intake needs to know of a consultation to check a submission.
+#[derive(Debug, Clone)]
+pub struct IntakeRules {
+    pub positions: Vec<String>,
+    pub articles: Vec<u32>,
+    pub max_opinion_chars: usize,
+}
+
+/// The seven fields of the reference form, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSubmission {
+    pub name: String,
+    pub id_number: IdNumber,
+    pub position: String,
+    pub phone: PhoneNumber,
+    pub email: String,
+    pub opinion: String,
+    pub articles: Vec<u32>,
+}
+
+/// The order in which fields are reported, which is the form's order.
+pub const FIELDS: [&str; 7] = ["name", "id_number", "position", "phone", "email", "opinion", "articles"];
+
+/// Checks every field of a JSON submission and reports every problem at once.
+/// `today` is the local date in the consultation's zone (birth dates may not lie after it).
+pub fn validate_submission(body: &Map<String, Value>, rules: &IntakeRules, today: Date) -> Result<ValidSubmission, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut text = |field: &'static str| -> Option<String> {
+        match body.get(field) {
+            None | Some(Value::Null) => {
+                errors.push(FieldError::new(field, "required"));
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                errors.push(FieldError::new(field, "invalid_type"));
+                None
+            }
+        }
+    };
+    let name = text("name");
+    let id_number = text("id_number");
+    let position = text("position");
+    let phone = text("phone");
+    let email = text("email");
+    let opinion = text("opinion");
+
+    fn check<T>(field: &'static str, r: Result<T, &'static str>, errors: &mut Vec<FieldError>) -> Option<T> {
+        r.map_err(|code| errors.push(FieldError::new(field, code))).ok()
+    }
+    let name = name.and_then(|s| check("name", validate::name(&s), &mut errors));
+    let id_number = id_number.and_then(|s| check("id_number", validate::id_number(&s, today), &mut errors));
+    let position = position.and_then(|s| {
+        if s.is_empty() || s == "请选择" {
+            errors.push(FieldError::new("position", "required"));
+            None
+        } else if rules.positions.contains(&s) {
+            Some(s)
+        } else {
+            errors.push(FieldError::new("position", "position_unknown"));
+            None
+        }
+    });
+    let phone = phone.and_then(|s| check("phone", validate::phone(&s), &mut errors));
+    let email = email.and_then(|s| check("email", validate::email(&s), &mut errors));
+    let opinion = opinion.and_then(|s| {
+        validate::opinion(&s, rules.max_opinion_chars)
+            .map_err(|code| {
+                let e = FieldError::new("opinion", code);
+                errors.push(if code == "opinion_too_long" { e.with_limit(rules.max_opinion_chars) } else { e });
+            })
+            .ok()
+    });
+    let articles = match body.get("articles") {
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for item in items {
+                match item.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) if rules.articles.contains(&n) => {
+                        if !out.contains(&n) {
+                            out.push(n);
+                        }
+                    }
+                    Some(_) => {
+                        ok = false;
+                        errors.push(FieldError::new("articles", "article_unknown"));
+                        break;
+                    }
+                    None => {
+                        ok = false;
+                        errors.push(FieldError::new("articles", if item.is_number() { "article_unknown" } else { "invalid_type" }));
+                        break;
+                    }
+                }
+            }
+            out.sort_unstable();
+            ok.then_some(out)
+        }
+        Some(_) => {
+            errors.push(FieldError::new("articles", "invalid_type"));
+            None
+        }
+    };
+    // Type errors were found first; report in the form's order all the same.
+    errors.sort_by_key(|e| FIELDS.iter().position(|f| *f == e.field).unwrap_or(usize::MAX));
+    match (name, id_number, position, phone, email, opinion, articles) {
+        (Some(name), Some(id_number), Some(position), Some(phone), Some(email), Some(opinion), Some(articles)) if errors.is_empty() => {
+            Ok(ValidSubmission { name, id_number, position, phone, email, opinion, articles })
+        }
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules() -> IntakeRules {
+        IntakeRules { positions: vec!["公务员".into(), "其他".into()], articles: (1..=20).collect(), max_opinion_chars: 10 }
+    }
+
+    fn today() -> Date {
+        jiff::civil::date(2025, 5, 15)
+    }
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn good() -> Value {
+        json!({"name": "张三", "id_number": "11010519491231002X", "position": "公务员",
+               "phone": "13800138000", "email": "zhang@example.com", "opinion": "建议很好", "articles": [5, 2, 5]})
+    }
+
+    #[test]
+    fn a_good_submission_passes() {
+        let v = validate_submission(&body(good()), &rules(), today()).unwrap();
+        assert_eq!(v.articles, vec![2, 5]);
+        assert_eq!(v.phone.e164(), "+8613800138000");
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let b = body(json!({"name": 5, "position": "请选择", "phone": "123", "email": "x", "opinion": "这条意见超过了十个字的限制啊", "articles": [99]}));
+        let errs = validate_submission(&b, &rules(), today()).unwrap_err();
+        let got: Vec<(&str, &str)> = errs.iter().map(|e| (e.field, e.code)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("name", "invalid_type"),
+                ("id_number", "required"),
+                ("position", "required"),
+                ("phone", "phone_invalid"),
+                ("email", "email_invalid"),
+                ("opinion", "opinion_too_long"),
+                ("articles", "article_unknown"),
+            ]
+        );
+        assert_eq!(errs.iter().find(|e| e.field == "opinion").unwrap().limit, Some(10));
+    }
+
+    #[test]
+    fn field_types_and_articles() {
+        let cases: &[(&str, Value, &str)] = &[
+            ("articles", json!("5"), "invalid_type"),
+            ("articles", json!(["5"]), "invalid_type"),
+            ("articles", json!([0]), "article_unknown"),
+            ("articles", json!([-1]), "article_unknown"),
+            ("articles", json!([1.5]), "article_unknown"),
+            ("position", json!("局长"), "position_unknown"),
+            ("position", json!(["公务员"]), "invalid_type"),
+            ("opinion", json!(true), "invalid_type"),
+        ];
+        for (field, value, code) in cases {
+            let mut b = body(good());
+            b.insert(field.to_string(), value.clone());
+            let errs = validate_submission(&b, &rules(), today()).unwrap_err();
+            assert_eq!(errs.len(), 1, "{field}={value}: {errs:?}");
+            assert_eq!((errs[0].field, errs[0].code), (*field, *code), "{field}={value}");
+        }
+    }
+
+    #[test]
+    fn articles_may_be_absent() {
+        let mut b = body(good());
+        b.remove("articles");
+        assert!(validate_submission(&b, &rules(), today()).unwrap().articles.is_empty());
+        b.insert("articles".into(), Value::Null);
+        assert!(validate_submission(&b, &rules(), today()).is_ok());
+    }
+}

@@ -1,0 +1,210 @@
+//! A consultation: who asks, about which draft, between which instants, through which channels.
+
+use jiff::{Timestamp, tz::TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::document::Document;
+use crate::{Lang, document};
+
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+pub const DEFAULT_MAX_OPINION_CHARS: usize = 5000;
+
+/// Everything about a consultation except its draft text: this part may change (a deadline
+/// extended, a contact replaced) without a new version of the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsultationMeta {
+    /// A stable slug: lower-case ASCII letters, digits and hyphens.
+    pub id: String,
+    pub title: String,
+    pub issuer: String,
+    pub issued_on: Option<jiff::civil::Date>,
+    pub opens_at: Timestamp,
+    pub closes_at: Timestamp,
+    pub time_zone: String,
+    pub max_opinion_chars: usize,
+    pub positions: Vec<String>,
+    /// The notice, paragraphs separated by blank lines. `{deadline}` and `{subject_phrase}` are
+    /// filled in when it is rendered, so the deadline sentence always follows the dates.
+    pub notice: String,
+    pub contact: Contact,
+    pub email_channel: EmailChannel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Contact {
+    pub person: String,
+    #[serde(default)]
+    pub department: String,
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct EmailChannel {
+    pub address: String,
+    /// The phrase a mail's subject must contain for the mail to reach this consultation.
+    pub subject_phrase: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Upcoming,
+    Open,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Upcoming => "upcoming",
+            Status::Open => "open",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+impl ConsultationMeta {
+    /// Open from `opens_at` (inclusive) to `closes_at` (exclusive).
+    pub fn status(&self, now: Timestamp) -> Status {
+        if now < self.opens_at {
+            Status::Upcoming
+        } else if now < self.closes_at {
+            Status::Open
+        } else {
+            Status::Closed
+        }
+    }
+
+    pub fn tz(&self) -> TimeZone {
+        TimeZone::get(&self.time_zone).unwrap_or(TimeZone::UTC)
+    }
+
+    /// RFC 3339 with the consultation's own offset, e.g. `2025-05-19T00:00:00+08:00`.
+    pub fn rfc3339(&self, t: Timestamp) -> String {
+        rfc3339_in(t, &self.tz())
+    }
+
+    /// The deadline as people say it: a close at midnight is "by the end of the day before".
+    pub fn deadline_text(&self, lang: Lang) -> String {
+        let local = self.closes_at.to_zoned(self.tz());
+        let at_midnight = local.time() == jiff::civil::Time::midnight();
+        let (date, time) = if at_midnight {
+            (local.date().yesterday().unwrap_or(local.date()), None)
+        } else {
+            (local.date(), Some(local.time()))
+        };
+        match (lang, time) {
+            (Lang::Zh, None) => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
+            (Lang::Zh, Some(t)) => {
+                format!("{}年{}月{}日{:02}:{:02}", date.year(), date.month(), date.day(), t.hour(), t.minute())
+            }
+            (Lang::En, None) => date.strftime("%-d %B %Y").to_string(),
+            (Lang::En, Some(t)) => format!("{} {:02}:{:02}", date.strftime("%-d %B %Y"), t.hour(), t.minute()),
+        }
+    }
+
+    /// The notice with its placeholders filled in.
+    pub fn rendered_notice(&self, lang: Lang) -> String {
+        self.notice
+            .replace("{deadline}", &self.deadline_text(lang))
+            .replace("{subject_phrase}", &self.email_channel.subject_phrase)
+    }
+
+    /// Moves the schedule so the consultation opens at `now` and runs for `days`: the demo
+    /// uses this so that a new user can try the whole flow at once.
+    pub fn reschedule_from(&mut self, now: Timestamp, days: i64) {
+        self.opens_at = now;
+        self.closes_at = now + jiff::SignedDuration::from_hours(24 * days);
+    }
+}
+
+pub fn rfc3339_in(t: Timestamp, tz: &TimeZone) -> String {
+    t.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// A consultation as the server holds it: its current metadata and its verified draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consultation {
+    pub meta: ConsultationMeta,
+    pub demo: bool,
+    pub version: u32,
+    pub document: Document,
+    pub content_sha256: String,
+    /// Base64 Ed25519 signature over the canonical text.
+    pub signature: String,
+}
+
+impl Consultation {
+    pub fn canonical_text(&self) -> String {
+        self.document.canonical_text()
+    }
+}
+
+/// Checks that a slug is usable in URLs and file names.
+pub fn valid_slug(id: &str) -> bool {
+    (2..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// Re-exported so callers can hash without reaching into `document`.
+pub use document::sha256_hex;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(opens: &str, closes: &str) -> ConsultationMeta {
+        ConsultationMeta {
+            id: "x".into(),
+            title: "t".into(),
+            issuer: "i".into(),
+            issued_on: None,
+            opens_at: opens.parse().unwrap(),
+            closes_at: closes.parse().unwrap(),
+            time_zone: DEFAULT_TIME_ZONE.into(),
+            max_opinion_chars: 5000,
+            positions: vec![],
+            notice: "请于{deadline}前反馈。（请在邮件主题上注明《{subject_phrase}》）".into(),
+            contact: Contact::default(),
+            email_channel: EmailChannel { address: "a@example.org".into(), subject_phrase: "某办法".into() },
+        }
+    }
+
+    #[test]
+    fn status_edges() {
+        let m = meta("2025-05-11T16:00:00Z", "2025-05-18T16:00:00Z");
+        let cases = [
+            ("2025-05-11T15:59:59Z", Status::Upcoming),
+            ("2025-05-11T16:00:00Z", Status::Open),
+            ("2025-05-18T15:59:59Z", Status::Open),
+            ("2025-05-18T16:00:00Z", Status::Closed),
+        ];
+        for (now, want) in cases {
+            assert_eq!(m.status(now.parse().unwrap()), want, "{now}");
+        }
+    }
+
+    #[test]
+    fn deadline_sentence_follows_dates() {
+        let m = meta("2025-05-11T16:00:00Z", "2025-05-18T16:00:00Z");
+        assert_eq!(m.deadline_text(Lang::Zh), "2025年5月18日");
+        assert_eq!(m.deadline_text(Lang::En), "18 May 2025");
+        assert_eq!(m.rendered_notice(Lang::Zh), "请于2025年5月18日前反馈。（请在邮件主题上注明《某办法》）");
+        let m = meta("2025-05-11T16:00:00Z", "2025-05-18T09:30:00Z");
+        assert_eq!(m.deadline_text(Lang::Zh), "2025年5月18日17:30");
+        assert_eq!(m.rfc3339(m.closes_at), "2025-05-18T17:30:00+08:00");
+    }
+
+    #[test]
+    fn slugs() {
+        for ok in ["ln-hrss-ai-2025", "ab", "a1"] {
+            assert!(valid_slug(ok), "{ok}");
+        }
+        for bad in ["", "a", "-ab", "ab-", "AB", "a b", "a/b", "中文"] {
+            assert!(!valid_slug(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,1188 @@
+//! Field validators for what citizens type.
+//!
+//! Each validator takes the raw text and returns the normalised value, or a stable error code
+//! (`&'static str`) that [`crate::messages::field_message`] turns into words. The codes are part
+//! of the API: clients may switch on them.
+//!
+//! | validator     | codes                                                                  |
+//! |---------------|------------------------------------------------------------------------|
+//! | [`name`]      | `required`, `name_too_long`, `name_invalid_character`                  |
+//! | [`id_number`] | `required`, `id_number_legacy`, `id_number_format`, `id_number_region`, `id_number_birth_date`, `id_number_checksum` |
+//! | [`phone`]     | `required`, `phone_invalid`, `phone_not_mainland`, `phone_service_number` |
+//! | [`email`]     | `required`, `email_invalid`, `email_domain`, `email_too_long`          |
+//! | [`opinion`]   | `required`, `opinion_control_character`, `opinion_too_long`            |
+
+use std::sync::PoisonError;
+
+use jiff::civil::Date;
+use phonenumber::Type;
+use phonenumber::metadata::{DATABASE, Descriptor};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+use crate::pii::{IdNumber, PhoneNumber, cn_area_code_len};
+
+/// The longest name accepted, in Unicode scalar values.
+pub const NAME_MAX_CHARS: usize = 50;
+/// The longest email address accepted, in octets (RFC 5321 path limit less the brackets).
+pub const EMAIL_MAX_OCTETS: usize = 254;
+/// The longest local part (before the `@`) accepted, in octets (RFC 5321).
+pub const EMAIL_LOCAL_MAX_OCTETS: usize = 64;
+
+const REQUIRED: &str = "required";
+
+// ---------------------------------------------------------------------------------------------
+// Name
+// ---------------------------------------------------------------------------------------------
+
+/// Checks a person's name in any script.
+///
+/// After trimming, the name must be 1 to [`NAME_MAX_CHARS`] Unicode scalar values (counted after
+/// normalisation) of letters (`char::is_alphabetic`), combining marks, spaces (ASCII or the
+/// ideographic space U+3000; a run of them becomes one ASCII space) and the separators
+/// `·` (U+00B7, as in 阿卜杜勒·克里木), `・` (U+30FB), `•` (U+2022), `.`, `-`, `'` and `’`
+/// (U+2019, the apostrophe phones type). It must hold at least one letter. Returns the
+/// trimmed name in NFC.
+pub fn name(raw: &str) -> Result<String, &'static str> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(REQUIRED);
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    let mut in_space = false;
+    let mut has_letter = false;
+    for c in trimmed.chars() {
+        if c == ' ' || c == '\u{3000}' {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        if c.is_alphabetic() {
+            has_letter = true;
+        } else if !(is_combining_mark(c) || NAME_SEPARATORS.contains(&c)) {
+            return Err("name_invalid_character");
+        }
+        out.push(c);
+    }
+    if !has_letter {
+        return Err("name_invalid_character");
+    }
+    let out: String = out.nfc().collect();
+    if out.chars().count() > NAME_MAX_CHARS {
+        return Err("name_too_long");
+    }
+    Ok(out)
+}
+
+/// Separators allowed inside a name.
+const NAME_SEPARATORS: [char; 7] = [
+    '\u{00B7}', '\u{30FB}', '\u{2022}', '.', '-', '\'', '\u{2019}',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Resident identity card number
+// ---------------------------------------------------------------------------------------------
+
+/// Checks an 18-character resident identity card number (GB 11643-1999).
+///
+/// The input is trimmed and NFKC-normalised (full-width digits and `Ｘ` become ASCII), and a
+/// lower-case `x` becomes `X`. Then, in this order: a 15-digit number is refused as
+/// `id_number_legacy`; anything but 17 digits and a digit or `X` is `id_number_format`; the
+/// first two digits must be a province-level code (`id_number_region`); digits 7 to 14 must be
+/// a real date from 1900-01-01 to `today` inclusive (`id_number_birth_date`); the last
+/// character must be the ISO 7064 MOD 11-2 check character (`id_number_checksum`).
+pub fn id_number(raw: &str, today: Date) -> Result<IdNumber, &'static str> {
+    let normalised: String = raw
+        .trim()
+        .nfkc()
+        .collect::<String>()
+        .trim()
+        .replace('x', "X");
+    if normalised.is_empty() {
+        return Err(REQUIRED);
+    }
+    let b = normalised.as_bytes();
+    if b.len() == 15 && b.iter().all(u8::is_ascii_digit) {
+        return Err("id_number_legacy");
+    }
+    if b.len() != 18
+        || !b[..17].iter().all(u8::is_ascii_digit)
+        || !(b[17].is_ascii_digit() || b[17] == b'X')
+    {
+        return Err("id_number_format");
+    }
+    let region = digits_value(&b[..2]);
+    if !is_province_code(region) {
+        return Err("id_number_region");
+    }
+    let birth = Date::new(
+        digits_value(&b[6..10]) as i16,
+        digits_value(&b[10..12]) as i8,
+        digits_value(&b[12..14]) as i8,
+    )
+    .map_err(|_| "id_number_birth_date")?;
+    if birth < jiff::civil::date(1900, 1, 1) || birth > today {
+        return Err("id_number_birth_date");
+    }
+    if b[17] != id_check_character(&b[..17]) {
+        return Err("id_number_checksum");
+    }
+    Ok(IdNumber::from_normalised(normalised))
+}
+
+/// The value of a short run of ASCII digits (at most 4 here, so no overflow).
+fn digits_value(digits: &[u8]) -> u32 {
+    digits
+        .iter()
+        .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+}
+
+/// Province-level division codes (GB/T 2260): the provinces, autonomous regions and
+/// municipalities, 71 for Taiwan, and 81/82/83 for the residence permits of Hong Kong, Macao
+/// and Taiwan residents.
+fn is_province_code(code: u32) -> bool {
+    matches!(code, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81..=83)
+}
+
+/// The ISO 7064 MOD 11-2 check character of the first 17 digits.
+fn id_check_character(first17: &[u8]) -> u8 {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let sum: u32 = first17
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    CHECK[(sum % 11) as usize]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phone
+// ---------------------------------------------------------------------------------------------
+
+const PHONE_INVALID: &str = "phone_invalid";
+const PHONE_NOT_MAINLAND: &str = "phone_not_mainland";
+const PHONE_SERVICE: &str = "phone_service_number";
+
+/// The longest input looked at; anything longer is not a phone number.
+const PHONE_MAX_INPUT_CHARS: usize = 64;
+/// The longest extension accepted, in digits.
+const EXTENSION_MAX_DIGITS: usize = 6;
+
+/// Words that introduce an extension, longest first where one is a prefix of another. Matched
+/// case-insensitively on the NFKC-normalised input.
+const EXTENSION_MARKERS: [&str; 7] = ["extension", "ext.", "ext", "分机号", "分机", "转", "x"];
+
+/// Checks a mainland China mobile or fixed-line number and returns it in E.164 form with its
+/// extension.
+///
+/// Accepted: `13800138000`, `+86 138 0013 8000`, `0086-13800138000`, `86 13800138000`,
+/// `138-0013-8000`, `(024)22951510`, `（024）22951510`, `024-22951510`, `0755-8888 8888`,
+/// `+86 10 6512 3456`, full-width digits; a fixed line may carry an extension: `-8001` after the
+/// complete number, `转8001`, `分机8001`, `ext. 8001`, `ext8001`, `x8001`. A fixed line needs its
+/// area code. Refused: 400/800 and other shared-cost, toll-free or premium numbers and short
+/// service numbers such as 95588, 12345, 10086 or 110 (`phone_service_number`); valid numbers
+/// of other countries and regions, Hong Kong, Macao and Taiwan included
+/// (`phone_not_mainland`); everything else (`phone_invalid`).
+pub fn phone(raw: &str) -> Result<PhoneNumber, &'static str> {
+    let text: String = raw.nfkc().collect();
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(REQUIRED);
+    }
+    if text.chars().count() > PHONE_MAX_INPUT_CHARS {
+        return Err(PHONE_INVALID);
+    }
+    if let Some((main, extension)) = split_extension_marker(text)? {
+        let (number, kind) = phone_main(main)?;
+        return with_extension(number, kind, Some(extension));
+    }
+    match phone_main(text) {
+        Ok((number, kind)) => with_extension(number, kind, None),
+        // `024-22951510-8001`: the whole is too long to be a number, but what comes before the
+        // last dash is a complete fixed line and what follows it is short. (The whole is tried
+        // first so that `0755-8888888-8`, a complete number, stays one.)
+        Err(PHONE_INVALID) => {
+            let Some((head, tail)) = text.rsplit_once(is_dash) else {
+                return Err(PHONE_INVALID);
+            };
+            let tail = tail.trim();
+            if !is_extension_digits(tail) {
+                return Err(PHONE_INVALID);
+            }
+            match phone_main(head) {
+                Ok((number, PhoneKind::FixedLine)) => {
+                    with_extension(number, PhoneKind::FixedLine, Some(tail.to_owned()))
+                }
+                _ => Err(PHONE_INVALID),
+            }
+        }
+        Err(code) => Err(code),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PhoneKind {
+    Mobile,
+    FixedLine,
+}
+
+/// Only a fixed line has extensions.
+fn with_extension(
+    e164: String,
+    kind: PhoneKind,
+    extension: Option<String>,
+) -> Result<PhoneNumber, &'static str> {
+    if extension.is_some() && kind == PhoneKind::Mobile {
+        return Err(PHONE_INVALID);
+    }
+    Ok(PhoneNumber::new(e164, extension))
+}
+
+fn is_dash(c: char) -> bool {
+    // ASCII hyphen-minus (NFKC has already folded the full-width one), the Unicode hyphens and
+    // dashes U+2010..U+2015, and the minus sign.
+    matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')
+}
+
+fn is_extension_digits(s: &str) -> bool {
+    (1..=EXTENSION_MAX_DIGITS).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Finds an extension marker (`转`, `分机`, `ext.`, `x`, ...) and splits the input around it.
+/// `Ok(None)` when there is none; `Err` when a marker is followed by something other than an
+/// extension.
+fn split_extension_marker(text: &str) -> Result<Option<(&str, String)>, &'static str> {
+    // ASCII case folding only, so that byte offsets in `lower` are those of `text`.
+    let lower = text.to_ascii_lowercase();
+    for (at, _) in lower.char_indices() {
+        for marker in EXTENSION_MARKERS {
+            if lower[at..].starts_with(marker) {
+                let main = &text[..at];
+                let rest = lower[at + marker.len()..].trim_start();
+                let rest = rest.strip_prefix(':').unwrap_or(rest).trim();
+                if main.trim().is_empty() || !is_extension_digits(rest) {
+                    return Err(PHONE_INVALID);
+                }
+                return Ok(Some((main, rest.to_owned())));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Checks the number without its extension; returns its E.164 form and kind.
+fn phone_main(text: &str) -> Result<(String, PhoneKind), &'static str> {
+    let (plus, digits) = phone_digits(text)?;
+    if plus || digits.starts_with("00") {
+        let international = if plus { &digits[..] } else { &digits[2..] };
+        return match international.strip_prefix("86") {
+            Some(national) => cn_national(national),
+            None => Err(foreign(international)),
+        };
+    }
+    match cn_national(&digits) {
+        // `86 13800138000` or `8613800138000`: the country code without `+` or `00`. A national
+        // number is never 12 digits or more, so the two readings cannot both be valid.
+        Err(PHONE_INVALID) if digits.len() >= 12 && digits.starts_with("86") => {
+            cn_national(&digits[2..])
+        }
+        other => other,
+    }
+}
+
+/// The digits of the number, and whether it started with `+`. Allowed besides digits: a leading
+/// `+`, spaces, dashes and one pair of brackets around a group of digits (the area code).
+fn phone_digits(text: &str) -> Result<(bool, String), &'static str> {
+    let text = text.trim();
+    let (plus, body) = match text.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let mut digits = String::with_capacity(body.len());
+    let mut brackets = 0; // 0: none yet, 1: open, 2: closed
+    let mut digits_in_brackets = 0;
+    for c in body.chars() {
+        match c {
+            '0'..='9' => {
+                digits.push(c);
+                if brackets == 1 {
+                    digits_in_brackets += 1;
+                }
+            }
+            ' ' => {}
+            c if is_dash(c) => {}
+            '(' if brackets == 0 => brackets = 1,
+            ')' if brackets == 1 && digits_in_brackets > 0 => brackets = 2,
+            _ => return Err(PHONE_INVALID),
+        }
+    }
+    if brackets == 1 || digits.is_empty() {
+        return Err(PHONE_INVALID);
+    }
+    Ok((plus, digits))
+}
+
+/// A number with a country code other than 86: of another country if it is valid there.
+fn foreign(international: &str) -> &'static str {
+    match phonenumber::parse(None, format!("+{international}")) {
+        Ok(number) if number.code().value() != 86 && phonenumber::is_valid(&number) => {
+            PHONE_NOT_MAINLAND
+        }
+        _ => PHONE_INVALID,
+    }
+}
+
+/// Checks a Chinese number given without its country code, with or without the trunk prefix 0.
+///
+/// WHY NOT JUST `phonenumber::parse` + `is_valid`: the `phonenumber` crate (0.3.10, metadata
+/// 9.0.33) gets several Chinese cases wrong, so it is only one of the checks here:
+/// * It matches a type's national-number pattern against a PREFIX of the number (its
+///   `Descriptor::is_match` only asks that the match start at 0, where libphonenumber asks for a
+///   full match), and then only checks the length against the type's possible lengths. Since a
+///   fixed line may have 7 to 11 digits, `024 229515101` (a 9-digit subscriber number behind a
+///   2-digit area code), `010 888888888` and `020 1234567` pass as valid fixed lines. So
+///   [`cn_full_match_type`] matches the same metadata patterns anchored at both ends, and the
+///   structural rules below (mobile: 11 digits; fixed line: a 2-digit area code and 8 digits, or
+///   a 3-digit area code and 7 or 8 digits) are checked as well.
+/// * Parsing strips a "carrier code" (CN's national prefix for parsing is
+///   `(1(?:[12]\d|79)\d\d)|0`), so `12345678901` parses as the number 678901; we strip the
+///   trunk 0 ourselves and require the crate's national number to be exactly ours.
+/// * It does not know `转`/`分机` and reads `024-22951510-8001` as one 14-digit number; the
+///   extension is split off in [`phone`] before this is called.
+/// * Short service numbers (95588, 12345, 10086, 010-95xxx) are merely "invalid" to the crate;
+///   they are told apart here so that the citizen learns why.
+fn cn_national(digits: &str) -> Result<(String, PhoneKind), &'static str> {
+    let (nsn, trunk) = match digits.strip_prefix('0') {
+        Some(rest) => (rest, true),
+        None => (digits, false),
+    };
+    if nsn.is_empty() || nsn.starts_with('0') {
+        return Err(PHONE_INVALID);
+    }
+    if !trunk && is_short_service_number(nsn) {
+        return Err(PHONE_SERVICE);
+    }
+    let kind = match cn_full_match_type(nsn) {
+        Type::Mobile | Type::FixedLineOrMobile | Type::FixedLine => {
+            if is_mobile_shape(nsn) {
+                PhoneKind::Mobile
+            } else if nsn.starts_with('1') && !nsn.starts_with("10") {
+                return Err(PHONE_INVALID);
+            } else {
+                // Local service numbers behind an area code (010-95xxx, 021-12345, 0755-100xx)
+                // match the fixed-line pattern; a subscriber number proper starts with 2 to 8.
+                // Without the trunk 0 (`22951510`) it is more likely a local number whose area
+                // code is missing than a service number, so that is merely invalid.
+                let area = cn_area_code_len(nsn);
+                let subscriber = &nsn[area.min(nsn.len())..];
+                if subscriber.starts_with(['1', '9']) {
+                    return Err(if trunk { PHONE_SERVICE } else { PHONE_INVALID });
+                }
+                let length_ok = if area == 2 {
+                    subscriber.len() == 8
+                } else {
+                    matches!(subscriber.len(), 7 | 8)
+                };
+                if !length_ok {
+                    return Err(PHONE_INVALID);
+                }
+                PhoneKind::FixedLine
+            }
+        }
+        Type::Unknown => return Err(PHONE_INVALID),
+        // Toll-free (800), shared-cost (400, 95xxx), premium rate, VoIP, UAN and the like.
+        _ => return Err(PHONE_SERVICE),
+    };
+    if kind == PhoneKind::Mobile && nsn.len() != 11 {
+        return Err(PHONE_INVALID);
+    }
+    // The crate's own verdict on top: it parses back to exactly this national number, it is
+    // valid, and of a personal type.
+    let e164 = format!("+86{nsn}");
+    let parsed = phonenumber::parse(None, &e164).map_err(|_| PHONE_INVALID)?;
+    let same = parsed.code().value() == 86
+        && parsed.national().zeros() == 0
+        && parsed.national().value().to_string() == nsn;
+    if !same || !phonenumber::is_valid(&parsed) {
+        return Err(PHONE_INVALID);
+    }
+    match parsed.number_type(&DATABASE) {
+        Type::Mobile | Type::FixedLineOrMobile | Type::FixedLine => Ok((e164, kind)),
+        Type::Unknown => Err(PHONE_INVALID),
+        _ => Err(PHONE_SERVICE),
+    }
+}
+
+/// Short service numbers dialled without an area code: the special services (110 police, 112,
+/// 114 directory, 117, 119 fire, 120 ambulance, 121, 122 traffic), the 5- and 6-digit
+/// 10xxx/11xxx/12xxx numbers of carriers, post and government hotlines (10086, 11185, 12345,
+/// 12306, 12580 ...), and the 95xxx/96xxx enterprise and public-service numbers (95588,
+/// 95105188, 96xxx). Anything else that short (`123`, `99999`) is merely invalid.
+fn is_short_service_number(nsn: &str) -> bool {
+    match nsn.len() {
+        3 => matches!(
+            nsn,
+            "110" | "112" | "114" | "117" | "119" | "120" | "121" | "122"
+        ),
+        5..=8 if nsn.starts_with("95") || nsn.starts_with("96") => true,
+        5 | 6 => nsn.starts_with("10") || nsn.starts_with("11") || nsn.starts_with("12"),
+        _ => false,
+    }
+}
+
+/// A mobile number: 11 digits, 1 then 3 to 9.
+fn is_mobile_shape(nsn: &str) -> bool {
+    let b = nsn.as_bytes();
+    b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
+}
+
+/// The type of a Chinese national significant number by libphonenumber's metadata, with each
+/// pattern matched against the WHOLE number (see [`cn_national`] for why the crate's own
+/// `number_type` will not do). The order of the checks is libphonenumber's.
+fn cn_full_match_type(nsn: &str) -> Type {
+    let Some(meta) = DATABASE.by_id("CN") else {
+        return Type::Unknown;
+    };
+    let d = meta.descriptors();
+    if !full_match(d.general(), nsn) {
+        return Type::Unknown;
+    }
+    let special = [
+        (d.premium_rate(), Type::PremiumRate),
+        (d.toll_free(), Type::TollFree),
+        (d.shared_cost(), Type::SharedCost),
+        (d.voip(), Type::Voip),
+        (d.personal_number(), Type::PersonalNumber),
+        (d.pager(), Type::Pager),
+        (d.uan(), Type::Uan),
+        (d.voicemail(), Type::Voicemail),
+    ];
+    for (desc, kind) in special {
+        if desc.is_some_and(|desc| full_match(desc, nsn)) {
+            return kind;
+        }
+    }
+    let fixed = d.fixed_line().is_some_and(|desc| full_match(desc, nsn));
+    let mobile = d.mobile().is_some_and(|desc| full_match(desc, nsn));
+    match (fixed, mobile) {
+        (true, true) => Type::FixedLineOrMobile,
+        (true, false) => Type::FixedLine,
+        (false, true) => Type::Mobile,
+        (false, false) => Type::Unknown,
+    }
+}
+
+/// Whether the descriptor's national-number pattern matches all of `nsn`, and its length is
+/// one of the descriptor's possible lengths. The metadata patterns are written for the regex
+/// crate's extended syntax (insignificant whitespace), as the crate compiles them; the anchored
+/// copy is compiled through the crate's own regex cache, so it is built once.
+fn full_match(desc: &Descriptor, nsn: &str) -> bool {
+    let lengths = desc.possible_length();
+    if !lengths.is_empty() && !u16::try_from(nsn.len()).is_ok_and(|n| lengths.contains(&n)) {
+        return false;
+    }
+    let anchored = format!("(?x)^(?:{})$", desc.national_number().as_str());
+    let cache = DATABASE.cache();
+    let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    cache.compile(&anchored).is_ok_and(|re| re.is_match(nsn))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Email
+// ---------------------------------------------------------------------------------------------
+
+const EMAIL_INVALID: &str = "email_invalid";
+const EMAIL_DOMAIN: &str = "email_domain";
+const EMAIL_TOO_LONG: &str = "email_too_long";
+
+/// Checks an email address: an RFC 5322 addr-spec restricted to the dot-atom form, with the
+/// RFC 6531 extension (UTF-8 in the local part) and internationalised domain names.
+///
+/// Written by hand on purpose: the `email_address` crate accepts quoted local parts
+/// (`"a b"@example.com`), comments (`a(c)@example.com`) and domain literals (`a@[1.2.3.4]`),
+/// which are valid RFC 5322 but which we refuse: people do not have such addresses, and
+/// they are a way to smuggle odd text into our records and mail headers.
+///
+/// Rules: exactly one `@` (a full-width `＠` counts as one); no whitespace or control
+/// characters; the local part is 1 to 64 octets of atoms (RFC 5322 atext, plus any non-ASCII
+/// character but invisible format characters) joined by single dots; the domain is NFKC-folded,
+/// has `。`, `．` and `｡` read as dots, is lower-cased, and has two or more labels of 1 to 63
+/// letters (any script), digits or hyphens, none starting or ending with a hyphen, and a
+/// top-level label that is not all digits; the whole is at most 254 octets. The local part is
+/// kept as typed.
+pub fn email(raw: &str) -> Result<String, &'static str> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(REQUIRED);
+    }
+    // Bound the work before normalising: 4 octets per character at most in the result.
+    if text.len() > EMAIL_MAX_OCTETS * 4 {
+        return Err(EMAIL_TOO_LONG);
+    }
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
+    {
+        return Err(EMAIL_INVALID);
+    }
+    let text = text.replace('\u{FF20}', "@");
+    let mut parts = text.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(EMAIL_INVALID);
+    };
+    if !is_dot_atom(local) {
+        return Err(EMAIL_INVALID);
+    }
+    let domain: String = domain
+        .nfkc()
+        .map(|c| {
+            if matches!(c, '\u{3002}' | '\u{FF0E}' | '\u{FF61}') {
+                '.'
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .to_lowercase();
+    if !is_domain(&domain) {
+        return Err(EMAIL_DOMAIN);
+    }
+    if local.len() > EMAIL_LOCAL_MAX_OCTETS {
+        return Err(EMAIL_TOO_LONG);
+    }
+    let address = format!("{local}@{domain}");
+    if address.len() > EMAIL_MAX_OCTETS {
+        return Err(EMAIL_TOO_LONG);
+    }
+    Ok(address)
+}
+
+/// Zero-width and bidirectional formatting characters, which make an address look like another.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// RFC 5322 dot-atom with RFC 6532 UTF-8: atoms of atext (or non-ASCII) joined by single dots.
+fn is_dot_atom(local: &str) -> bool {
+    !local.is_empty()
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(is_atext))
+}
+
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
+}
+
+/// Two or more labels of letters (any script, with their combining marks), digits and hyphens,
+/// 1 to 63 characters each, not starting or ending with a hyphen; the last not all digits.
+fn is_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |label: &&str| {
+        let n = label.chars().count();
+        (1..=63).contains(&n)
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || is_combining_mark(c))
+    };
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && !labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opinion
+// ---------------------------------------------------------------------------------------------
+
+/// Checks the text of an opinion: 1 to `max_chars` Unicode scalar values, counted on the text
+/// as given; not only whitespace (`required`); no control characters (C0, DEL, C1) other than
+/// tab, line feed and carriage return (`opinion_control_character`); not longer than
+/// `max_chars` (`opinion_too_long`). Returned exactly as given: no trimming, no normalisation.
+pub fn opinion(raw: &str, max_chars: usize) -> Result<String, &'static str> {
+    if raw.trim().is_empty() {
+        return Err(REQUIRED);
+    }
+    if raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("opinion_control_character");
+    }
+    if raw.chars().count() > max_chars {
+        return Err("opinion_too_long");
+    }
+    Ok(raw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> Date {
+        jiff::civil::date(2025, 5, 15)
+    }
+
+    #[test]
+    fn names() {
+        let long50 = "张".repeat(50);
+        let long51 = "张".repeat(51);
+        let decomposed50 = "e\u{301}".repeat(50); // 100 scalar values, 50 after NFC
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("张三", Ok("张三")),
+            ("  张三  ", Ok("张三")),
+            ("\u{3000}张三\u{3000}", Ok("张三")),
+            ("张\u{3000}三", Ok("张 三")),
+            ("Mary   Jane", Ok("Mary Jane")),
+            ("Mary \u{3000} Jane", Ok("Mary Jane")),
+            ("阿卜杜勒·克里木", Ok("阿卜杜勒·克里木")),
+            ("ジョン・スミス", Ok("ジョン・スミス")),
+            ("艾尔肯•吐尼亚孜", Ok("艾尔肯•吐尼亚孜")),
+            ("O'Neil", Ok("O'Neil")),
+            ("O\u{2019}Neil", Ok("O\u{2019}Neil")),
+            ("Jean-Luc Picard", Ok("Jean-Luc Picard")),
+            ("J. R. R. Tolkien", Ok("J. R. R. Tolkien")),
+            ("Zoe\u{308}", Ok("Zo\u{eb}")),
+            ("Nguyễn Văn An", Ok("Nguyễn Văn An")),
+            ("Δημήτρης Παπαδόπουλος", Ok("Δημήτρης Παπαδόπουλος")),
+            ("Иван Петров", Ok("Иван Петров")),
+            ("محمد علي", Ok("محمد علي")),
+            ("देवनागरी", Ok("देवनागरी")),
+            ("김민준", Ok("김민준")),
+            ("\u{9FA5}\u{3400}", Ok("\u{9FA5}\u{3400}")),
+            ("𠀀𪚥", Ok("𠀀𪚥")),
+            ("葛\u{E0100}", Ok("葛\u{E0100}")), // ideographic variation selector (a mark)
+            (&long50, Ok(&long50)),
+            (&decomposed50, Ok(&"\u{e9}".repeat(50))),
+            ("", Err("required")),
+            ("   ", Err("required")),
+            ("\u{3000}\u{3000}", Err("required")),
+            ("\t\n", Err("required")),
+            (&long51, Err("name_too_long")),
+            ("张三1", Err("name_invalid_character")),
+            ("张三１", Err("name_invalid_character")),
+            ("١٢٣", Err("name_invalid_character")),
+            ("<script>", Err("name_invalid_character")),
+            ("Tom & Jerry", Err("name_invalid_character")),
+            ("a\"b", Err("name_invalid_character")),
+            ("张\t三", Err("name_invalid_character")),
+            ("张\n三", Err("name_invalid_character")),
+            ("张\u{0}三", Err("name_invalid_character")),
+            ("张\u{A0}三", Err("name_invalid_character")),
+            ("张\u{200B}三", Err("name_invalid_character")),
+            ("张三😀", Err("name_invalid_character")),
+            ("张_三", Err("name_invalid_character")),
+            ("张,三", Err("name_invalid_character")),
+            ("张（三）", Err("name_invalid_character")),
+            ("·", Err("name_invalid_character")),
+            ("- '", Err("name_invalid_character")),
+        ];
+        for (raw, want) in cases {
+            let got = name(raw);
+            assert_eq!(got.as_deref().map_err(|e| *e), *want, "name({raw:?})");
+        }
+    }
+
+    #[test]
+    fn id_numbers() {
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("11010519491231002X", Ok("11010519491231002X")),
+            ("11010519491231002x", Ok("11010519491231002X")),
+            ("  11010519491231002X \t", Ok("11010519491231002X")),
+            (
+                "\u{3000}11010519491231002X\u{3000}",
+                Ok("11010519491231002X"),
+            ),
+            (
+                "１１０１０５１９４９１２３１００２Ｘ",
+                Ok("11010519491231002X"),
+            ),
+            (
+                "１１０１０５１９４９１２３１００２ｘ",
+                Ok("11010519491231002X"),
+            ),
+            ("210102198506151230", Ok("210102198506151230")),
+            ("650101199001011232", Ok("650101199001011232")),
+            ("710105194912310021", Ok("710105194912310021")),
+            ("810000199001010019", Ok("810000199001010019")),
+            ("820000199001010029", Ok("820000199001010029")),
+            ("830000199001010039", Ok("830000199001010039")),
+            ("54010519491231002X", Ok("54010519491231002X")),
+            ("110105200002290013", Ok("110105200002290013")), // 2000 is a leap year
+            ("110105202402290011", Ok("110105202402290011")),
+            ("11010519000101001X", Ok("11010519000101001X")), // first day allowed
+            ("110105202505150011", Ok("110105202505150011")), // born today
+            ("", Err("required")),
+            ("   ", Err("required")),
+            ("110105491231002", Err("id_number_legacy")),
+            ("  110105491231002 ", Err("id_number_legacy")),
+            ("１１０１０５４９１２３１００２", Err("id_number_legacy")),
+            ("11010519491231002", Err("id_number_format")),
+            ("1101051949123100211", Err("id_number_format")),
+            ("11010519491231002Y", Err("id_number_format")),
+            ("X10105194912310021", Err("id_number_format")),
+            ("1101051949123100X2", Err("id_number_format")),
+            ("11010519491231 002X", Err("id_number_format")),
+            ("110105-19491231-002X", Err("id_number_format")),
+            ("11010519491231002X\u{0}", Err("id_number_format")),
+            ("abcdefghijklmnopqr", Err("id_number_format")),
+            ("990105194912310023", Err("id_number_region")),
+            ("000105194912310024", Err("id_number_region")),
+            ("100105194912310028", Err("id_number_region")),
+            ("160105194912310029", Err("id_number_region")),
+            ("38010519491231002X", Err("id_number_region")),
+            ("47010519491231002X", Err("id_number_region")), // check character irrelevant
+            ("550105194912310021", Err("id_number_region")),
+            ("660105194912310027", Err("id_number_region")),
+            ("720105194912310023", Err("id_number_region")),
+            ("840105194912310020", Err("id_number_region")),
+            ("110105190002290017", Err("id_number_birth_date")), // 1900 is not a leap year
+            ("110105202302290014", Err("id_number_birth_date")),
+            ("110105189912310015", Err("id_number_birth_date")),
+            ("110105202505160017", Err("id_number_birth_date")), // tomorrow
+            ("110105199013010018", Err("id_number_birth_date")),
+            ("110105199001000015", Err("id_number_birth_date")),
+            ("110105199001320019", Err("id_number_birth_date")),
+            ("11010520250431001X", Err("id_number_birth_date")),
+            ("110105194912310021", Err("id_number_checksum")),
+            ("110105194912310020", Err("id_number_checksum")),
+            ("210102198506151231", Err("id_number_checksum")),
+            ("21010219850615123X", Err("id_number_checksum")),
+            ("110105194912320021", Err("id_number_birth_date")), // Dec 32 reported before the checksum
+        ];
+        for (raw, want) in cases {
+            let got = id_number(raw, today());
+            assert_eq!(
+                got.as_ref().map(|id| id.expose()).map_err(|e| *e),
+                *want,
+                "id_number({raw:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn id_regions_cover_the_table() {
+        let valid = [
+            11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50,
+            51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
+        ];
+        for code in 0..100 {
+            assert_eq!(
+                is_province_code(code),
+                valid.contains(&code),
+                "region {code}"
+            );
+            let s = format!("{code:02}010519491231002");
+            let check = id_check_character(s.as_bytes()) as char;
+            let full = format!("{s}{check}");
+            let got = id_number(&full, today());
+            if valid.contains(&code) {
+                assert!(got.is_ok(), "{full}: {got:?}");
+            } else {
+                assert_eq!(got.unwrap_err(), "id_number_region", "{full}");
+            }
+        }
+    }
+
+    #[test]
+    fn id_number_masks_in_debug_and_display() {
+        let id = id_number("11010519491231002X", today()).unwrap();
+        for shown in [
+            format!("{id}"),
+            format!("{id:?}"),
+            format!("{:?}", Some(&id)),
+        ] {
+            assert!(!shown.contains("19491231"), "{shown}");
+            assert!(shown.contains("110105********002X"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn phones() {
+        type Want = Result<(&'static str, Option<&'static str>), &'static str>;
+        let ok = |e: &'static str| -> Want { Ok((e, None)) };
+        let ext = |e: &'static str, x: &'static str| -> Want { Ok((e, Some(x))) };
+        let cases: &[(&str, Want)] = &[
+            // Mobiles.
+            ("13800138000", ok("+8613800138000")),
+            (" 13800138000 ", ok("+8613800138000")),
+            ("+86 138 0013 8000", ok("+8613800138000")),
+            ("+8613800138000", ok("+8613800138000")),
+            ("0086-13800138000", ok("+8613800138000")),
+            ("0086 138 0013 8000", ok("+8613800138000")),
+            ("86 13800138000", ok("+8613800138000")),
+            ("8613800138000", ok("+8613800138000")),
+            ("138-0013-8000", ok("+8613800138000")),
+            ("138 0013 8000", ok("+8613800138000")),
+            ("１３８００１３８０００", ok("+8613800138000")),
+            ("＋８６ １３８００１３８０００", ok("+8613800138000")),
+            ("138\u{2014}0013\u{2014}8000", ok("+8613800138000")),
+            ("17012345678", ok("+8617012345678")),
+            ("19912345678", ok("+8619912345678")),
+            ("14512345678", ok("+8614512345678")),
+            ("16612345678", ok("+8616612345678")),
+            ("013800138000", ok("+8613800138000")), // the old long-distance 0 before a mobile
+            ("86-13800138000", ok("+8613800138000")),
+            // Fixed lines.
+            ("(024)22951510", ok("+862422951510")),
+            ("（024）22951510", ok("+862422951510")),
+            ("(024) 2295 1510", ok("+862422951510")),
+            ("024-22951510", ok("+862422951510")),
+            ("024 2295 1510", ok("+862422951510")),
+            ("02422951510", ok("+862422951510")),
+            ("+86 24 2295 1510", ok("+862422951510")),
+            ("+86 (24) 22951510", ok("+862422951510")),
+            ("+86 024 2295 1510", ok("+862422951510")),
+            ("0086 24 22951510", ok("+862422951510")),
+            ("0086 0755 8888 8888", ok("+8675588888888")),
+            ("+86 (0) 755 8888 8888", ok("+8675588888888")),
+            ("(010) 6512 3456", ok("+861065123456")),
+            ("010-65123456", ok("+861065123456")),
+            ("021-62345678", ok("+862162345678")),
+            ("0755-8888 8888", ok("+8675588888888")),
+            ("(0755)88888888", ok("+8675588888888")),
+            ("0571-88888888", ok("+8657188888888")),
+            ("0398-8888888", ok("+863988888888")), // 3-digit area code, 7-digit subscriber
+            ("０２４－２２９５１５１０", ok("+862422951510")),
+            // Extensions.
+            ("024-22951510-8001", ext("+862422951510", "8001")),
+            ("024-22951510转8001", ext("+862422951510", "8001")),
+            ("024-22951510 转 8001", ext("+862422951510", "8001")),
+            ("024-22951510分机8001", ext("+862422951510", "8001")),
+            ("024-22951510 分机号：8001", ext("+862422951510", "8001")),
+            ("010 6512 3456 ext. 8001", ext("+861065123456", "8001")),
+            ("010 6512 3456 ext8001", ext("+861065123456", "8001")),
+            ("010 6512 3456 EXT 8001", ext("+861065123456", "8001")),
+            ("010 6512 3456 x8001", ext("+861065123456", "8001")),
+            ("010 6512 3456 X 8001", ext("+861065123456", "8001")),
+            ("010-65123456-1", ext("+861065123456", "1")),
+            ("0755-8888888-8", ok("+8675588888888")), // complete as a whole: not an extension
+            (
+                "０２４－２２９５１５１０转８００１",
+                ext("+862422951510", "8001"),
+            ),
+            // Service and short numbers.
+            ("4008123123", Err("phone_service_number")),
+            ("400-812-3123", Err("phone_service_number")),
+            ("+86 400 812 3123", Err("phone_service_number")),
+            ("8008101234", Err("phone_service_number")),
+            ("800-810-1234", Err("phone_service_number")),
+            ("95588", Err("phone_service_number")),
+            ("95105188", Err("phone_service_number")),
+            ("12345", Err("phone_service_number")),
+            ("12315", Err("phone_service_number")),
+            ("10086", Err("phone_service_number")),
+            ("110", Err("phone_service_number")),
+            ("114", Err("phone_service_number")),
+            ("119", Err("phone_service_number")),
+            ("120", Err("phone_service_number")),
+            ("11185", Err("phone_service_number")),
+            ("12580", Err("phone_service_number")),
+            ("10000", Err("phone_service_number")),
+            ("96123", Err("phone_service_number")),
+            ("123", Err("phone_invalid")),
+            ("999", Err("phone_invalid")),
+            ("99999", Err("phone_invalid")),
+            ("1234", Err("phone_invalid")),
+            ("9558", Err("phone_invalid")),
+            ("010-95588", Err("phone_service_number")),
+            ("021-12345", Err("phone_service_number")),
+            ("0755 95555", Err("phone_service_number")),
+            ("+86 95588", Err("phone_service_number")),
+            ("86 4008123123", Err("phone_service_number")),
+            ("16812345", Err("phone_service_number")), // premium rate
+            ("1381234", Err("phone_invalid")),
+            // Wrong length or shape.
+            ("1380013800", Err("phone_invalid")),
+            ("138001380001", Err("phone_invalid")),
+            ("13800138000123", Err("phone_invalid")),
+            ("12345678901", Err("phone_invalid")),
+            ("11012345678", Err("phone_invalid")),
+            ("10012345678", Err("phone_invalid")),
+            ("02422951510123", Err("phone_invalid")),
+            ("0242295151012", Err("phone_invalid")),
+            ("024229515101", Err("phone_invalid")), // the crate calls this a valid fixed line
+            ("010888888888", Err("phone_invalid")), // so this
+            ("0201234567", Err("phone_invalid")),   // and this (Guangzhou numbers have 8 digits)
+            ("0108888888", Err("phone_invalid")),
+            ("22951510", Err("phone_invalid")), // no area code
+            ("2295-1510", Err("phone_invalid")),
+            ("123456789012", Err("phone_invalid")),
+            ("000000000000", Err("phone_invalid")),
+            ("0", Err("phone_invalid")),
+            ("+86", Err("phone_invalid")),
+            ("+", Err("phone_invalid")),
+            ("138.0013.8000", Err("phone_invalid")),
+            ("138/0013/8000", Err("phone_invalid")),
+            ("13800138000a", Err("phone_invalid")),
+            ("abc", Err("phone_invalid")),
+            ("tel:+8613800138000", Err("phone_invalid")),
+            ("138 0013 8000 转 8001", Err("phone_invalid")), // a mobile has no extension
+            ("138-0013-8000-1", Err("phone_invalid")),
+            ("024-22951510转", Err("phone_invalid")),
+            ("024-22951510转abc", Err("phone_invalid")),
+            ("024-22951510转1234567", Err("phone_invalid")),
+            ("转8001", Err("phone_invalid")),
+            ("024-22951510-", ok("+862422951510")), // a stray dash is only a separator
+            ("(024)(22951510)", Err("phone_invalid")),
+            ("(024 22951510", Err("phone_invalid")),
+            ("024)22951510", Err("phone_invalid")),
+            ("13800+138000", Err("phone_invalid")),
+            ("١٣٨٠٠١٣٨٠٠٠", Err("phone_invalid")),
+            ("\u{0}13800138000", Err("phone_invalid")),
+            // Other countries and regions.
+            ("+85291234567", Err("phone_not_mainland")),
+            ("+852 2123 4567", Err("phone_not_mainland")),
+            ("00852 9123 4567", Err("phone_not_mainland")),
+            ("+886 912 345 678", Err("phone_not_mainland")),
+            ("+14155552671", Err("phone_not_mainland")),
+            ("+1 (415) 555-2671", Err("phone_not_mainland")),
+            ("+44 7912 345678", Err("phone_not_mainland")),
+            ("+8529123456", Err("phone_invalid")), // too short for Hong Kong
+            ("+999 1234567", Err("phone_invalid")),
+            // Nothing.
+            ("", Err("required")),
+            ("   ", Err("required")),
+            ("\u{3000}", Err("required")),
+        ];
+        for (raw, want) in cases {
+            let got = phone(raw);
+            let got = got
+                .as_ref()
+                .map(|p| (p.e164(), p.extension()))
+                .map_err(|e| *e);
+            assert_eq!(got, *want, "phone({raw:?})");
+        }
+    }
+
+    #[test]
+    fn phone_crate_misbehaviour_is_wrapped() {
+        // The crate (0.3.10) calls these valid fixed lines because it matches only a prefix of
+        // the number against the metadata pattern; the full match says no, and so do we.
+        for raw in ["024229515101", "010888888888", "0201234567"] {
+            let crate_verdict = phonenumber::parse(Some(phonenumber::country::CN), raw)
+                .is_ok_and(|p| phonenumber::is_valid(&p));
+            println!("phonenumber::is_valid({raw}) = {crate_verdict}");
+            assert_eq!(cn_full_match_type(&raw[1..]), Type::Unknown, "{raw}");
+            assert_eq!(phone(raw).unwrap_err(), PHONE_INVALID, "{raw}");
+        }
+        // Carrier-code stripping: the crate reads 12345678901 as the national number 678901.
+        let p = phonenumber::parse(Some(phonenumber::country::CN), "12345678901").unwrap();
+        assert_ne!(p.national().value(), 12345678901);
+        assert_eq!(phone("12345678901").unwrap_err(), PHONE_INVALID);
+        // `-8001` is read as more digits, `转` is not understood at all.
+        let p = phonenumber::parse(Some(phonenumber::country::CN), "024-22951510-8001").unwrap();
+        assert!(p.extension().is_none());
+        assert!(phonenumber::parse(Some(phonenumber::country::CN), "024-22951510转8001").is_err());
+        assert_eq!(
+            phone("024-22951510-8001").unwrap().extension(),
+            Some("8001")
+        );
+    }
+
+    #[test]
+    fn phone_stored_form_round_trips() {
+        for raw in [
+            "13800138000",
+            "024-22951510转8001",
+            "(0755)88888888",
+            "010 6512 3456 ext. 8001",
+        ] {
+            let p = phone(raw).unwrap();
+            let back = PhoneNumber::from_stored(&p.stored_form());
+            assert_eq!(back, p, "{raw}");
+            assert_eq!(back.stored_form(), p.stored_form(), "{raw}");
+        }
+        assert_eq!(
+            phone("024-22951510转8001").unwrap().stored_form(),
+            "+862422951510;ext=8001"
+        );
+        assert_eq!(
+            phone("13800138000").unwrap().stored_form(),
+            "+8613800138000"
+        );
+    }
+
+    #[test]
+    fn full_match_types() {
+        let cases: &[(&str, Type)] = &[
+            ("13800138000", Type::Mobile),
+            ("2422951510", Type::FixedLine),
+            ("1065123456", Type::FixedLine),
+            ("75588888888", Type::FixedLine),
+            ("4008123123", Type::SharedCost),
+            ("8008101234", Type::TollFree),
+            ("1380013800", Type::Unknown),
+            ("24229515101", Type::Unknown),
+            ("2422951510123", Type::Unknown),
+        ];
+        for (nsn, want) in cases {
+            assert_eq!(cn_full_match_type(nsn), *want, "{nsn}");
+        }
+    }
+
+    #[test]
+    fn phones_never_print_in_full() {
+        for raw in [
+            "13800138000",
+            "024-22951510转8001",
+            "(0755)88888888",
+            "010 6512 3456 ext. 8001",
+        ] {
+            let p = phone(raw).unwrap();
+            let national = &p.e164()[3..];
+            for shown in [format!("{p}"), format!("{p:?}"), format!("{:?}", Some(&p))] {
+                assert!(!shown.contains(national), "{shown}");
+                assert!(!shown.contains("8001"), "{shown}");
+                assert!(shown.contains("****"), "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn emails() {
+        let local64 = "a".repeat(64);
+        let local65 = "a".repeat(65);
+        let ok64 = format!("{local64}@example.com");
+        let too_long_local = format!("{local65}@example.com");
+        let label63 = "b".repeat(63);
+        let label64 = "b".repeat(64);
+        let ok_label = format!("x@{label63}.com");
+        let bad_label = format!("x@{label64}.com");
+        // 254 octets in all: 64 + 1 + 189 (three 61-octet labels, dots and "com").
+        let l61 = "c".repeat(61);
+        let ok254 = format!("{local64}@{l61}.{l61}.{l61}.com");
+        let too_long = format!("{local64}@{l61}.{l61}.{l61}.coms");
+        assert_eq!(ok254.len(), 254);
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("zhang@example.com", Ok("zhang@example.com")),
+            ("  zhang@example.com  ", Ok("zhang@example.com")),
+            ("Zhang.San@Example.COM", Ok("Zhang.San@example.com")),
+            ("zhang+tag@example.com", Ok("zhang+tag@example.com")),
+            (
+                "a!#$%&'*+-/=?^_`{|}~z@example.com",
+                Ok("a!#$%&'*+-/=?^_`{|}~z@example.com"),
+            ),
+            (
+                "zhang_san@mail.example.com.cn",
+                Ok("zhang_san@mail.example.com.cn"),
+            ),
+            ("12345@qq.com", Ok("12345@qq.com")),
+            ("a@b.co", Ok("a@b.co")),
+            ("x@my-host.example", Ok("x@my-host.example")),
+            ("x@xn--fiqs8s.cn", Ok("x@xn--fiqs8s.cn")),
+            ("用户@例子.中国", Ok("用户@例子.中国")),
+            ("张三@例子。中国", Ok("张三@例子.中国")),
+            ("张三@例子．中国", Ok("张三@例子.中国")),
+            ("zhang＠example.com", Ok("zhang@example.com")),
+            ("zhang@ＥＸＡＭＰＬＥ.ＣＯＭ", Ok("zhang@example.com")),
+            ("δοκιμή@παράδειγμα.δοκιμή", Ok("δοκιμή@παράδειγμα.δοκιμή")),
+            ("x@ÜBER.de", Ok("x@über.de")),
+            ("x@हिन्दी.भारत", Ok("x@हिन्दी.भारत")),
+            ("x@1.2.3.com", Ok("x@1.2.3.com")),
+            (&ok64, Ok(&ok64)),
+            (&ok_label, Ok(&ok_label)),
+            (&ok254, Ok(&ok254)),
+            ("", Err("required")),
+            ("  ", Err("required")),
+            ("x", Err("email_invalid")),
+            ("zhang.example.com", Err("email_invalid")),
+            ("@example.com", Err("email_invalid")),
+            ("a@b@example.com", Err("email_invalid")),
+            ("a＠b@example.com", Err("email_invalid")),
+            (".zhang@example.com", Err("email_invalid")),
+            ("zhang.@example.com", Err("email_invalid")),
+            ("zh..ang@example.com", Err("email_invalid")),
+            ("\"zhang san\"@example.com", Err("email_invalid")),
+            ("\"zhang\"@example.com", Err("email_invalid")),
+            ("zhang(comment)@example.com", Err("email_invalid")),
+            ("zhang@example.com (Zhang)", Err("email_invalid")),
+            ("Zhang <zhang@example.com>", Err("email_invalid")),
+            ("zhang san@example.com", Err("email_invalid")),
+            ("zhang@exam ple.com", Err("email_invalid")),
+            ("zhang\t@example.com", Err("email_invalid")),
+            ("zhang\u{0}@example.com", Err("email_invalid")),
+            ("zhang\u{200B}@example.com", Err("email_invalid")),
+            ("zh\u{202E}gna@example.com", Err("email_invalid")),
+            ("zhang,li@example.com", Err("email_invalid")),
+            ("zhang;@example.com", Err("email_invalid")),
+            ("zhang\\@example.com", Err("email_invalid")),
+            ("zhang@", Err("email_domain")),
+            ("zhang@[1.2.3.4]", Err("email_domain")),
+            ("zhang@[IPv6:::1]", Err("email_domain")),
+            ("zhang@localhost", Err("email_domain")),
+            ("zhang@example", Err("email_domain")),
+            ("zhang@.example.com", Err("email_domain")),
+            ("zhang@example.com.", Err("email_domain")),
+            ("zhang@example..com", Err("email_domain")),
+            ("zhang@-example.com", Err("email_domain")),
+            ("zhang@example-.com", Err("email_domain")),
+            ("zhang@example.-com", Err("email_domain")),
+            ("zhang@exa_mple.com", Err("email_domain")),
+            ("zhang@example.123", Err("email_domain")),
+            ("zhang@1.2.3.4", Err("email_domain")),
+            ("zhang@example.com:25", Err("email_domain")),
+            ("zhang@exa!mple.com", Err("email_domain")),
+            ("zhang@例子。", Err("email_domain")),
+            (&bad_label, Err("email_domain")),
+            (&too_long_local, Err("email_too_long")),
+            (&too_long, Err("email_too_long")),
+        ];
+        for (raw, want) in cases {
+            let got = email(raw);
+            assert_eq!(got.as_deref().map_err(|e| *e), *want, "email({raw:?})");
+        }
+        assert_eq!(email(&"a".repeat(5000)), Err("email_too_long"));
+    }
+
+    #[test]
+    fn opinions() {
+        let ten = "这是十个字的一条意见";
+        assert_eq!(ten.chars().count(), 10);
+        let cases: &[(&str, usize, Result<&str, &str>)] = &[
+            ("建议很好", 10, Ok("建议很好")),
+            (ten, 10, Ok(ten)),
+            ("  留着空格  ", 10, Ok("  留着空格  ")),
+            (
+                "第一行\n第二行\r\n\t缩进",
+                20,
+                Ok("第一行\n第二行\r\n\t缩进"),
+            ),
+            ("e\u{301}", 2, Ok("e\u{301}")), // not normalised, counted as 2
+            ("a\u{2028}b\u{2029}c", 10, Ok("a\u{2028}b\u{2029}c")),
+            ("<b>&amp;</b>", 20, Ok("<b>&amp;</b>")),
+            ("😀", 1, Ok("😀")),
+            ("x", 1, Ok("x")),
+            ("", 10, Err("required")),
+            ("   ", 10, Err("required")),
+            ("\n\r\t\u{3000}", 10, Err("required")),
+            ("这是十一个字的一条意见", 10, Err("opinion_too_long")),
+            ("e\u{301}", 1, Err("opinion_too_long")),
+            ("x", 0, Err("opinion_too_long")),
+            ("ab\u{0}", 10, Err("opinion_control_character")),
+            ("\u{0}", 10, Err("opinion_control_character")),
+            ("a\u{7}b", 10, Err("opinion_control_character")),
+            ("a\u{1b}[31mb", 10, Err("opinion_control_character")),
+            ("a\u{7f}b", 10, Err("opinion_control_character")),
+            ("a\u{85}b", 10, Err("opinion_control_character")),
+            ("a\u{9f}b", 10, Err("opinion_control_character")),
+            ("a\u{b}b", 10, Err("opinion_control_character")),
+            ("a\u{c}b", 10, Err("opinion_control_character")),
+        ];
+        for (raw, max, want) in cases {
+            let got = opinion(raw, *max);
+            assert_eq!(
+                got.as_deref().map_err(|e| *e),
+                *want,
+                "opinion({raw:?}, {max})"
+            );
+        }
+    }
+}

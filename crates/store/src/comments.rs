@@ -1,0 +1,264 @@
+//! Comments: the group-commit writer, receipts, and reading comments back.
+
+use jiff::Timestamp;
+use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
+use yijian_domain::comment::{Channel, NewComment};
+use yijian_domain::pii::{IdNumber, PhoneNumber};
+use yijian_domain::receipt::Receipt;
+
+use crate::{Store, StoreError, from_micros, micros};
+
+/// A comment as it will be written: personal data already sealed to its receipt.
+pub(crate) struct SealedComment {
+    receipt: Receipt,
+    submitted_at: Timestamp,
+    consultation_id: String,
+    version: u32,
+    channel: Channel,
+    name: Option<String>,
+    position: Option<String>,
+    email: Option<String>,
+    id_number_enc: Option<Vec<u8>>,
+    id_number_index: Option<Vec<u8>>,
+    phone_enc: Option<Vec<u8>>,
+    opinion: String,
+    articles: String,
+    sender: Option<String>,
+    note: Option<String>,
+}
+
+pub(crate) struct WriteJob {
+    comment: SealedComment,
+    reply: oneshot::Sender<Result<(), WriteError>>,
+}
+
+enum WriteError {
+    /// The receipt is taken (40 random bits: rare, but possible). The caller draws another.
+    ReceiptTaken,
+    Database(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the comment could not be stored: {0}")]
+    Storage(String),
+    #[error("the store is shutting down")]
+    ShuttingDown,
+}
+
+/// What anyone holding a receipt may learn: nothing personal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptInfo {
+    pub receipt: Receipt,
+    pub consultation_id: String,
+    pub submitted_at: Timestamp,
+    pub status: String,
+}
+
+/// A stored comment, personal data decrypted into masking newtypes.
+#[derive(Debug, Clone)]
+pub struct StoredComment {
+    pub receipt: Receipt,
+    pub consultation_id: String,
+    pub version: u32,
+    pub channel: Channel,
+    pub submitted_at: Timestamp,
+    pub status: String,
+    pub name: Option<String>,
+    pub position: Option<String>,
+    pub email: Option<String>,
+    pub id_number: Option<IdNumber>,
+    pub phone: Option<PhoneNumber>,
+    pub opinion: String,
+    pub articles: Vec<u32>,
+    pub sender: Option<String>,
+    pub note: Option<String>,
+}
+
+fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
+    format!("comments.{column}:{}", receipt.compact()).into_bytes()
+}
+
+pub(crate) const ID_INDEX_PURPOSE: &str = "id_number";
+
+impl Store {
+    fn seal(&self, c: &NewComment, receipt: Receipt, submitted_at: Timestamp) -> SealedComment {
+        SealedComment {
+            receipt,
+            submitted_at,
+            consultation_id: c.consultation_id.clone(),
+            version: c.version,
+            channel: c.channel,
+            name: c.name.clone(),
+            position: c.position.clone(),
+            email: c.email.clone(),
+            id_number_enc: c.id_number.as_ref().map(|id| self.keys.seal(id.expose().as_bytes(), &aad("id_number", &receipt))),
+            id_number_index: c.id_number.as_ref().map(|id| self.keys.blind_index(ID_INDEX_PURPOSE, id.expose()).to_vec()),
+            phone_enc: c.phone.as_ref().map(|p| self.keys.seal(p.stored_form().as_bytes(), &aad("phone", &receipt))),
+            opinion: c.opinion.clone(),
+            articles: serde_json::to_string(&c.articles).expect("numbers serialise"),
+            sender: c.sender.clone(),
+            note: c.note.clone(),
+        }
+    }
+
+    /// Stores a comment and returns its receipt once the commit that holds it is durable.
+    pub async fn submit_comment(&self, comment: &NewComment) -> Result<(Receipt, Timestamp), SubmitError> {
+        let submitted_at = Timestamp::now();
+        loop {
+            let receipt = Receipt::from_random(u64::from_le_bytes(yijian_crypto::random_bytes::<8>()));
+            let (reply, answer) = oneshot::channel();
+            let job = WriteJob { comment: self.seal(comment, receipt, submitted_at), reply };
+            self.writer.send(job).await.map_err(|_| SubmitError::ShuttingDown)?;
+            match answer.await.map_err(|_| SubmitError::ShuttingDown)? {
+                Ok(()) => return Ok((receipt, submitted_at)),
+                Err(WriteError::ReceiptTaken) => continue,
+                Err(WriteError::Database(e)) => return Err(SubmitError::Storage(e)),
+            }
+        }
+    }
+
+    pub async fn receipt(&self, receipt: &Receipt) -> Result<Option<ReceiptInfo>, StoreError> {
+        let row = sqlx::query("SELECT consultation_id, submitted_at, status FROM comments WHERE receipt = $1")
+            .bind(receipt.compact())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(ReceiptInfo {
+                receipt: *receipt,
+                consultation_id: row.try_get(0)?,
+                submitted_at: from_micros(row.try_get(1)?)?,
+                status: row.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Reads a whole comment, decrypting its personal data (which stays masked when printed).
+    pub async fn comment(&self, receipt: &Receipt) -> Result<Option<StoredComment>, StoreError> {
+        let row = sqlx::query(
+            "SELECT consultation_id, version, channel, submitted_at, status, name, position, email, \
+                    id_number_enc, phone_enc, opinion, articles, sender, note \
+             FROM comments WHERE receipt = $1",
+        )
+        .bind(receipt.compact())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let open = |column: &str, envelope: Option<Vec<u8>>| -> Result<Option<String>, StoreError> {
+            envelope
+                .map(|e| {
+                    let plain = self
+                        .keys
+                        .open(&e, &aad(column, receipt))
+                        .map_err(|err| StoreError::Corrupt(format!("{column} of {receipt}: {err}")))?;
+                    String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Corrupt(format!("{column} of {receipt}: not UTF-8")))
+                })
+                .transpose()
+        };
+        let channel: String = row.try_get(2)?;
+        let articles: String = row.try_get(11)?;
+        Ok(Some(StoredComment {
+            receipt: *receipt,
+            consultation_id: row.try_get(0)?,
+            version: row.try_get::<i64, _>(1)? as u32,
+            channel: Channel::parse(&channel).ok_or_else(|| StoreError::Corrupt(format!("channel {channel}")))?,
+            submitted_at: from_micros(row.try_get(3)?)?,
+            status: row.try_get(4)?,
+            name: row.try_get(5)?,
+            position: row.try_get(6)?,
+            email: row.try_get(7)?,
+            id_number: open("id_number", row.try_get(8)?)?.map(IdNumber::from_normalised),
+            phone: open("phone", row.try_get(9)?)?.map(|s| PhoneNumber::from_stored(&s)),
+            opinion: row.try_get(10)?,
+            articles: serde_json::from_str(&articles).map_err(|e| StoreError::Corrupt(format!("articles: {e}")))?,
+            sender: row.try_get(12)?,
+            note: row.try_get(13)?,
+        }))
+    }
+
+    /// Receipts of every comment by the person with this (normalised) ID number, found through
+    /// the keyed hash without decrypting anything.
+    pub async fn receipts_by_id_number(&self, id: &IdNumber) -> Result<Vec<Receipt>, StoreError> {
+        let index = self.keys.blind_index(ID_INDEX_PURPOSE, id.expose()).to_vec();
+        let rows: Vec<String> = sqlx::query_scalar("SELECT receipt FROM comments WHERE id_number_index = $1 ORDER BY id")
+            .bind(index)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Receipt::parse(r).ok_or_else(|| StoreError::Corrupt(format!("receipt {r}")))).collect()
+    }
+
+    pub async fn count_comments(&self, consultation_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE consultation_id = $1")
+            .bind(consultation_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+pub(crate) fn spawn_writer(pool: AnyPool, max_batch: usize) -> mpsc::Sender<WriteJob> {
+    let (tx, rx) = mpsc::channel::<WriteJob>(max_batch * 4);
+    tokio::spawn(writer_loop(pool, rx, max_batch));
+    tx
+}
+
+/// Takes whatever has queued up while the previous commit ran and commits it as one
+/// transaction: under load, thousands of comments share one fsync.
+async fn writer_loop(pool: AnyPool, mut rx: mpsc::Receiver<WriteJob>, max_batch: usize) {
+    let mut batch: Vec<WriteJob> = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
+        match commit_batch(&pool, &batch).await {
+            Ok(results) => {
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                // One bad row must not sink its neighbours: retry each on its own.
+                tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying comments one by one");
+                for job in batch.drain(..) {
+                    let result = match commit_batch(&pool, std::slice::from_ref(&job)).await {
+                        Ok(mut r) => r.pop().unwrap_or(Err(WriteError::Database("empty result".into()))),
+                        Err(e) => Err(WriteError::Database(e.to_string())),
+                    };
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_batch(pool: &AnyPool, jobs: &[WriteJob]) -> Result<Vec<Result<(), WriteError>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let c = &job.comment;
+        let done = sqlx::query(
+            "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
+                                   id_number_enc, id_number_index, phone_enc, opinion, articles, sender, note) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (receipt) DO NOTHING",
+        )
+        .bind(c.receipt.compact())
+        .bind(&c.consultation_id)
+        .bind(c.version as i64)
+        .bind(c.channel.as_str())
+        .bind(micros(c.submitted_at))
+        .bind(&c.name)
+        .bind(&c.position)
+        .bind(&c.email)
+        .bind(&c.id_number_enc)
+        .bind(&c.id_number_index)
+        .bind(&c.phone_enc)
+        .bind(&c.opinion)
+        .bind(&c.articles)
+        .bind(&c.sender)
+        .bind(&c.note)
+        .execute(&mut *tx)
+        .await?;
+        results.push(if done.rows_affected() == 1 { Ok(()) } else { Err(WriteError::ReceiptTaken) });
+    }
+    tx.commit().await?;
+    Ok(results)
+}

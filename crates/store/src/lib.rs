@@ -1,0 +1,229 @@
+//! Durable storage for yijian: consultations, their signed draft versions, and comments.
+//!
+//! One code path serves both backends: queries go through sqlx's `Any` driver with plain
+//! integer, text and blob columns (instants are Unix microseconds), and only the connection
+//! set-up and the migrations differ between SQLite and PostgreSQL.
+//!
+//! Comments are written by one writer task that commits many of them together (group commit):
+//! a submission is answered only after the transaction that holds it has committed, which on
+//! SQLite (WAL, `synchronous=FULL`) and PostgreSQL (`synchronous_commit=on`) means fsync'd.
+//! ID numbers and phone numbers are sealed before they reach the writer; see [`yijian_crypto`].
+
+mod comments;
+mod consultations;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use tokio::sync::mpsc;
+use yijian_crypto::{KeySource, Keys};
+
+pub use comments::{ReceiptInfo, StoredComment, SubmitError};
+pub use consultations::{ConsultationSummary, ImportOutcome};
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Key(#[from] yijian_crypto::KeyError),
+    #[error(
+        "the master key does not open the personal data already in this database (wrong key file or {}); \
+         restore the key that encrypted it",
+        yijian_crypto::MASTER_KEY_ENV
+    )]
+    WrongKey,
+    #[error("unsupported database URL `{0}`: use postgres://… or sqlite://…")]
+    BadUrl(String),
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    /// A stored text no longer matches its checksum or signature: someone changed a row
+    /// behind the server's back. Never served.
+    #[error("integrity check failed for consultation {id} version {version}: {reason}")]
+    Integrity { id: String, version: u32, reason: String },
+    #[error("consultation {0} is closed; its text can no longer change")]
+    ClosedConsultation(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Holds the SQLite database (unless `database_url` is set) and the key file.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; `None` means `DATA_DIR/yijian.sqlite3`.
+    pub database_url: Option<String>,
+    /// The value of `YIJIAN_MASTER_KEY`, if set.
+    pub master_key: Option<String>,
+    /// Most comments one group commit takes.
+    pub max_batch: usize,
+}
+
+impl StoreOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        StoreOptions { data_dir: data_dir.into(), database_url: None, master_key: None, max_batch: 1024 }
+    }
+}
+
+/// The handle every part of yijian talks to. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    keys: Arc<Keys>,
+    writer: mpsc::Sender<comments::WriteJob>,
+    key_source: KeySource,
+}
+
+const KEY_CHECK: &str = "key_check";
+const KEY_CHECK_PLAINTEXT: &[u8] = b"yijian master key check";
+
+impl Store {
+    /// Connects, runs the migrations, and loads (or, on a database holding no personal data,
+    /// creates) the master key. Must run inside a Tokio runtime.
+    pub async fn open(opts: &StoreOptions) -> Result<Store, StoreError> {
+        install_default_drivers();
+        std::fs::create_dir_all(&opts.data_dir)
+            .map_err(|source| StoreError::DataDir { path: opts.data_dir.clone(), source })?;
+        let (url, backend) = match &opts.database_url {
+            None => (sqlite_url(&opts.data_dir.join("yijian.sqlite3")), Backend::Sqlite),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => (u.clone(), Backend::Postgres),
+            Some(u) if u.starts_with("sqlite:") => (u.clone(), Backend::Sqlite),
+            Some(u) => return Err(StoreError::BadUrl(u.clone())),
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the one writer; FULL makes a commit an
+                            // fsync of the WAL, so an acknowledged comment survives a power cut.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET synchronous_commit = on").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        let (keys, key_source) = load_keys(&pool, opts).await?;
+        let keys = Arc::new(keys);
+        let writer = comments::spawn_writer(pool.clone(), opts.max_batch.max(1));
+        Ok(Store { pool, backend, keys, writer, key_source })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub fn key_source(&self) -> &KeySource {
+        &self.key_source
+    }
+
+    /// The pool, for tests and tools that inspect the database directly.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Waits for queued writes and closes the connections.
+    pub async fn close(self) {
+        drop(self.writer);
+        self.pool.close().await;
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// A database that already holds a key check (so, possibly, encrypted data) must be opened with
+/// the same key; only a fresh one may get a new key.
+async fn load_keys(pool: &AnyPool, opts: &StoreOptions) -> Result<(Keys, KeySource), StoreError> {
+    let check: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(KEY_CHECK)
+        .fetch_optional(pool)
+        .await?;
+    let (keys, source) = Keys::load(&opts.data_dir, opts.master_key.as_deref(), check.is_none())?;
+    match check {
+        Some(envelope) => match keys.open(&envelope, KEY_CHECK.as_bytes()) {
+            Ok(plain) if plain.as_slice() == KEY_CHECK_PLAINTEXT => {}
+            _ => return Err(StoreError::WrongKey),
+        },
+        None => {
+            let envelope = keys.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK.as_bytes());
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(KEY_CHECK)
+                .bind(envelope)
+                .execute(pool)
+                .await?;
+            // Another process may have raced us with another key: the stored check decides.
+            let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(KEY_CHECK)
+                .fetch_one(pool)
+                .await?;
+            if keys.open(&stored, KEY_CHECK.as_bytes()).is_err() {
+                return Err(StoreError::WrongKey);
+            }
+        }
+    }
+    Ok((keys, source))
+}
+
+pub(crate) fn micros(t: jiff::Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub(crate) fn from_micros(v: i64) -> Result<jiff::Timestamp, StoreError> {
+    jiff::Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(format!("timestamp {v}: {e}")))
+}
+
+impl FromStr for Backend {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" => Ok(Backend::Postgres),
+            _ => Err(StoreError::BadUrl(s.to_string())),
+        }
+    }
+}

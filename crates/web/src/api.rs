@@ -1,0 +1,310 @@
+//! `/api/v1`: the public JSON API.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use yijian_domain::FieldError;
+use yijian_domain::comment::{Channel, IntakeRules, NewComment, validate_submission};
+use yijian_domain::consultation::{Consultation, Status, rfc3339_in};
+use yijian_domain::receipt::Receipt;
+use yijian_store::StoreError;
+
+use crate::captcha::Verdict;
+use crate::error::{ApiError, field_errors, lang_of};
+use crate::AppState;
+use yijian_domain::Lang;
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 64 * 1024;
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/consultations", get(list_consultations))
+        .route("/consultations/{id}", get(get_consultation))
+        .route("/consultations/{id}/comments", post(submit_comment))
+        .route("/receipts/{receipt}", get(get_receipt))
+        .route("/captcha", get(new_captcha))
+        .route("/signing-key", get(signing_key))
+        .route("/openapi.json", get(openapi))
+}
+
+pub async fn not_found(headers: HeaderMap) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", lang_of(&headers), "没有这个地址。", "No such address.")
+}
+
+async fn load(state: &AppState, id: &str, lang: Lang) -> Result<std::sync::Arc<Consultation>, ApiError> {
+    match state.consultation(id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(ApiError::consultation_not_found(lang)),
+        Err(StoreError::Integrity { .. }) => Err(ApiError::integrity(lang)),
+        Err(e) => {
+            tracing::error!(error = %e, "loading a consultation failed");
+            Err(ApiError::internal(lang))
+        }
+    }
+}
+
+async fn list_consultations(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let lang = lang_of(&headers);
+    let list = state.store.list_consultations().await.map_err(|e| {
+        tracing::error!(error = %e, "listing consultations failed");
+        ApiError::internal(lang)
+    })?;
+    let now = Timestamp::now();
+    let items: Vec<Value> = list
+        .iter()
+        .map(|c| {
+            let tz = jiff::tz::TimeZone::get(&c.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+            json!({
+                "id": c.id,
+                "title": c.title,
+                "status": c.status(now).as_str(),
+                "opens_at": rfc3339_in(c.opens_at, &tz),
+                "closes_at": rfc3339_in(c.closes_at, &tz),
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(items)))
+}
+
+async fn get_consultation(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let lang = lang_of(&headers);
+    let c = load(&state, &id, lang).await?;
+    let m = &c.meta;
+    let chapters: Vec<Value> = c
+        .document
+        .chapters
+        .iter()
+        .map(|ch| {
+            json!({
+                "number": ch.number,
+                "title": ch.title,
+                "articles": ch.articles.iter().map(|a| json!({"number": a.number, "title": a.title, "text": a.text()})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "id": m.id,
+        "title": c.document.title,
+        "issuer": m.issuer,
+        "status": m.status(Timestamp::now()).as_str(),
+        "opens_at": m.rfc3339(m.opens_at),
+        "closes_at": m.rfc3339(m.closes_at),
+        "time_zone": m.time_zone,
+        "demo": c.demo,
+        "notice": m.rendered_notice(lang),
+        "contact": {"person": m.contact.person, "department": m.contact.department, "phone": m.contact.phone, "email": m.contact.email},
+        "email_channel": {"address": m.email_channel.address, "subject_phrase": m.email_channel.subject_phrase},
+        "positions": m.positions,
+        "max_opinion_chars": m.max_opinion_chars,
+        "version": c.version,
+        "content_sha256": c.content_sha256,
+        "signature": c.signature,
+        "preamble": c.document.preamble.join("\n"),
+        "chapters": chapters,
+    })))
+}
+
+async fn submit_comment(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Response {
+    match intake(&state, &id, &headers, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The order matters: an unknown or closed consultation is answered before the body is read,
+/// then the body's size and syntax, then every field at once.
+async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let lang = lang_of(headers);
+    let c = load(state, id, lang).await?;
+    let m = &c.meta;
+    let now = Timestamp::now();
+    let dates = json!({ "opens_at": m.rfc3339(m.opens_at), "closes_at": m.rfc3339(m.closes_at) });
+    match m.status(now) {
+        Status::Open => {}
+        Status::Upcoming => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "consultation_not_open",
+                lang,
+                &format!("这项征求意见尚未开始，将于{}开始接收意见。", m.rfc3339(m.opens_at)),
+                &format!("This consultation is not open yet; it opens at {}.", m.rfc3339(m.opens_at)),
+            )
+            .with(dates));
+        }
+        Status::Closed => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "consultation_closed",
+                lang,
+                &format!("这项征求意见已于{}截止，不再接收意见。", m.deadline_text(Lang::Zh)),
+                &format!("This consultation closed on {}; comments are no longer accepted.", m.deadline_text(Lang::En)),
+            )
+            .with(dates));
+        }
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            lang,
+            "提交的内容超过64KB，请缩短后再提交。",
+            "The request body is larger than 64 KB.",
+        )
+    })?;
+    let malformed = |zh: &str, en: &str| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", lang, zh, en);
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        malformed(
+            &format!("提交的内容不是有效的JSON（第{}行第{}列）。", e.line(), e.column()),
+            &format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column()),
+        )
+    })?;
+    let Value::Object(fields) = value else {
+        return Err(malformed("提交的内容应当是一个JSON对象。", "The body must be a JSON object."));
+    };
+
+    let rules = IntakeRules {
+        positions: m.positions.clone(),
+        articles: c.document.article_numbers(),
+        max_opinion_chars: m.max_opinion_chars,
+    };
+    let today = now.to_zoned(m.tz()).date();
+    let checked = validate_submission(&fields, &rules, today);
+    let captcha_errors = check_captcha(state, &fields, now);
+    let valid = match (checked, captcha_errors.is_empty()) {
+        (Ok(v), true) => v,
+        (Ok(_), false) => return Ok(field_errors(&captcha_errors, lang)),
+        (Err(mut errors), _) => {
+            errors.extend(captcha_errors);
+            return Ok(field_errors(&errors, lang));
+        }
+    };
+    let comment = NewComment {
+        consultation_id: m.id.clone(),
+        version: c.version,
+        channel: Channel::Api,
+        name: Some(valid.name),
+        id_number: Some(valid.id_number),
+        position: Some(valid.position),
+        phone: Some(valid.phone),
+        email: Some(valid.email),
+        opinion: valid.opinion,
+        articles: valid.articles,
+        sender: None,
+        note: None,
+    };
+    let (receipt, submitted_at) = state.store.submit_comment(&comment).await.map_err(|e| {
+        tracing::error!(error = %e, consultation = id, "storing a comment failed");
+        ApiError::internal(lang)
+    })?;
+    let location = format!("/api/v1/receipts/{receipt}");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(json!({ "receipt": receipt.to_string(), "submitted_at": m.rfc3339(submitted_at) })),
+    )
+        .into_response())
+}
+
+fn check_captcha(state: &AppState, fields: &serde_json::Map<String, Value>, now: Timestamp) -> Vec<FieldError> {
+    let id = fields.get("captcha_id");
+    let answer = fields.get("captcha_answer");
+    if state.options.insecure_no_captcha && id.is_none_or(Value::is_null) && answer.is_none_or(Value::is_null) {
+        return Vec::new();
+    }
+    let mut errors = Vec::new();
+    let text = |field: &'static str, v: Option<&Value>, errors: &mut Vec<FieldError>| match v {
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new(field, "required"));
+            None
+        }
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            errors.push(FieldError::new(field, "required"));
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(FieldError::new(field, "invalid_type"));
+            None
+        }
+    };
+    let id = text("captcha_id", id, &mut errors);
+    let answer = text("captcha_answer", answer, &mut errors);
+    match (id, answer) {
+        (Some(id), Some(answer)) => match state.captchas.check(&id, &answer, now) {
+            Verdict::Right => {}
+            Verdict::Wrong => errors.push(FieldError::new("captcha_answer", "captcha_wrong")),
+            Verdict::Expired => errors.push(FieldError::new("captcha_answer", "captcha_expired")),
+        },
+        // A refused submission uses the captcha up, even when another field was missing.
+        (Some(id), None) => {
+            state.captchas.check(&id, "", now);
+        }
+        _ => {}
+    }
+    errors
+}
+
+async fn get_receipt(State(state): State<AppState>, Path(receipt): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let lang = lang_of(&headers);
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "receipt_not_found",
+            lang,
+            "没有找到这个意见编号，请核对后再查。",
+            "No comment has this tracking number; please check it.",
+        )
+    };
+    let receipt = Receipt::parse(&receipt).ok_or_else(not_found)?;
+    let info = state.store.receipt(&receipt).await.map_err(|e| {
+        tracing::error!(error = %e, "receipt lookup failed");
+        ApiError::internal(lang)
+    })?;
+    let info = info.ok_or_else(not_found)?;
+    let tz = match state.consultation(&info.consultation_id).await {
+        Ok(Some(c)) => c.meta.tz(),
+        _ => jiff::tz::TimeZone::get(yijian_domain::consultation::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC),
+    };
+    Ok(Json(json!({
+        "receipt": info.receipt.to_string(),
+        "consultation_id": info.consultation_id,
+        "submitted_at": rfc3339_in(info.submitted_at, &tz),
+        "status": info.status,
+    })))
+}
+
+async fn new_captcha(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let lang = lang_of(&headers);
+    let captchas = state.captchas.clone();
+    let challenge = tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now()))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| ApiError::internal(lang))?;
+    let tz = jiff::tz::TimeZone::get(yijian_domain::consultation::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+    Ok(Json(json!({
+        "captcha_id": challenge.id,
+        "image": challenge.image_data_url,
+        "expires_at": rfc3339_in(challenge.expires_at, &tz),
+    })))
+}
+
+async fn signing_key(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "algorithm": "Ed25519",
+        "encoding": "base64",
+        "public_key": state.store.keys().public_key_base64(),
+        "signed": "the UTF-8 bytes of a draft's canonical text (title, preamble, chapter headings, articles; NFC; LF line endings)",
+    }))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}

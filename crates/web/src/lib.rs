@@ -1,0 +1,98 @@
+//! The HTTP face of yijian.
+//!
+//! [`router`] builds the whole application on an [`AppState`]; the binary binds it to a socket.
+//! The public JSON API lives under `/api/v1` (see `openapi.json` beside this file).
+
+mod api;
+pub mod captcha;
+mod error;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use yijian_domain::consultation::Consultation;
+use yijian_store::{Store, StoreError};
+
+pub use error::ApiError;
+
+/// Settings of the web layer.
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// Accept submissions without a captcha. For tests and benchmarks only.
+    pub insecure_no_captcha: bool,
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub options: WebOptions,
+    pub captchas: Arc<captcha::Captchas>,
+    cache: Arc<Mutex<HashMap<String, (Instant, Arc<Consultation>)>>>,
+}
+
+/// How long the intake may use a consultation it loaded and verified, before loading it again
+/// (and so seeing a deadline changed by another process, or a text altered behind its back).
+const CACHE_TTL: Duration = Duration::from_secs(1);
+
+impl AppState {
+    pub fn new(store: Store, options: WebOptions) -> Self {
+        AppState { store, options, captchas: Arc::default(), cache: Arc::default() }
+    }
+
+    /// A verified consultation, from a cache of at most [`CACHE_TTL`] age.
+    pub async fn consultation(&self, id: &str) -> Result<Option<Arc<Consultation>>, StoreError> {
+        if let Some((at, c)) = self.cache.lock().expect("cache poisoned").get(id)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(Some(c.clone()));
+        }
+        let loaded = self.store.consultation(id).await;
+        let mut cache = self.cache.lock().expect("cache poisoned");
+        match loaded {
+            Ok(Some(c)) => {
+                let c = Arc::new(c);
+                cache.insert(id.to_string(), (Instant::now(), c.clone()));
+                Ok(Some(c))
+            }
+            other => {
+                cache.remove(id);
+                other.map(|o| o.map(Arc::new))
+            }
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/v1", api::routes())
+        .fallback(api::not_found)
+        .layer(middleware::from_fn(security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Serves the application on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,236 @@
+//! `yijian`: one binary for the whole platform. See `yijian --help`.
+
+mod config;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use jiff::Timestamp;
+use yijian_domain::file;
+use yijian_store::{ImportOutcome, Store};
+
+use crate::config::{Config, Overrides};
+
+/// The demo consultation: the repaired reference notice.
+const DEMO: &str = include_str!("../demo/ln-hrss-ai-2025.md");
+/// How long the demo stays open from the moment `serve` first loads it.
+const DEMO_DAYS: i64 = 30;
+
+#[derive(Parser)]
+#[command(name = "yijian", version, about = "意见 yijian — public consultations: drafts for comment, durable private intake")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (public API), loading the demo consultation into an empty database.
+    Serve(ServeArgs),
+    /// Import and list consultations.
+    #[command(subcommand)]
+    Consultation(ConsultationCommand),
+}
+
+/// Where the data lives; every command that touches data takes these.
+#[derive(Args, Clone, Default)]
+struct DataArgs {
+    /// Directory for the SQLite database and the key file [default: ./yijian-data]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Database URL: postgres://… (the key file still lives under --data) [default: SQLite under --data]
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// TOML configuration file; YIJIAN_* environment variables override it, flags override both
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Start with an empty database instead of loading the demo consultation
+    #[arg(long)]
+    no_demo: bool,
+    /// Accept comments without a captcha. FOR TESTS AND BENCHMARKS ONLY
+    #[arg(long)]
+    insecure_no_captcha: bool,
+}
+
+#[derive(Subcommand)]
+enum ConsultationCommand {
+    /// Import a consultation file (TOML front matter + Markdown draft). A changed text of an
+    /// existing consultation becomes a new version; the same text changes nothing.
+    Import {
+        /// The consultation file
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the consultations with their status.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let overrides = Overrides {
+                listen: args.listen,
+                demo: args.no_demo.then_some(false),
+                insecure_no_captcha: args.insecure_no_captcha.then_some(true),
+                ..Overrides::from_data(&args.data)
+            };
+            let config = Config::load(args.data.config.as_deref(), overrides)?;
+            serve(config).await
+        }
+        Command::Consultation(ConsultationCommand::Import { file, data }) => {
+            let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
+            init_logging(&config, true);
+            import(&config, &file).await
+        }
+        Command::Consultation(ConsultationCommand::List { data }) => {
+            let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
+            init_logging(&config, true);
+            list(&config).await
+        }
+    }
+}
+
+impl Overrides {
+    fn from_data(d: &DataArgs) -> Overrides {
+        Overrides { data: d.data.clone(), database: d.database.clone(), ..Overrides::default() }
+    }
+}
+
+fn init_logging(config: &Config, quiet: bool) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| if quiet { "warn".into() } else { config.log.clone() });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn open_store(config: &Config) -> Result<Store> {
+    Store::open(&config.store_options())
+        .await
+        .with_context(|| format!("cannot open the data store ({})", config.describe_database()))
+}
+
+async fn serve(config: Config) -> Result<()> {
+    init_logging(&config, false);
+    if config.insecure_no_captcha {
+        tracing::warn!("!!! --insecure-no-captcha: comments are accepted WITHOUT a captcha. For tests and benchmarks only; never in production !!!");
+    }
+    let listen: SocketAddr = config
+        .listen
+        .parse()
+        .with_context(|| format!("listen address `{}` is not HOST:PORT (for example 127.0.0.1:8080)", config.listen))?;
+    let store = open_store(&config).await?;
+    tracing::info!(key = ?store.key_source(), backend = ?store.backend(), "store open");
+    if config.demo && !store.has_consultations().await? {
+        let mut demo = file::parse(DEMO).map_err(|e| anyhow::anyhow!("the built-in demo is broken: {e}"))?;
+        let now = Timestamp::now();
+        demo.meta.reschedule_from(now, DEMO_DAYS);
+        store.import_consultation(&demo, true, now).await?;
+        tracing::info!(id = %demo.meta.id, "loaded the demo consultation, open for {DEMO_DAYS} days");
+    }
+    let state = yijian_web::AppState::new(
+        store.clone(),
+        yijian_web::WebOptions { insecure_no_captcha: config.insecure_no_captcha },
+    );
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    println!("yijian listening on http://{local}");
+    tracing::info!(%local, "listening");
+    yijian_web::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}
+
+async fn import(config: &Config, path: &std::path::Path) -> Result<()> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(text).map_err(|e| anyhow::anyhow!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
+    let parsed = match file::parse(&text) {
+        Ok(f) => f,
+        Err(e) => bail!("{}:{}: {}\nnothing was imported", path.display(), e.line, e.message),
+    };
+    let store = open_store(config).await?;
+    let sha = parsed.document.content_sha256();
+    let outcome = store.import_consultation(&parsed, false, Timestamp::now()).await.map_err(|e| match e {
+        yijian_store::StoreError::ClosedConsultation(id) => {
+            anyhow::anyhow!("consultation {id} has closed; its text can no longer change. Nothing was imported")
+        }
+        other => anyhow::Error::from(other),
+    })?;
+    let id = &parsed.meta.id;
+    match outcome {
+        ImportOutcome::Created { version } => println!("created {id} version {version} (sha256 {sha})"),
+        ImportOutcome::NewVersion { version } => println!("new version {version} of {id} (sha256 {sha})"),
+        ImportOutcome::MetadataUpdated { version } => println!("{id}: text unchanged (version {version}); settings updated"),
+        ImportOutcome::Unchanged { version } => println!("{id}: unchanged (version {version})"),
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn list(config: &Config) -> Result<()> {
+    let store = open_store(config).await?;
+    let now = Timestamp::now();
+    let items = store.list_consultations().await?;
+    if items.is_empty() {
+        println!("no consultations");
+    }
+    for c in items {
+        let tz = jiff::tz::TimeZone::get(&c.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        println!(
+            "{}\t{}\tv{}\t{} – {}\t{}{}",
+            c.id,
+            c.status(now).as_str(),
+            c.version,
+            c.opens_at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M"),
+            c.closes_at.to_zoned(tz).strftime("%Y-%m-%d %H:%M"),
+            c.title,
+            if c.demo { "\t(演示 demo)" } else { "" }
+        );
+    }
+    store.close().await;
+    Ok(())
+}

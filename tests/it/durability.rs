@@ -1,0 +1,47 @@
+//! An acknowledged comment is on disk: kill -9 the server right after its 201s and find every
+//! acknowledged comment after a restart.
+
+use serde_json::Value;
+
+use crate::harness::{Backend, DEMO_ID, ServerProcess, TestData, good_body};
+use crate::on_both_backends;
+
+async fn acknowledged_comments_survive_kill_9(backend: Backend) {
+    let data = TestData::new(backend).await;
+    let server = ServerProcess::spawn(&data, &["--insecure-no-captcha"]);
+    let client = reqwest::Client::new();
+    let url = server.url(&format!("/api/v1/consultations/{DEMO_ID}/comments"));
+
+    // Many at once, so that they share group commits.
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (client, url) = (client.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut body = good_body();
+            body["opinion"] = serde_json::json!(format!("第{i}条意见"));
+            let res = client.post(url).json(&body).send().await.unwrap();
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["receipt"].as_str().unwrap().to_string()
+        }));
+    }
+    let mut receipts = Vec::new();
+    for t in tasks {
+        receipts.push(t.await.unwrap());
+    }
+    server.kill9();
+
+    let server = ServerProcess::spawn(&data, &[]);
+    for r in &receipts {
+        let res = client.get(server.url(&format!("/api/v1/receipts/{r}"))).send().await.unwrap();
+        assert_eq!(res.status(), 200, "acknowledged comment {r} lost");
+    }
+    let store_count = {
+        let store = data.store().await;
+        store.count_comments(DEMO_ID).await.unwrap()
+    };
+    assert_eq!(store_count, 64);
+    // The restart did not load a second demo over the first.
+    let list: Value = client.get(server.url("/api/v1/consultations")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+on_both_backends!(acknowledged_comments_survive_kill_9);

@@ -1,0 +1,258 @@
+//! Starting yijian for tests: in-process on a real socket (when a test needs the server's
+//! state, e.g. a captcha's answer) or as the real `yijian` binary (when it must be killed),
+//! on a SQLite file in a temporary directory or on a fresh PostgreSQL database.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use futures_util::FutureExt;
+use sqlx::Connection;
+use yijian_store::{Store, StoreOptions};
+use yijian_web::{AppState, WebOptions};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_yijian");
+pub const DEMO_ID: &str = "ln-hrss-ai-2025";
+pub const DEMO_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/ln-hrss-ai-2025.md");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The server that holds the test databases; `YIJIAN_TEST_POSTGRES` overrides it.
+pub fn postgres_admin_url() -> String {
+    std::env::var("YIJIAN_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> PgDatabase {
+        let admin = postgres_admin_url();
+        let name = format!("yijian_test_{}", hex::encode(yijian_crypto::random_bytes::<6>()));
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for the tests (run .ci/run, or set YIJIAN_TEST_POSTGRES): {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        PgDatabase { url: format!("{base}/{name}"), name }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = postgres_admin_url();
+        let name = self.name.clone();
+        // Drop runs outside async; a small runtime of its own does the clean-up.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// Where one test keeps its data.
+pub struct TestData {
+    pub dir: tempfile::TempDir,
+    pub pg: Option<PgDatabase>,
+}
+
+impl TestData {
+    pub async fn new(backend: Backend) -> TestData {
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PgDatabase::create().await),
+        };
+        TestData { dir: tempfile::tempdir().unwrap(), pg }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn options(&self) -> StoreOptions {
+        StoreOptions { database_url: self.pg.as_ref().map(|p| p.url.clone()), ..StoreOptions::new(self.dir.path()) }
+    }
+
+    /// The `--data` / `--database` arguments for the binary.
+    pub fn args(&self) -> Vec<String> {
+        let mut a = vec!["--data".to_string(), self.dir.path().display().to_string()];
+        if let Some(pg) = &self.pg {
+            a.push("--database".into());
+            a.push(pg.url.clone());
+        }
+        a
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::open(&self.options()).await.expect("store opens")
+    }
+}
+
+/// yijian running inside the test process, on a real loopback socket.
+pub struct InProcess {
+    pub base: String,
+    pub state: AppState,
+    /// Held so the temporary directory and database live as long as the server.
+    pub data: TestData,
+    pub client: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl InProcess {
+    /// Starts with the demo consultation loaded and open.
+    pub async fn start(backend: Backend, options: WebOptions) -> InProcess {
+        let data = TestData::new(backend).await;
+        let store = data.store().await;
+        let mut demo = yijian_domain::file::parse(&std::fs::read_to_string(DEMO_FILE).unwrap()).unwrap();
+        let now = Timestamp::now();
+        demo.meta.reschedule_from(now, 30);
+        store.import_consultation(&demo, true, now).await.unwrap();
+        let state = AppState::new(store, options);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(yijian_web::serve(listener, state.clone(), std::future::pending()).map(|r| r.unwrap()));
+        InProcess { base, state, data, client: reqwest::Client::new(), task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The real `yijian serve` as a child process.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    pub stderr_log: PathBuf,
+}
+
+impl ServerProcess {
+    pub fn spawn(data: &TestData, extra: &[&str]) -> ServerProcess {
+        Self::try_spawn(data, extra, &[]).unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Starts the server; `Err` carries what it printed when it exits instead of listening.
+    pub fn try_spawn(data: &TestData, extra: &[&str], env: &[(&str, &str)]) -> Result<ServerProcess, String> {
+        let stderr_log = data.path().with_extension(format!("stderr-{}.log", hex::encode(yijian_crypto::random_bytes::<3>())));
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve").args(["--listen", "127.0.0.1:0"]).args(data.args()).args(extra);
+        cmd.env_remove(yijian_crypto::MASTER_KEY_ENV).env("RUST_LOG", "info");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_log).unwrap())
+            .spawn()
+            .expect("yijian binary runs");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("yijian listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => Ok(ServerProcess { child, base, stderr_log }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(std::fs::read_to_string(&stderr_log).unwrap_or_default())
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.stderr_log);
+    }
+}
+
+/// Runs the binary with arguments; returns (exit success, stdout, stderr).
+pub fn run(args: &[&str], data: Option<&TestData>) -> (bool, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    if let Some(d) = data {
+        cmd.args(d.args());
+    }
+    cmd.env_remove(yijian_crypto::MASTER_KEY_ENV);
+    let out = cmd.output().expect("yijian binary runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A valid submission (captcha fields left to the caller).
+pub fn good_body() -> serde_json::Value {
+    serde_json::json!({
+        "name": "张三",
+        "id_number": "11010519491231002X",
+        "position": "公务员",
+        "phone": "138 0013 8000",
+        "email": "zhangsan@example.com",
+        "opinion": "建议第5条增加对中小企业的支持。",
+        "articles": [5],
+    })
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::harness::Backend::Postgres).await
+            }
+        }
+    };
+}

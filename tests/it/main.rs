@@ -1,0 +1,14 @@
+//! yijian's integration tests: one binary (each extra test binary costs a full link).
+//!
+//! Tests that need a database run on SQLite and PostgreSQL alike (`on_both_backends!`).
+//! PostgreSQL is expected at 127.0.0.1:5432 (trust auth) or `YIJIAN_TEST_POSTGRES`;
+//! `.ci/run` starts it where it is missing.
+
+mod harness;
+
+mod api;
+mod cli;
+mod demo;
+mod durability;
+mod integrity;
+mod privacy;
