@@ -1,7 +1,7 @@
 -- wrk script: POSTs valid comments (the seven fields; captcha off via --insecure-no-captcha),
 -- each with its own opinion text, and reports accepted comments per second and latency.
 local counter = 0
-local ids = { "11010519491231002X", "210102199001011236", "440301198512120017" }
+local ids = { "11010519491231002X", "210102199001011237", "440301198512120016" }
 
 request = function()
   counter = counter + 1

@@ -131,7 +131,8 @@ mod tests {
         std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndemo = false\n").unwrap();
         let c = Config::load(Some(&path), Overrides::default()).unwrap();
         assert_eq!((c.listen.as_str(), c.demo), ("127.0.0.1:9000", false));
-        let c = Config::load(Some(&path), Overrides { listen: Some("0.0.0.0:1".into()), ..Default::default() }).unwrap();
+        let c =
+            Config::load(Some(&path), Overrides { listen: Some("0.0.0.0:1".into()), ..Default::default() }).unwrap();
         assert_eq!(c.listen, "0.0.0.0:1");
     }
 

@@ -20,7 +20,11 @@ const DEMO: &str = include_str!("../demo/ln-hrss-ai-2025.md");
 const DEMO_DAYS: i64 = 30;
 
 #[derive(Parser)]
-#[command(name = "yijian", version, about = "意见 yijian — public consultations: drafts for comment, durable private intake")]
+#[command(
+    name = "yijian",
+    version,
+    about = "意见 yijian — public consultations: drafts for comment, durable private intake"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -147,7 +151,9 @@ async fn open_store(config: &Config) -> Result<Store> {
 async fn serve(config: Config) -> Result<()> {
     init_logging(&config, false);
     if config.insecure_no_captcha {
-        tracing::warn!("!!! --insecure-no-captcha: comments are accepted WITHOUT a captcha. For tests and benchmarks only; never in production !!!");
+        tracing::warn!(
+            "!!! --insecure-no-captcha: comments are accepted WITHOUT a captcha. For tests and benchmarks only; never in production !!!"
+        );
     }
     let listen: SocketAddr = config
         .listen
@@ -187,7 +193,8 @@ async fn shutdown_signal() {
 
 async fn import(config: &Config, path: &std::path::Path) -> Result<()> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(text).map_err(|e| anyhow::anyhow!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
+    let text = String::from_utf8(text)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
     let parsed = match file::parse(&text) {
         Ok(f) => f,
         Err(e) => bail!("{}:{}: {}\nnothing was imported", path.display(), e.line, e.message),
@@ -204,7 +211,9 @@ async fn import(config: &Config, path: &std::path::Path) -> Result<()> {
     match outcome {
         ImportOutcome::Created { version } => println!("created {id} version {version} (sha256 {sha})"),
         ImportOutcome::NewVersion { version } => println!("new version {version} of {id} (sha256 {sha})"),
-        ImportOutcome::MetadataUpdated { version } => println!("{id}: text unchanged (version {version}); settings updated"),
+        ImportOutcome::MetadataUpdated { version } => {
+            println!("{id}: text unchanged (version {version}); settings updated")
+        }
         ImportOutcome::Unchanged { version } => println!("{id}: unchanged (version {version})"),
     }
     store.close().await;

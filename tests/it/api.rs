@@ -47,14 +47,32 @@ async fn consultation_is_served_whole_and_verifiable(backend: Backend) {
     assert_eq!(list[0]["id"], DEMO_ID);
     assert_eq!(list[0]["status"], "open");
 
-    let c: Value = app.client.get(app.url(&format!("/api/v1/consultations/{DEMO_ID}"))).send().await.unwrap().json().await.unwrap();
+    let c: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/consultations/{DEMO_ID}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(c["title"], "辽宁省人力资源社会保障领域支持和保障人工智能高质量发展的若干措施（征求意见稿）");
     assert_eq!(c["demo"], true);
     assert_eq!(c["time_zone"], "Asia/Shanghai");
     assert_eq!(c["positions"].as_array().unwrap().len(), 17);
     assert_eq!(c["version"], 1);
     assert_eq!(c["chapters"].as_array().unwrap().len(), 4);
-    for key in ["issuer", "notice", "opens_at", "closes_at", "contact", "email_channel", "preamble", "content_sha256", "signature"] {
+    for key in [
+        "issuer",
+        "notice",
+        "opens_at",
+        "closes_at",
+        "contact",
+        "email_channel",
+        "preamble",
+        "content_sha256",
+        "signature",
+    ] {
         assert!(!c[key].is_null(), "{key} missing");
     }
     // The demo is open for 30 days from now, and the notice's deadline follows.
@@ -94,9 +112,17 @@ async fn consultation_is_served_whole_and_verifiable(backend: Backend) {
     let key: Value = app.client.get(app.url("/api/v1/signing-key")).send().await.unwrap().json().await.unwrap();
     assert_eq!(key["algorithm"], "Ed25519");
     use base64::Engine;
-    let pk: [u8; 32] = base64::engine::general_purpose::STANDARD.decode(key["public_key"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let pk: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(key["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     assert!(yijian_crypto::verify_with(&pk, text.as_bytes(), c["signature"].as_str().unwrap()));
-    assert!(!yijian_crypto::verify_with(&pk, text.replace("辽宁", "球探").as_bytes(), c["signature"].as_str().unwrap()));
+    assert!(!yijian_crypto::verify_with(
+        &pk,
+        text.replace("辽宁", "球探").as_bytes(),
+        c["signature"].as_str().unwrap()
+    ));
 
     let en: Value = app
         .client

@@ -17,7 +17,11 @@ fn open_demo_text() -> String {
     std::fs::read_to_string(DEMO_FILE)
         .unwrap()
         .replacen("opens_at = \"2025-05-12\"", &format!("opens_at = \"{}\"", today.yesterday().unwrap()), 1)
-        .replacen("closes_at = \"2025-05-18\"", &format!("closes_at = \"{}\"", today.saturating_add(jiff::Span::new().days(10))), 1)
+        .replacen(
+            "closes_at = \"2025-05-18\"",
+            &format!("closes_at = \"{}\"", today.saturating_add(jiff::Span::new().days(10))),
+            1,
+        )
 }
 
 async fn import_versions_and_refusals(backend: Backend) {
@@ -56,7 +60,6 @@ async fn import_versions_and_refusals(backend: Backend) {
     let store = data.store().await;
     assert_eq!(store.consultation(DEMO_ID).await.unwrap().unwrap().version, 2);
     store.close().await;
-
 }
 
 async fn closed_consultations_keep_their_text(backend: Backend) {
@@ -85,7 +88,13 @@ async fn import_versions_and_refusals_postgres() {
 
 #[test]
 fn every_command_has_help() {
-    for args in [vec!["--help"], vec!["serve", "--help"], vec!["consultation", "--help"], vec!["consultation", "import", "--help"], vec!["consultation", "list", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["consultation", "--help"],
+        vec!["consultation", "import", "--help"],
+        vec!["consultation", "list", "--help"],
+    ] {
         let (ok, out, _) = run(&args, None);
         assert!(ok, "{args:?}");
         assert!(out.contains("Usage:"), "{args:?}: {out}");
@@ -132,6 +141,8 @@ fn serve_without_demo_starts_empty() {
 mod reqwest {
     /// A tiny blocking GET for the one synchronous test (reqwest's blocking client is not built).
     pub fn blocking_get(url: &str) -> String {
-        tokio::runtime::Runtime::new().unwrap().block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
     }
 }

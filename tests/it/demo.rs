@@ -32,7 +32,8 @@ fn demo_text_is_repaired() {
     // The planted spam is gone everywhere, comments included.
     assert!(!raw.contains("球探"), "spam string left in the demo file");
     // Place words restored as the sentences read.
-    for restored in ["支持柔性引进人才在辽宁参加", "全国有效", "引导全省各级各类", "带动全省10万名青年选手"] {
+    for restored in ["支持柔性引进人才在辽宁参加", "全国有效", "引导全省各级各类", "带动全省10万名青年选手"]
+    {
         assert!(text.contains(restored), "{restored}");
     }
     // Dates and quotation marks repaired; no scrape debris.
@@ -42,7 +43,11 @@ fn demo_text_is_repaired() {
     // The deadline is rendered from the dates, never frozen in the notice.
     assert!(d.meta.notice.contains("{deadline}"));
     assert!(d.meta.rendered_notice(Lang::Zh).contains("请于2025年5月18日前"));
-    assert!(d.meta.rendered_notice(Lang::Zh).contains("《辽宁省人力资源社会保障领域支持和保障人工智能高质量发展的若干措施（征求意见稿）》"));
+    assert!(
+        d.meta
+            .rendered_notice(Lang::Zh)
+            .contains("《辽宁省人力资源社会保障领域支持和保障人工智能高质量发展的若干措施（征求意见稿）》")
+    );
 }
 
 #[test]

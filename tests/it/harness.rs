@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use jiff::Timestamp;
 use futures_util::FutureExt;
+use jiff::Timestamp;
 use sqlx::Connection;
 use yijian_store::{Store, StoreOptions};
 use yijian_web::{AppState, WebOptions};
@@ -38,9 +38,9 @@ impl PgDatabase {
     pub async fn create() -> PgDatabase {
         let admin = postgres_admin_url();
         let name = format!("yijian_test_{}", hex::encode(yijian_crypto::random_bytes::<6>()));
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for the tests (run .ci/run, or set YIJIAN_TEST_POSTGRES): {e}"));
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {admin} is needed for the tests (run .ci/run, or set YIJIAN_TEST_POSTGRES): {e}")
+        });
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
         let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
         PgDatabase { url: format!("{base}/{name}"), name }
@@ -56,7 +56,9 @@ impl Drop for PgDatabase {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut conn)
+                        .await;
                 }
             })
         })
@@ -107,7 +109,7 @@ pub struct InProcess {
     pub base: String,
     pub state: AppState,
     /// Held so the temporary directory and database live as long as the server.
-    pub data: TestData,
+    _data: TestData,
     pub client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
 }
@@ -125,7 +127,7 @@ impl InProcess {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(yijian_web::serve(listener, state.clone(), std::future::pending()).map(|r| r.unwrap()));
-        InProcess { base, state, data, client: reqwest::Client::new(), task }
+        InProcess { base, state, _data: data, client: reqwest::Client::new(), task }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -134,10 +136,6 @@ impl InProcess {
 
     pub fn store(&self) -> &Store {
         &self.state.store
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        self.data.path()
     }
 }
 
@@ -161,7 +159,8 @@ impl ServerProcess {
 
     /// Starts the server; `Err` carries what it printed when it exits instead of listening.
     pub fn try_spawn(data: &TestData, extra: &[&str], env: &[(&str, &str)]) -> Result<ServerProcess, String> {
-        let stderr_log = data.path().with_extension(format!("stderr-{}.log", hex::encode(yijian_crypto::random_bytes::<3>())));
+        let stderr_log =
+            data.path().with_extension(format!("stderr-{}.log", hex::encode(yijian_crypto::random_bytes::<3>())));
         let mut cmd = Command::new(BIN);
         cmd.arg("serve").args(["--listen", "127.0.0.1:0"]).args(data.args()).args(extra);
         cmd.env_remove(yijian_crypto::MASTER_KEY_ENV).env("RUST_LOG", "info");
@@ -224,7 +223,11 @@ pub fn run(args: &[&str], data: Option<&TestData>) -> (bool, String, String) {
     }
     cmd.env_remove(yijian_crypto::MASTER_KEY_ENV);
     let out = cmd.output().expect("yijian binary runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A valid submission (captcha fields left to the caller).

@@ -18,7 +18,8 @@ async fn altered_text_is_refused_not_served(backend: Backend) {
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 200);
 
     // The database itself refuses to change a published text …
-    let err = exec(&app, "UPDATE consultation_versions SET canonical_text = replace(canonical_text, '辽宁', '球探')").await;
+    let err =
+        exec(&app, "UPDATE consultation_versions SET canonical_text = replace(canonical_text, '辽宁', '球探')").await;
     assert!(err.unwrap_err().to_string().contains("immutable"));
 
     // … so an attacker with database access drops the guard first.
@@ -27,7 +28,12 @@ async fn altered_text_is_refused_not_served(backend: Backend) {
         Backend::Postgres => "DROP TRIGGER consultation_versions_immutable ON consultation_versions",
     };
     exec(&app, drop).await.unwrap();
-    assert_eq!(exec(&app, "UPDATE consultation_versions SET canonical_text = replace(canonical_text, '辽宁', '球探')").await.unwrap(), 1);
+    assert_eq!(
+        exec(&app, "UPDATE consultation_versions SET canonical_text = replace(canonical_text, '辽宁', '球探')")
+            .await
+            .unwrap(),
+        1
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await; // past the intake cache
 
     let res = app.client.get(&url).send().await.unwrap();
@@ -45,7 +51,9 @@ async fn altered_text_is_refused_not_served(backend: Backend) {
     // Recomputing the checksum does not help: the signature needs the key outside the database.
     let fix_hash = match backend {
         Backend::Sqlite => "UPDATE consultation_versions SET content_sha256 = 'x'",
-        Backend::Postgres => "UPDATE consultation_versions SET content_sha256 = encode(sha256(convert_to(canonical_text, 'UTF8')), 'hex')",
+        Backend::Postgres => {
+            "UPDATE consultation_versions SET content_sha256 = encode(sha256(convert_to(canonical_text, 'UTF8')), 'hex')"
+        }
     };
     exec(&app, fix_hash).await.unwrap();
     let err = app.store().consultation(DEMO_ID).await.unwrap_err().to_string();

@@ -12,7 +12,8 @@ const PHONE: &str = "13912345678";
 
 /// Every form in which a leak could show up: as typed, normalised, and as hex of those bytes.
 fn needles() -> Vec<Vec<u8>> {
-    let mut texts = vec![ID.to_string(), ID.to_lowercase(), PHONE.to_string(), format!("+86{PHONE}"), "8613912345678".into()];
+    let mut texts =
+        vec![ID.to_string(), ID.to_lowercase(), PHONE.to_string(), format!("+86{PHONE}"), "8613912345678".into()];
     for t in texts.clone() {
         texts.push(hex::encode(t.as_bytes()));
         texts.push(hex::encode_upper(t.as_bytes()));
@@ -105,7 +106,9 @@ async fn a_missing_or_wrong_key_stops_start_up() {
     assert!(err.contains("no master key") && err.contains("never makes a new key"), "{err}");
     assert!(!key.exists(), "a new key was made over existing data");
 
-    let err = ServerProcess::try_spawn(&data, &[], &[(yijian_crypto::MASTER_KEY_ENV, &"00".repeat(32))]).err().expect("wrong key");
+    let err = ServerProcess::try_spawn(&data, &[], &[(yijian_crypto::MASTER_KEY_ENV, &"00".repeat(32))])
+        .err()
+        .expect("wrong key");
     assert!(err.contains("does not open"), "{err}");
     let err = ServerProcess::try_spawn(&data, &[], &[(yijian_crypto::MASTER_KEY_ENV, "short")]).err().expect("bad key");
     assert!(err.contains("64 hexadecimal"), "{err}");

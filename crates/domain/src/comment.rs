@@ -87,7 +87,11 @@ pub const FIELDS: [&str; 7] = ["name", "id_number", "position", "phone", "email"
 
 /// Checks every field of a JSON submission and reports every problem at once.
 /// `today` is the local date in the consultation's zone (birth dates may not lie after it).
-pub fn validate_submission(body: &Map<String, Value>, rules: &IntakeRules, today: Date) -> Result<ValidSubmission, Vec<FieldError>> {
+pub fn validate_submission(
+    body: &Map<String, Value>,
+    rules: &IntakeRules,
+    today: Date,
+) -> Result<ValidSubmission, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut text = |field: &'static str| -> Option<String> {
         match body.get(field) {
@@ -154,7 +158,10 @@ pub fn validate_submission(body: &Map<String, Value>, rules: &IntakeRules, today
                     }
                     None => {
                         ok = false;
-                        errors.push(FieldError::new("articles", if item.is_number() { "article_unknown" } else { "invalid_type" }));
+                        errors.push(FieldError::new(
+                            "articles",
+                            if item.is_number() { "article_unknown" } else { "invalid_type" },
+                        ));
                         break;
                     }
                 }
@@ -170,7 +177,9 @@ pub fn validate_submission(body: &Map<String, Value>, rules: &IntakeRules, today
     // Type errors were found first; report in the form's order all the same.
     errors.sort_by_key(|e| FIELDS.iter().position(|f| *f == e.field).unwrap_or(usize::MAX));
     match (name, id_number, position, phone, email, opinion, articles) {
-        (Some(name), Some(id_number), Some(position), Some(phone), Some(email), Some(opinion), Some(articles)) if errors.is_empty() => {
+        (Some(name), Some(id_number), Some(position), Some(phone), Some(email), Some(opinion), Some(articles))
+            if errors.is_empty() =>
+        {
             Ok(ValidSubmission { name, id_number, position, phone, email, opinion, articles })
         }
         _ => Err(errors),
@@ -183,7 +192,11 @@ mod tests {
     use serde_json::json;
 
     fn rules() -> IntakeRules {
-        IntakeRules { positions: vec!["公务员".into(), "其他".into()], articles: (1..=20).collect(), max_opinion_chars: 10 }
+        IntakeRules {
+            positions: vec!["公务员".into(), "其他".into()],
+            articles: (1..=20).collect(),
+            max_opinion_chars: 10,
+        }
     }
 
     fn today() -> Date {
@@ -208,7 +221,9 @@ mod tests {
 
     #[test]
     fn every_error_is_reported_at_once() {
-        let b = body(json!({"name": 5, "position": "请选择", "phone": "123", "email": "x", "opinion": "这条意见超过了十个字的限制啊", "articles": [99]}));
+        let b = body(
+            json!({"name": 5, "position": "请选择", "phone": "123", "email": "x", "opinion": "这条意见超过了十个字的限制啊", "articles": [99]}),
+        );
         let errs = validate_submission(&b, &rules(), today()).unwrap_err();
         let got: Vec<(&str, &str)> = errs.iter().map(|e| (e.field, e.code)).collect();
         assert_eq!(

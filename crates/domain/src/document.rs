@@ -131,8 +131,7 @@ impl Document {
                 }
                 doc.chapters.push(Chapter { number, title: title.to_string(), articles: Vec::new() });
             } else if let Some(chapter) = doc.chapters.last_mut() {
-                let (number, title) =
-                    parse_article_line(lines[0]).ok_or_else(|| err(line, "expected an article"))?;
+                let (number, title) = parse_article_line(lines[0]).ok_or_else(|| err(line, "expected an article"))?;
                 chapter.articles.push(Article {
                     number,
                     title: title.to_string(),
@@ -176,7 +175,7 @@ pub fn chinese_numeral(n: u32) -> String {
         20..=99 => format!(
             "{}十{}",
             DIGITS[(n / 10) as usize],
-            if n % 10 == 0 { String::new() } else { DIGITS[(n % 10) as usize].to_string() }
+            if n.is_multiple_of(10) { String::new() } else { DIGITS[(n % 10) as usize].to_string() }
         ),
         _ => n.to_string(),
     }

@@ -35,11 +35,7 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
     let label = field_label(err.field, lang);
     let zh = lang == Lang::Zh;
     let text = |zh_text: &str, en_text: &str| {
-        if zh {
-            zh_text.to_owned()
-        } else {
-            en_text.to_owned()
-        }
+        if zh { zh_text.to_owned() } else { en_text.to_owned() }
     };
     match err.code {
         "required" => required(err.field, lang),
@@ -89,10 +85,9 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             "请填写正确的手机号码，或带区号的固定电话号码（如 024-22951510）",
             "Please enter a valid mobile number, or a landline number with its area code (such as 024-22951510)",
         ),
-        "phone_not_mainland" => text(
-            "请填写中国大陆的手机号码或固定电话号码",
-            "Please enter a mobile or landline number in mainland China",
-        ),
+        "phone_not_mainland" => {
+            text("请填写中国大陆的手机号码或固定电话号码", "Please enter a mobile or landline number in mainland China")
+        }
         "phone_service_number" => text(
             "请填写本人的手机号码或固定电话号码，不能使用400、800等服务号码或短号码",
             "Please enter your own mobile or landline number; service numbers such as 400 or 800 numbers and short numbers cannot be used",
@@ -107,10 +102,7 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             "The part of the email address after the @ is not valid; please check it",
         ),
         // The limit is in octets, which people do not count, so it is not named.
-        "email_too_long" => text(
-            "邮箱地址过长，请核对",
-            "The email address is too long; please check it",
-        ),
+        "email_too_long" => text("邮箱地址过长，请核对", "The email address is too long; please check it"),
 
         "opinion_too_long" => match (err.limit, zh) {
             (Some(limit), true) => format!("意见不能超过{limit}个字，请精简后再提交"),
@@ -125,18 +117,11 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             "Your comments contain invisible control characters; please remove them (try pasting the text again as plain text)",
         ),
 
-        "position_unknown" => text(
-            "请选择列表中的职位",
-            "Please choose a position from the list",
-        ),
-        "article_unknown" => text(
-            "所选条款不存在，请重新选择",
-            "A selected article does not exist; please choose again",
-        ),
-        "captcha_wrong" => text(
-            "验证码不正确，请重新输入",
-            "The verification code is not correct; please try again",
-        ),
+        "position_unknown" => text("请选择列表中的职位", "Please choose a position from the list"),
+        "article_unknown" => {
+            text("所选条款不存在，请重新选择", "A selected article does not exist; please choose again")
+        }
+        "captcha_wrong" => text("验证码不正确，请重新输入", "The verification code is not correct; please try again"),
         "captcha_expired" => text(
             "验证码已失效，请点击图片获取新的验证码",
             "The verification code has expired or was already used; please get a new image",
@@ -162,10 +147,7 @@ fn required(field: &str, lang: Lang) -> String {
         "email" => ("请填写邮箱", "Please enter your email address"),
         "opinion" => ("请填写意见", "Please enter your comments"),
         "articles" => ("请选择相关条款", "Please choose the related articles"),
-        "captcha_id" => (
-            "请先获取验证码图片",
-            "Please get a verification code image first",
-        ),
+        "captcha_id" => ("请先获取验证码图片", "Please get a verification code image first"),
         "captcha_answer" => ("请填写验证码", "Please enter the verification code"),
         _ => {
             return match lang {
@@ -218,30 +200,14 @@ mod tests {
     fn required_names_the_field() {
         let cases: &[(&str, &str, &str)] = &[
             ("name", "请填写姓名", "Please enter your name"),
-            (
-                "id_number",
-                "请填写身份证号码",
-                "Please enter your ID card number",
-            ),
+            ("id_number", "请填写身份证号码", "Please enter your ID card number"),
             ("position", "请选择职位", "Please choose your position"),
             ("phone", "请填写联系电话", "Please enter your phone number"),
             ("email", "请填写邮箱", "Please enter your email address"),
             ("opinion", "请填写意见", "Please enter your comments"),
-            (
-                "articles",
-                "请选择相关条款",
-                "Please choose the related articles",
-            ),
-            (
-                "captcha_id",
-                "请先获取验证码图片",
-                "Please get a verification code image first",
-            ),
-            (
-                "captcha_answer",
-                "请填写验证码",
-                "Please enter the verification code",
-            ),
+            ("articles", "请选择相关条款", "Please choose the related articles"),
+            ("captcha_id", "请先获取验证码图片", "Please get a verification code image first"),
+            ("captcha_answer", "请填写验证码", "Please enter the verification code"),
             ("other", "请填写此项", "Please fill in this field"),
         ];
         for (field, zh, en) in cases {
@@ -257,11 +223,7 @@ mod tests {
             for lang in [Lang::Zh, Lang::En] {
                 let m = field_message(&FieldError::new(field, code), lang);
                 assert!(!m.is_empty(), "{field}/{code}");
-                assert_ne!(
-                    m,
-                    generic(field, lang),
-                    "{field}/{code} falls through to the generic message"
-                );
+                assert_ne!(m, generic(field, lang), "{field}/{code} falls through to the generic message");
                 assert!(!m.contains(code), "{field}/{code}: the code leaks into {m}");
                 assert_eq!(
                     lang == Lang::Zh,
@@ -275,21 +237,13 @@ mod tests {
     #[test]
     fn specific_wording() {
         let cases: &[(FieldError, Lang, &str)] = &[
-            (
-                FieldError::new("id_number", "id_number_checksum"),
-                Lang::Zh,
-                "身份证号码校验位不正确，请核对",
-            ),
+            (FieldError::new("id_number", "id_number_checksum"), Lang::Zh, "身份证号码校验位不正确，请核对"),
             (
                 FieldError::new("id_number", "id_number_legacy"),
                 Lang::Zh,
                 "15位旧身份证号码已停止使用，请填写18位身份证号码",
             ),
-            (
-                FieldError::new("position", "position_unknown"),
-                Lang::Zh,
-                "请选择列表中的职位",
-            ),
+            (FieldError::new("position", "position_unknown"), Lang::Zh, "请选择列表中的职位"),
             (
                 FieldError::new("opinion", "opinion_too_long").with_limit(2000),
                 Lang::Zh,
@@ -300,59 +254,25 @@ mod tests {
                 Lang::En,
                 "Your comments can be at most 10 characters long; please shorten them",
             ),
-            (
-                FieldError::new("opinion", "opinion_too_long"),
-                Lang::Zh,
-                "意见内容过长，请精简后再提交",
-            ),
-            (
-                FieldError::new("name", "name_too_long"),
-                Lang::Zh,
-                "姓名不能超过50个字",
-            ),
+            (FieldError::new("opinion", "opinion_too_long"), Lang::Zh, "意见内容过长，请精简后再提交"),
+            (FieldError::new("name", "name_too_long"), Lang::Zh, "姓名不能超过50个字"),
             (
                 FieldError::new("name", "name_too_long").with_limit(30),
                 Lang::En,
                 "Your name can be at most 30 characters long",
             ),
-            (
-                FieldError::new("phone", "invalid_type"),
-                Lang::Zh,
-                "联系电话的数据格式不正确，请重新填写",
-            ),
-            (
-                FieldError::new("phone", "invalid_type"),
-                Lang::En,
-                "Phone number: the value has the wrong type",
-            ),
-            (
-                FieldError::new("email", "whatever"),
-                Lang::Zh,
-                "邮箱填写有误，请核对",
-            ),
-            (
-                FieldError::new("email", "whatever"),
-                Lang::En,
-                "Email: the value is not valid; please check it",
-            ),
-            (
-                FieldError::new("unknown_field", "whatever"),
-                Lang::Zh,
-                "此项填写有误，请核对",
-            ),
+            (FieldError::new("phone", "invalid_type"), Lang::Zh, "联系电话的数据格式不正确，请重新填写"),
+            (FieldError::new("phone", "invalid_type"), Lang::En, "Phone number: the value has the wrong type"),
+            (FieldError::new("email", "whatever"), Lang::Zh, "邮箱填写有误，请核对"),
+            (FieldError::new("email", "whatever"), Lang::En, "Email: the value is not valid; please check it"),
+            (FieldError::new("unknown_field", "whatever"), Lang::Zh, "此项填写有误，请核对"),
         ];
         for (err, lang, want) in cases {
             assert_eq!(field_message(err, *lang), *want, "{err:?} {lang:?}");
         }
-        let expired = field_message(
-            &FieldError::new("captcha_answer", "captcha_expired"),
-            Lang::En,
-        );
+        let expired = field_message(&FieldError::new("captcha_answer", "captcha_expired"), Lang::En);
         assert!(expired.contains("new image"), "{expired}");
-        let expired = field_message(
-            &FieldError::new("captcha_answer", "captcha_expired"),
-            Lang::Zh,
-        );
+        let expired = field_message(&FieldError::new("captcha_answer", "captcha_expired"), Lang::Zh);
         assert!(expired.contains("新的验证码"), "{expired}");
     }
 

@@ -93,18 +93,11 @@ impl PhoneNumber {
     /// was first stored.
     pub fn from_stored(stored: &str) -> PhoneNumber {
         match stored.split_once(EXT_SEPARATOR) {
-            Some((e164, ext)) if !ext.is_empty() => PhoneNumber {
-                e164: e164.to_owned(),
-                extension: Some(ext.to_owned()),
-            },
-            Some((e164, _)) => PhoneNumber {
-                e164: e164.to_owned(),
-                extension: None,
-            },
-            None => PhoneNumber {
-                e164: stored.to_owned(),
-                extension: None,
-            },
+            Some((e164, ext)) if !ext.is_empty() => {
+                PhoneNumber { e164: e164.to_owned(), extension: Some(ext.to_owned()) }
+            }
+            Some((e164, _)) => PhoneNumber { e164: e164.to_owned(), extension: None },
+            None => PhoneNumber { e164: stored.to_owned(), extension: None },
         }
     }
 
@@ -163,8 +156,7 @@ pub fn mask_phone_stored(stored: &str) -> String {
 
 /// The national significant number of a `+86` number, if it is one and is all digits.
 fn cn_national(e164: &str) -> Option<&str> {
-    e164.strip_prefix("+86")
-        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    e164.strip_prefix("+86").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_cn_mobile(national: &str) -> bool {
@@ -174,11 +166,7 @@ fn is_cn_mobile(national: &str) -> bool {
 /// The length of the area code of a Chinese fixed-line national number (without the trunk
 /// prefix 0): 2 digits for Beijing (10) and the 2x cities, 3 digits for everything else.
 pub(crate) fn cn_area_code_len(national: &str) -> usize {
-    if national.starts_with("10") || national.starts_with('2') {
-        2
-    } else {
-        3
-    }
+    if national.starts_with("10") || national.starts_with('2') { 2 } else { 3 }
 }
 
 fn mask_e164(e164: &str) -> String {
@@ -194,11 +182,7 @@ fn mask_e164(e164: &str) -> String {
             return STARS.to_owned();
         }
         let keep = 4.min(subscriber.len() - 4);
-        return format!(
-            "0{}-{STARS}{}",
-            &national[..area],
-            &subscriber[subscriber.len() - keep..]
-        );
+        return format!("0{}-{STARS}{}", &national[..area], &subscriber[subscriber.len() - keep..]);
     }
     // Not a Chinese number (never produced by validation): keep the first 3 characters
     // (`+` and the start of the country code) and the last 2 when long enough.
@@ -278,11 +262,7 @@ mod tests {
             ("12345", "****"),
         ];
         for (stored, want) in cases {
-            assert_eq!(
-                mask_phone_stored(stored),
-                *want,
-                "mask_phone_stored({stored:?})"
-            );
+            assert_eq!(mask_phone_stored(stored), *want, "mask_phone_stored({stored:?})");
         }
     }
 
@@ -290,12 +270,7 @@ mod tests {
     fn phone_stored_form() {
         let cases: &[(&str, &str, Option<&str>, bool)] = &[
             ("+8613800138000", "+8613800138000", None, true),
-            (
-                "+862422951510;ext=8001",
-                "+862422951510",
-                Some("8001"),
-                false,
-            ),
+            ("+862422951510;ext=8001", "+862422951510", Some("8001"), false),
             ("+862422951510;ext=", "+862422951510", None, false),
             ("+861065123456", "+861065123456", None, false),
         ];

@@ -78,7 +78,13 @@ mod tests {
         let r = Receipt::from_random(0x12_3456_789A);
         let shown = r.to_string();
         assert!(shown.starts_with("YJ-") && shown.len() == 12, "{shown}");
-        for typed in [shown.clone(), shown.to_lowercase(), shown.replace('-', ""), r.compact().to_string(), format!(" {} ", shown.to_lowercase())] {
+        for typed in [
+            shown.clone(),
+            shown.to_lowercase(),
+            shown.replace('-', ""),
+            r.compact().to_string(),
+            format!(" {} ", shown.to_lowercase()),
+        ] {
             assert_eq!(Receipt::parse(&typed), Some(r), "{typed}");
         }
     }
@@ -94,7 +100,8 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "YJ-1234", "YJ-1234-56789", "YJ-UUUU-0000", "YJ-1234-567*", "１２３４５６７８", "YJ-1234-567Ü"] {
+        for bad in ["", "YJ-1234", "YJ-1234-56789", "YJ-UUUU-0000", "YJ-1234-567*", "１２３４５６７８", "YJ-1234-567Ü"]
+        {
             assert_eq!(Receipt::parse(bad), None, "{bad}");
         }
     }

@@ -7,7 +7,7 @@ use yijian_domain::comment::{Channel, NewComment};
 use yijian_domain::pii::{IdNumber, PhoneNumber};
 use yijian_domain::receipt::Receipt;
 
-use crate::{Store, StoreError, from_micros, micros};
+use crate::{Backend, Store, StoreError, from_micros, micros};
 
 /// A comment as it will be written: personal data already sealed to its receipt.
 pub(crate) struct SealedComment {
@@ -93,8 +93,14 @@ impl Store {
             name: c.name.clone(),
             position: c.position.clone(),
             email: c.email.clone(),
-            id_number_enc: c.id_number.as_ref().map(|id| self.keys.seal(id.expose().as_bytes(), &aad("id_number", &receipt))),
-            id_number_index: c.id_number.as_ref().map(|id| self.keys.blind_index(ID_INDEX_PURPOSE, id.expose()).to_vec()),
+            id_number_enc: c
+                .id_number
+                .as_ref()
+                .map(|id| self.keys.seal(id.expose().as_bytes(), &aad("id_number", &receipt))),
+            id_number_index: c
+                .id_number
+                .as_ref()
+                .map(|id| self.keys.blind_index(ID_INDEX_PURPOSE, id.expose()).to_vec()),
             phone_enc: c.phone.as_ref().map(|p| self.keys.seal(p.stored_form().as_bytes(), &aad("phone", &receipt))),
             opinion: c.opinion.clone(),
             articles: serde_json::to_string(&c.articles).expect("numbers serialise"),
@@ -153,7 +159,8 @@ impl Store {
                         .keys
                         .open(&e, &aad(column, receipt))
                         .map_err(|err| StoreError::Corrupt(format!("{column} of {receipt}: {err}")))?;
-                    String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Corrupt(format!("{column} of {receipt}: not UTF-8")))
+                    String::from_utf8(plain.to_vec())
+                        .map_err(|_| StoreError::Corrupt(format!("{column} of {receipt}: not UTF-8")))
                 })
                 .transpose()
         };
@@ -182,10 +189,11 @@ impl Store {
     /// the keyed hash without decrypting anything.
     pub async fn receipts_by_id_number(&self, id: &IdNumber) -> Result<Vec<Receipt>, StoreError> {
         let index = self.keys.blind_index(ID_INDEX_PURPOSE, id.expose()).to_vec();
-        let rows: Vec<String> = sqlx::query_scalar("SELECT receipt FROM comments WHERE id_number_index = $1 ORDER BY id")
-            .bind(index)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT receipt FROM comments WHERE id_number_index = $1 ORDER BY id")
+                .bind(index)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(|r| Receipt::parse(r).ok_or_else(|| StoreError::Corrupt(format!("receipt {r}")))).collect()
     }
 
@@ -197,18 +205,21 @@ impl Store {
     }
 }
 
-pub(crate) fn spawn_writer(pool: AnyPool, max_batch: usize) -> mpsc::Sender<WriteJob> {
+pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend, max_batch: usize) -> mpsc::Sender<WriteJob> {
     let (tx, rx) = mpsc::channel::<WriteJob>(max_batch * 4);
-    tokio::spawn(writer_loop(pool, rx, max_batch));
+    tokio::spawn(writer_loop(pool, backend, rx, max_batch));
     tx
 }
 
 /// Takes whatever has queued up while the previous commit ran and commits it as one
 /// transaction: under load, thousands of comments share one fsync.
-async fn writer_loop(pool: AnyPool, mut rx: mpsc::Receiver<WriteJob>, max_batch: usize) {
+async fn writer_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<WriteJob>, max_batch: usize) {
     let mut batch: Vec<WriteJob> = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
-        match commit_batch(&pool, &batch).await {
+        let started = std::time::Instant::now();
+        let committed = commit_batch(&pool, backend, &batch).await;
+        tracing::trace!(size = batch.len(), elapsed = ?started.elapsed(), "group commit");
+        match committed {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.reply.send(result);
@@ -218,7 +229,7 @@ async fn writer_loop(pool: AnyPool, mut rx: mpsc::Receiver<WriteJob>, max_batch:
                 // One bad row must not sink its neighbours: retry each on its own.
                 tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying comments one by one");
                 for job in batch.drain(..) {
-                    let result = match commit_batch(&pool, std::slice::from_ref(&job)).await {
+                    let result = match commit_batch(&pool, backend, std::slice::from_ref(&job)).await {
                         Ok(mut r) => r.pop().unwrap_or(Err(WriteError::Database("empty result".into()))),
                         Err(e) => Err(WriteError::Database(e.to_string())),
                     };
@@ -229,36 +240,87 @@ async fn writer_loop(pool: AnyPool, mut rx: mpsc::Receiver<WriteJob>, max_batch:
     }
 }
 
-async fn commit_batch(pool: &AnyPool, jobs: &[WriteJob]) -> Result<Vec<Result<(), WriteError>>, sqlx::Error> {
+/// Chunk sizes for multi-row inserts. A few fixed shapes keep the prepared-statement cache
+/// warm; 64 rows × 15 columns stays far below SQLite's 32,766 bound parameters.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+const COLUMNS: usize = 15;
+
+/// SQLite gets anonymous `?` parameters: for `$N` names sqlx asks SQLite for each parameter's
+/// name, a linear search, which made binding quadratic in the size of a multi-row insert.
+fn insert_sql(backend: Backend, rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
+         id_number_enc, id_number_index, phone_enc, opinion, articles, sender, note) VALUES ",
+    );
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..COLUMNS {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", r * COLUMNS + c + 1)),
+            }
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (receipt) DO NOTHING");
+    sql
+}
+
+/// Commits the batch as one transaction. A chunk that inserts fewer rows than it holds met a
+/// taken receipt: the whole transaction is abandoned, and the writer retries each comment on
+/// its own, which tells exactly which one needs a new receipt. (Savepoints would localise the
+/// retry, but on SQLite every savepoint writes a sub-journal: a steep price for an event that
+/// 40 random bits make vanishingly rare.)
+async fn commit_batch(
+    pool: &AnyPool,
+    backend: Backend,
+    jobs: &[WriteJob],
+) -> Result<Vec<Result<(), WriteError>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let c = &job.comment;
-        let done = sqlx::query(
-            "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
-                                   id_number_enc, id_number_index, phone_enc, opinion, articles, sender, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (receipt) DO NOTHING",
-        )
-        .bind(c.receipt.compact())
-        .bind(&c.consultation_id)
-        .bind(c.version as i64)
-        .bind(c.channel.as_str())
-        .bind(micros(c.submitted_at))
-        .bind(&c.name)
-        .bind(&c.position)
-        .bind(&c.email)
-        .bind(&c.id_number_enc)
-        .bind(&c.id_number_index)
-        .bind(&c.phone_enc)
-        .bind(&c.opinion)
-        .bind(&c.articles)
-        .bind(&c.sender)
-        .bind(&c.note)
-        .execute(&mut *tx)
-        .await?;
-        results.push(if done.rows_affected() == 1 { Ok(()) } else { Err(WriteError::ReceiptTaken) });
+    let mut rest = jobs;
+    while !rest.is_empty() {
+        let size = CHUNKS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let inserted = insert_chunk(&mut tx, backend, chunk).await?;
+        if inserted < size as u64 {
+            if jobs.len() == 1 {
+                return Ok(vec![Err(WriteError::ReceiptTaken)]);
+            }
+            return Err(sqlx::Error::Protocol("a receipt in the batch was already taken".into()));
+        }
     }
     tx.commit().await?;
-    Ok(results)
+    Ok(jobs.iter().map(|_| Ok(())).collect())
+}
+
+async fn insert_chunk(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    chunk: &[WriteJob],
+) -> Result<u64, sqlx::Error> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(backend, chunk.len())));
+    for job in chunk {
+        let c = &job.comment;
+        query = query
+            .bind(c.receipt.compact().to_string())
+            .bind(c.consultation_id.clone())
+            .bind(c.version as i64)
+            .bind(c.channel.as_str())
+            .bind(micros(c.submitted_at))
+            .bind(c.name.clone())
+            .bind(c.position.clone())
+            .bind(c.email.clone())
+            .bind(c.id_number_enc.clone())
+            .bind(c.id_number_index.clone())
+            .bind(c.phone_enc.clone())
+            .bind(c.opinion.clone())
+            .bind(c.articles.clone())
+            .bind(c.sender.clone())
+            .bind(c.note.clone());
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected())
 }

@@ -11,11 +11,19 @@ use crate::{Store, StoreError, from_micros, micros};
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportOutcome {
-    Created { version: u32 },
-    NewVersion { version: u32 },
+    Created {
+        version: u32,
+    },
+    NewVersion {
+        version: u32,
+    },
     /// Same text; dates, contact or other settings changed.
-    MetadataUpdated { version: u32 },
-    Unchanged { version: u32 },
+    MetadataUpdated {
+        version: u32,
+    },
+    Unchanged {
+        version: u32,
+    },
 }
 
 /// A line of the consultation list.
@@ -45,7 +53,12 @@ impl ConsultationSummary {
 impl Store {
     /// Imports a consultation file in one transaction. A changed text becomes a new signed
     /// version (refused once the consultation has closed); the same text changes nothing.
-    pub async fn import_consultation(&self, file: &ConsultationFile, demo: bool, now: Timestamp) -> Result<ImportOutcome, StoreError> {
+    pub async fn import_consultation(
+        &self,
+        file: &ConsultationFile,
+        demo: bool,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, StoreError> {
         let meta = &file.meta;
         let text = file.document.canonical_text();
         let sha = sha256_hex(&text);
@@ -202,7 +215,12 @@ impl Store {
         let signature: String = row.try_get(8)?;
         let fail = |reason: &str| {
             let err = StoreError::Integrity { id: id.to_string(), version, reason: reason.to_string() };
-            tracing::error!(consultation = id, version, reason, "stored draft text failed its integrity check; refusing to serve it");
+            tracing::error!(
+                consultation = id,
+                version,
+                reason,
+                "stored draft text failed its integrity check; refusing to serve it"
+            );
             err
         };
         if sha256_hex(&text) != sha {
@@ -212,12 +230,19 @@ impl Store {
             return Err(fail("the signature does not verify"));
         }
         let document = Document::parse_canonical(&text).map_err(|e| fail(&e.to_string()))?;
-        let mut meta: ConsultationMeta =
-            serde_json::from_str(&row.try_get::<String, _>(2)?).map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
+        let mut meta: ConsultationMeta = serde_json::from_str(&row.try_get::<String, _>(2)?)
+            .map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
         // The indexed columns are what the back office edits (a deadline extended).
         meta.opens_at = from_micros(row.try_get(3)?)?;
         meta.closes_at = from_micros(row.try_get(4)?)?;
         meta.title = row.try_get(5)?;
-        Ok(Some(Consultation { meta, demo: row.try_get::<i64, _>(0)? != 0, version, document, content_sha256: sha, signature }))
+        Ok(Some(Consultation {
+            meta,
+            demo: row.try_get::<i64, _>(0)? != 0,
+            version,
+            document,
+            content_sha256: sha,
+            signature,
+        }))
     }
 }

@@ -113,9 +113,12 @@ impl Store {
                         Box::pin(async move {
                             // WAL lets readers run beside the one writer; FULL makes a commit an
                             // fsync of the WAL, so an acknowledged comment survives a power cut.
+                            // Checkpoints run in a background task (see `spawn_checkpointer`),
+                            // not inside the commits that acknowledge comments.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32000;",
                             )
                             .await?;
                             Ok(())
@@ -144,7 +147,10 @@ impl Store {
         }
         let (keys, key_source) = load_keys(&pool, opts).await?;
         let keys = Arc::new(keys);
-        let writer = comments::spawn_writer(pool.clone(), opts.max_batch.max(1));
+        let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1));
+        if backend == Backend::Sqlite {
+            spawn_checkpointer(pool.clone());
+        }
         Ok(Store { pool, backend, keys, writer, key_source })
     }
 
@@ -172,6 +178,35 @@ impl Store {
     }
 }
 
+/// Copies the WAL back into the database five times a second from its own connection, so that
+/// the writer's commits never pay for it. A passive checkpoint neither waits for nor blocks the
+/// writer, but under sustained load it never catches up completely, so the WAL would grow
+/// without end; once it passes 32 MiB a restarting checkpoint copies the little that remains
+/// (briefly holding the writer back) and lets the next commit start the WAL afresh.
+fn spawn_checkpointer(pool: AnyPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                break;
+            }
+            let row: Result<(i64, i64, i64), sqlx::Error> =
+                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await;
+            match row {
+                Ok((_, log_frames, _)) if log_frames > 8_192 => {
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await {
+                        tracing::warn!(error = %e, "WAL restart checkpoint failed");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+            }
+        }
+    });
+}
+
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
@@ -179,10 +214,8 @@ fn sqlite_url(path: &Path) -> String {
 /// A database that already holds a key check (so, possibly, encrypted data) must be opened with
 /// the same key; only a fresh one may get a new key.
 async fn load_keys(pool: &AnyPool, opts: &StoreOptions) -> Result<(Keys, KeySource), StoreError> {
-    let check: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(KEY_CHECK)
-        .fetch_optional(pool)
-        .await?;
+    let check: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(KEY_CHECK).fetch_optional(pool).await?;
     let (keys, source) = Keys::load(&opts.data_dir, opts.master_key.as_deref(), check.is_none())?;
     match check {
         Some(envelope) => match keys.open(&envelope, KEY_CHECK.as_bytes()) {
@@ -197,10 +230,8 @@ async fn load_keys(pool: &AnyPool, opts: &StoreOptions) -> Result<(Keys, KeySour
                 .execute(pool)
                 .await?;
             // Another process may have raced us with another key: the stored check decides.
-            let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(KEY_CHECK)
-                .fetch_one(pool)
-                .await?;
+            let stored: Vec<u8> =
+                sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(KEY_CHECK).fetch_one(pool).await?;
             if keys.open(&stored, KEY_CHECK.as_bytes()).is_err() {
                 return Err(StoreError::WrongKey);
             }

@@ -14,9 +14,9 @@ use yijian_domain::consultation::{Consultation, Status, rfc3339_in};
 use yijian_domain::receipt::Receipt;
 use yijian_store::StoreError;
 
+use crate::AppState;
 use crate::captcha::Verdict;
 use crate::error::{ApiError, field_errors, lang_of};
-use crate::AppState;
 use yijian_domain::Lang;
 
 /// Largest accepted request body.
@@ -73,7 +73,11 @@ async fn list_consultations(State(state): State<AppState>, headers: HeaderMap) -
     Ok(Json(Value::Array(items)))
 }
 
-async fn get_consultation(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn get_consultation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
     let c = load(&state, &id, lang).await?;
     let m = &c.meta;
@@ -111,7 +115,12 @@ async fn get_consultation(State(state): State<AppState>, Path(id): Path<String>,
     })))
 }
 
-async fn submit_comment(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Response {
+async fn submit_comment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match intake(&state, &id, &headers, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -251,7 +260,11 @@ fn check_captcha(state: &AppState, fields: &serde_json::Map<String, Value>, now:
     errors
 }
 
-async fn get_receipt(State(state): State<AppState>, Path(receipt): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn get_receipt(
+    State(state): State<AppState>,
+    Path(receipt): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
     let not_found = || {
         ApiError::new(

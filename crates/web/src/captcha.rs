@@ -14,7 +14,10 @@ pub const LIFETIME: SignedDuration = SignedDuration::from_secs(600);
 /// costs memory, not availability.
 const MAX_OUTSTANDING: usize = 100_000;
 /// Letters and digits that cannot be mistaken for one another on a phone screen.
-const CHARS: &[char] = &['2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'd', 'e', 'f', 'g', 'h', 'k', 'm', 'n', 'p', 'r', 's', 't', 'w', 'x', 'y'];
+const CHARS: &[char] = &[
+    '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'd', 'e', 'f', 'g', 'h', 'k', 'm', 'n', 'p', 'r', 's', 't', 'w',
+    'x', 'y',
+];
 
 pub struct Challenge {
     pub id: String,

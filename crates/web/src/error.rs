@@ -37,7 +37,13 @@ impl ApiError {
     }
 
     pub fn consultation_not_found(lang: Lang) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "consultation_not_found", lang, "没有找到这项征求意见。", "No such consultation.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "consultation_not_found",
+            lang,
+            "没有找到这项征求意见。",
+            "No such consultation.",
+        )
     }
 
     pub fn internal(lang: Lang) -> Self {

@@ -33,8 +33,11 @@ pub struct AppState {
     pub store: Store,
     pub options: WebOptions,
     pub captchas: Arc<captcha::Captchas>,
-    cache: Arc<Mutex<HashMap<String, (Instant, Arc<Consultation>)>>>,
+    cache: Arc<Mutex<ConsultationCache>>,
 }
+
+/// Verified consultations by id, with the instant each was loaded.
+type ConsultationCache = HashMap<String, (Instant, Arc<Consultation>)>;
 
 /// How long the intake may use a consultation it loaded and verified, before loading it again
 /// (and so seeing a deadline changed by another process, or a text altered behind its back).
