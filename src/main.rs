@@ -14,6 +14,9 @@ use yijian_store::{ImportOutcome, Store};
 
 use crate::config::{Config, Overrides};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The demo consultation: the repaired reference notice.
 const DEMO: &str = include_str!("../demo/ln-hrss-ai-2025.md");
 /// How long the demo stays open from the moment `serve` first loads it.

@@ -146,3 +146,72 @@ mod reqwest {
             .block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
     }
 }
+
+/// The command line works on the data of a running server, and the server sees the result.
+#[tokio::test]
+async fn import_while_serving() {
+    let data = TestData::new(Backend::Sqlite).await;
+    let server = crate::harness::ServerProcess::spawn(&data, &["--insecure-no-captcha"]);
+    let client = ::reqwest::Client::new();
+    let url = server.url(&format!("/api/v1/consultations/{DEMO_ID}/comments"));
+    let writer = {
+        let (client, url) = (client.clone(), url.clone());
+        tokio::spawn(async move {
+            for _ in 0..50 {
+                let res = client.post(&url).json(&crate::harness::good_body()).send().await.unwrap();
+                assert_eq!(res.status(), 201);
+            }
+        })
+    };
+    let other = open_demo_text().replacen(DEMO_ID, "second-one", 1);
+    let (ok, out, err) = run(&["consultation", "import", &write(&data, "second.md", &other)], Some(&data));
+    assert!(ok && out.contains("created second-one"), "{err}");
+    writer.await.unwrap();
+    let list: serde_json::Value =
+        client.get(server.url("/api/v1/consultations")).send().await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"second-one") && ids.contains(&DEMO_ID), "{ids:?}");
+    let (ok, out, _) = run(&["consultation", "list"], Some(&data));
+    assert!(ok && out.contains("second-one"), "{out}");
+}
+
+/// Flags override YIJIAN_* variables, which override the file.
+#[test]
+fn configuration_layers_reach_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("yijian.toml");
+    let data = dir.path().join("data");
+    std::fs::write(&cfg, format!("listen = \"127.0.0.1:1\"\ndemo = false\ndata = \"{}\"\n", data.display())).unwrap();
+    let start = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut cmd = std::process::Command::new(crate::harness::BIN);
+        cmd.args(["serve", "--config", cfg.to_str().unwrap()]).args(extra);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        line
+    };
+    let port = |line: &str| -> u16 {
+        let addr = line.trim().strip_prefix("yijian listening on http://").unwrap_or_else(|| panic!("{line}"));
+        addr.rsplit_once(':').unwrap().1.parse().unwrap()
+    };
+    // The file says port 1; the variable asks for any free port and wins.
+    let line = start(&[("YIJIAN_LISTEN", "127.0.0.1:0")], &[]);
+    assert_ne!(port(&line), 1, "{line}");
+    assert!(data.join("yijian.sqlite3").exists(), "the file's data directory was used");
+    // A broken variable is overridden by the flag.
+    let line = start(&[("YIJIAN_LISTEN", "nonsense")], &["--listen", "127.0.0.1:0"]);
+    assert_ne!(port(&line), 1, "{line}");
+    // And alone it is a clear error.
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .env("YIJIAN_LISTEN", "nonsense")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen address `nonsense`"));
+}

@@ -1,7 +1,8 @@
 //! Comments: the group-commit writer, receipts, and reading comments back.
 
 use jiff::Timestamp;
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 use yijian_domain::comment::{Channel, NewComment};
 use yijian_domain::pii::{IdNumber, PhoneNumber};
@@ -212,12 +213,27 @@ pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend, max_batch: usize) ->
 }
 
 /// Takes whatever has queued up while the previous commit ran and commits it as one
-/// transaction: under load, thousands of comments share one fsync.
+/// transaction: under load, many comments share one fsync. The writer keeps one connection
+/// of its own, so its page cache and prepared statements stay warm.
 async fn writer_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<WriteJob>, max_batch: usize) {
     let mut batch: Vec<WriteJob> = Vec::with_capacity(max_batch);
+    let mut conn: Option<PoolConnection<Any>> = None;
     while rx.recv_many(&mut batch, max_batch).await > 0 {
+        if conn.is_none() {
+            match pool.acquire().await {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "the comment writer cannot reach the database");
+                    for job in batch.drain(..) {
+                        let _ = job.reply.send(Err(WriteError::Database(e.to_string())));
+                    }
+                    continue;
+                }
+            }
+        }
+        let c = conn.as_mut().expect("connection acquired above");
         let started = std::time::Instant::now();
-        let committed = commit_batch(&pool, backend, &batch).await;
+        let committed = commit_batch(c, backend, &batch).await;
         tracing::trace!(size = batch.len(), elapsed = ?started.elapsed(), "group commit");
         match committed {
             Ok(results) => {
@@ -226,11 +242,16 @@ async fn writer_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Wri
                 }
             }
             Err(e) => {
-                // One bad row must not sink its neighbours: retry each on its own.
+                // One bad row must not sink its neighbours: retry each on its own. The
+                // connection may be what failed, so the retries take a fresh one.
                 tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying comments one by one");
+                conn = None;
                 for job in batch.drain(..) {
-                    let result = match commit_batch(&pool, backend, std::slice::from_ref(&job)).await {
-                        Ok(mut r) => r.pop().unwrap_or(Err(WriteError::Database("empty result".into()))),
+                    let result = match pool.acquire().await {
+                        Ok(mut c) => match commit_batch(&mut c, backend, std::slice::from_ref(&job)).await {
+                            Ok(mut r) => r.pop().unwrap_or(Err(WriteError::Database("empty result".into()))),
+                            Err(e) => Err(WriteError::Database(e.to_string())),
+                        },
                         Err(e) => Err(WriteError::Database(e.to_string())),
                     };
                     let _ = job.reply.send(result);
@@ -275,11 +296,11 @@ fn insert_sql(backend: Backend, rows: usize) -> String {
 /// retry, but on SQLite every savepoint writes a sub-journal: a steep price for an event that
 /// 40 random bits make vanishingly rare.)
 async fn commit_batch(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     backend: Backend,
     jobs: &[WriteJob],
 ) -> Result<Vec<Result<(), WriteError>>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = conn.begin().await?;
     let mut rest = jobs;
     while !rest.is_empty() {
         let size = CHUNKS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);

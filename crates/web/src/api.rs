@@ -9,14 +9,14 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use yijian_domain::FieldError;
-use yijian_domain::comment::{Channel, IntakeRules, NewComment, validate_submission};
-use yijian_domain::consultation::{Consultation, Status, rfc3339_in};
+use yijian_domain::comment::{Channel, NewComment, validate_submission};
+use yijian_domain::consultation::{Status, rfc3339_in};
 use yijian_domain::receipt::Receipt;
 use yijian_store::StoreError;
 
-use crate::AppState;
 use crate::captcha::Verdict;
 use crate::error::{ApiError, field_errors, lang_of};
+use crate::{AppState, LiveConsultation};
 use yijian_domain::Lang;
 
 /// Largest accepted request body.
@@ -38,7 +38,7 @@ pub async fn not_found(headers: HeaderMap) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", lang_of(&headers), "没有这个地址。", "No such address.")
 }
 
-async fn load(state: &AppState, id: &str, lang: Lang) -> Result<std::sync::Arc<Consultation>, ApiError> {
+async fn load(state: &AppState, id: &str, lang: Lang) -> Result<std::sync::Arc<LiveConsultation>, ApiError> {
     match state.consultation(id).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(ApiError::consultation_not_found(lang)),
@@ -134,7 +134,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
     let c = load(state, id, lang).await?;
     let m = &c.meta;
     let now = Timestamp::now();
-    let dates = json!({ "opens_at": m.rfc3339(m.opens_at), "closes_at": m.rfc3339(m.closes_at) });
+    let dates = || json!({ "opens_at": m.rfc3339(m.opens_at), "closes_at": m.rfc3339(m.closes_at) });
     match m.status(now) {
         Status::Open => {}
         Status::Upcoming => {
@@ -145,7 +145,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
                 &format!("这项征求意见尚未开始，将于{}开始接收意见。", m.rfc3339(m.opens_at)),
                 &format!("This consultation is not open yet; it opens at {}.", m.rfc3339(m.opens_at)),
             )
-            .with(dates));
+            .with(dates()));
         }
         Status::Closed => {
             return Err(ApiError::new(
@@ -155,7 +155,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
                 &format!("这项征求意见已于{}截止，不再接收意见。", m.deadline_text(Lang::Zh)),
                 &format!("This consultation closed on {}; comments are no longer accepted.", m.deadline_text(Lang::En)),
             )
-            .with(dates));
+            .with(dates()));
         }
     }
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
@@ -178,13 +178,8 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
         return Err(malformed("提交的内容应当是一个JSON对象。", "The body must be a JSON object."));
     };
 
-    let rules = IntakeRules {
-        positions: m.positions.clone(),
-        articles: c.document.article_numbers(),
-        max_opinion_chars: m.max_opinion_chars,
-    };
-    let today = now.to_zoned(m.tz()).date();
-    let checked = validate_submission(&fields, &rules, today);
+    let today = now.to_zoned(c.tz.clone()).date();
+    let checked = validate_submission(&fields, &c.rules, today);
     let captcha_errors = check_captcha(state, &fields, now);
     let valid = match (checked, captcha_errors.is_empty()) {
         (Ok(v), true) => v,
@@ -216,7 +211,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(json!({ "receipt": receipt.to_string(), "submitted_at": m.rfc3339(submitted_at) })),
+        Json(json!({ "receipt": receipt.to_string(), "submitted_at": rfc3339_in(submitted_at, &c.tz) })),
     )
         .into_response())
 }
@@ -282,7 +277,7 @@ async fn get_receipt(
     })?;
     let info = info.ok_or_else(not_found)?;
     let tz = match state.consultation(&info.consultation_id).await {
-        Ok(Some(c)) => c.meta.tz(),
+        Ok(Some(c)) => c.tz.clone(),
         _ => jiff::tz::TimeZone::get(yijian_domain::consultation::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC),
     };
     Ok(Json(json!({

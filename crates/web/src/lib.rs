@@ -15,6 +15,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use yijian_domain::comment::IntakeRules;
 use yijian_domain::consultation::Consultation;
 use yijian_store::{Store, StoreError};
 
@@ -37,7 +38,34 @@ pub struct AppState {
 }
 
 /// Verified consultations by id, with the instant each was loaded.
-type ConsultationCache = HashMap<String, (Instant, Arc<Consultation>)>;
+type ConsultationCache = HashMap<String, (Instant, Arc<LiveConsultation>)>;
+
+/// A verified consultation with what the intake derives from it, computed once per load
+/// rather than once per comment.
+pub struct LiveConsultation {
+    pub consultation: Consultation,
+    pub rules: IntakeRules,
+    pub tz: jiff::tz::TimeZone,
+}
+
+impl std::ops::Deref for LiveConsultation {
+    type Target = Consultation;
+    fn deref(&self) -> &Consultation {
+        &self.consultation
+    }
+}
+
+impl LiveConsultation {
+    fn new(consultation: Consultation) -> Self {
+        let rules = IntakeRules {
+            positions: consultation.meta.positions.clone(),
+            articles: consultation.document.article_numbers(),
+            max_opinion_chars: consultation.meta.max_opinion_chars,
+        };
+        let tz = consultation.meta.tz();
+        LiveConsultation { consultation, rules, tz }
+    }
+}
 
 /// How long the intake may use a consultation it loaded and verified, before loading it again
 /// (and so seeing a deadline changed by another process, or a text altered behind its back).
@@ -49,7 +77,7 @@ impl AppState {
     }
 
     /// A verified consultation, from a cache of at most [`CACHE_TTL`] age.
-    pub async fn consultation(&self, id: &str) -> Result<Option<Arc<Consultation>>, StoreError> {
+    pub async fn consultation(&self, id: &str) -> Result<Option<Arc<LiveConsultation>>, StoreError> {
         if let Some((at, c)) = self.cache.lock().expect("cache poisoned").get(id)
             && at.elapsed() < CACHE_TTL
         {
@@ -59,13 +87,13 @@ impl AppState {
         let mut cache = self.cache.lock().expect("cache poisoned");
         match loaded {
             Ok(Some(c)) => {
-                let c = Arc::new(c);
+                let c = Arc::new(LiveConsultation::new(c));
                 cache.insert(id.to_string(), (Instant::now(), c.clone()));
                 Ok(Some(c))
             }
             other => {
                 cache.remove(id);
-                other.map(|o| o.map(Arc::new))
+                other.map(|o| o.map(|c| Arc::new(LiveConsultation::new(c))))
             }
         }
     }
