@@ -382,3 +382,29 @@ async fn openapi_document_lists_every_endpoint() {
     }
     assert_eq!(paths.len(), 7, "a documented path the test does not know");
 }
+
+/// An opinion is stored exactly as given: markup stays text, line breaks and tabs stay.
+#[tokio::test]
+async fn opinions_are_stored_exactly_as_given() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true }).await;
+    let opinion = "<script>alert(1)</script>\r\n\t第二行 **不是Markdown** &amp; 😀\u{200d}";
+    let mut body = good_body();
+    body["opinion"] = json!(opinion);
+    body["email"] = json!("Zhang.San@例子.中国");
+    let (status, res) = post(&app, &body, None).await;
+    assert_eq!(status, 201, "{res}");
+    let receipt = Receipt::parse(res["receipt"].as_str().unwrap()).unwrap();
+    let stored = app.store().comment(&receipt).await.unwrap().unwrap();
+    assert_eq!(stored.opinion, opinion);
+    assert_eq!(stored.email.as_deref(), Some("Zhang.San@例子.中国"));
+
+    for (bad, code) in
+        [("a\u{0}b", "opinion_control_character"), ("a\u{1b}[31m", "opinion_control_character"), ("   \n ", "required")]
+    {
+        let mut body = good_body();
+        body["opinion"] = json!(bad);
+        let (status, res) = post(&app, &body, None).await;
+        assert_eq!(status, 422);
+        assert_eq!(res["errors"][0]["code"], code, "{bad:?}");
+    }
+}
