@@ -77,7 +77,10 @@ async fn consultation_is_served_whole_and_verifiable(backend: Backend) {
     }
     // The demo is open for 30 days from now, and the notice's deadline follows.
     let closes: jiff::Timestamp = c["closes_at"].as_str().unwrap().parse().unwrap();
-    let zoned = closes.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap());
+    // It closes at midnight ending the 30th day: the deadline names that day.
+    let zoned =
+        (closes - jiff::SignedDuration::from_secs(1)).to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap());
+    assert_eq!((closes - jiff::SignedDuration::from_secs(1)).to_zoned(zoned.time_zone().clone()).time().hour(), 23);
     let deadline = format!("{}年{}月{}日", zoned.year(), zoned.month(), zoned.day());
     assert!(c["notice"].as_str().unwrap().contains(&deadline), "{} lacks {deadline}", c["notice"]);
     assert!(!c["notice"].as_str().unwrap().contains("{deadline}"));

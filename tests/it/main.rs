@@ -11,4 +11,5 @@ mod cli;
 mod demo;
 mod durability;
 mod integrity;
+mod pages;
 mod privacy;

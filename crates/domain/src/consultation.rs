@@ -113,9 +113,17 @@ impl ConsultationMeta {
 
     /// Moves the schedule so the consultation opens at `now` and runs for `days`: the demo
     /// uses this so that a new user can try the whole flow at once.
+    /// It closes at the end of the last day, local time, as a notice's deadline would.
     pub fn reschedule_from(&mut self, now: Timestamp, days: i64) {
         self.opens_at = now;
-        self.closes_at = now + jiff::SignedDuration::from_hours(24 * days);
+        let tz = self.tz();
+        let last_day_end = now
+            .to_zoned(tz.clone())
+            .date()
+            .checked_add(jiff::Span::new().days(days + 1))
+            .and_then(|d| d.to_zoned(tz))
+            .map(|z| z.timestamp());
+        self.closes_at = last_day_end.unwrap_or(now + jiff::SignedDuration::from_hours(24 * days));
     }
 }
 
@@ -196,6 +204,16 @@ mod tests {
         let m = meta("2025-05-11T16:00:00Z", "2025-05-18T09:30:00Z");
         assert_eq!(m.deadline_text(Lang::Zh), "2025年5月18日17:30");
         assert_eq!(m.rfc3339(m.closes_at), "2025-05-18T17:30:00+08:00");
+    }
+
+    #[test]
+    fn demo_schedule_ends_at_the_end_of_the_last_day() {
+        let mut m = meta("2025-05-11T16:00:00Z", "2025-05-18T16:00:00Z");
+        // 2026-11-28 07:03 in Beijing.
+        m.reschedule_from("2026-11-27T23:03:00Z".parse().unwrap(), 30);
+        assert_eq!(m.opens_at.to_string(), "2026-11-27T23:03:00Z");
+        assert_eq!(m.rfc3339(m.closes_at), "2026-12-29T00:00:00+08:00");
+        assert_eq!(m.deadline_text(Lang::Zh), "2026年12月28日");
     }
 
     #[test]

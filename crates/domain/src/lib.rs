@@ -16,7 +16,7 @@ pub mod receipt;
 pub mod validate;
 
 /// The language an answer is written in: Chinese unless the client asks for English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Lang {
     #[default]
     Zh,

@@ -24,6 +24,8 @@ pub fn field_label(field: &str, lang: Lang) -> &'static str {
         ("articles", Lang::En) => "Related articles",
         ("captcha_id" | "captcha_answer", Lang::Zh) => "验证码",
         ("captcha_id" | "captcha_answer", Lang::En) => "Verification code",
+        ("consent", Lang::Zh) => "同意个人信息处理",
+        ("consent", Lang::En) => "Consent",
         (_, Lang::Zh) => "此项",
         (_, Lang::En) => "This field",
     }
@@ -122,6 +124,18 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             text("所选条款不存在，请重新选择", "A selected article does not exist; please choose again")
         }
         "captcha_wrong" => text("验证码不正确，请重新输入", "The verification code is not correct; please try again"),
+        "consent_required" => text(
+            "请阅读个人信息保护说明，并勾选同意后再提交",
+            "Please read the privacy notice and tick the box to agree before you submit",
+        ),
+        "form_expired" => text(
+            "页面已过期，您填写的内容已保留，请重新填写验证码后再提交",
+            "This form had expired. What you typed is kept; please answer the captcha again and resubmit",
+        ),
+        "storage_failed" => text(
+            "服务器出现问题，您的意见没有保存，请稍后再试",
+            "Something went wrong on the server; your comment was not saved. Please try again later",
+        ),
         "captcha_expired" => text(
             "验证码已失效，请点击图片获取新的验证码",
             "The verification code has expired or was already used; please get a new image",

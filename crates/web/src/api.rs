@@ -216,7 +216,11 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
         .into_response())
 }
 
-fn check_captcha(state: &AppState, fields: &serde_json::Map<String, Value>, now: Timestamp) -> Vec<FieldError> {
+pub(crate) fn check_captcha(
+    state: &AppState,
+    fields: &serde_json::Map<String, Value>,
+    now: Timestamp,
+) -> Vec<FieldError> {
     let id = fields.get("captcha_id");
     let answer = fields.get("captcha_answer");
     if state.options.insecure_no_captcha && id.is_none_or(Value::is_null) && answer.is_none_or(Value::is_null) {

@@ -88,6 +88,25 @@ impl Captchas {
     }
 }
 
+impl Captchas {
+    /// A text question for people who cannot see the image: a screen reader reads it aloud.
+    /// Checked exactly like an image's answer.
+    pub fn issue_question(&self, now: Timestamp, lang: yijian_domain::Lang) -> (String, String) {
+        let [a, b] = yijian_crypto::random_bytes::<2>();
+        let (a, b) = (u32::from(a % 9) + 1, u32::from(b % 9) + 1);
+        let question = match lang {
+            yijian_domain::Lang::Zh => format!(
+                "{}加{}等于几？请用阿拉伯数字填写答案。",
+                yijian_domain::document::chinese_numeral(a),
+                yijian_domain::document::chinese_numeral(b)
+            ),
+            yijian_domain::Lang::En => format!("What is {a} plus {b}? Answer in digits."),
+        };
+        let challenge = self.remember((a + b).to_string(), &[], now);
+        (challenge.id, question)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,8 @@
 mod api;
 pub mod captcha;
 mod error;
+mod pages;
+mod texts;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,7 +37,13 @@ pub struct AppState {
     pub options: WebOptions,
     pub captchas: Arc<captcha::Captchas>,
     cache: Arc<Mutex<ConsultationCache>>,
+    /// Rendered drafts by (id, version, checksum, language, open).
+    drafts: Arc<Mutex<DraftCache>>,
+    /// What each web form id produced, so a resubmitted form stores nothing new.
+    forms: Arc<Mutex<pages::FormMemory>>,
 }
+
+type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
 
 /// Verified consultations by id, with the instant each was loaded.
 type ConsultationCache = HashMap<String, (Instant, Arc<LiveConsultation>)>;
@@ -73,7 +81,14 @@ const CACHE_TTL: Duration = Duration::from_secs(1);
 
 impl AppState {
     pub fn new(store: Store, options: WebOptions) -> Self {
-        AppState { store, options, captchas: Arc::default(), cache: Arc::default() }
+        AppState {
+            store,
+            options,
+            captchas: Arc::default(),
+            cache: Arc::default(),
+            drafts: Arc::default(),
+            forms: Arc::default(),
+        }
     }
 
     /// A verified consultation, from a cache of at most [`CACHE_TTL`] age.
@@ -100,12 +115,30 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    use axum::routing::get;
     Router::new()
+        .route("/", get(pages::index))
+        .route("/c/{id}", get(pages::consultation).post(pages::submit))
+        .route("/c/{id}/text.txt", get(pages::canonical_text))
+        .route("/receipt", get(pages::lookup))
+        .route("/privacy", get(pages::privacy))
+        .route("/static/app.css", get(pages::css))
+        .route("/static/app.js", get(pages::js))
         .nest("/api/v1", api::routes())
-        .fallback(api::not_found)
+        .fallback(fallback)
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// JSON for API paths, a page for everything else.
+async fn fallback(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        api::not_found(headers).await.into_response()
+    } else {
+        pages::not_found_page(headers).await
+    }
 }
 
 async fn security_headers(req: axum::extract::Request, next: Next) -> Response {

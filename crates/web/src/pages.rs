@@ -1,0 +1,871 @@
+//! The public pages: server-rendered HTML that works without JavaScript.
+//!
+//! Chinese by default; English with `?lang=en` (remembered in a cookie) or when the browser
+//! prefers it. The draft's HTML is rendered once per text version and kept; only the form's
+//! small per-visitor parts (CSRF token, form id, captcha) are made per request.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use yijian_domain::comment::{Channel, NewComment, validate_submission};
+use yijian_domain::consultation::{ConsultationMeta, Status};
+use yijian_domain::document::chinese_numeral;
+use yijian_domain::receipt::Receipt;
+use yijian_domain::{FieldError, Lang, messages};
+
+use crate::texts::{Texts, texts};
+use crate::{AppState, LiveConsultation};
+
+const CSRF_COOKIE: &str = "yj_csrf";
+const LANG_COOKIE: &str = "lang";
+/// How long a form id remembers its receipt, so a resubmitted page shows it again.
+const FORM_MEMORY: Duration = Duration::from_secs(3600);
+
+/// What a successful submission showed, kept per form id.
+#[derive(Clone)]
+pub struct Done {
+    receipt: Receipt,
+    submitted_at: Timestamp,
+    submitted: Vec<(String, String)>,
+}
+
+pub type FormMemory = std::collections::HashMap<String, (Instant, Arc<tokio::sync::OnceCell<Done>>)>;
+
+// ------------------------------------------------------------------------------------------
+// Language, cookies, headers
+// ------------------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    lang: Option<String>,
+    article: Option<u32>,
+    captcha: Option<String>,
+    receipt: Option<String>,
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+/// The page language, and whether the choice must be remembered.
+fn page_lang(q: &PageQuery, headers: &HeaderMap) -> (Lang, bool) {
+    match q.lang.as_deref() {
+        Some("en") => (Lang::En, true),
+        Some("zh") => (Lang::Zh, true),
+        _ => match cookie(headers, LANG_COOKIE) {
+            Some("en") => (Lang::En, false),
+            Some("zh") => (Lang::Zh, false),
+            _ => (crate::error::lang_of(headers), false),
+        },
+    }
+}
+
+/// Every page: HTML, never cached (some carry personal data or one-time tokens), a strict
+/// Content-Security-Policy with no inline script or style.
+fn html(status: StatusCode, body: String, lang: Lang, remember: bool) -> Response {
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    if remember {
+        let v = format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            if lang == Lang::En { "en" } else { "zh" }
+        );
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+fn render<T: Template>(t: &T) -> String {
+    t.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "template failed");
+        "<!DOCTYPE html><title>error</title><p>error</p>".into()
+    })
+}
+
+fn lang_query(lang: Lang) -> (&'static str, &'static str) {
+    match lang {
+        Lang::En => ("?lang=en", "&lang=en"),
+        Lang::Zh => ("", ""),
+    }
+}
+
+fn other_lang_href(path: &str, lang: Lang) -> String {
+    format!("{path}?lang={}", if lang == Lang::En { "zh" } else { "en" })
+}
+
+fn status_label(t: &Texts, s: Status) -> &'static str {
+    match s {
+        Status::Open => t.open,
+        Status::Upcoming => t.upcoming,
+        Status::Closed => t.closed,
+    }
+}
+
+fn day(meta: &ConsultationMeta, ts: Timestamp, lang: Lang) -> String {
+    let d = ts.to_zoned(meta.tz()).date();
+    match lang {
+        Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+        Lang::En => d.strftime("%-d %B %Y").to_string(),
+    }
+}
+
+/// "Open until 18 May 2025, 12 days left" and the like.
+fn when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
+    let t = texts(lang);
+    match meta.status(now) {
+        Status::Open => {
+            let left = (meta.closes_at.as_second() - now.as_second()).max(0);
+            let days = (left + 86_399) / 86_400;
+            t.open_until.replace("{date}", &meta.deadline_text(lang)).replace("{days}", &days.to_string())
+        }
+        Status::Upcoming => t.opens_on.replace("{date}", &day(meta, meta.opens_at, lang)),
+        Status::Closed => t.closed_on.replace("{date}", &meta.deadline_text(lang)),
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Static files and the canonical text
+// ------------------------------------------------------------------------------------------
+
+pub async fn css() -> Response {
+    static_file("text/css; charset=utf-8", include_str!("../static/app.css"))
+}
+
+pub async fn js() -> Response {
+    static_file("text/javascript; charset=utf-8", include_str!("../static/app.js"))
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    res
+}
+
+/// The exact bytes whose SHA-256 the page shows, so anyone can check a copy.
+pub async fn canonical_text(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    match state.consultation(&id).await {
+        Ok(Some(c)) => {
+            let mut res = c.canonical_text().into_response();
+            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            if let Ok(v) = HeaderValue::from_str(&c.content_sha256) {
+                res.headers_mut().insert("x-content-sha256", v);
+            }
+            res
+        }
+        Ok(None) => message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body),
+        Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, lang, texts(lang).integrity, texts(lang).integrity_body),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    t: &'static Texts,
+    other_lang_href: String,
+    heading: &'a str,
+    body: &'a str,
+}
+
+fn message(status: StatusCode, lang: Lang, heading: &str, body: &str) -> Response {
+    let page = MessagePage { t: texts(lang), other_lang_href: other_lang_href("/", lang), heading, body };
+    html(status, render(&page), lang, false)
+}
+
+// ------------------------------------------------------------------------------------------
+// The list of consultations
+// ------------------------------------------------------------------------------------------
+
+struct IndexItem {
+    id: String,
+    title: String,
+    issuer: String,
+    demo: bool,
+    status_label: &'static str,
+    when: String,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    lang_query: &'static str,
+    items: Vec<IndexItem>,
+}
+
+pub async fn index(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    let (lang, remember) = page_lang(&q, &headers);
+    let t = texts(lang);
+    let Ok(list) = state.store.list_consultations().await else {
+        return message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body);
+    };
+    let now = Timestamp::now();
+    let mut items = Vec::new();
+    for s in &list {
+        // Loading verifies each text: a tampered one is left out of the list, not shown.
+        let Ok(Some(c)) = state.consultation(&s.id).await else { continue };
+        let status = c.meta.status(now);
+        let rank = match status {
+            Status::Open => 0,
+            Status::Upcoming => 1,
+            Status::Closed => 2,
+        };
+        items.push((
+            rank,
+            c.meta.closes_at,
+            IndexItem {
+                id: c.meta.id.clone(),
+                title: c.document.title.clone(),
+                issuer: c.meta.issuer.clone(),
+                demo: c.demo,
+                status_label: status_label(t, status),
+                when: when(&c.meta, now, lang),
+            },
+        ));
+    }
+    // Open first (soonest deadline first), then upcoming, then closed (latest first).
+    items.sort_by(|a, b| a.0.cmp(&b.0).then(if a.0 == 2 { b.1.cmp(&a.1) } else { a.1.cmp(&b.1) }));
+    let page = IndexPage {
+        t,
+        other_lang_href: other_lang_href("/", lang),
+        lang_query: lang_query(lang).0,
+        items: items.into_iter().map(|(_, _, i)| i).collect(),
+    };
+    html(StatusCode::OK, render(&page), lang, remember)
+}
+
+// ------------------------------------------------------------------------------------------
+// The consultation page and its form
+// ------------------------------------------------------------------------------------------
+
+struct DraftChapter {
+    heading: String,
+    articles: Vec<DraftArticle>,
+}
+
+struct DraftArticle {
+    number: u32,
+    title: String,
+    first: Option<String>,
+    rest: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "draft.html")]
+struct DraftHtml<'a> {
+    id: &'a str,
+    title: &'a str,
+    preamble: &'a [String],
+    chapters: Vec<DraftChapter>,
+    open: bool,
+    lang_amp: &'static str,
+    comment_on: &'static str,
+}
+
+/// The draft as HTML, rendered once per (consultation, version, language, open or not).
+fn draft_html(state: &AppState, c: &LiveConsultation, lang: Lang, open: bool) -> Arc<String> {
+    let key = (c.meta.id.clone(), c.version, c.content_sha256.clone(), lang, open);
+    if let Some(h) = state.drafts.lock().expect("draft cache poisoned").get(&key) {
+        return h.clone();
+    }
+    let chapters = c
+        .document
+        .chapters
+        .iter()
+        .map(|ch| DraftChapter {
+            heading: format!("{}、{}", chinese_numeral(ch.number), ch.title),
+            articles: ch
+                .articles
+                .iter()
+                .map(|a| DraftArticle {
+                    number: a.number,
+                    title: a.title.clone(),
+                    first: a.body.first().cloned(),
+                    rest: a.body.iter().skip(1).cloned().collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let page = DraftHtml {
+        id: &c.meta.id,
+        title: &c.document.title,
+        preamble: &c.document.preamble,
+        chapters,
+        open,
+        lang_amp: lang_query(lang).1,
+        comment_on: texts(lang).comment_on_article,
+    };
+    let rendered = Arc::new(render(&page));
+    let mut cache = state.drafts.lock().expect("draft cache poisoned");
+    if cache.len() > 256 {
+        cache.clear();
+    }
+    cache.insert(key, rendered.clone());
+    rendered
+}
+
+struct FieldView {
+    name: &'static str,
+    label: &'static str,
+    input_type: &'static str,
+    autocomplete: &'static str,
+    hint: Option<&'static str>,
+    value: String,
+    error: Option<String>,
+}
+
+struct PositionOption {
+    name: String,
+    selected: bool,
+}
+
+struct ArticleChoice {
+    number: u32,
+    label: String,
+    checked: bool,
+}
+
+struct SummaryError {
+    anchor: &'static str,
+    label: &'static str,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "consultation.html")]
+struct ConsultationPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    lang_query: &'static str,
+    lang_amp: &'static str,
+    id: String,
+    title: String,
+    issuer: String,
+    demo: bool,
+    status_label: &'static str,
+    when: String,
+    notice: Vec<String>,
+    contact_person: String,
+    contact_department: String,
+    contact_phone: String,
+    contact_email: String,
+    email_address: String,
+    subject_line: String,
+    mailto: String,
+    draft_html: Arc<String>,
+    version: u32,
+    sha256: String,
+    signature: String,
+    open: bool,
+    closed_text: String,
+    csrf: String,
+    errors: Vec<SummaryError>,
+    fields: Vec<FieldView>,
+    positions: Vec<PositionOption>,
+    max_chars: usize,
+    article_choices: Vec<ArticleChoice>,
+    articles_error: Option<String>,
+    captcha_id: String,
+    captcha_image: String,
+    captcha_question: Option<String>,
+    captcha_error: Option<String>,
+    consent_checked: bool,
+    consent_error: Option<String>,
+}
+
+/// What the visitor typed, to put back into a form that came back with errors.
+#[derive(Default)]
+struct Entered {
+    values: std::collections::HashMap<&'static str, String>,
+    articles: Vec<u32>,
+    consent: bool,
+    form_id: Option<String>,
+}
+
+fn percent(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn consultation_page(
+    state: &AppState,
+    c: &LiveConsultation,
+    lang: Lang,
+    entered: &Entered,
+    errors: &[FieldError],
+    text_captcha: bool,
+    csrf: &str,
+) -> ConsultationPage {
+    let t = texts(lang);
+    let m = &c.meta;
+    let now = Timestamp::now();
+    let status = m.status(now);
+    let open = status == Status::Open;
+    let error_for = |field: &str| errors.iter().find(|e| e.field == field).map(|e| messages::field_message(e, lang));
+    let (captcha_id, captcha_image, captcha_question) = if !open {
+        (String::new(), String::new(), None)
+    } else if text_captcha {
+        let (id, q) = state.captchas.issue_question(now, lang);
+        (id, String::new(), Some(q))
+    } else {
+        let captchas = state.captchas.clone();
+        match tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now())).await.ok().flatten() {
+            Some(ch) => (ch.id, ch.image_data_url, None),
+            None => {
+                let (id, q) = state.captchas.issue_question(now, lang);
+                (id, String::new(), Some(q))
+            }
+        }
+    };
+    let spec: [(&'static str, &'static str, &'static str, &'static str, Option<&'static str>); 6] = [
+        ("name", t.f_name, "text", "name", None),
+        ("id_number", t.f_id_number, "text", "off", Some(t.h_id_number)),
+        ("position", t.f_position, "text", "off", None),
+        ("phone", t.f_phone, "tel", "tel", Some(t.h_phone)),
+        ("email", t.f_email, "email", "email", None),
+        ("opinion", t.f_opinion, "text", "off", None),
+    ];
+    let fields = spec
+        .iter()
+        .map(|(name, label, input_type, autocomplete, hint)| FieldView {
+            name,
+            label,
+            input_type,
+            autocomplete,
+            hint: *hint,
+            value: entered.values.get(name).cloned().unwrap_or_default(),
+            error: error_for(name),
+        })
+        .collect();
+    let chosen_position = entered.values.get("position").cloned().unwrap_or_default();
+    let summary_order =
+        ["name", "id_number", "position", "phone", "email", "opinion", "articles", "captcha_answer", "consent"];
+    let mut summary: Vec<SummaryError> = Vec::new();
+    for field in summary_order {
+        if let Some(e) =
+            errors.iter().find(|e| e.field == field || (field == "captcha_answer" && e.field == "captcha_id"))
+        {
+            summary.push(SummaryError {
+                anchor: field,
+                label: messages::field_label(field, lang),
+                message: messages::field_message(e, lang),
+            });
+        }
+    }
+    if let Some(e) = errors.iter().find(|e| e.field == "form") {
+        summary.insert(
+            0,
+            SummaryError { anchor: "form-title", label: t.form_title, message: messages::field_message(e, lang) },
+        );
+    }
+    let subject_line = format!("《{}》", m.email_channel.subject_phrase);
+    ConsultationPage {
+        t,
+        other_lang_href: other_lang_href(&format!("/c/{}", m.id), lang),
+        lang_query: lang_query(lang).0,
+        lang_amp: lang_query(lang).1,
+        id: m.id.clone(),
+        title: c.document.title.clone(),
+        issuer: m.issuer.clone(),
+        demo: c.demo,
+        status_label: status_label(t, status),
+        when: when(m, now, lang),
+        notice: m
+            .rendered_notice(lang)
+            .split('\n')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect(),
+        contact_person: m.contact.person.clone(),
+        contact_department: m.contact.department.clone(),
+        contact_phone: m.contact.phone.clone(),
+        contact_email: m.contact.email.clone(),
+        email_address: m.email_channel.address.clone(),
+        mailto: format!("mailto:{}?subject={}", m.email_channel.address, percent(&subject_line)),
+        subject_line,
+        draft_html: draft_html(state, c, lang, open),
+        version: c.version,
+        sha256: c.content_sha256.clone(),
+        signature: c.signature.clone(),
+        open,
+        closed_text: match status {
+            Status::Upcoming => t.not_yet_open.replace("{date}", &day(m, m.opens_at, lang)),
+            _ => t.is_closed.replace("{date}", &m.deadline_text(lang)),
+        },
+        csrf: format!(
+            "{csrf}|{}",
+            entered.form_id.clone().unwrap_or_else(|| hex::encode(yijian_crypto::random_bytes::<16>()))
+        ),
+        errors: summary,
+        fields,
+        positions: m
+            .positions
+            .iter()
+            .map(|p| PositionOption { name: p.clone(), selected: *p == chosen_position })
+            .collect(),
+        max_chars: m.max_opinion_chars,
+        article_choices: c
+            .document
+            .articles()
+            .map(|a| ArticleChoice {
+                number: a.number,
+                label: t.article_n.replace("{n}", &a.number.to_string()),
+                checked: entered.articles.contains(&a.number),
+            })
+            .collect(),
+        articles_error: error_for("articles"),
+        captcha_id,
+        captcha_image,
+        captcha_question,
+        captcha_error: errors
+            .iter()
+            .find(|e| e.field == "captcha_answer" || e.field == "captcha_id")
+            .map(|e| messages::field_message(e, lang)),
+        consent_checked: entered.consent,
+        consent_error: error_for("consent"),
+    }
+}
+
+/// A CSRF token: a random nonce and its MAC under a key derived from the master key. The same
+/// token sits in a SameSite=Strict cookie and in the form (double submit).
+fn new_csrf(state: &AppState) -> String {
+    let nonce = hex::encode(yijian_crypto::random_bytes::<16>());
+    let mac = hex::encode(&state.store.keys().blind_index("csrf", &nonce)[..16]);
+    format!("{nonce}.{mac}")
+}
+
+fn csrf_valid(state: &AppState, token: &str) -> bool {
+    let Some((nonce, mac)) = token.split_once('.') else { return false };
+    nonce.len() == 32 && hex::encode(&state.store.keys().blind_index("csrf", nonce)[..16]) == mac
+}
+
+fn with_csrf_cookie(mut res: Response, token: &str) -> Response {
+    let v = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+    if let Ok(v) = HeaderValue::from_str(&v) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn load_live(state: &AppState, id: &str, lang: Lang) -> Result<Arc<LiveConsultation>, Response> {
+    let t = texts(lang);
+    match state.consultation(id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(message(StatusCode::NOT_FOUND, lang, t.not_found, t.not_found_body)),
+        Err(yijian_store::StoreError::Integrity { .. }) => {
+            Err(message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.integrity, t.integrity_body))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "loading a consultation failed");
+            Err(message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body))
+        }
+    }
+}
+
+pub async fn consultation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = page_lang(&q, &headers);
+    let c = match load_live(&state, &id, lang).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let csrf = cookie(&headers, CSRF_COOKIE)
+        .filter(|t| csrf_valid(&state, t))
+        .map(String::from)
+        .unwrap_or_else(|| new_csrf(&state));
+    let entered = Entered { articles: q.article.into_iter().collect(), ..Entered::default() };
+    let page = consultation_page(&state, &c, lang, &entered, &[], q.captcha.as_deref() == Some("text"), &csrf).await;
+    with_csrf_cookie(html(StatusCode::OK, render(&page), lang, remember), &csrf)
+}
+
+/// The form's POST. Errors come back on the same page with every entry kept (but the captcha);
+/// success shows the receipt to this browser only. The form id makes a double tap or a
+/// resubmitted page store one comment, not two.
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (lang, remember) = page_lang(&q, &headers);
+    let t = texts(lang);
+    let c = match load_live(&state, &id, lang).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, crate::api::MAX_BODY).await else {
+        return message(StatusCode::PAYLOAD_TOO_LARGE, lang, t.too_large, t.too_large_body);
+    };
+    let mut entered = Entered::default();
+    let mut fields = Map::new();
+    let mut articles = Vec::new();
+    let mut csrf_field = String::new();
+    for (k, v) in form_urlencoded::parse(&bytes) {
+        let v = v.into_owned();
+        match k.as_ref() {
+            "articles" => match v.parse::<u32>() {
+                Ok(n) => {
+                    entered.articles.push(n);
+                    articles.push(Value::from(n));
+                }
+                Err(_) => articles.push(Value::String(v)),
+            },
+            "consent" => entered.consent = v == "yes",
+            "csrf" => csrf_field = v,
+            "captcha_id" | "captcha_answer" => {
+                fields.insert(k.into_owned(), Value::String(v));
+            }
+            key => {
+                if let Some(name) =
+                    ["name", "id_number", "position", "phone", "email", "opinion"].into_iter().find(|n| *n == key)
+                {
+                    entered.values.insert(name, v.clone());
+                    fields.insert(name.to_string(), Value::String(v));
+                }
+            }
+        }
+    }
+    fields.insert("articles".into(), Value::Array(articles));
+    let (csrf_token, form_id) =
+        csrf_field.split_once('|').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
+    entered.form_id = (form_id.len() == 32 && form_id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| form_id.clone());
+    let cookie_token = cookie(&headers, CSRF_COOKIE).unwrap_or("");
+    let csrf_ok = !csrf_token.is_empty() && csrf_token == cookie_token && csrf_valid(&state, &csrf_token);
+    let fresh_csrf = if csrf_valid(&state, cookie_token) { cookie_token.to_string() } else { new_csrf(&state) };
+
+    let back = |errors: Vec<FieldError>, entered: Entered, status: StatusCode| {
+        let state = state.clone();
+        let c = c.clone();
+        let fresh = fresh_csrf.clone();
+        async move {
+            let page = consultation_page(&state, &c, lang, &entered, &errors, false, &fresh).await;
+            with_csrf_cookie(html(status, render(&page), lang, remember), &fresh)
+        }
+    };
+    if c.meta.status(Timestamp::now()) != Status::Open {
+        return back(vec![], entered, StatusCode::CONFLICT).await;
+    }
+    if !csrf_ok || entered.form_id.is_none() {
+        // An expired or forged form: nothing is stored, and what was typed comes back.
+        return back(vec![FieldError::new("form", "form_expired")], entered, StatusCode::FORBIDDEN).await;
+    }
+    let form_id = entered.form_id.clone().expect("checked above");
+    let cell = {
+        let mut memory = state.forms.lock().expect("form memory poisoned");
+        memory.retain(|_, (at, _)| at.elapsed() < FORM_MEMORY);
+        memory.entry(form_id).or_insert_with(|| (Instant::now(), Arc::default())).1.clone()
+    };
+    let outcome: Result<&Done, Vec<FieldError>> = cell
+        .get_or_try_init(|| async {
+            let now = Timestamp::now();
+            let today = now.to_zoned(c.tz.clone()).date();
+            let checked = validate_submission(&fields, &c.rules, today);
+            let mut errors = match &checked {
+                Ok(_) => vec![],
+                Err(e) => e.clone(),
+            };
+            errors.extend(crate::api::check_captcha(&state, &fields, now));
+            if !entered.consent {
+                errors.push(FieldError::new("consent", "consent_required"));
+            }
+            let valid = match checked {
+                Ok(v) if errors.is_empty() => v,
+                _ => return Err(errors),
+            };
+            let submitted = vec![
+                (messages::field_label("name", lang).to_string(), valid.name.clone()),
+                (messages::field_label("id_number", lang).to_string(), valid.id_number.to_string()),
+                (messages::field_label("position", lang).to_string(), valid.position.clone()),
+                (messages::field_label("phone", lang).to_string(), valid.phone.to_string()),
+                (messages::field_label("email", lang).to_string(), valid.email.clone()),
+                (
+                    messages::field_label("articles", lang).to_string(),
+                    if valid.articles.is_empty() {
+                        "—".into()
+                    } else {
+                        valid
+                            .articles
+                            .iter()
+                            .map(|n| t.article_n.replace("{n}", &n.to_string()))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    },
+                ),
+                (messages::field_label("opinion", lang).to_string(), valid.opinion.clone()),
+            ];
+            let comment = NewComment {
+                consultation_id: c.meta.id.clone(),
+                version: c.version,
+                channel: Channel::Web,
+                name: Some(valid.name),
+                id_number: Some(valid.id_number),
+                position: Some(valid.position),
+                phone: Some(valid.phone),
+                email: Some(valid.email),
+                opinion: valid.opinion,
+                articles: valid.articles,
+                sender: None,
+                note: None,
+            };
+            match state.store.submit_comment(&comment).await {
+                Ok((receipt, submitted_at)) => Ok(Done { receipt, submitted_at, submitted }),
+                Err(e) => {
+                    tracing::error!(error = %e, "storing a web comment failed");
+                    Err(vec![FieldError::new("form", "storage_failed")])
+                }
+            }
+        })
+        .await;
+    match outcome {
+        Ok(done) => {
+            let page = ReceiptPage {
+                t,
+                other_lang_href: other_lang_href("/receipt", lang),
+                receipt: done.receipt.to_string(),
+                submitted_at: done.submitted_at.to_zoned(c.tz.clone()).strftime("%Y-%m-%d %H:%M:%S %:z").to_string(),
+                consultation_title: c.document.title.clone(),
+                submitted: done.submitted.clone(),
+            };
+            html(StatusCode::OK, render(&page), lang, remember)
+        }
+        Err(errors) => {
+            // A new form id: the failed one may not be reused once its captcha is spent.
+            entered.form_id = None;
+            back(errors, entered, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    receipt: String,
+    submitted_at: String,
+    consultation_title: String,
+    submitted: Vec<(String, String)>,
+}
+
+// ------------------------------------------------------------------------------------------
+// Receipt lookup and the privacy notice
+// ------------------------------------------------------------------------------------------
+
+struct Found {
+    receipt: String,
+    status: String,
+    submitted_at: String,
+    consultation: String,
+}
+
+#[derive(Template)]
+#[template(path = "lookup.html")]
+struct LookupPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    query: String,
+    error: Option<&'static str>,
+    found: Option<Found>,
+}
+
+/// Looks a tracking number up: its status only, never the comment or anything personal.
+pub async fn lookup(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    let (lang, remember) = page_lang(&q, &headers);
+    let t = texts(lang);
+    let query = q.receipt.clone().unwrap_or_default();
+    let mut page = LookupPage {
+        t,
+        other_lang_href: other_lang_href("/receipt", lang),
+        query: query.clone(),
+        error: None,
+        found: None,
+    };
+    let mut status = StatusCode::OK;
+    if !query.trim().is_empty() {
+        match Receipt::parse(&query) {
+            None => {
+                page.error = Some(t.receipt_malformed);
+                status = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            Some(r) => match state.store.receipt(&r).await {
+                Ok(Some(info)) => {
+                    let (title, tz) = match state.consultation(&info.consultation_id).await {
+                        Ok(Some(c)) => (c.document.title.clone(), c.tz.clone()),
+                        _ => (info.consultation_id.clone(), jiff::tz::TimeZone::UTC),
+                    };
+                    page.found = Some(Found {
+                        receipt: r.to_string(),
+                        status: if info.status == "received" {
+                            t.status_received.to_string()
+                        } else {
+                            info.status.clone()
+                        },
+                        submitted_at: info.submitted_at.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string(),
+                        consultation: title,
+                    });
+                }
+                Ok(None) => {
+                    page.error = Some(t.receipt_unknown);
+                    status = StatusCode::NOT_FOUND;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "receipt lookup failed");
+                    return message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body);
+                }
+            },
+        }
+    }
+    html(status, render(&page), lang, remember)
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    sections: Vec<(&'static str, &'static str)>,
+}
+
+pub async fn privacy(Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    let (lang, remember) = page_lang(&q, &headers);
+    let t = texts(lang);
+    let page =
+        PrivacyPage { t, other_lang_href: other_lang_href("/privacy", lang), sections: t.privacy_sections.to_vec() };
+    html(StatusCode::OK, render(&page), lang, remember)
+}
+
+/// Any page that does not exist.
+pub async fn not_found_page(headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body)
+}
