@@ -15,7 +15,7 @@ TARGET="${CARGO_TARGET_DIR:-target}/release"
 DATA=$(mktemp -d)
 cleanup() { kill "${YJ:-}" "${CEIL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT
-ARGS=(serve --listen 127.0.0.1:18080 --data "$DATA" --insecure-no-captcha)
+ARGS=(serve --listen 127.0.0.1:18080 --data "$DATA" --insecure-no-captcha --insecure-no-rate-limit)
 [ "$DB" = sqlite ] || ARGS+=(--database "$DB")
 RUST_LOG=warn "$TARGET/yijian" "${ARGS[@]}" >"$DATA/out.log" 2>"$DATA/err.log" &
 YJ=$!

@@ -26,6 +26,14 @@ pub struct Config {
     pub log: String,
     /// Most comments committed together in one transaction.
     pub group_commit_max: usize,
+    /// Submissions (web form and API) one client address may make per minute …
+    pub rate_limit_per_minute: u32,
+    /// … and at once.
+    pub rate_limit_burst: u32,
+    /// Turn the rate limit off (benchmarks and load tests only).
+    pub insecure_no_rate_limit: bool,
+    /// Reverse proxies whose X-Forwarded-For header is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Config {
@@ -38,6 +46,10 @@ impl Default for Config {
             insecure_no_captcha: false,
             log: "info".into(),
             group_commit_max: 1024,
+            rate_limit_per_minute: 30,
+            rate_limit_burst: 10,
+            insecure_no_rate_limit: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -55,11 +67,25 @@ pub struct Overrides {
     pub demo: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub insecure_no_captcha: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure_no_rate_limit: Option<bool>,
 }
 
 /// The environment variables read as settings (YIJIAN_LISTEN, …). Others with the prefix,
 /// such as YIJIAN_MASTER_KEY, are not settings and are left out of the file's namespace.
-const ENV_KEYS: [&str; 7] = ["listen", "data", "database", "demo", "insecure_no_captcha", "log", "group_commit_max"];
+const ENV_KEYS: [&str; 11] = [
+    "listen",
+    "data",
+    "database",
+    "demo",
+    "insecure_no_captcha",
+    "log",
+    "group_commit_max",
+    "rate_limit_per_minute",
+    "rate_limit_burst",
+    "insecure_no_rate_limit",
+    "trusted_proxies",
+];
 
 impl Config {
     pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Config> {
@@ -83,12 +109,28 @@ impl Config {
         if self.group_commit_max == 0 || self.group_commit_max > 100_000 {
             bail!("configuration: group_commit_max must be between 1 and 100000");
         }
+        if self.rate_limit_per_minute == 0 || self.rate_limit_burst == 0 {
+            bail!(
+                "configuration: rate_limit_per_minute and rate_limit_burst must be at least 1 (use insecure_no_rate_limit to turn the limit off)"
+            );
+        }
+        self.trusted_proxy_ips()?;
         if let Some(url) = &self.database
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
         {
             bail!("configuration: database must be a postgres://… or sqlite:… URL");
         }
         Ok(self)
+    }
+
+    /// The proxies as addresses; the first that is not one is an error naming it.
+    pub fn trusted_proxy_ips(&self) -> Result<Vec<std::net::IpAddr>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| anyhow::anyhow!("configuration: trusted_proxies: `{p}` is not an IP address"))
+            })
+            .collect()
     }
 
     pub fn store_options(&self) -> yijian_store::StoreOptions {
@@ -145,6 +187,8 @@ mod tests {
             ("demo = \"yes\"\n", "demo"),
             ("group_commit_max = 0\n", "group_commit_max"),
             ("database = \"mysql://x\"\n", "database"),
+            ("rate_limit_burst = 0\n", "rate_limit_burst"),
+            ("trusted_proxies = [\"proxy.local\"]\n", "proxy.local"),
             ("listen = \n", "c.toml"),
         ];
         for (text, needle) in cases {

@@ -69,6 +69,9 @@ struct ServeArgs {
     /// Accept comments without a captcha. FOR TESTS AND BENCHMARKS ONLY
     #[arg(long)]
     insecure_no_captcha: bool,
+    /// Turn off the per-address limit on submissions. FOR BENCHMARKS AND LOAD TESTS ONLY
+    #[arg(long)]
+    insecure_no_rate_limit: bool,
 }
 
 #[derive(Subcommand)]
@@ -113,6 +116,7 @@ async fn run(cli: Cli) -> Result<()> {
                 listen: args.listen,
                 demo: args.no_demo.then_some(false),
                 insecure_no_captcha: args.insecure_no_captcha.then_some(true),
+                insecure_no_rate_limit: args.insecure_no_rate_limit.then_some(true),
                 ..Overrides::from_data(&args.data)
             };
             let config = Config::load(args.data.config.as_deref(), overrides)?;
@@ -158,6 +162,11 @@ async fn serve(config: Config) -> Result<()> {
             "!!! --insecure-no-captcha: comments are accepted WITHOUT a captcha. For tests and benchmarks only; never in production !!!"
         );
     }
+    if config.insecure_no_rate_limit {
+        tracing::warn!(
+            "!!! --insecure-no-rate-limit: submissions are NOT rate-limited. For benchmarks and load tests only; never in production !!!"
+        );
+    }
     let listen: SocketAddr = config
         .listen
         .parse()
@@ -173,7 +182,14 @@ async fn serve(config: Config) -> Result<()> {
     }
     let state = yijian_web::AppState::new(
         store.clone(),
-        yijian_web::WebOptions { insecure_no_captcha: config.insecure_no_captcha },
+        yijian_web::WebOptions {
+            insecure_no_captcha: config.insecure_no_captcha,
+            rate_limit: (!config.insecure_no_rate_limit).then_some(yijian_web::limits::RateLimit {
+                per_minute: config.rate_limit_per_minute,
+                burst: config.rate_limit_burst,
+            }),
+            trusted_proxies: config.trusted_proxy_ips()?,
+        },
     );
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;

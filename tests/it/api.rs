@@ -350,7 +350,7 @@ on_both_backends!(closed_and_upcoming_consultations_refuse_comments);
 
 #[tokio::test]
 async fn insecure_mode_accepts_no_captcha_but_still_checks_a_given_one() {
-    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true }).await;
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
     assert_eq!(post(&app, &good_body(), None).await.0, 201);
     let mut b = good_body();
     b["captcha_id"] = json!("made-up");
@@ -389,7 +389,7 @@ async fn openapi_document_lists_every_endpoint() {
 /// An opinion is stored exactly as given: markup stays text, line breaks and tabs stay.
 #[tokio::test]
 async fn opinions_are_stored_exactly_as_given() {
-    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true }).await;
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
     let opinion = "<script>alert(1)</script>\r\n\t第二行 **不是Markdown** &amp; 😀\u{200d}";
     let mut body = good_body();
     body["opinion"] = json!(opinion);
@@ -410,4 +410,46 @@ async fn opinions_are_stored_exactly_as_given() {
         assert_eq!(status, 422);
         assert_eq!(res["errors"][0]["code"], code, "{bad:?}");
     }
+}
+
+/// Too many submissions from one address: 429 with Retry-After, on the API and on the page,
+/// and the page keeps what was typed.
+#[tokio::test]
+async fn submissions_are_rate_limited_per_address() {
+    let options = WebOptions {
+        insecure_no_captcha: true,
+        rate_limit: Some(yijian_web::limits::RateLimit { per_minute: 1, burst: 2 }),
+        trusted_proxies: vec![],
+    };
+    let app = InProcess::start(Backend::Sqlite, options).await;
+    assert_eq!(post(&app, &good_body(), None).await.0, 201);
+    assert_eq!(post(&app, &good_body(), None).await.0, 201);
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/consultations/{DEMO_ID}/comments")))
+        .header("x-forwarded-for", "203.0.113.50")
+        .json(&good_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429, "an untrusted X-Forwarded-For changes nothing");
+    let wait: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "rate_limited");
+
+    let b = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let url = app.url(&format!("/c/{DEMO_ID}"));
+    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
+    let csrf = {
+        let needle = "name=\"csrf\" value=\"";
+        let start = page.find(needle).unwrap() + needle.len();
+        page[start..start + page[start..].find('"').unwrap()].to_string()
+    };
+    let res =
+        b.post(&url).form(&[("csrf", csrf.as_str()), ("name", "王五"), ("opinion", "意见")]).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("提交过于频繁") && page.contains("value=\"王五\""), "friendly, and nothing lost");
+    assert_eq!(app.store().count_comments(DEMO_ID).await.unwrap(), 2);
 }

@@ -151,7 +151,7 @@ mod reqwest {
 #[tokio::test]
 async fn import_while_serving() {
     let data = TestData::new(Backend::Sqlite).await;
-    let server = crate::harness::ServerProcess::spawn(&data, &["--insecure-no-captcha"]);
+    let server = crate::harness::ServerProcess::spawn(&data, &["--insecure-no-captcha", "--insecure-no-rate-limit"]);
     let client = ::reqwest::Client::new();
     let url = server.url(&format!("/api/v1/consultations/{DEMO_ID}/comments"));
     let writer = {

@@ -8,7 +8,7 @@ use crate::on_both_backends;
 
 async fn acknowledged_comments_survive_kill_9(backend: Backend) {
     let data = TestData::new(backend).await;
-    let server = ServerProcess::spawn(&data, &["--insecure-no-captcha"]);
+    let server = ServerProcess::spawn(&data, &["--insecure-no-captcha", "--insecure-no-rate-limit"]);
     let client = reqwest::Client::new();
     let url = server.url(&format!("/api/v1/consultations/{DEMO_ID}/comments"));
 

@@ -13,7 +13,7 @@ async fn exec(app: &InProcess, sql: &'static str) -> Result<u64, sqlx::Error> {
 }
 
 async fn altered_text_is_refused_not_served(backend: Backend) {
-    let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true }).await;
+    let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
     let url = app.url(&format!("/api/v1/consultations/{DEMO_ID}"));
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 200);
 

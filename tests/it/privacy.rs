@@ -43,7 +43,7 @@ fn scan_dir(dir: &Path, leaks: &mut Vec<String>, files: &mut usize) {
 
 async fn personal_data_is_nowhere_in_clear(backend: Backend) {
     let data = TestData::new(backend).await;
-    let server = ServerProcess::spawn(&data, &["--insecure-no-captcha"]);
+    let server = ServerProcess::spawn(&data, &["--insecure-no-captcha", "--insecure-no-rate-limit"]);
     let client = reqwest::Client::new();
     let url = server.url(&format!("/api/v1/consultations/{DEMO_ID}/comments"));
     for phone in [PHONE, "+86 139-1234-5678"] {

@@ -128,6 +128,16 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             "请阅读个人信息保护说明，并勾选同意后再提交",
             "Please read the privacy notice and tick the box to agree before you submit",
         ),
+        "rate_limited" => {
+            let secs = err.limit.unwrap_or(60);
+            if zh {
+                format!("提交过于频繁，您填写的内容已保留，请{secs}秒后再提交")
+            } else {
+                format!(
+                    "Too many submissions from your address. What you typed is kept; please try again in {secs} seconds"
+                )
+            }
+        }
         "form_expired" => text(
             "页面已过期，您填写的内容已保留，请重新填写验证码后再提交",
             "This form had expired. What you typed is kept; please answer the captcha again and resubmit",

@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -118,9 +120,24 @@ async fn get_consultation(
 async fn submit_comment(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if let Err(wait) = state.check_rate(peer, &headers) {
+        let secs = crate::limits::retry_after_secs(wait);
+        let lang = lang_of(&headers);
+        let mut res = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            lang,
+            &format!("提交过于频繁，请{secs}秒后再试。"),
+            &format!("Too many submissions from your address; please try again in {secs} s."),
+        )
+        .into_response();
+        res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        return res;
+    }
     match intake(&state, &id, &headers, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),

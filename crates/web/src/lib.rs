@@ -6,6 +6,7 @@
 mod api;
 pub mod captcha;
 mod error;
+pub mod limits;
 mod pages;
 mod texts;
 
@@ -28,6 +29,10 @@ pub use error::ApiError;
 pub struct WebOptions {
     /// Accept submissions without a captcha. For tests and benchmarks only.
     pub insecure_no_captcha: bool,
+    /// Submissions per client address; `None` turns the limit off (benchmarks only).
+    pub rate_limit: Option<limits::RateLimit>,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Shared by every request.
@@ -41,6 +46,7 @@ pub struct AppState {
     drafts: Arc<Mutex<DraftCache>>,
     /// What each web form id produced, so a resubmitted form stores nothing new.
     forms: Arc<Mutex<pages::FormMemory>>,
+    limiter: Option<Arc<limits::Limiter>>,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
@@ -81,6 +87,7 @@ const CACHE_TTL: Duration = Duration::from_secs(1);
 
 impl AppState {
     pub fn new(store: Store, options: WebOptions) -> Self {
+        let limiter = options.rate_limit.map(|l| Arc::new(limits::Limiter::new(l)));
         AppState {
             store,
             options,
@@ -88,6 +95,15 @@ impl AppState {
             cache: Arc::default(),
             drafts: Arc::default(),
             forms: Arc::default(),
+            limiter,
+        }
+    }
+
+    /// `Err(wait)` when this client has submitted too often.
+    pub fn check_rate(&self, peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> Result<(), Duration> {
+        match &self.limiter {
+            None => Ok(()),
+            Some(l) => l.check(limits::client_ip(peer, headers, &self.options.trusted_proxies)),
         }
     }
 

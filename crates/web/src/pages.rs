@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -614,6 +614,7 @@ pub async fn submit(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -674,6 +675,18 @@ pub async fn submit(
     };
     if c.meta.status(Timestamp::now()) != Status::Open {
         return back(vec![], entered, StatusCode::CONFLICT).await;
+    }
+    if let Err(wait) = state.check_rate(peer, &headers) {
+        // Too many: the form comes back with everything typed, and says how long to wait.
+        let secs = crate::limits::retry_after_secs(wait);
+        let mut res = back(
+            vec![FieldError::new("form", "rate_limited").with_limit(secs as usize)],
+            entered,
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+        res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        return res;
     }
     if !csrf_ok || entered.form_id.is_none() {
         // An expired or forged form: nothing is stored, and what was typed comes back.

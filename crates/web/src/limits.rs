@@ -1,0 +1,93 @@
+//! Per-address limits on submissions, and finding the client's address.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// How many submissions one address may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+pub struct Limiter {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    clock: DefaultClock,
+}
+
+impl Limiter {
+    pub fn new(limit: RateLimit) -> Limiter {
+        let per_minute = NonZeroU32::new(limit.per_minute.max(1)).expect("at least 1");
+        let burst = NonZeroU32::new(limit.burst.max(1)).expect("at least 1");
+        Limiter {
+            limiter: RateLimiter::dashmap(Quota::per_minute(per_minute).allow_burst(burst)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// `Err(wait)` when the address must wait before submitting again.
+    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        if self.limiter.len() > 100_000 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy, in which case the
+/// right-most address in X-Forwarded-For that is not itself a trusted proxy. An untrusted
+/// peer's X-Forwarded-For is ignored, so nobody can pick their own address.
+pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let peer = peer.ip();
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+}
+
+/// Seconds for a Retry-After header, rounded up.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
+        let proxy: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let stranger: SocketAddr = "198.51.100.7:5000".parse().unwrap();
+        let trusted: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()];
+        assert_eq!(client_ip(proxy, &h, &trusted), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(stranger, &h, &trusted), stranger.ip());
+        assert_eq!(client_ip(proxy, &h, &[]), proxy.ip());
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy.ip());
+    }
+
+    #[test]
+    fn a_burst_then_a_wait() {
+        let l = Limiter::new(RateLimit { per_minute: 6, burst: 2 });
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(l.check(ip).is_ok());
+        assert!(l.check(ip).is_ok());
+        let wait = l.check(ip).unwrap_err();
+        assert!(wait <= Duration::from_secs(10) && wait > Duration::ZERO, "{wait:?}");
+        assert_eq!(retry_after_secs(wait), wait.as_secs() + 1);
+        assert!(l.check("192.0.2.2".parse().unwrap()).is_ok(), "another address is not held back");
+    }
+}
