@@ -4,6 +4,7 @@
 use yijian_domain::Lang;
 
 pub struct Texts {
+    pub colon: &'static str,
     pub html_lang: &'static str,
     pub other_lang_code: &'static str,
     pub other_lang_name: &'static str,
@@ -87,6 +88,7 @@ pub fn texts(lang: Lang) -> &'static Texts {
 }
 
 static ZH: Texts = Texts {
+    colon: "：",
     html_lang: "zh-CN",
     other_lang_code: "en",
     other_lang_name: "English",
@@ -172,6 +174,7 @@ static ZH: Texts = Texts {
 };
 
 static EN: Texts = Texts {
+    colon: ": ",
     html_lang: "en",
     other_lang_code: "zh-CN",
     other_lang_name: "中文",

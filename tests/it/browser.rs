@@ -1,0 +1,303 @@
+//! The public pages in a real browser: headless Chromium driven through chromedriver.
+//!
+//! `scripts/test` installs Debian's `chromium` and `chromium-driver`, and axe-core from npm
+//! into `tests/browser/node_modules`. Captchas are the real image flow; the test reads the
+//! answer from the server's state, as only a test can.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use yijian_web::WebOptions;
+
+use crate::harness::{Backend, DEMO_ID, InProcess};
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const SPACE: &str = "\u{E00D}";
+const DOWN: &str = "\u{E015}";
+
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start(width: u32) -> Browser {
+        let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("chromedriver is needed for the browser tests: run scripts/test, which installs Debian's chromium-driver");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display()),
+                format!("--window-size={width},900"), "--lang=zh-CN",
+            ]}),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..50 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return Browser { client, driver, _profile: profile },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("cannot start Chromium through chromedriver: {last:?}");
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    async fn value(&self, css: &str) -> String {
+        self.client.find(Locator::Css(css)).await.unwrap().prop("value").await.unwrap().unwrap_or_default()
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.client.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    async fn active_id(&self) -> String {
+        self.client
+            .execute("return document.activeElement && document.activeElement.id", vec![])
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// axe-core's serious and critical violations on the current page.
+    async fn axe(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/browser/node_modules/axe-core/axe.min.js"
+        ))
+        .expect("axe-core is needed: run scripts/test, which runs npm ci in tests/browser");
+        self.client.execute(&axe, vec![]).await.unwrap();
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})
+                    .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.html).slice(0, 3)}))));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        result
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| v.to_string())
+            .collect()
+    }
+
+    async fn no_horizontal_scroll(&self) -> (i64, i64) {
+        let v = self
+            .client
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![])
+            .await
+            .unwrap();
+        (v[0].as_i64().unwrap(), v[1].as_i64().unwrap())
+    }
+}
+
+async fn answer_captcha(b: &Browser, app: &InProcess) -> String {
+    let id = b.value("#captcha_id").await;
+    app.state.captchas.peek_answer(&id).expect("the page's captcha is known to the server")
+}
+
+/// Read the draft, follow an article's link, submit with a wrong ID number, see the message
+/// and the kept entries, correct it, land on the receipt page, look the receipt up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_comments_in_a_browser() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let b = Browser::start(1024).await;
+    // Headless Chromium asks for English; this citizen chooses Chinese (remembered by cookie).
+    b.client.goto(&app.url(&format!("/c/{DEMO_ID}?lang=zh"))).await.unwrap();
+    let heading = b.client.find(Locator::Css("#article-5 strong")).await.unwrap().text().await.unwrap();
+    assert!(heading.starts_with("5. 引导人工智能专家服务企业发展"), "{heading}");
+    b.client.find(Locator::Css("#article-5 a.comment-link")).await.unwrap().click().await.unwrap();
+    assert!(b.client.current_url().await.unwrap().as_str().contains("article=5"));
+    assert!(b.client.find(Locator::Css("input[name=articles][value='5']")).await.unwrap().is_selected().await.unwrap());
+
+    b.fill("#name", "赵六").await;
+    b.fill("#id_number", "110105194912310021").await;
+    b.client.find(Locator::Css("#position")).await.unwrap().select_by_value("律师").await.unwrap();
+    b.fill("#phone", "024-2295 1510").await;
+    b.fill("#email", "zhaoliu@example.com").await;
+    b.fill("#opinion", "第五条建议明确专家服务的考核方式。").await;
+    // The live character count (script) follows the text.
+    let count = b.client.find(Locator::Css("#opinion-count")).await.unwrap().text().await.unwrap();
+    assert!(count.contains("17 / 5000"), "{count}");
+    let answer = answer_captcha(&b, &app).await;
+    b.fill("#captcha_answer", &answer).await;
+    b.client.find(Locator::Css("#consent")).await.unwrap().click().await.unwrap();
+    b.client.find(Locator::Css("#comment-form button[type=submit]")).await.unwrap().click().await.unwrap();
+
+    // Back with an error summary that has the focus, the message beside the field, entries kept.
+    let summary = b.client.wait().for_element(Locator::Css("#error-summary")).await.unwrap();
+    assert!(summary.text().await.unwrap().contains("身份证"));
+    // app.js moves the focus there once the page has loaded.
+    let mut focused = String::new();
+    for _ in 0..20 {
+        focused = b.active_id().await;
+        if focused == "error-summary" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(focused, "error-summary");
+    let err = b.client.find(Locator::Css("#id_number-error")).await.unwrap().text().await.unwrap();
+    assert!(err.contains("校验"), "{err}");
+    assert_eq!(
+        b.client.find(Locator::Css("#id_number")).await.unwrap().attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert_eq!(b.value("#name").await, "赵六");
+    assert_eq!(b.value("#position").await, "律师");
+    assert_eq!(b.value("#opinion").await, "第五条建议明确专家服务的考核方式。");
+    assert_eq!(b.value("#captcha_answer").await, "", "the captcha is not kept");
+    assert!(b.client.find(Locator::Css("#consent")).await.unwrap().is_selected().await.unwrap());
+    assert_eq!(app.store().count_comments(DEMO_ID).await.unwrap(), 0);
+
+    b.fill("#id_number", "11010519491231002X").await;
+    let answer = answer_captcha(&b, &app).await;
+    b.fill("#captcha_answer", &answer).await;
+    b.client.find(Locator::Css("#comment-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let receipt = b.client.wait().for_element(Locator::Css("#receipt")).await.unwrap().text().await.unwrap();
+    assert!(receipt.starts_with("YJ-") && receipt.len() == 12, "{receipt}");
+    let body = b.client.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(body.contains("110105********002X") && !body.contains("11010519491231002X"));
+    assert!(body.contains("024-****1510") && !body.contains("22951510"), "{body}");
+    assert_eq!(app.store().count_comments(DEMO_ID).await.unwrap(), 1);
+
+    b.client.goto(&app.url("/receipt")).await.unwrap();
+    b.fill("#receipt-input", &receipt.to_lowercase().replace('-', "")).await;
+    b.client.find(Locator::Css("main form button")).await.unwrap().click().await.unwrap();
+    let status = b.client.wait().for_element(Locator::Css("[role=status]")).await.unwrap().text().await.unwrap();
+    assert!(status.contains(&receipt) && status.contains("已收到"), "{status}");
+    assert!(!status.contains("赵六"));
+    b.stop().await;
+}
+
+/// The same comment with the keyboard alone: Tab through the page, type, Space, Enter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_comments_with_the_keyboard_only() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let b = Browser::start(1024).await;
+    b.client.goto(&app.url(&format!("/c/{DEMO_ID}"))).await.unwrap();
+    let body = b.client.find(Locator::Css("body")).await.unwrap();
+    // Tab until the name field has the focus; every stop on the way must be visible.
+    let mut steps = 0;
+    while b.active_id().await != "name" {
+        body.send_keys(TAB).await.unwrap();
+        steps += 1;
+        assert!(steps < 120, "the form is not reachable by Tab");
+    }
+    let answer = answer_captcha(&b, &app).await;
+    let typed: [(&str, &str); 6] = [
+        ("name", "钱七"),
+        ("id_number", "11010519491231002X"),
+        ("position", ""),
+        ("phone", "13800138000"),
+        ("email", "qianqi@example.com"),
+        ("opinion", "建议增加夜校培训。"),
+    ];
+    for (field, text) in typed {
+        assert_eq!(b.active_id().await, field);
+        let active = b.client.active_element().await.unwrap();
+        if field == "position" {
+            active.send_keys(DOWN).await.unwrap(); // 请选择 → 公务员
+        } else {
+            active.send_keys(text).await.unwrap();
+        }
+        active.send_keys(TAB).await.unwrap();
+    }
+    // Through the twenty article boxes to the captcha.
+    let mut steps = 0;
+    while b.active_id().await != "captcha_answer" {
+        b.client.active_element().await.unwrap().send_keys(TAB).await.unwrap();
+        steps += 1;
+        assert!(steps < 40, "the captcha is not reachable by Tab");
+    }
+    let active = b.client.active_element().await.unwrap();
+    active.send_keys(&answer).await.unwrap();
+    active.send_keys(TAB).await.unwrap();
+    assert_eq!(b.active_id().await, "consent");
+    b.client.active_element().await.unwrap().send_keys(SPACE).await.unwrap();
+    b.client.active_element().await.unwrap().send_keys(TAB).await.unwrap();
+    b.client.active_element().await.unwrap().send_keys(TAB).await.unwrap();
+    let tag = b.client.execute("return document.activeElement.tagName", vec![]).await.unwrap();
+    assert_eq!(tag, json!("BUTTON"));
+    b.client.active_element().await.unwrap().send_keys(ENTER).await.unwrap();
+    let receipt = b.client.wait().for_element(Locator::Css("#receipt")).await.unwrap().text().await.unwrap();
+    assert!(receipt.starts_with("YJ-"), "{receipt}");
+    let stored =
+        app.store().comment(&yijian_domain::receipt::Receipt::parse(&receipt).unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored.position.as_deref(), Some("公务员"));
+    assert_eq!(stored.channel.as_str(), "web");
+    b.stop().await;
+}
+
+/// axe-core finds no serious or critical violation on any public page, and at 360 px nothing
+/// scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_pages_pass_axe_and_fit_a_phone() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let b = Browser::start(360).await;
+    let mut report = Vec::new();
+    for path in [
+        "/",
+        "/?lang=en",
+        &format!("/c/{DEMO_ID}"),
+        &format!("/c/{DEMO_ID}?captcha=text"),
+        "/receipt",
+        "/receipt?receipt=YJ-0000-0000",
+        "/privacy",
+        "/c/nope",
+    ] {
+        b.client.goto(&app.url(path)).await.unwrap();
+        for v in b.axe().await {
+            report.push(format!("{path}: {v}"));
+        }
+        let (scroll, inner) = b.no_horizontal_scroll().await;
+        assert!(scroll <= inner, "{path} scrolls sideways at 360 px: {scroll} > {inner}");
+    }
+    // The page with errors, and the receipt page.
+    b.client.goto(&app.url(&format!("/c/{DEMO_ID}"))).await.unwrap();
+    b.client.find(Locator::Css("#comment-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.client.wait().for_element(Locator::Css("#error-summary")).await.unwrap();
+    for v in b.axe().await {
+        report.push(format!("form with errors: {v}"));
+    }
+    let (scroll, inner) = b.no_horizontal_scroll().await;
+    assert!(scroll <= inner, "the form with errors scrolls sideways: {scroll} > {inner}");
+    let shot = b.client.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("consultation-360px.png");
+    std::fs::write(&path, shot).unwrap();
+    assert!(report.is_empty(), "accessibility violations:\n{}", report.join("\n"));
+    b.stop().await;
+}
