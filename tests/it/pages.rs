@@ -205,6 +205,20 @@ async fn english_index_closed_and_missing_pages() {
     assert!(closed_page.contains("closed on 18 May 2025"));
     assert!(!closed_page.contains("<form id=\"comment-form\""));
     assert!(!closed_page.contains("Comment on this article"));
+    // An upcoming consultation shows its text and when it opens, and no form.
+    let mut later = yijian_domain::file::parse(&text.replacen(DEMO_ID, "later-one", 1)).unwrap();
+    let now = jiff::Timestamp::now();
+    later.meta.opens_at = now + jiff::SignedDuration::from_hours(24 * 10);
+    later.meta.closes_at = now + jiff::SignedDuration::from_hours(24 * 20);
+    app.store().import_consultation(&later, false, now).await.unwrap();
+    let later_page = b.get(app.url("/c/later-one")).send().await.unwrap().text().await.unwrap();
+    assert!(later_page.contains("This consultation opens on") && later_page.contains("id=\"article-20\""));
+    assert!(!later_page.contains("<form id=\"comment-form\""));
+    let index = b.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let (open, upcoming, closed) =
+        (index.find(DEMO_ID).unwrap(), index.find("later-one").unwrap(), index.find("closed-one").unwrap());
+    assert!(open < upcoming && upcoming < closed, "open, then upcoming, then closed");
+    assert!(index.contains("days left"));
     let res = b.get(app.url("/c/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Page not found"));

@@ -138,7 +138,10 @@ fn when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
         Status::Open => {
             let left = (meta.closes_at.as_second() - now.as_second()).max(0);
             let days = (left + 86_399) / 86_400;
-            t.open_until.replace("{date}", &meta.deadline_text(lang)).replace("{days}", &days.to_string())
+            t.open_until
+                .replace("{from}", &day(meta, meta.opens_at, lang))
+                .replace("{date}", &meta.deadline_text(lang))
+                .replace("{days}", &days.to_string())
         }
         Status::Upcoming => t.opens_on.replace("{date}", &day(meta, meta.opens_at, lang)),
         Status::Closed => t.closed_on.replace("{date}", &meta.deadline_text(lang)),
