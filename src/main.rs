@@ -40,19 +40,66 @@ enum Command {
     /// Import and list consultations.
     #[command(subcommand)]
     Consultation(ConsultationCommand),
+    /// Manage staff accounts. Passwords are read from standard input or a prompt, never from
+    /// the command line.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Read and check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff account.
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["admin", "reviewer"])]
+        role: String,
+    },
+    /// List staff accounts.
+    List,
+    /// Stop an account from logging in.
+    Disable { name: String },
+    /// Let a disabled account log in again.
+    Enable { name: String },
+    /// Change an account's role.
+    SetRole {
+        name: String,
+        #[arg(value_parser = ["admin", "reviewer"])]
+        role: String,
+    },
+    /// Set a new password for an account.
+    ResetPassword { name: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Print the audit log, oldest first.
+    List,
+    /// Check the hash chain: an edited, removed or inserted entry is reported.
+    Verify,
 }
 
 /// Where the data lives; every command that touches data takes these.
 #[derive(Args, Clone, Default)]
 struct DataArgs {
     /// Directory for the SQLite database and the key file [default: ./yijian-data]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     data: Option<PathBuf>,
     /// Database URL: postgres://… (the key file still lives under --data) [default: SQLite under --data]
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     database: Option<String>,
     /// TOML configuration file; YIJIAN_* environment variables override it, flags override both
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
 }
 
@@ -126,6 +173,16 @@ async fn run(cli: Cli) -> Result<()> {
             let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
             init_logging(&config, true);
             import(&config, &file).await
+        }
+        Command::User { command, data } => {
+            let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
+            init_logging(&config, true);
+            user(&config, command).await
+        }
+        Command::Audit { command, data } => {
+            let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
+            init_logging(&config, true);
+            audit(&config, command).await
         }
         Command::Consultation(ConsultationCommand::List { data }) => {
             let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
@@ -258,6 +315,120 @@ async fn list(config: &Config) -> Result<()> {
             c.title,
             if c.demo { "\t(演示 demo)" } else { "" }
         );
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Who did it, for the audit log: the operator's login on this machine.
+fn cli_actor() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let who = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| {
+        // No login name in the environment (a service, a container): the uid still says who.
+        std::fs::metadata("/proc/self").map(|m| format!("uid {}", m.uid())).unwrap_or_else(|_| "unknown".into())
+    });
+    format!("cli:{who}")
+}
+
+/// A new password from a prompt (typed twice, not echoed) or the first line of standard input.
+fn read_new_password() -> Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ")?;
+        let second = rpassword::prompt_password("Again: ")?;
+        if first != second {
+            bail!("the two passwords differ; nothing was changed");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if let Some(problem) = yijian_domain::staff::password_problem(&password) {
+        bail!("{problem}; nothing was changed");
+    }
+    Ok(password)
+}
+
+async fn user(config: &Config, command: UserCommand) -> Result<()> {
+    use yijian_domain::staff::{Role, valid_username};
+    let check_name = |name: &str| -> Result<()> {
+        if !valid_username(name) {
+            bail!(
+                "`{name}` is not a user name: 2–32 lower-case letters, digits, `.`, `_` or `-`, starting with a letter"
+            );
+        }
+        Ok(())
+    };
+    let role_of = |r: &str| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role {r}"));
+    let actor = cli_actor();
+    match command {
+        UserCommand::Add { name, role } => {
+            check_name(&name)?;
+            let role = role_of(&role)?;
+            let password = read_new_password()?;
+            let store = open_store(config).await?;
+            store.add_user(&actor, &name, role, &password).await?;
+            println!("added {name} ({})", role.as_str());
+            store.close().await;
+        }
+        UserCommand::List => {
+            let store = open_store(config).await?;
+            let users = store.list_users().await?;
+            if users.is_empty() {
+                println!("no users");
+            }
+            for u in users {
+                println!("{}\t{}\t{}", u.name, u.role.as_str(), if u.disabled { "disabled" } else { "enabled" });
+            }
+            store.close().await;
+        }
+        UserCommand::Disable { name } => {
+            let store = open_store(config).await?;
+            store.set_user_disabled(&actor, &name, true).await?;
+            println!("disabled {name}");
+            store.close().await;
+        }
+        UserCommand::Enable { name } => {
+            let store = open_store(config).await?;
+            store.set_user_disabled(&actor, &name, false).await?;
+            println!("enabled {name}");
+            store.close().await;
+        }
+        UserCommand::SetRole { name, role } => {
+            let role = role_of(&role)?;
+            let store = open_store(config).await?;
+            store.set_user_role(&actor, &name, role).await?;
+            println!("{name} is now {}", role.as_str());
+            store.close().await;
+        }
+        UserCommand::ResetPassword { name } => {
+            let store = open_store(config).await?;
+            if !store.list_users().await?.iter().any(|u| u.name == name) {
+                bail!("no user named {name}");
+            }
+            let password = read_new_password()?;
+            store.set_user_password(&actor, &name, &password).await?;
+            println!("password of {name} changed");
+            store.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn audit(config: &Config, command: AuditCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        AuditCommand::List => {
+            for e in store.audit_entries().await? {
+                println!("{}\t{}\t{}\t{}\t{}\t{}", e.seq, e.at, e.actor, e.action, e.subject, e.detail);
+            }
+        }
+        AuditCommand::Verify => match store.verify_audit_chain().await? {
+            Ok(n) => println!("audit log intact: {n} entries"),
+            Err(seq) => bail!("the audit log was tampered with at entry {seq}"),
+        },
     }
     store.close().await;
     Ok(())

@@ -221,7 +221,7 @@ pub fn run(args: &[&str], data: Option<&TestData>) -> (bool, String, String) {
     if let Some(d) = data {
         cmd.args(d.args());
     }
-    cmd.env_remove(yijian_crypto::MASTER_KEY_ENV);
+    cmd.env_remove(yijian_crypto::MASTER_KEY_ENV).env("USER", "tester");
     let out = cmd.output().expect("yijian binary runs");
     (
         out.status.success(),
@@ -258,4 +258,26 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// Runs the binary with `input` on standard input; returns (exit success, stdout, stderr).
+pub fn run_with_stdin(args: &[&str], data: &TestData, input: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(data.args())
+        .env_remove(yijian_crypto::MASTER_KEY_ENV)
+        .env("USER", "tester")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("yijian binary runs");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -14,3 +14,4 @@ mod durability;
 mod integrity;
 mod pages;
 mod privacy;
+mod staff;

@@ -10,6 +10,8 @@
 //!   without decrypting anything;
 //! * an Ed25519 key that signs the canonical text of every published draft.
 
+pub mod password;
+
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;

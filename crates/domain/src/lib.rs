@@ -13,6 +13,7 @@ pub mod file;
 pub mod messages;
 pub mod pii;
 pub mod receipt;
+pub mod staff;
 pub mod validate;
 
 /// The language an answer is written in: Chinese unless the client asks for English.

@@ -11,6 +11,7 @@
 
 mod comments;
 mod consultations;
+mod staff;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -24,6 +25,7 @@ use yijian_crypto::{KeySource, Keys};
 
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
 pub use consultations::{ConsultationSummary, ImportOutcome};
+pub use staff::{AuditEntry, StaffError, StaffUser};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

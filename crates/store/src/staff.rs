@@ -1,0 +1,257 @@
+//! Staff accounts and the append-only, hash-chained audit log.
+
+use jiff::Timestamp;
+use sqlx::Row;
+use yijian_domain::document::sha256_hex;
+use yijian_domain::staff::Role;
+
+use crate::{Store, StoreError, from_micros, micros};
+
+/// A staff account as listed (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffUser {
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of the first entry's predecessor.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What each entry's hash covers, unambiguously: every field, length-prefixed.
+fn entry_hash(seq: i64, at: i64, actor: &str, action: &str, subject: &str, detail: &str, prev: &str) -> String {
+    let mut s = format!("yijian-audit-v1\n{seq}\n{at}\n");
+    for field in [actor, action, subject, detail, prev] {
+        s.push_str(&format!("{}:{field}\n", field.len()));
+    }
+    sha256_hex(&s)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("a user named {0} already exists")]
+    Exists(String),
+    #[error("no user named {0}")]
+    NoSuchUser(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for StaffError {
+    fn from(e: sqlx::Error) -> Self {
+        StaffError::Store(StoreError::Database(e))
+    }
+}
+
+impl Store {
+    /// Appends to the audit log. Concurrent writers each get their own sequence number: a
+    /// clash on `seq` means another entry landed first, and the append is retried on top of it.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<AuditEntry, StoreError> {
+        for _ in 0..20 {
+            let at = Timestamp::now();
+            let last: Option<(i64, String)> =
+                sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+            let (seq, prev) = match last {
+                Some((s, h)) => (s + 1, h),
+                None => (1, GENESIS.to_string()),
+            };
+            let hash = entry_hash(seq, micros(at), actor, action, subject, detail, &prev);
+            let inserted = sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (seq) DO NOTHING",
+            )
+            .bind(seq)
+            .bind(micros(at))
+            .bind(actor)
+            .bind(action)
+            .bind(subject)
+            .bind(detail)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&self.pool)
+            .await?;
+            if inserted.rows_affected() == 1 {
+                return Ok(AuditEntry {
+                    seq,
+                    at,
+                    actor: actor.into(),
+                    action: action.into(),
+                    subject: subject.into(),
+                    detail: detail.into(),
+                    prev_hash: prev,
+                    hash,
+                });
+            }
+        }
+        Err(StoreError::Corrupt("the audit log stayed contended through 20 attempts".into()))
+    }
+
+    /// The whole log, oldest first.
+    pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows =
+            sqlx::query("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get(0)?,
+                    at: from_micros(r.try_get(1)?)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    subject: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                    prev_hash: r.try_get(6)?,
+                    hash: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Checks the chain; `Err(seq)` names the first entry that was altered, removed or inserted.
+    pub async fn verify_audit_chain(&self) -> Result<Result<usize, i64>, StoreError> {
+        let entries = self.audit_entries().await?;
+        let mut prev = GENESIS.to_string();
+        for (i, e) in entries.iter().enumerate() {
+            let expected = entry_hash(e.seq, micros(e.at), &e.actor, &e.action, &e.subject, &e.detail, &prev);
+            if e.seq != i as i64 + 1 || e.prev_hash != prev || e.hash != expected {
+                return Ok(Err(e.seq));
+            }
+            prev = e.hash.clone();
+        }
+        Ok(Ok(entries.len()))
+    }
+
+    /// Adds a staff account with an Argon2id hash of its password; audited.
+    pub async fn add_user(&self, actor: &str, name: &str, role: Role, password: &str) -> Result<(), StaffError> {
+        let phc = hash_blocking(password).await;
+        let now = micros(Timestamp::now());
+        let done = sqlx::query(
+            "INSERT INTO users (name, role, password_hash, disabled, created_at, updated_at) VALUES ($1, $2, $3, 0, $4, $5) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(phc)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StaffError::Exists(name.into()));
+        }
+        self.audit(actor, "user.add", name, &format!("role={}", role.as_str())).await?;
+        Ok(())
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<StaffUser>, StoreError> {
+        let rows = sqlx::query("SELECT name, role, disabled, created_at FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let role: String = r.try_get(1)?;
+                Ok(StaffUser {
+                    name: r.try_get(0)?,
+                    role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                    disabled: r.try_get::<i64, _>(2)? != 0,
+                    created_at: from_micros(r.try_get(3)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn update_user(&self, name: &str, sql: &'static str, value: Value<'_>) -> Result<(), StaffError> {
+        let q = sqlx::query(sql);
+        let q = match value {
+            Value::Int(v) => q.bind(v),
+            Value::Text(v) => q.bind(v.to_string()),
+        };
+        let done = q.bind(micros(Timestamp::now())).bind(name).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StaffError::NoSuchUser(name.into()));
+        }
+        Ok(())
+    }
+
+    pub async fn set_user_disabled(&self, actor: &str, name: &str, disabled: bool) -> Result<(), StaffError> {
+        self.update_user(
+            name,
+            "UPDATE users SET disabled = $1, updated_at = $2 WHERE name = $3",
+            Value::Int(disabled as i64),
+        )
+        .await?;
+        self.audit(actor, if disabled { "user.disable" } else { "user.enable" }, name, "").await?;
+        Ok(())
+    }
+
+    pub async fn set_user_role(&self, actor: &str, name: &str, role: Role) -> Result<(), StaffError> {
+        self.update_user(
+            name,
+            "UPDATE users SET role = $1, updated_at = $2 WHERE name = $3",
+            Value::Text(role.as_str()),
+        )
+        .await?;
+        self.audit(actor, "user.set_role", name, &format!("role={}", role.as_str())).await?;
+        Ok(())
+    }
+
+    pub async fn set_user_password(&self, actor: &str, name: &str, password: &str) -> Result<(), StaffError> {
+        let phc = hash_blocking(password).await;
+        self.update_user(
+            name,
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE name = $3",
+            Value::Text(&phc),
+        )
+        .await?;
+        self.audit(actor, "user.reset_password", name, "").await?;
+        Ok(())
+    }
+
+    /// The user's role if the name and password match an enabled account.
+    pub async fn check_password(&self, name: &str, password: &str) -> Result<Option<Role>, StoreError> {
+        let row = sqlx::query("SELECT role, password_hash, disabled FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (role, phc, disabled): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let password = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || yijian_crypto::password::verify(&password, &phc))
+            .await
+            .unwrap_or(false);
+        Ok((matches && disabled == 0).then(|| Role::parse(&role)).flatten())
+    }
+}
+
+enum Value<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+async fn hash_blocking(password: &str) -> String {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || yijian_crypto::password::hash(&password)).await.expect("hashing does not panic")
+}
