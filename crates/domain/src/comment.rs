@@ -82,6 +82,26 @@ pub struct ValidSubmission {
     pub articles: Vec<u32>,
 }
 
+impl ValidSubmission {
+    /// The comment this submission makes, on a version of a consultation's text.
+    pub fn into_comment(self, consultation_id: &str, version: u32, channel: Channel) -> NewComment {
+        NewComment {
+            consultation_id: consultation_id.to_string(),
+            version,
+            channel,
+            name: Some(self.name),
+            id_number: Some(self.id_number),
+            position: Some(self.position),
+            phone: Some(self.phone),
+            email: Some(self.email),
+            opinion: self.opinion,
+            articles: self.articles,
+            sender: None,
+            note: None,
+        }
+    }
+}
+
 /// The order in which fields are reported, which is the form's order.
 pub const FIELDS: [&str; 7] = ["name", "id_number", "position", "phone", "email", "opinion", "articles"];
 

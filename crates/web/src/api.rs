@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use yijian_domain::FieldError;
-use yijian_domain::comment::{Channel, NewComment, validate_submission};
+use yijian_domain::comment::{Channel, validate_submission};
 use yijian_domain::consultation::{Status, rfc3339_in};
 use yijian_domain::receipt::Receipt;
 use yijian_store::StoreError;
@@ -206,20 +206,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
             return Ok(field_errors(&errors, lang));
         }
     };
-    let comment = NewComment {
-        consultation_id: m.id.clone(),
-        version: c.version,
-        channel: Channel::Api,
-        name: Some(valid.name),
-        id_number: Some(valid.id_number),
-        position: Some(valid.position),
-        phone: Some(valid.phone),
-        email: Some(valid.email),
-        opinion: valid.opinion,
-        articles: valid.articles,
-        sender: None,
-        note: None,
-    };
+    let comment = valid.into_comment(&m.id, c.version, Channel::Api);
     let (receipt, submitted_at) = state.store.submit_comment(&comment).await.map_err(|e| {
         tracing::error!(error = %e, consultation = id, "storing a comment failed");
         ApiError::internal(lang)

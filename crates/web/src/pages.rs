@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use yijian_domain::comment::{Channel, NewComment, validate_submission};
+use yijian_domain::comment::{Channel, validate_submission};
 use yijian_domain::consultation::{ConsultationMeta, Status};
 use yijian_domain::document::chinese_numeral;
 use yijian_domain::receipt::Receipt;
@@ -739,20 +739,7 @@ pub async fn submit(
                 ),
                 (messages::field_label("opinion", lang).to_string(), valid.opinion.clone()),
             ];
-            let comment = NewComment {
-                consultation_id: c.meta.id.clone(),
-                version: c.version,
-                channel: Channel::Web,
-                name: Some(valid.name),
-                id_number: Some(valid.id_number),
-                position: Some(valid.position),
-                phone: Some(valid.phone),
-                email: Some(valid.email),
-                opinion: valid.opinion,
-                articles: valid.articles,
-                sender: None,
-                note: None,
-            };
+            let comment = valid.into_comment(&c.meta.id, c.version, Channel::Web);
             match state.store.submit_comment(&comment).await {
                 Ok((receipt, submitted_at)) => Ok(Done { receipt, submitted_at, submitted }),
                 Err(e) => {
