@@ -34,6 +34,8 @@ pub struct Config {
     pub insecure_no_rate_limit: bool,
     /// Reverse proxies whose X-Forwarded-For header is believed.
     pub trusted_proxies: Vec<String>,
+    /// Mark staff session cookies Secure: set this when yijian is reached over HTTPS.
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             rate_limit_burst: 10,
             insecure_no_rate_limit: false,
             trusted_proxies: Vec::new(),
+            secure_cookies: false,
         }
     }
 }
@@ -73,7 +76,8 @@ pub struct Overrides {
 
 /// The environment variables read as settings (YIJIAN_LISTEN, …). Others with the prefix,
 /// such as YIJIAN_MASTER_KEY, are not settings and are left out of the file's namespace.
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 12] = [
+    "secure_cookies",
     "listen",
     "data",
     "database",

@@ -246,6 +246,7 @@ async fn serve(config: Config) -> Result<()> {
                 burst: config.rate_limit_burst,
             }),
             trusted_proxies: config.trusted_proxy_ips()?,
+            secure_cookies: config.secure_cookies,
         },
     );
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;

@@ -255,3 +255,141 @@ async fn hash_blocking(password: &str) -> String {
     let password = password.to_string();
     tokio::task::spawn_blocking(move || yijian_crypto::password::hash(&password)).await.expect("hashing does not panic")
 }
+
+/// Failed logins in a row before an account is locked, and for how long.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOCKOUT: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+/// How long a session lasts.
+pub const SESSION_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(8);
+
+/// What a login attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// A new session: its token goes into a cookie, only its hash into the database.
+    LoggedIn {
+        token: String,
+        role: Role,
+    },
+    Refused,
+    Locked {
+        until: Timestamp,
+    },
+}
+
+/// A live session's user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Verified against when the user does not exist, so that a wrong name takes as long as a
+/// wrong password and does not reveal which names exist.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| yijian_crypto::password::hash("yijian-dummy-password"));
+
+impl Store {
+    /// Checks a name and password. Five failures in a row lock the account for 15 minutes;
+    /// every attempt is audited; success makes a new session (never reuses one).
+    pub async fn login(&self, name: &str, password: &str) -> Result<LoginOutcome, StoreError> {
+        let now = Timestamp::now();
+        let row =
+            sqlx::query("SELECT role, password_hash, disabled, failed_logins, locked_until FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (role, phc, disabled, failed, locked_until) = match row {
+            Some(r) => (
+                Some(r.try_get::<String, _>(0)?),
+                r.try_get::<String, _>(1)?,
+                r.try_get::<i64, _>(2)? != 0,
+                r.try_get::<i64, _>(3)?,
+                r.try_get::<i64, _>(4)?,
+            ),
+            None => (None, DUMMY_HASH.clone(), false, 0, 0),
+        };
+        let pw = password.to_string();
+        let matches =
+            tokio::task::spawn_blocking(move || yijian_crypto::password::verify(&pw, &phc)).await.unwrap_or(false);
+        if locked_until > micros(now) {
+            self.audit(name, "login.locked", name, "").await?;
+            return Ok(LoginOutcome::Locked { until: from_micros(locked_until)? });
+        }
+        let role = role.as_deref().and_then(Role::parse);
+        match role {
+            Some(role) if matches && !disabled => {
+                sqlx::query("UPDATE users SET failed_logins = 0 WHERE name = $1")
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await?;
+                let token = hex::encode(yijian_crypto::random_bytes::<32>());
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(sha256_hex(&token))
+                .bind(name)
+                .bind(micros(now))
+                .bind(micros(now + SESSION_LIFETIME))
+                .execute(&self.pool)
+                .await?;
+                self.audit(name, "login", name, "").await?;
+                Ok(LoginOutcome::LoggedIn { token, role })
+            }
+            Some(_) => {
+                let failed = failed + 1;
+                if failed >= MAX_FAILED_LOGINS {
+                    let until = now + LOCKOUT;
+                    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE name = $2")
+                        .bind(micros(until))
+                        .bind(name)
+                        .execute(&self.pool)
+                        .await?;
+                    self.audit(name, "login.lockout", name, &format!("after {failed} failures")).await?;
+                    return Ok(LoginOutcome::Locked { until });
+                }
+                sqlx::query("UPDATE users SET failed_logins = $1 WHERE name = $2")
+                    .bind(failed)
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await?;
+                self.audit(name, "login.failed", name, "").await?;
+                Ok(LoginOutcome::Refused)
+            }
+            None => {
+                self.audit("anonymous", "login.failed", name, "unknown user").await?;
+                Ok(LoginOutcome::Refused)
+            }
+        }
+    }
+
+    /// The user behind a session token, if the session is live and the account enabled.
+    pub async fn session_user(&self, token: &str) -> Result<Option<SessionUser>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.user_name \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+        )
+        .bind(sha256_hex(token))
+        .bind(micros(Timestamp::now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let role: String = r.try_get(1)?;
+            Ok(SessionUser {
+                name: r.try_get(0)?,
+                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), StoreError> {
+        if let Some(user) = self.session_user(token).await? {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(sha256_hex(token))
+                .execute(&self.pool)
+                .await?;
+            self.audit(&user.name, "logout", &user.name, "").await?;
+        }
+        Ok(())
+    }
+}

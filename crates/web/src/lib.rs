@@ -3,6 +3,7 @@
 //! [`router`] builds the whole application on an [`AppState`]; the binary binds it to a socket.
 //! The public JSON API lives under `/api/v1` (see `openapi.json` beside this file).
 
+mod admin;
 mod api;
 pub mod captcha;
 mod error;
@@ -33,6 +34,8 @@ pub struct WebOptions {
     pub rate_limit: Option<limits::RateLimit>,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Mark session cookies `Secure` (when served over TLS, directly or behind a proxy).
+    pub secure_cookies: bool,
 }
 
 /// Shared by every request.
@@ -141,10 +144,26 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
         .nest("/api/v1", api::routes())
+        .merge(staff_routes(state.clone()))
         .fallback(fallback)
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Everything behind a staff login; the guard runs before any handler.
+fn staff_routes(state: AppState) -> Router<AppState> {
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/admin", get(admin::home))
+        .route("/admin/login", get(admin::login_form).post(admin::login))
+        .route("/admin/logout", post(admin::logout))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/{*rest}", get(admin::home))
+        .route("/api/v1/admin/consultations", get(admin::api_consultations))
+        .route("/api/v1/admin/users", get(admin::api_users))
+        .route("/api/v1/admin/{*rest}", get(admin::api_consultations))
+        .route_layer(middleware::from_fn_with_state(state, admin::require_staff))
 }
 
 /// JSON for API paths, a page for everything else.

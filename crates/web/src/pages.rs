@@ -51,7 +51,7 @@ pub struct PageQuery {
     receipt: Option<String>,
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
         let (k, v) = c.trim().split_once('=')?;
         (k == name).then_some(v)
@@ -73,7 +73,7 @@ fn page_lang(q: &PageQuery, headers: &HeaderMap) -> (Lang, bool) {
 
 /// Every page: HTML, never cached (some carry personal data or one-time tokens), a strict
 /// Content-Security-Policy with no inline script or style.
-fn html(status: StatusCode, body: String, lang: Lang, remember: bool) -> Response {
+pub(crate) fn html(status: StatusCode, body: String, lang: Lang, remember: bool) -> Response {
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -97,7 +97,7 @@ fn html(status: StatusCode, body: String, lang: Lang, remember: bool) -> Respons
     res
 }
 
-fn render<T: Template>(t: &T) -> String {
+pub(crate) fn render<T: Template>(t: &T) -> String {
     t.render().unwrap_or_else(|e| {
         tracing::error!(error = %e, "template failed");
         "<!DOCTYPE html><title>error</title><p>error</p>".into()
@@ -193,7 +193,7 @@ struct MessagePage<'a> {
     body: &'a str,
 }
 
-fn message(status: StatusCode, lang: Lang, heading: &str, body: &str) -> Response {
+pub(crate) fn message(status: StatusCode, lang: Lang, heading: &str, body: &str) -> Response {
     let page = MessagePage { t: texts(lang), other_lang_href: other_lang_href("/", lang), heading, body };
     html(status, render(&page), lang, false)
 }
@@ -562,12 +562,22 @@ fn new_csrf(state: &AppState) -> String {
     format!("{nonce}.{mac}")
 }
 
+/// The browser's CSRF token if it has a valid one, else a new one.
+pub(crate) fn csrf_for(state: &AppState, headers: &HeaderMap) -> String {
+    cookie(headers, CSRF_COOKIE).filter(|t| csrf_valid(state, t)).map(String::from).unwrap_or_else(|| new_csrf(state))
+}
+
+/// A form's token matches the cookie and carries a valid MAC.
+pub(crate) fn csrf_matches(state: &AppState, headers: &HeaderMap, form_token: &str) -> bool {
+    !form_token.is_empty() && cookie(headers, CSRF_COOKIE) == Some(form_token) && csrf_valid(state, form_token)
+}
+
 fn csrf_valid(state: &AppState, token: &str) -> bool {
     let Some((nonce, mac)) = token.split_once('.') else { return false };
     nonce.len() == 32 && hex::encode(&state.store.keys().blind_index("csrf", nonce)[..16]) == mac
 }
 
-fn with_csrf_cookie(mut res: Response, token: &str) -> Response {
+pub(crate) fn with_csrf_cookie(mut res: Response, token: &str) -> Response {
     let v = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
     if let Ok(v) = HeaderValue::from_str(&v) {
         res.headers_mut().append(header::SET_COOKIE, v);

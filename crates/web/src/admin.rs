@@ -1,0 +1,288 @@
+//! The staff side's front door: login, logout, sessions, and who may see what.
+//!
+//! Every `/admin` page and `/api/v1/admin` endpoint sits behind [`require_staff`]: an anonymous
+//! visitor is sent to `/admin/login` (pages) or answered 401 (API) before any handler runs, so
+//! no byte of data leaves. Admin-only routes also check the role and answer 403.
+
+use askama::Template;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+use yijian_domain::Lang;
+use yijian_domain::staff::Role;
+use yijian_store::{LoginOutcome, SessionUser};
+
+use crate::AppState;
+use crate::texts::{Texts, texts};
+
+const SESSION_COOKIE: &str = "yj_session";
+
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    crate::pages::cookie(headers, SESSION_COOKIE)
+}
+
+/// Lets a request through only with a live staff session, which it attaches for the handlers.
+pub async fn require_staff(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path == "/admin/login" {
+        return next.run(req).await;
+    }
+    let user = match session_token(req.headers()) {
+        Some(token) => state.store.session_user(token).await.ok().flatten(),
+        None => None,
+    };
+    match user {
+        Some(user) => {
+            req.extensions_mut().insert(user);
+            next.run(req).await
+        }
+        None if path.starts_with("/api/") => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(json!({"error": {"code": "unauthenticated", "message": "Log in first."}})),
+        )
+            .into_response(),
+        None => Redirect::to("/admin/login").into_response(),
+    }
+}
+
+fn forbidden_page(lang: Lang) -> Response {
+    let heading = if lang == Lang::Zh { "没有权限" } else { "Not allowed" };
+    let body =
+        if lang == Lang::Zh { "此页面仅限管理员访问。" } else { "This page is for administrators only." };
+    crate::pages::message(StatusCode::FORBIDDEN, lang, heading, body)
+}
+
+#[derive(Template)]
+#[template(path = "admin_login.html")]
+struct LoginPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    heading: &'static str,
+    username_label: &'static str,
+    password_label: &'static str,
+    username: String,
+    csrf: String,
+    error: Option<String>,
+}
+
+fn login_page(
+    state: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    username: String,
+    error: Option<String>,
+    headers: &HeaderMap,
+) -> Response {
+    let csrf = crate::pages::csrf_for(state, headers);
+    let zh = lang == Lang::Zh;
+    let page = LoginPage {
+        t: texts(lang),
+        other_lang_href: "/admin/login?lang=en".into(),
+        heading: if zh { "工作人员登录" } else { "Staff login" },
+        username_label: if zh { "用户名" } else { "User name" },
+        password_label: if zh { "密码" } else { "Password" },
+        username,
+        csrf: csrf.clone(),
+        error,
+    };
+    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+}
+
+pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    login_page(&state, crate::error::lang_of(&headers), StatusCode::OK, String::new(), None, &headers)
+}
+
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let zh = lang == Lang::Zh;
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
+        return login_page(&state, lang, StatusCode::PAYLOAD_TOO_LARGE, String::new(), None, &headers);
+    };
+    let (mut username, mut password, mut csrf) = (String::new(), String::new(), String::new());
+    for (k, v) in form_urlencoded::parse(&bytes) {
+        match k.as_ref() {
+            "username" => username = v.trim().to_string(),
+            "password" => password = v.into_owned(),
+            "csrf" => csrf = v.into_owned(),
+            _ => {}
+        }
+    }
+    if !crate::pages::csrf_matches(&state, &headers, &csrf) {
+        let msg =
+            if zh { "页面已过期，请重新登录。" } else { "The page had expired; please log in again." };
+        return login_page(&state, lang, StatusCode::FORBIDDEN, username, Some(msg.into()), &headers);
+    }
+    match state.store.login(&username, &password).await {
+        Ok(LoginOutcome::LoggedIn { token, .. }) => {
+            let secure = if state.options.secure_cookies { "; Secure" } else { "" };
+            let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
+            let mut res = Redirect::to("/admin").into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Ok(LoginOutcome::Refused) => {
+            let msg = if zh { "用户名或密码不正确。" } else { "Wrong user name or password." };
+            login_page(&state, lang, StatusCode::UNAUTHORIZED, username, Some(msg.into()), &headers)
+        }
+        Ok(LoginOutcome::Locked { until }) => {
+            let at = until
+                .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
+                .strftime("%H:%M");
+            let msg = if zh {
+                format!("登录失败次数过多，账户已暂时锁定，请于{at}后再试。")
+            } else {
+                format!("Too many failed logins: the account is locked until {at}.")
+            };
+            login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, username, Some(msg), &headers)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "login failed");
+            login_page(&state, lang, StatusCode::INTERNAL_SERVER_ERROR, username, None, &headers)
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let csrf =
+        form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    if !crate::pages::csrf_matches(&state, &headers, &csrf) {
+        return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
+    }
+    if let Some(token) = session_token(&headers) {
+        let _ = state.store.logout(token).await;
+    }
+    let mut res = Redirect::to("/admin/login").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("yj_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+    );
+    res
+}
+
+#[derive(Template)]
+#[template(path = "admin_home.html")]
+struct HomePage {
+    t: &'static Texts,
+    other_lang_href: String,
+    heading: &'static str,
+    user: String,
+    role: &'static str,
+    consultations: Vec<(String, String, String)>,
+    is_admin: bool,
+    users_label: &'static str,
+    logout_label: &'static str,
+    csrf: String,
+}
+
+async fn consultations_with_counts(state: &AppState) -> Vec<(String, String, i64)> {
+    let mut out = Vec::new();
+    for c in state.store.list_consultations().await.unwrap_or_default() {
+        let n = state.store.count_comments(&c.id).await.unwrap_or(0);
+        out.push((c.id, c.title, n));
+    }
+    out
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let zh = lang == Lang::Zh;
+    let csrf = crate::pages::csrf_for(&state, &headers);
+    let page = HomePage {
+        t: texts(lang),
+        other_lang_href: "/admin?lang=en".into(),
+        heading: if zh { "工作台" } else { "Back office" },
+        user: user.name.clone(),
+        role: user.role.as_str(),
+        consultations: consultations_with_counts(&state)
+            .await
+            .into_iter()
+            .map(|(id, title, n)| (id, title, if zh { format!("{n}条意见") } else { format!("{n} comments") }))
+            .collect(),
+        is_admin: user.role == Role::Admin,
+        users_label: if zh { "工作人员账户" } else { "Staff accounts" },
+        logout_label: if zh { "退出登录" } else { "Log out" },
+        csrf: csrf.clone(),
+    };
+    crate::pages::with_csrf_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf)
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    heading: &'static str,
+    name_label: &'static str,
+    role_label: &'static str,
+    state_label: &'static str,
+    users: Vec<(String, &'static str, &'static str)>,
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    if user.role != Role::Admin {
+        return forbidden_page(lang);
+    }
+    let zh = lang == Lang::Zh;
+    let page = UsersPage {
+        t: texts(lang),
+        other_lang_href: "/admin/users?lang=en".into(),
+        heading: if zh { "工作人员账户" } else { "Staff accounts" },
+        name_label: if zh { "用户名" } else { "Name" },
+        role_label: if zh { "角色" } else { "Role" },
+        state_label: if zh { "状态" } else { "State" },
+        users: state
+            .store
+            .list_users()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| (u.name, u.role.as_str(), if u.disabled { "disabled" } else { "enabled" }))
+            .collect(),
+    };
+    crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false)
+}
+
+pub async fn api_consultations(State(state): State<AppState>) -> Response {
+    let list: Vec<_> = consultations_with_counts(&state)
+        .await
+        .into_iter()
+        .map(|(id, title, n)| json!({"id": id, "title": title, "comments": n}))
+        .collect();
+    Json(list).into_response()
+}
+
+pub async fn api_users(State(state): State<AppState>, axum::Extension(user): axum::Extension<SessionUser>) -> Response {
+    if user.role != Role::Admin {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": {"code": "forbidden", "message": "Administrators only."}})),
+        )
+            .into_response();
+    }
+    let list: Vec<_> = state
+        .store
+        .list_users()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| json!({"name": u.name, "role": u.role.as_str(), "disabled": u.disabled}))
+        .collect();
+    Json(list).into_response()
+}
