@@ -48,6 +48,13 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Bearer tokens for the admin API. A token is printed once, when it is made.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Read and check the audit log.
     Audit {
         #[command(subcommand)]
@@ -79,6 +86,22 @@ enum UserCommand {
     },
     /// Set a new password for an account.
     ResetPassword { name: String },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token that acts as USER.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Days until it expires [default: never]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires: Option<u32>,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by its id.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -178,6 +201,11 @@ async fn run(cli: Cli) -> Result<()> {
             let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
             init_logging(&config, true);
             user(&config, command).await
+        }
+        Command::Token { command, data } => {
+            let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
+            init_logging(&config, true);
+            token(&config, command).await
         }
         Command::Audit { command, data } => {
             let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
@@ -430,6 +458,34 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<()> {
             Ok(n) => println!("audit log intact: {n} entries"),
             Err(seq) => bail!("the audit log was tampered with at entry {seq}"),
         },
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn token(config: &Config, command: TokenCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    let actor = cli_actor();
+    match command {
+        TokenCommand::Create { user, expires } => {
+            let (id, token) = store.create_token(&actor, &user, expires).await?;
+            eprintln!("token {id} for {user}; it is shown only now:");
+            println!("{token}");
+        }
+        TokenCommand::List => {
+            for t in store.list_tokens().await? {
+                let state = if t.revoked {
+                    "revoked".to_string()
+                } else {
+                    t.expires_at.map(|e| format!("expires {e}")).unwrap_or_else(|| "no expiry".into())
+                };
+                println!("{}\t{}\t{}\t{}", t.id, t.user, t.created_at, state);
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            store.revoke_token(&actor, &id).await?;
+            println!("revoked {id}");
+        }
     }
     store.close().await;
     Ok(())

@@ -140,3 +140,54 @@ async fn login_needs_its_csrf_token() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("yj_session=")));
 }
+
+/// Bearer tokens from the command line open the admin API (not the pages), carry their
+/// user's role, and stop working when revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_from_the_command_line() {
+    let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
+    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
+    let data_args: Vec<String> = app.data.args();
+    let args =
+        |extra: &[&str]| -> Vec<String> { extra.iter().map(|s| s.to_string()).chain(data_args.clone()).collect() };
+    let run = |a: Vec<String>| {
+        let out = std::process::Command::new(crate::harness::BIN).args(&a).env("USER", "tester").output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(args(&["token", "create", "--user", "nobody"]));
+    assert!(!ok && err.contains("no user named nobody"), "{err}");
+    let (ok, token, err) = run(args(&["token", "create", "--user", "rev1", "--expires", "30"]));
+    assert!(ok, "{err}");
+    let token = token.trim().to_string();
+    assert!(token.starts_with("yjt_") && token.len() == 68, "{token}");
+
+    let c = client();
+    let res = c.get(app.url("/api/v1/admin/consultations")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        c.get(app.url("/api/v1/admin/users")).bearer_auth(&token).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        c.get(app.url("/admin")).bearer_auth(&token).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER,
+        "pages need a session"
+    );
+    assert_eq!(
+        c.get(app.url("/api/v1/admin/consultations")).bearer_auth("yjt_forged").send().await.unwrap().status(),
+        401
+    );
+
+    let (ok, list, _) = run(args(&["token", "list"]));
+    assert!(ok && list.contains("rev1") && list.contains("expires") && !list.contains(&token), "{list}");
+    let id = list.split('\t').next().unwrap().to_string();
+    let (ok, _, _) = run(args(&["token", "revoke", &id]));
+    assert!(ok);
+    assert_eq!(c.get(app.url("/api/v1/admin/consultations")).bearer_auth(&token).send().await.unwrap().status(), 401);
+    let (ok, _, err) = run(args(&["token", "revoke", "deadbeef"]));
+    assert!(!ok && err.contains("no token"), "{err}");
+}

@@ -109,7 +109,7 @@ pub struct InProcess {
     pub base: String,
     pub state: AppState,
     /// Held so the temporary directory and database live as long as the server.
-    _data: TestData,
+    pub data: TestData,
     pub client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
 }
@@ -127,7 +127,7 @@ impl InProcess {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(yijian_web::serve(listener, state.clone(), std::future::pending()).map(|r| r.unwrap()));
-        InProcess { base, state, _data: data, client: reqwest::Client::new(), task }
+        InProcess { base, state, data, client: reqwest::Client::new(), task }
     }
 
     pub fn url(&self, path: &str) -> String {

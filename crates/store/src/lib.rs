@@ -25,7 +25,7 @@ use yijian_crypto::{KeySource, Keys};
 
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
 pub use consultations::{ConsultationSummary, ImportOutcome};
-pub use staff::{AuditEntry, LoginOutcome, SessionUser, StaffError, StaffUser};
+pub use staff::{ApiToken, AuditEntry, LoginOutcome, SessionUser, StaffError, StaffUser};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

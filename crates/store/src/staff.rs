@@ -47,6 +47,8 @@ pub enum StaffError {
     Exists(String),
     #[error("no user named {0}")]
     NoSuchUser(String),
+    #[error("no token with id {0}")]
+    NoSuchToken(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -391,5 +393,98 @@ impl Store {
             self.audit(&user.name, "logout", &user.name, "").await?;
         }
         Ok(())
+    }
+}
+
+/// An API token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: String,
+    pub user: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked: bool,
+}
+
+impl Store {
+    /// Makes a bearer token for a user: `(id, token)`. The token is returned once and stored
+    /// only as its hash; the id names it in lists, revocations and the audit log.
+    pub async fn create_token(
+        &self,
+        actor: &str,
+        user: &str,
+        days: Option<u32>,
+    ) -> Result<(String, String), StaffError> {
+        if !self.list_users().await?.iter().any(|u| u.name == user) {
+            return Err(StaffError::NoSuchUser(user.into()));
+        }
+        let id = hex::encode(yijian_crypto::random_bytes::<4>());
+        let token = format!("yjt_{}", hex::encode(yijian_crypto::random_bytes::<32>()));
+        let now = Timestamp::now();
+        let expires = days.map(|d| micros(now + jiff::SignedDuration::from_hours(24 * i64::from(d))));
+        sqlx::query("INSERT INTO api_tokens (id, token_hash, user_name, created_at, expires_at, revoked) VALUES ($1, $2, $3, $4, $5, 0)")
+            .bind(&id)
+            .bind(sha256_hex(&token))
+            .bind(user)
+            .bind(micros(now))
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        self.audit(
+            actor,
+            "token.create",
+            user,
+            &format!("id={id} days={}", days.map(|d| d.to_string()).unwrap_or("never".into())),
+        )
+        .await?;
+        Ok((id, token))
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, user_name, created_at, expires_at, revoked FROM api_tokens ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    id: r.try_get(0)?,
+                    user: r.try_get(1)?,
+                    created_at: from_micros(r.try_get(2)?)?,
+                    expires_at: r.try_get::<Option<i64>, _>(3)?.map(from_micros).transpose()?,
+                    revoked: r.try_get::<i64, _>(4)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn revoke_token(&self, actor: &str, id: &str) -> Result<(), StaffError> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1").bind(id).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StaffError::NoSuchToken(id.into()));
+        }
+        self.audit(actor, "token.revoke", id, "").await?;
+        Ok(())
+    }
+
+    /// The user behind a bearer token, if it is live and the account enabled.
+    pub async fn token_user(&self, token: &str) -> Result<Option<SessionUser>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name \
+             WHERE t.token_hash = $1 AND t.revoked = 0 AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.disabled = 0",
+        )
+        .bind(sha256_hex(token))
+        .bind(micros(Timestamp::now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let role: String = r.try_get(1)?;
+            Ok(SessionUser {
+                name: r.try_get(0)?,
+                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+            })
+        })
+        .transpose()
     }
 }

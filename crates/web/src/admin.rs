@@ -31,9 +31,17 @@ pub async fn require_staff(State(state): State<AppState>, mut req: Request, next
     if path == "/admin/login" {
         return next.run(req).await;
     }
-    let user = match session_token(req.headers()) {
-        Some(token) => state.store.session_user(token).await.ok().flatten(),
-        None => None,
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    // Bearer tokens open the JSON API only; pages need a session (and its CSRF protection).
+    let user = match (bearer, session_token(req.headers())) {
+        (Some(token), _) if path.starts_with("/api/") => state.store.token_user(token).await.ok().flatten(),
+        (_, Some(token)) => state.store.session_user(token).await.ok().flatten(),
+        _ => None,
     };
     match user {
         Some(user) => {
