@@ -13,6 +13,8 @@ use crate::harness::{DEMO_ID, InProcess};
 const STAFF_ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin"),
     ("GET", "/admin/users"),
+    ("GET", "/admin/account"),
+    ("POST", "/admin/account"),
     ("POST", "/admin/logout"),
     ("GET", "/admin/consultations"),
     ("GET", "/admin/comments/YJ-0000-0000"),
@@ -190,4 +192,90 @@ async fn api_tokens_from_the_command_line() {
     assert_eq!(c.get(app.url("/api/v1/admin/consultations")).bearer_auth(&token).send().await.unwrap().status(), 401);
     let (ok, _, err) = run(args(&["token", "revoke", "deadbeef"]));
     assert!(!ok && err.contains("no token"), "{err}");
+}
+
+fn field(page: &str, needle: &str) -> String {
+    let start = page.find(needle).unwrap_or_else(|| panic!("{needle} not in page")) + needle.len();
+    page[start..start + page[start..].find(['"', '<']).unwrap()].to_string()
+}
+
+/// Staff change their own password and turn two-step login on and off in the UI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_password_and_two_step_login() {
+    let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
+    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
+    let c = client();
+    assert_eq!(login(&app, &c, "rev1", "reviewer password 1").await.status(), StatusCode::SEE_OTHER);
+    let post = |form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let url = app.url("/admin/account");
+        async move {
+            let page = c.get(&url).send().await.unwrap().text().await.unwrap();
+            let mut form = form;
+            form.push(("csrf", field(&page, "name=\"csrf\" value=\"")));
+            let res = c.post(&url).form(&form).send().await.unwrap();
+            (res.status(), res.text().await.unwrap(), page)
+        }
+    };
+    let pw = |current: &str, new: &str, confirm: &str| {
+        vec![
+            ("action", "password".to_string()),
+            ("current", current.into()),
+            ("new", new.into()),
+            ("confirm", confirm.into()),
+        ]
+    };
+    let (status, body, _) = post(pw("wrong one here", "a new long password", "a new long password")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("当前密码不正确"));
+    let (status, _, _) = post(pw("reviewer password 1", "a new long password", "a different one!!")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _, _) = post(pw("reviewer password 1", "short", "short")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body, _) = post(pw("reviewer password 1", "a new long password", "a new long password")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(login(&app, &client(), "rev1", "reviewer password 1").await.status(), StatusCode::UNAUTHORIZED);
+
+    // Two-step login: a wrong first code leaves it off; the right one turns it on.
+    let (status, _, page) =
+        post(vec![("action", "totp_on".into()), ("secret", "AAAA".into()), ("code", "000000".into())]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let secret_b32 = field(&page, "id=\"totp-secret\">");
+    let secret = yijian_crypto::totp::from_base32(&secret_b32).unwrap();
+    let (status, body, _) = post(vec![
+        ("action", "totp_on".into()),
+        ("secret", secret_b32.clone()),
+        ("code", yijian_crypto::totp::current(&secret)),
+    ])
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("两步验证已开启"));
+    assert!(app.store().totp_secret("rev1").await.unwrap().is_some());
+    assert_eq!(
+        login(&app, &client(), "rev1", "a new long password").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "no code"
+    );
+    let with_code = client();
+    let page = with_code.get(app.url("/admin/login")).send().await.unwrap().text().await.unwrap();
+    let res = with_code
+        .post(app.url("/admin/login"))
+        .form(&[
+            ("csrf", field(&page, "name=\"csrf\" value=\"")),
+            ("username", "rev1".into()),
+            ("password", "a new long password".into()),
+            ("totp", yijian_crypto::totp::current(&secret)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let (status, _, _) = post(vec![("action", "totp_off".into()), ("current", "a new long password".into())]).await;
+    assert_eq!(status, 200);
+    assert_eq!(login(&app, &client(), "rev1", "a new long password").await.status(), StatusCode::SEE_OTHER);
+    let actions: Vec<String> = app.store().audit_entries().await.unwrap().iter().map(|e| e.action.clone()).collect();
+    for a in ["user.reset_password", "totp.enable", "totp.disable"] {
+        assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
+    }
 }

@@ -11,6 +11,7 @@
 //! * an Ed25519 key that signs the canonical text of every published draft.
 
 pub mod password;
+pub mod totp;
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};

@@ -293,8 +293,13 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
 impl Store {
     /// Checks a name and password. Five failures in a row lock the account for 15 minutes;
     /// every attempt is audited; success makes a new session (never reuses one).
-    pub async fn login(&self, name: &str, password: &str) -> Result<LoginOutcome, StoreError> {
+    /// With two-step login on, `totp_code` must be the current code as well.
+    pub async fn login(&self, name: &str, password: &str, totp_code: &str) -> Result<LoginOutcome, StoreError> {
         let now = Timestamp::now();
+        let totp_ok = match self.totp_secret(name).await? {
+            Some(secret) => yijian_crypto::totp::check(&secret, totp_code),
+            None => true,
+        };
         let row =
             sqlx::query("SELECT role, password_hash, disabled, failed_logins, locked_until FROM users WHERE name = $1")
                 .bind(name)
@@ -319,7 +324,7 @@ impl Store {
         }
         let role = role.as_deref().and_then(Role::parse);
         match role {
-            Some(role) if matches && !disabled => {
+            Some(role) if matches && totp_ok && !disabled => {
                 sqlx::query("UPDATE users SET failed_logins = 0 WHERE name = $1")
                     .bind(name)
                     .execute(&self.pool)
@@ -486,5 +491,44 @@ impl Store {
             })
         })
         .transpose()
+    }
+}
+
+fn totp_aad(name: &str) -> Vec<u8> {
+    format!("users.totp_secret:{name}").into_bytes()
+}
+
+impl Store {
+    /// The user's TOTP secret, if two-step login is on.
+    pub async fn totp_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let sealed: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT totp_secret FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        sealed
+            .flatten()
+            .map(|s| {
+                self.keys
+                    .open(&s, &totp_aad(name))
+                    .map(|p| p.to_vec())
+                    .map_err(|e| StoreError::Corrupt(format!("totp of {name}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Turns two-step login on (with this secret) or off; audited.
+    pub async fn set_totp(&self, actor: &str, name: &str, secret: Option<&[u8]>) -> Result<(), StaffError> {
+        let sealed = secret.map(|s| self.keys.seal(s, &totp_aad(name)));
+        let done = sqlx::query("UPDATE users SET totp_secret = $1, updated_at = $2 WHERE name = $3")
+            .bind(sealed)
+            .bind(micros(Timestamp::now()))
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StaffError::NoSuchUser(name.into()));
+        }
+        self.audit(actor, if secret.is_some() { "totp.enable" } else { "totp.disable" }, name, "").await?;
+        Ok(())
     }
 }

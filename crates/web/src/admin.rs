@@ -73,6 +73,7 @@ struct LoginPage {
     heading: &'static str,
     username_label: &'static str,
     password_label: &'static str,
+    totp_label: &'static str,
     username: String,
     csrf: String,
     error: Option<String>,
@@ -94,6 +95,11 @@ fn login_page(
         heading: if zh { "工作人员登录" } else { "Staff login" },
         username_label: if zh { "用户名" } else { "User name" },
         password_label: if zh { "密码" } else { "Password" },
+        totp_label: if zh {
+            "动态验证码（已开启两步验证的账户填写）"
+        } else {
+            "One-time code (if two-step login is on)"
+        },
         username,
         csrf: csrf.clone(),
         error,
@@ -111,11 +117,12 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
     let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
         return login_page(&state, lang, StatusCode::PAYLOAD_TOO_LARGE, String::new(), None, &headers);
     };
-    let (mut username, mut password, mut csrf) = (String::new(), String::new(), String::new());
+    let (mut username, mut password, mut csrf, mut code) = (String::new(), String::new(), String::new(), String::new());
     for (k, v) in form_urlencoded::parse(&bytes) {
         match k.as_ref() {
             "username" => username = v.trim().to_string(),
             "password" => password = v.into_owned(),
+            "totp" => code = v.into_owned(),
             "csrf" => csrf = v.into_owned(),
             _ => {}
         }
@@ -125,7 +132,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
             if zh { "页面已过期，请重新登录。" } else { "The page had expired; please log in again." };
         return login_page(&state, lang, StatusCode::FORBIDDEN, username, Some(msg.into()), &headers);
     }
-    match state.store.login(&username, &password).await {
+    match state.store.login(&username, &password, &code).await {
         Ok(LoginOutcome::LoggedIn { token, .. }) => {
             let secure = if state.options.secure_cookies { "; Secure" } else { "" };
             let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
@@ -136,7 +143,11 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
             res
         }
         Ok(LoginOutcome::Refused) => {
-            let msg = if zh { "用户名或密码不正确。" } else { "Wrong user name or password." };
+            let msg = if zh {
+                "用户名、密码或动态验证码不正确。"
+            } else {
+                "Wrong user name, password or one-time code."
+            };
             login_page(&state, lang, StatusCode::UNAUTHORIZED, username, Some(msg.into()), &headers)
         }
         Ok(LoginOutcome::Locked { until }) => {
@@ -293,4 +304,138 @@ pub async fn api_users(State(state): State<AppState>, axum::Extension(user): axu
         .map(|u| json!({"name": u.name, "role": u.role.as_str(), "disabled": u.disabled}))
         .collect();
     Json(list).into_response()
+}
+
+// ------------------------------------------------------------------------------------------
+// One's own account: password and two-step login
+// ------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_account.html")]
+struct AccountPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    user: String,
+    csrf: String,
+    message: Option<String>,
+    totp_on: bool,
+    new_secret: String,
+    otpauth: String,
+}
+
+async fn account_page(
+    state: &AppState,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    status: StatusCode,
+    message: Option<String>,
+) -> Response {
+    let lang = crate::error::lang_of(headers);
+    let csrf = crate::pages::csrf_for(state, headers);
+    let totp_on = state.store.totp_secret(&user.name).await.ok().flatten().is_some();
+    let secret = yijian_crypto::totp::new_secret();
+    let page = AccountPage {
+        t: texts(lang),
+        other_lang_href: "/admin/account?lang=en".into(),
+        zh: lang == Lang::Zh,
+        user: user.name.clone(),
+        csrf: csrf.clone(),
+        message,
+        totp_on,
+        new_secret: yijian_crypto::totp::base32(&secret),
+        otpauth: yijian_crypto::totp::otpauth_uri("yijian", &user.name, &secret),
+    };
+    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+}
+
+pub async fn account(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    headers: HeaderMap,
+) -> Response {
+    account_page(&state, &user, &headers, StatusCode::OK, None).await
+}
+
+/// Changes one's own password (the current one is asked for) or turns two-step login on (the
+/// first code proves the app holds the secret) or off (the password is asked for).
+pub async fn account_update(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let zh = crate::error::lang_of(&headers) == Lang::Zh;
+    let bytes = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let form: std::collections::HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    if !crate::pages::csrf_matches(&state, &headers, &get("csrf")) {
+        return account_page(
+            &state,
+            &user,
+            &headers,
+            StatusCode::FORBIDDEN,
+            Some(if zh { "页面已过期，请重试。" } else { "The page had expired; try again." }.into()),
+        )
+        .await;
+    }
+    let password_ok = state.store.check_password(&user.name, &get("current")).await.ok().flatten().is_some();
+    let (status, msg) = match get("action").as_str() {
+        "password" => {
+            if !password_ok {
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    if zh {
+                        "当前密码不正确。".to_string()
+                    } else {
+                        "The current password is wrong.".to_string()
+                    },
+                )
+            } else if get("new") != get("confirm") {
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    if zh {
+                        "两次输入的新密码不一致。".into()
+                    } else {
+                        "The two new passwords differ.".into()
+                    },
+                )
+            } else if let Some(problem) = yijian_domain::staff::password_problem(&get("new")) {
+                (StatusCode::UNPROCESSABLE_ENTITY, problem)
+            } else {
+                match state.store.set_user_password(&user.name, &user.name, &get("new")).await {
+                    Ok(()) => (StatusCode::OK, if zh { "密码已修改。".into() } else { "Password changed.".into() }),
+                    Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
+                }
+            }
+        }
+        "totp_on" => match yijian_crypto::totp::from_base32(&get("secret")) {
+            Some(secret) if secret.len() >= 16 && yijian_crypto::totp::check(&secret, &get("code")) => {
+                match state.store.set_totp(&user.name, &user.name, Some(&secret)).await {
+                    Ok(()) => {
+                        (StatusCode::OK, if zh { "两步验证已开启。".into() } else { "Two-step login is on.".into() })
+                    }
+                    Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
+                }
+            }
+            _ => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                if zh {
+                    "动态验证码不正确，两步验证未开启。".into()
+                } else {
+                    "Wrong code; two-step login stays off.".into()
+                },
+            ),
+        },
+        "totp_off" if password_ok => match state.store.set_totp(&user.name, &user.name, None).await {
+            Ok(()) => (StatusCode::OK, if zh { "两步验证已关闭。".into() } else { "Two-step login is off.".into() }),
+            Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
+        },
+        "totp_off" => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            if zh { "当前密码不正确。".into() } else { "The current password is wrong.".into() },
+        ),
+        _ => (StatusCode::BAD_REQUEST, if zh { "未知操作。".into() } else { "Unknown action.".into() }),
+    };
+    account_page(&state, &user, &headers, status, Some(msg)).await
 }

@@ -159,6 +159,7 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/login", get(admin::login_form).post(admin::login))
         .route("/admin/logout", post(admin::logout))
         .route("/admin/users", get(admin::users))
+        .route("/admin/account", get(admin::account).post(admin::account_update))
         .route("/admin/{*rest}", get(admin::home))
         .route("/api/v1/admin/consultations", get(admin::api_consultations))
         .route("/api/v1/admin/users", get(admin::api_users))
