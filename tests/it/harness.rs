@@ -273,7 +273,10 @@ pub fn run_with_stdin(args: &[&str], data: &TestData, input: &str) -> (bool, Str
         .stderr(Stdio::piped())
         .spawn()
         .expect("yijian binary runs");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    // A command that refuses its arguments exits before reading: a broken pipe is its answer.
+    if let Err(e) = child.stdin.take().unwrap().write_all(input.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
