@@ -18,6 +18,8 @@ const STAFF_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/logout"),
     ("GET", "/admin/consultations"),
     ("GET", "/admin/comments/YJ-0000-0000"),
+    ("POST", "/admin/comments/YJ-0000-0000/reveal"),
+    ("GET", "/api/v1/admin/comments/YJ-0000-0000"),
     ("GET", "/api/v1/admin/consultations"),
     ("GET", "/api/v1/admin/users"),
     ("GET", "/api/v1/admin/comments"),
@@ -278,4 +280,88 @@ async fn own_password_and_two_step_login() {
     for a in ["user.reset_password", "totp.enable", "totp.disable"] {
         assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
     }
+}
+
+/// A comment's page shows personal data masked, with the person's other comments; only an
+/// admin who gives a reason sees the full numbers, and the reveal is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comment_page_masks_and_reveal_needs_admin_and_reason() {
+    let app = InProcess::start(
+        crate::harness::Backend::Sqlite,
+        WebOptions { insecure_no_captcha: true, ..Default::default() },
+    )
+    .await;
+    app.store().add_user("test", "admin1", Role::Admin, "admin password 1").await.unwrap();
+    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
+    let mut receipts = Vec::new();
+    for _ in 0..2 {
+        let res: serde_json::Value = app
+            .client
+            .post(app.url(&format!("/api/v1/consultations/{DEMO_ID}/comments")))
+            .json(&crate::harness::good_body())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        receipts.push(res["receipt"].as_str().unwrap().to_string());
+    }
+    let url = app.url(&format!("/admin/comments/{}", receipts[0]));
+
+    let rev = client();
+    login(&app, &rev, "rev1", "reviewer password 1").await;
+    let page = rev.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("110105********002X") && page.contains("138****8000"), "masked");
+    assert!(!page.contains("11010519491231002X") && !page.contains("13800138000"));
+    assert!(page.contains(&receipts[1]), "the same person's other comment");
+    assert!(!page.contains("/reveal"), "no reveal form for a reviewer");
+    // Even with a valid CSRF token (from the reviewer's own home page) the reveal is refused.
+    let home = rev.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    let csrf = field(&home, "name=\"csrf\" value=\"");
+    let res = rev
+        .post(format!("{url}/reveal"))
+        .form(&[("csrf", csrf.as_str()), ("reason", "核实身份信息")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let api: serde_json::Value = rev
+        .get(app.url(&format!("/api/v1/admin/comments/{}", receipts[0])))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["id_number"], "110105********002X");
+
+    let adm = client();
+    login(&app, &adm, "admin1", "admin password 1").await;
+    let page = adm.get(&url).send().await.unwrap().text().await.unwrap();
+    let csrf = field(&page, "name=\"csrf\" value=\"");
+    let res = adm.post(format!("{url}/reveal")).form(&[("csrf", csrf.as_str()), ("reason", "")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
+    assert!(!res.text().await.unwrap().contains("11010519491231002X"));
+    let res = adm
+        .post(format!("{url}/reveal"))
+        .form(&[("csrf", csrf.as_str()), ("reason", "核实身份：信访复核")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("11010519491231002X") && page.contains("+8613800138000"), "revealed");
+
+    let entries = app.store().audit_entries().await.unwrap();
+    let reveal = entries.iter().find(|e| e.action == "reveal.personal_data").expect("the reveal is audited");
+    assert_eq!(reveal.actor, "admin1");
+    assert!(reveal.detail.contains("信访复核"));
+    assert!(entries.iter().all(|e| !e.detail.contains("11010519491231002X")), "the log holds no ID number");
+    assert_eq!(
+        entries.iter().filter(|e| e.action == "reveal.personal_data").count(),
+        1,
+        "refused attempts reveal nothing"
+    );
 }

@@ -439,3 +439,185 @@ pub async fn account_update(
     };
     account_page(&state, &user, &headers, status, Some(msg)).await
 }
+
+// ------------------------------------------------------------------------------------------
+// One comment, masked; revealing its personal data takes an admin and a reason
+// ------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_comment.html")]
+struct CommentPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    receipt: String,
+    rows: Vec<(&'static str, String)>,
+    others: Vec<String>,
+    can_reveal: bool,
+    csrf: String,
+    message: Option<String>,
+}
+
+async fn comment_page(
+    state: &AppState,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    receipt: &str,
+    reveal: bool,
+    status: StatusCode,
+    message: Option<String>,
+) -> Response {
+    let lang = crate::error::lang_of(headers);
+    let zh = lang == Lang::Zh;
+    let Some(r) = yijian_domain::receipt::Receipt::parse(receipt) else {
+        return crate::pages::message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body);
+    };
+    let Ok(Some(c)) = state.store.comment(&r).await else {
+        return crate::pages::message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body);
+    };
+    let others = match &c.id_number {
+        Some(id) => state
+            .store
+            .receipts_by_id_number(id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|o| *o != r)
+            .map(|o| o.to_string())
+            .collect(),
+        None => vec![],
+    };
+    let label = |f: &str| yijian_domain::messages::field_label(f, lang);
+    let (id_shown, phone_shown) = if reveal {
+        (c.id_number.as_ref().map(|i| i.expose().to_string()), c.phone.as_ref().map(|p| p.stored_form()))
+    } else {
+        (c.id_number.as_ref().map(|i| i.to_string()), c.phone.as_ref().map(|p| p.to_string()))
+    };
+    let none = || "—".to_string();
+    let rows = vec![
+        (
+            if zh { "征求意见" } else { "Consultation" },
+            format!("{} ({} {})", c.consultation_id, if zh { "文本版本" } else { "text version" }, c.version),
+        ),
+        (if zh { "渠道" } else { "Channel" }, c.channel.as_str().to_string()),
+        (if zh { "收到时间" } else { "Received" }, c.submitted_at.to_string()),
+        (if zh { "状态" } else { "Status" }, c.status.clone()),
+        (label("name"), c.name.clone().unwrap_or_else(none)),
+        (label("id_number"), id_shown.unwrap_or_else(none)),
+        (label("position"), c.position.clone().unwrap_or_else(none)),
+        (label("phone"), phone_shown.unwrap_or_else(none)),
+        (label("email"), c.email.clone().unwrap_or_else(none)),
+        (label("articles"), c.articles.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")),
+        (label("opinion"), c.opinion.clone()),
+    ];
+    let csrf = crate::pages::csrf_for(state, headers);
+    let page = CommentPage {
+        t: texts(lang),
+        other_lang_href: format!("/admin/comments/{r}?lang=en"),
+        zh,
+        receipt: r.to_string(),
+        rows,
+        others,
+        can_reveal: user.role == Role::Admin && !reveal,
+        csrf: csrf.clone(),
+        message,
+    };
+    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+}
+
+pub async fn comment(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    axum::extract::Path(receipt): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    comment_page(&state, &user, &headers, &receipt, false, StatusCode::OK, None).await
+}
+
+/// Shows one comment's ID and phone numbers in full: admins only, with a reason, audited.
+pub async fn reveal(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    axum::extract::Path(receipt): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    if user.role != Role::Admin {
+        return forbidden_page(lang);
+    }
+    let bytes = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let form: std::collections::HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let zh = lang == Lang::Zh;
+    if !crate::pages::csrf_matches(&state, &headers, form.get("csrf").map(String::as_str).unwrap_or("")) {
+        return comment_page(
+            &state,
+            &user,
+            &headers,
+            &receipt,
+            false,
+            StatusCode::FORBIDDEN,
+            Some(if zh { "页面已过期，请重试。" } else { "The page had expired." }.into()),
+        )
+        .await;
+    }
+    let reason = form.get("reason").map(|r| r.trim().to_string()).unwrap_or_default();
+    if reason.chars().count() < 4 {
+        let msg =
+            if zh { "请写明查看理由（至少4个字）。" } else { "Give a reason (4 characters or more)." };
+        return comment_page(
+            &state,
+            &user,
+            &headers,
+            &receipt,
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(msg.into()),
+        )
+        .await;
+    }
+    if let Err(e) = state.store.audit(&user.name, "reveal.personal_data", &receipt, &format!("reason={reason}")).await {
+        // No audit entry, no reveal.
+        tracing::error!(error = %e, "audit failed; reveal refused");
+        return crate::pages::message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            lang,
+            texts(lang).error,
+            texts(lang).error_body,
+        );
+    }
+    comment_page(&state, &user, &headers, &receipt, true, StatusCode::OK, None).await
+}
+
+pub async fn api_comment(
+    State(state): State<AppState>,
+    axum::extract::Path(receipt): axum::extract::Path<String>,
+) -> Response {
+    let found = match yijian_domain::receipt::Receipt::parse(&receipt) {
+        Some(r) => state.store.comment(&r).await.ok().flatten(),
+        None => None,
+    };
+    let Some(c) = found else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": {"code": "comment_not_found", "message": "No comment has this tracking number."}})),
+        )
+            .into_response();
+    };
+    Json(json!({
+        "receipt": c.receipt.to_string(),
+        "consultation_id": c.consultation_id,
+        "version": c.version,
+        "channel": c.channel.as_str(),
+        "submitted_at": c.submitted_at.to_string(),
+        "status": c.status,
+        "name": c.name,
+        "id_number": c.id_number.map(|i| i.to_string()),
+        "position": c.position,
+        "phone": c.phone.map(|p| p.to_string()),
+        "email": c.email,
+        "articles": c.articles,
+        "opinion": c.opinion,
+    }))
+    .into_response()
+}
