@@ -76,15 +76,7 @@ async fn closed_consultations_keep_their_text(backend: Backend) {
 }
 on_both_backends!(closed_consultations_keep_their_text);
 
-#[tokio::test]
-async fn import_versions_and_refusals_sqlite() {
-    import_versions_and_refusals(Backend::Sqlite).await
-}
-
-#[tokio::test]
-async fn import_versions_and_refusals_postgres() {
-    import_versions_and_refusals(Backend::Postgres).await
-}
+on_both_backends!(import_versions_and_refusals);
 
 #[test]
 fn every_command_has_help() {

@@ -379,14 +379,7 @@ impl Store {
         .bind(micros(Timestamp::now()))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            let role: String = r.try_get(1)?;
-            Ok(SessionUser {
-                name: r.try_get(0)?,
-                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
-            })
-        })
-        .transpose()
+        row.map(|r| session_user_from_row(&r)).transpose()
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), StoreError> {
@@ -483,14 +476,7 @@ impl Store {
         .bind(micros(Timestamp::now()))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            let role: String = r.try_get(1)?;
-            Ok(SessionUser {
-                name: r.try_get(0)?,
-                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
-            })
-        })
-        .transpose()
+        row.map(|r| session_user_from_row(&r)).transpose()
     }
 }
 
@@ -531,4 +517,13 @@ impl Store {
         self.audit(actor, if secret.is_some() { "totp.enable" } else { "totp.disable" }, name, "").await?;
         Ok(())
     }
+}
+
+/// A `(name, role)` row as the user behind a session or a token.
+fn session_user_from_row(r: &sqlx::any::AnyRow) -> Result<SessionUser, StoreError> {
+    let role: String = r.try_get(1)?;
+    Ok(SessionUser {
+        name: r.try_get(0)?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+    })
 }
