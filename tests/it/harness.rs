@@ -243,6 +243,9 @@ pub fn good_body() -> serde_json::Value {
     })
 }
 
+/// How long one database test may take before it counts as hung.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Declares a test that runs once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_backends {
@@ -250,11 +253,16 @@ macro_rules! on_both_backends {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::harness::Backend::Sqlite).await
+                // A hung test fails with a clear message instead of stalling the whole run.
+                tokio::time::timeout($crate::harness::TEST_TIMEOUT, super::$name($crate::harness::Backend::Sqlite))
+                    .await
+                    .expect("the test did not finish in time");
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name($crate::harness::Backend::Postgres).await
+                tokio::time::timeout($crate::harness::TEST_TIMEOUT, super::$name($crate::harness::Backend::Postgres))
+                    .await
+                    .expect("the test did not finish in time");
             }
         }
     };
