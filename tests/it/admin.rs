@@ -293,20 +293,7 @@ async fn comment_page_masks_and_reveal_needs_admin_and_reason() {
     .await;
     app.store().add_user("test", "admin1", Role::Admin, "admin password 1").await.unwrap();
     app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
-    let mut receipts = Vec::new();
-    for _ in 0..2 {
-        let res: serde_json::Value = app
-            .client
-            .post(app.url(&format!("/api/v1/consultations/{DEMO_ID}/comments")))
-            .json(&crate::harness::good_body())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        receipts.push(res["receipt"].as_str().unwrap().to_string());
-    }
+    let receipts = [crate::harness::submit_good_comment(&app).await, crate::harness::submit_good_comment(&app).await];
     let url = app.url(&format!("/admin/comments/{}", receipts[0]));
 
     let rev = client();
@@ -326,14 +313,7 @@ async fn comment_page_masks_and_reveal_needs_admin_and_reason() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let api: serde_json::Value = rev
-        .get(app.url(&format!("/api/v1/admin/comments/{}", receipts[0])))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = crate::harness::get_json(&rev, &app.url(&format!("/api/v1/admin/comments/{}", receipts[0]))).await;
     assert_eq!(api["id_number"], "110105********002X");
 
     let adm = client();

@@ -16,7 +16,7 @@ async fn app(backend: Backend) -> InProcess {
 
 /// A captcha answered correctly: the test holds the server's state, so it can read the answer.
 async fn solved_captcha(app: &InProcess) -> (String, String) {
-    let c: Value = app.client.get(app.url("/api/v1/captcha")).send().await.unwrap().json().await.unwrap();
+    let c = crate::harness::get_json(&app.client, &app.url("/api/v1/captcha")).await;
     let id = c["captcha_id"].as_str().unwrap().to_string();
     assert!(c["image"].as_str().unwrap().starts_with("data:image/png;base64,"));
     assert!(c["expires_at"].as_str().unwrap().ends_with("+08:00"));
@@ -42,20 +42,12 @@ fn with_captcha(mut body: Value, (id, answer): &(String, String)) -> Value {
 
 async fn consultation_is_served_whole_and_verifiable(backend: Backend) {
     let app = app(backend).await;
-    let list: Value = app.client.get(app.url("/api/v1/consultations")).send().await.unwrap().json().await.unwrap();
+    let list = crate::harness::get_json(&app.client, &app.url("/api/v1/consultations")).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], DEMO_ID);
     assert_eq!(list[0]["status"], "open");
 
-    let c: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/consultations/{DEMO_ID}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let c = crate::harness::get_json(&app.client, &app.url(&format!("/api/v1/consultations/{DEMO_ID}"))).await;
     assert_eq!(c["title"], "辽宁省人力资源社会保障领域支持和保障人工智能高质量发展的若干措施（征求意见稿）");
     assert_eq!(c["demo"], true);
     assert_eq!(c["time_zone"], "Asia/Shanghai");
@@ -112,7 +104,7 @@ async fn consultation_is_served_whole_and_verifiable(backend: Backend) {
     assert_eq!(doc.articles().count(), 20);
     let text = doc.canonical_text();
     assert_eq!(yijian_domain::document::sha256_hex(&text), c["content_sha256"].as_str().unwrap());
-    let key: Value = app.client.get(app.url("/api/v1/signing-key")).send().await.unwrap().json().await.unwrap();
+    let key = crate::harness::get_json(&app.client, &app.url("/api/v1/signing-key")).await;
     assert_eq!(key["algorithm"], "Ed25519");
     use base64::Engine;
     let pk: [u8; 32] = base64::engine::general_purpose::STANDARD
@@ -339,7 +331,7 @@ async fn closed_and_upcoming_consultations_refuse_comments(backend: Backend) {
         assert!(body["error"]["message"].as_str().unwrap().contains(needle), "{body}");
         assert!(body["error"]["closes_at"].is_string() && body["error"]["opens_at"].is_string());
     }
-    let list: Value = app.client.get(app.url("/api/v1/consultations")).send().await.unwrap().json().await.unwrap();
+    let list = crate::harness::get_json(&app.client, &app.url("/api/v1/consultations")).await;
     let statuses: Vec<(&str, &str)> =
         list.as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap(), c["status"].as_str().unwrap())).collect();
     assert!(statuses.contains(&("closed-one", "closed")));
@@ -361,7 +353,7 @@ async fn insecure_mode_accepts_no_captcha_but_still_checks_a_given_one() {
 #[tokio::test]
 async fn openapi_document_lists_every_endpoint() {
     let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
-    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc = crate::harness::get_json(&app.client, &app.url("/api/v1/openapi.json")).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     for (path, method) in [

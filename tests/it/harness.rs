@@ -292,3 +292,24 @@ pub fn run_with_stdin(args: &[&str], data: &TestData, input: &str) -> (bool, Str
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// GETs a URL and reads the body as JSON.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// Submits [`good_body`] through the API (the app must accept it without a captcha) and
+/// returns the receipt.
+pub async fn submit_good_comment(app: &InProcess) -> String {
+    let res: serde_json::Value = app
+        .client
+        .post(app.url(&format!("/api/v1/consultations/{DEMO_ID}/comments")))
+        .json(&good_body())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["receipt"].as_str().unwrap_or_else(|| panic!("no receipt: {res}")).to_string()
+}
