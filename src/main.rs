@@ -55,6 +55,16 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Export a consultation's comments to CSV, XLSX or JSONL. ID and phone numbers are masked
+    /// unless --include-personal-data is given with a --reason, which goes to the audit log.
+    Export(ExportArgs),
+    /// The full-text search index of opinions.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Read and check the audit log.
     Audit {
         #[command(subcommand)]
@@ -102,6 +112,33 @@ enum TokenCommand {
     List,
     /// Revoke a token by its id.
     Revoke { id: String },
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The consultation's id
+    #[arg(long)]
+    consultation: String,
+    #[arg(long, value_parser = ["csv", "xlsx", "jsonl"])]
+    format: String,
+    /// Where to write the file (replaced if it exists)
+    #[arg(long, value_name = "FILE")]
+    output: PathBuf,
+    /// Export full ID and phone numbers (needs --reason)
+    #[arg(long, requires = "reason")]
+    include_personal_data: bool,
+    /// Why personal data is exported; recorded in the audit log
+    #[arg(long)]
+    reason: Option<String>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the index from the database. If the server is running (it holds the index),
+    /// ask it to rebuild instead.
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -212,6 +249,16 @@ async fn run(cli: Cli) -> Result<()> {
             init_logging(&config, true);
             audit(&config, command).await
         }
+        Command::Export(args) => {
+            let config = Config::load(args.data.config.as_deref(), Overrides::from_data(&args.data))?;
+            init_logging(&config, true);
+            export(&config, args).await
+        }
+        Command::Search { command: SearchCommand::Reindex, data } => {
+            let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
+            init_logging(&config, true);
+            reindex(&config).await
+        }
         Command::Consultation(ConsultationCommand::List { data }) => {
             let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
             init_logging(&config, true);
@@ -277,6 +324,16 @@ async fn serve(config: Config) -> Result<()> {
             secure_cookies: config.secure_cookies,
         },
     );
+    let state = match yijian_analysis::SearchIndex::open(&search_dir(&config)) {
+        Ok(index) => {
+            yijian_web::indexing::spawn(store.clone(), index.clone());
+            state.with_search(index)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the search index cannot be opened; full-text search is off");
+            state
+        }
+    };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
@@ -284,6 +341,87 @@ async fn serve(config: Config) -> Result<()> {
     tracing::info!(%local, "listening");
     yijian_web::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
+    Ok(())
+}
+
+/// The search index lives beside the key file, in the data directory.
+fn search_dir(config: &Config) -> PathBuf {
+    config.data.join("search")
+}
+
+/// A progress bar on a terminal only: scripts and pipes get clean output.
+fn progress_bar(total: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({eta})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    Some(bar)
+}
+
+async fn export(config: &Config, args: ExportArgs) -> Result<()> {
+    let store = open_store(config).await?;
+    let Some(c) = store.consultation(&args.consultation).await? else {
+        bail!("no consultation `{}` (see `yijian consultation list`)", args.consultation);
+    };
+    let format: yijian_formats::Format = args.format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if args.include_personal_data && args.reason.as_deref().is_none_or(|r| r.trim().chars().count() < 4) {
+        bail!("--include-personal-data needs --reason with at least 4 characters; it goes to the audit log");
+    }
+    let total = store.count_comments(&c.meta.id).await? as u64;
+    let bar = progress_bar(total, "exporting");
+    let req = yijian_web::export::ExportRequest {
+        format,
+        include_personal_data: args.include_personal_data,
+        reason: args.reason.clone(),
+        actor: cli_actor(),
+    };
+    let rows = yijian_web::export::export_consultation(&store, &c, &args.output, &req, |n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    })
+    .await
+    .with_context(|| format!("cannot export to {}", args.output.display()))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!(
+        "exported {rows} comments to {}{}",
+        args.output.display(),
+        if args.include_personal_data { " WITH personal data (audited)" } else { " (ID and phone numbers masked)" }
+    );
+    Ok(())
+}
+
+async fn reindex(config: &Config) -> Result<()> {
+    let store = open_store(config).await?;
+    let index = yijian_analysis::SearchIndex::open(&search_dir(config)).context("cannot open the search index")?;
+    match index.writer() {
+        Ok(mut writer) => {
+            let bar = progress_bar(store.count_all_comments().await? as u64, "indexing");
+            let n = yijian_web::indexing::rebuild(&store, &mut writer, |n| {
+                if let Some(b) = &bar {
+                    b.set_position(n);
+                }
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("rebuilding the index failed: {e}"))?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            eprintln!("indexed {n} comments");
+        }
+        Err(yijian_analysis::SearchError::Locked) => {
+            store.request_search_reindex().await?;
+            eprintln!("the running server holds the index; it will rebuild it within a second");
+        }
+        Err(e) => bail!("cannot write the search index: {e}"),
+    }
     Ok(())
 }
 

@@ -23,7 +23,94 @@ const STAFF_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/admin/consultations"),
     ("GET", "/api/v1/admin/users"),
     ("GET", "/api/v1/admin/comments"),
+    ("POST", "/admin/comments/YJ-0000-0000/review"),
+    ("GET", "/admin/c/ln-hrss-ai-2025"),
+    ("POST", "/admin/c/ln-hrss-ai-2025/bulk"),
+    ("GET", "/admin/c/ln-hrss-ai-2025/manual"),
+    ("POST", "/admin/c/ln-hrss-ai-2025/manual"),
+    ("GET", "/admin/c/ln-hrss-ai-2025/dashboard"),
+    ("GET", "/admin/c/ln-hrss-ai-2025/export"),
+    ("POST", "/admin/c/ln-hrss-ai-2025/export"),
+    ("GET", "/admin/c/ln-hrss-ai-2025/report"),
+    ("POST", "/admin/c/ln-hrss-ai-2025/report"),
+    ("GET", "/admin/c/ln-hrss-ai-2025/manage"),
+    ("POST", "/admin/c/ln-hrss-ai-2025/manage"),
+    ("POST", "/admin/c/ln-hrss-ai-2025/upload"),
+    ("POST", "/admin/consultations"),
+    ("GET", "/admin/consultations/new"),
+    ("GET", "/admin/drafts/x"),
+    ("POST", "/admin/drafts/x"),
+    ("POST", "/api/v1/admin/comments/YJ-0000-0000/review"),
+    ("GET", "/api/v1/admin/consultations/ln-hrss-ai-2025/comments"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/comments"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/review"),
+    ("GET", "/api/v1/admin/consultations/ln-hrss-ai-2025/dashboard"),
+    ("GET", "/api/v1/admin/consultations/ln-hrss-ai-2025/export"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/export"),
+    ("GET", "/api/v1/admin/consultations/ln-hrss-ai-2025/report"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/report"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/extend"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/close"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/archive"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/version"),
+    ("POST", "/api/v1/admin/consultations"),
+    ("GET", "/api/v1/admin/drafts"),
+    ("POST", "/api/v1/admin/drafts/x/publish"),
 ];
+
+/// What a reviewer may not do: each answers 403 and changes nothing.
+const ADMIN_ONLY: &[(&str, &str)] = &[
+    ("GET", "/admin/users"),
+    ("GET", "/api/v1/admin/users"),
+    ("GET", "/admin/c/ln-hrss-ai-2025/manage"),
+    ("POST", "/admin/c/ln-hrss-ai-2025/manage"),
+    ("POST", "/admin/c/ln-hrss-ai-2025/upload"),
+    ("POST", "/admin/consultations"),
+    ("GET", "/admin/consultations/new"),
+    ("GET", "/admin/drafts/x"),
+    ("POST", "/admin/drafts/x"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/report"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/extend"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/close"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/archive"),
+    ("POST", "/api/v1/admin/consultations/ln-hrss-ai-2025/version"),
+    ("POST", "/api/v1/admin/consultations"),
+    ("GET", "/api/v1/admin/drafts"),
+    ("POST", "/api/v1/admin/drafts/x/publish"),
+];
+
+/// A reviewer's token and session meet 403 on every admin-only route, whatever the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_meet_403_on_admin_routes() {
+    let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
+    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
+    let (_, token) = app.store().create_token("test", "rev1", None).await.unwrap();
+    let rev = client();
+    login(&app, &rev, "rev1", "reviewer password 1").await;
+    let home = rev.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    let csrf = field(&home, "name=\"csrf\" value=\"");
+    for (method, path) in ADMIN_ONLY {
+        let res = if path.starts_with("/api/") {
+            let req = if *method == "GET" { app.client.get(app.url(path)) } else { app.client.post(app.url(path)) };
+            req.bearer_auth(&token)
+                .json(&serde_json::json!({"reason": "一个足够长的理由", "closes_at": "2100-01-01"}))
+                .send()
+                .await
+                .unwrap()
+        } else if *method == "GET" {
+            rev.get(app.url(path)).send().await.unwrap()
+        } else {
+            rev.post(app.url(path))
+                .form(&[("csrf", csrf.as_str()), ("action", "close"), ("reason", "一个足够长的理由")])
+                .send()
+                .await
+                .unwrap()
+        };
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    let c = app.store().consultation(DEMO_ID).await.unwrap().unwrap();
+    assert!(c.meta.closes_at > jiff::Timestamp::now(), "nothing was closed");
+}
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()

@@ -123,7 +123,9 @@ impl InProcess {
         let now = Timestamp::now();
         demo.meta.reschedule_from(now, 30);
         store.import_consultation(&demo, true, now).await.unwrap();
-        let state = AppState::new(store, options);
+        let index = yijian_analysis::SearchIndex::open(&data.path().join("search")).unwrap();
+        yijian_web::indexing::spawn(store.clone(), index.clone());
+        let state = AppState::new(store, options).with_search(index);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(yijian_web::serve(listener, state.clone(), std::future::pending()).map(|r| r.unwrap()));

@@ -15,4 +15,5 @@ mod durability;
 mod integrity;
 mod pages;
 mod privacy;
+mod review;
 mod staff;

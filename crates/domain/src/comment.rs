@@ -102,6 +102,106 @@ impl ValidSubmission {
     }
 }
 
+/// Longest note staff attach to a manual entry (where a letter came from, who called).
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// Checks a comment that staff type in from a letter or a call. Only the opinion is required:
+/// a letter may carry no ID number or phone, but what it does carry is checked as strictly as
+/// the web form's fields. `articles` are already numbers (from checkboxes).
+#[allow(clippy::too_many_arguments)]
+pub fn validate_manual_entry(
+    fields: &std::collections::HashMap<&str, &str>,
+    articles: &[u32],
+    rules: &IntakeRules,
+    today: Date,
+) -> Result<NewCommentFields, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    fn check<T>(field: &'static str, r: Result<T, &'static str>, errors: &mut Vec<FieldError>) -> Option<T> {
+        r.map_err(|code| errors.push(FieldError::new(field, code))).ok()
+    }
+    let name = get("name").and_then(|s| check("name", validate::name(s), &mut errors));
+    let id_number = get("id_number").and_then(|s| check("id_number", validate::id_number(s, today), &mut errors));
+    let position = get("position").filter(|p| *p != "请选择").and_then(|p| {
+        if rules.positions.iter().any(|x| x == p) {
+            Some(p.to_string())
+        } else {
+            errors.push(FieldError::new("position", "position_unknown"));
+            None
+        }
+    });
+    let phone = get("phone").and_then(|s| check("phone", validate::phone(s), &mut errors));
+    let email = get("email").and_then(|s| check("email", validate::email(s), &mut errors));
+    let opinion = match fields.get("opinion") {
+        Some(s) => validate::opinion(s, rules.max_opinion_chars)
+            .map_err(|code| {
+                let e = FieldError::new("opinion", code);
+                errors.push(if code == "opinion_too_long" { e.with_limit(rules.max_opinion_chars) } else { e });
+            })
+            .ok(),
+        None => {
+            errors.push(FieldError::new("opinion", "required"));
+            None
+        }
+    };
+    if let Some(n) = articles.iter().find(|n| !rules.articles.contains(n)) {
+        let _ = n;
+        errors.push(FieldError::new("articles", "article_unknown"));
+    }
+    let note = get("note").map(String::from);
+    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
+        errors.push(FieldError::new("note", "note_too_long").with_limit(MAX_NOTE_CHARS));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut articles = articles.to_vec();
+    articles.sort_unstable();
+    articles.dedup();
+    Ok(NewCommentFields {
+        name,
+        id_number,
+        position,
+        phone,
+        email,
+        opinion: opinion.unwrap_or_default(),
+        articles,
+        note,
+    })
+}
+
+/// The checked fields of a manual entry; [`NewCommentFields::into_comment`] makes the comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCommentFields {
+    pub name: Option<String>,
+    pub id_number: Option<IdNumber>,
+    pub position: Option<String>,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<String>,
+    pub opinion: String,
+    pub articles: Vec<u32>,
+    pub note: Option<String>,
+}
+
+impl NewCommentFields {
+    pub fn into_comment(self, consultation_id: &str, version: u32, entered_by: &str) -> NewComment {
+        NewComment {
+            consultation_id: consultation_id.to_string(),
+            version,
+            channel: Channel::Manual,
+            name: self.name,
+            id_number: self.id_number,
+            position: self.position,
+            phone: self.phone,
+            email: self.email,
+            opinion: self.opinion,
+            articles: self.articles,
+            sender: Some(entered_by.to_string()),
+            note: self.note,
+        }
+    }
+}
+
 /// The order in which fields are reported, which is the form's order.
 pub const FIELDS: [&str; 7] = ["name", "id_number", "position", "phone", "email", "opinion", "articles"];
 

@@ -13,6 +13,8 @@ pub mod file;
 pub mod messages;
 pub mod pii;
 pub mod receipt;
+pub mod report;
+pub mod review;
 pub mod staff;
 pub mod validate;
 

@@ -24,6 +24,8 @@ pub fn field_label(field: &str, lang: Lang) -> &'static str {
         ("articles", Lang::En) => "Related articles",
         ("captcha_id" | "captcha_answer", Lang::Zh) => "验证码",
         ("captcha_id" | "captcha_answer", Lang::En) => "Verification code",
+        ("note", Lang::Zh) => "备注",
+        ("note", Lang::En) => "Note",
         ("consent", Lang::Zh) => "同意个人信息处理",
         ("consent", Lang::En) => "Consent",
         (_, Lang::Zh) => "此项",
@@ -119,6 +121,12 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             "Your comments contain invisible control characters; please remove them (try pasting the text again as plain text)",
         ),
 
+        "note_too_long" => match (err.limit, zh) {
+            (Some(limit), true) => format!("备注不能超过{limit}个字"),
+            (Some(limit), false) => format!("The note can be at most {limit} characters long"),
+            (None, true) => "备注过长".to_owned(),
+            (None, false) => "The note is too long".to_owned(),
+        },
         "position_unknown" => text("请选择列表中的职位", "Please choose a position from the list"),
         "article_unknown" => {
             text("所选条款不存在，请重新选择", "A selected article does not exist; please choose again")
@@ -191,7 +199,7 @@ mod tests {
     use super::*;
 
     /// Every code a validator or the intake produces, with the field it comes with.
-    const CODES: [(&str, &str); 22] = [
+    const CODES: [(&str, &str); 23] = [
         ("name", "name_too_long"),
         ("name", "name_invalid_character"),
         ("id_number", "id_number_legacy"),
@@ -209,6 +217,7 @@ mod tests {
         ("opinion", "opinion_control_character"),
         ("position", "position_unknown"),
         ("articles", "article_unknown"),
+        ("note", "note_too_long"),
         ("captcha_answer", "captcha_wrong"),
         ("captcha_answer", "captcha_expired"),
         ("captcha_id", "captcha_expired"),

@@ -7,6 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use yijian_domain::comment::{Channel, NewComment};
 use yijian_domain::pii::{IdNumber, PhoneNumber};
 use yijian_domain::receipt::Receipt;
+use yijian_domain::review::{Disposition, Moderation};
 
 use crate::{Backend, Store, StoreError, from_micros, micros};
 
@@ -55,11 +56,16 @@ pub struct ReceiptInfo {
     pub consultation_id: String,
     pub submitted_at: Timestamp,
     pub status: String,
+    /// What became of the comment, with the reasoning: told only once the consultation's
+    /// adoption report is published, as the report itself tells it.
+    pub disposition: Option<(Disposition, String)>,
 }
 
-/// A stored comment, personal data decrypted into masking newtypes.
+/// A stored comment, personal data decrypted into masking newtypes, with its review.
 #[derive(Debug, Clone)]
 pub struct StoredComment {
+    /// The row id: orders comments by arrival and keys the search index.
+    pub id: i64,
     pub receipt: Receipt,
     pub consultation_id: String,
     pub version: u32,
@@ -75,7 +81,20 @@ pub struct StoredComment {
     pub articles: Vec<u32>,
     pub sender: Option<String>,
     pub note: Option<String>,
+    pub disposition: Option<Disposition>,
+    pub disposition_reason: Option<String>,
+    pub moderation: Option<Moderation>,
+    pub moderation_reason: Option<String>,
+    pub tags: Vec<String>,
+    pub excerpt: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<Timestamp>,
 }
+
+/// The columns [`Store::comment_from_row`] reads, in its order.
+pub(crate) const COMMENT_COLUMNS: &str = "id, receipt, consultation_id, version, channel, submitted_at, status, name, \
+    position, email, id_number_enc, phone_enc, opinion, articles, sender, note, disposition, disposition_reason, \
+    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at";
 
 fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
     format!("comments.{column}:{}", receipt.compact()).into_bytes()
@@ -127,16 +146,27 @@ impl Store {
     }
 
     pub async fn receipt(&self, receipt: &Receipt) -> Result<Option<ReceiptInfo>, StoreError> {
-        let row = sqlx::query("SELECT consultation_id, submitted_at, status FROM comments WHERE receipt = $1")
-            .bind(receipt.compact())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT c.consultation_id, c.submitted_at, c.status, \
+                    CASE WHEN EXISTS (SELECT 1 FROM reports r WHERE r.consultation_id = c.consultation_id) \
+                         AND (c.moderation IS NULL OR c.moderation NOT IN ('spam', 'hidden')) \
+                    THEN c.disposition END, c.disposition_reason \
+             FROM comments c WHERE c.receipt = $1",
+        )
+        .bind(receipt.compact())
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             Ok(ReceiptInfo {
                 receipt: *receipt,
                 consultation_id: row.try_get(0)?,
                 submitted_at: from_micros(row.try_get(1)?)?,
                 status: row.try_get(2)?,
+                disposition: row
+                    .try_get::<Option<String>, _>(3)?
+                    .and_then(|d| Disposition::parse(&d))
+                    .map(|d| Ok::<_, StoreError>((d, row.try_get::<Option<String>, _>(4)?.unwrap_or_default())))
+                    .transpose()?,
             })
         })
         .transpose()
@@ -144,46 +174,62 @@ impl Store {
 
     /// Reads a whole comment, decrypting its personal data (which stays masked when printed).
     pub async fn comment(&self, receipt: &Receipt) -> Result<Option<StoredComment>, StoreError> {
-        let row = sqlx::query(
-            "SELECT consultation_id, version, channel, submitted_at, status, name, position, email, \
-                    id_number_enc, phone_enc, opinion, articles, sender, note \
-             FROM comments WHERE receipt = $1",
-        )
-        .bind(receipt.compact())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE receipt = $1")))
+                .bind(receipt.compact())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| self.comment_from_row(&row)).transpose()
+    }
+
+    /// Maps a row selected with [`COMMENT_COLUMNS`], opening the sealed columns.
+    pub(crate) fn comment_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredComment, StoreError> {
+        let receipt_text: String = row.try_get(1)?;
+        let receipt =
+            Receipt::parse(&receipt_text).ok_or_else(|| StoreError::Corrupt(format!("receipt {receipt_text}")))?;
         let open = |column: &str, envelope: Option<Vec<u8>>| -> Result<Option<String>, StoreError> {
             envelope
                 .map(|e| {
                     let plain = self
                         .keys
-                        .open(&e, &aad(column, receipt))
+                        .open(&e, &aad(column, &receipt))
                         .map_err(|err| StoreError::Corrupt(format!("{column} of {receipt}: {err}")))?;
                     String::from_utf8(plain.to_vec())
                         .map_err(|_| StoreError::Corrupt(format!("{column} of {receipt}: not UTF-8")))
                 })
                 .transpose()
         };
-        let channel: String = row.try_get(2)?;
-        let articles: String = row.try_get(11)?;
-        Ok(Some(StoredComment {
-            receipt: *receipt,
-            consultation_id: row.try_get(0)?,
-            version: row.try_get::<i64, _>(1)? as u32,
+        let channel: String = row.try_get(4)?;
+        let articles: String = row.try_get(13)?;
+        let tags: String = row.try_get(20)?;
+        let disposition: Option<String> = row.try_get(16)?;
+        let moderation: Option<String> = row.try_get(18)?;
+        Ok(StoredComment {
+            id: row.try_get(0)?,
+            receipt,
+            consultation_id: row.try_get(2)?,
+            version: row.try_get::<i64, _>(3)? as u32,
             channel: Channel::parse(&channel).ok_or_else(|| StoreError::Corrupt(format!("channel {channel}")))?,
-            submitted_at: from_micros(row.try_get(3)?)?,
-            status: row.try_get(4)?,
-            name: row.try_get(5)?,
-            position: row.try_get(6)?,
-            email: row.try_get(7)?,
-            id_number: open("id_number", row.try_get(8)?)?.map(IdNumber::from_normalised),
-            phone: open("phone", row.try_get(9)?)?.map(|s| PhoneNumber::from_stored(&s)),
-            opinion: row.try_get(10)?,
+            submitted_at: from_micros(row.try_get(5)?)?,
+            status: row.try_get(6)?,
+            name: row.try_get(7)?,
+            position: row.try_get(8)?,
+            email: row.try_get(9)?,
+            id_number: open("id_number", row.try_get(10)?)?.map(IdNumber::from_normalised),
+            phone: open("phone", row.try_get(11)?)?.map(|s| PhoneNumber::from_stored(&s)),
+            opinion: row.try_get(12)?,
             articles: serde_json::from_str(&articles).map_err(|e| StoreError::Corrupt(format!("articles: {e}")))?,
-            sender: row.try_get(12)?,
-            note: row.try_get(13)?,
-        }))
+            sender: row.try_get(14)?,
+            note: row.try_get(15)?,
+            disposition: disposition.as_deref().and_then(Disposition::parse),
+            disposition_reason: row.try_get(17)?,
+            moderation: moderation.as_deref().and_then(Moderation::parse),
+            moderation_reason: row.try_get(19)?,
+            tags: serde_json::from_str(&tags).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?,
+            excerpt: row.try_get(21)?,
+            reviewed_by: row.try_get(22)?,
+            reviewed_at: row.try_get::<Option<i64>, _>(23)?.map(from_micros).transpose()?,
+        })
     }
 
     /// Receipts of every comment by the person with this (normalised) ID number, found through
@@ -196,6 +242,10 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter().map(|r| Receipt::parse(r).ok_or_else(|| StoreError::Corrupt(format!("receipt {r}")))).collect()
+    }
+
+    pub async fn count_all_comments(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM comments").fetch_one(&self.pool).await?)
     }
 
     pub async fn count_comments(&self, consultation_id: &str) -> Result<i64, StoreError> {

@@ -5,6 +5,7 @@ use sqlx::Row;
 use yijian_domain::consultation::{Consultation, ConsultationMeta, Status};
 use yijian_domain::document::{Document, sha256_hex};
 use yijian_domain::file::ConsultationFile;
+use yijian_domain::report::AdoptionReport;
 
 use crate::{Store, StoreError, from_micros, micros};
 
@@ -36,6 +37,7 @@ pub struct ConsultationSummary {
     pub time_zone: String,
     pub demo: bool,
     pub version: u32,
+    pub archived: bool,
 }
 
 impl ConsultationSummary {
@@ -175,7 +177,8 @@ impl Store {
     /// All consultations, newest opening first.
     pub async fn list_consultations(&self) -> Result<Vec<ConsultationSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, title, opens_at, closes_at, demo, current_version, meta_json FROM consultations ORDER BY opens_at DESC, id",
+            "SELECT id, title, opens_at, closes_at, demo, current_version, meta_json, archived_at FROM consultations \
+             ORDER BY opens_at DESC, id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -191,6 +194,7 @@ impl Store {
                     time_zone: meta.time_zone,
                     demo: row.try_get::<i64, _>(4)? != 0,
                     version: row.try_get::<i64, _>(5)? as u32,
+                    archived: row.try_get::<Option<i64>, _>(7)?.is_some(),
                 })
             })
             .collect()
@@ -244,5 +248,330 @@ impl Store {
             content_sha256: sha,
             signature,
         }))
+    }
+}
+
+/// A consultation written in the back office and not yet published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub id: String,
+    /// The whole consultation file.
+    pub source: String,
+    pub created_by: String,
+    pub updated_at: Timestamp,
+}
+
+/// A change to a published consultation's schedule, shown on its public page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleEvent {
+    pub at: Timestamp,
+    /// `extended`, `closed_early`, `rescheduled` (by a new file) or `archived`.
+    pub kind: String,
+    pub old_closes_at: Option<Timestamp>,
+    pub new_closes_at: Option<Timestamp>,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error("no consultation {0}")]
+    NotFound(String),
+    #[error("consultation {0} is already published; upload a new version instead")]
+    AlreadyPublished(String),
+    #[error("the new deadline must be later than the current one")]
+    NotLater,
+    #[error("consultation {0} is already closed")]
+    AlreadyClosed(String),
+    #[error("consultation {0} is still open; close it before archiving")]
+    StillOpen(String),
+    #[error("consultation {0} is archived")]
+    Archived(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ManageError {
+    fn from(e: sqlx::Error) -> Self {
+        ManageError::Store(StoreError::Database(e))
+    }
+}
+
+impl Store {
+    /// Saves a draft (created or replaced). The caller has parsed `source`.
+    pub async fn save_draft(&self, actor: &str, id: &str, source: &str, now: Timestamp) -> Result<(), ManageError> {
+        let published: Option<String> = sqlx::query_scalar("SELECT id FROM consultations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if published.is_some() {
+            return Err(ManageError::AlreadyPublished(id.to_string()));
+        }
+        sqlx::query(
+            "INSERT INTO consultation_drafts (id, source, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+             ON CONFLICT (id) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
+        )
+        .bind(id)
+        .bind(source)
+        .bind(actor)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        self.audit(actor, "consultation.draft_saved", id, &format!("sha256={}", sha256_hex(source))).await?;
+        Ok(())
+    }
+
+    pub async fn drafts(&self) -> Result<Vec<Draft>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, source, created_by, updated_at FROM consultation_drafts ORDER BY updated_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, source, created_by, at)| Ok(Draft { id, source, created_by, updated_at: from_micros(at)? }))
+            .collect()
+    }
+
+    pub async fn draft(&self, id: &str) -> Result<Option<Draft>, StoreError> {
+        Ok(self.drafts().await?.into_iter().find(|d| d.id == id))
+    }
+
+    pub async fn delete_draft(&self, actor: &str, id: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM consultation_drafts WHERE id = $1").bind(id).execute(&self.pool).await?;
+        if n.rows_affected() > 0 {
+            self.audit(actor, "consultation.draft_deleted", id, "").await?;
+        }
+        Ok(n.rows_affected() > 0)
+    }
+
+    /// Publishes a draft: its text becomes version 1, signed, and the draft is gone.
+    pub async fn publish_draft(
+        &self,
+        actor: &str,
+        file: &ConsultationFile,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, ManageError> {
+        let outcome = self.import_consultation(file, false, now).await?;
+        sqlx::query("DELETE FROM consultation_drafts WHERE id = $1").bind(&file.meta.id).execute(&self.pool).await?;
+        self.audit(actor, "consultation.published", &file.meta.id, &format!("{outcome:?}")).await?;
+        Ok(outcome)
+    }
+
+    /// Imports a file over a published consultation from the back office: the text changes only
+    /// as a new version, and a changed deadline is recorded publicly.
+    pub async fn import_by(
+        &self,
+        actor: &str,
+        file: &ConsultationFile,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, ManageError> {
+        let before = self.consultation_row(&file.meta.id).await?;
+        if let Some((_, _, Some(_))) = before {
+            return Err(ManageError::Archived(file.meta.id.clone()));
+        }
+        let outcome = self.import_consultation(file, false, now).await?;
+        if let Some((_, old_closes, _)) = before
+            && old_closes != file.meta.closes_at
+        {
+            self.record_event(
+                &file.meta.id,
+                now,
+                "rescheduled",
+                Some(old_closes),
+                Some(file.meta.closes_at),
+                "导入新的征求意见文件",
+                actor,
+            )
+            .await?;
+        }
+        self.audit(actor, "consultation.imported", &file.meta.id, &format!("{outcome:?}")).await?;
+        Ok(outcome)
+    }
+
+    /// (opens_at, closes_at, archived_at) of a published consultation.
+    async fn consultation_row(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Timestamp, Timestamp, Option<Timestamp>)>, StoreError> {
+        let row: Option<(i64, i64, Option<i64>)> =
+            sqlx::query_as("SELECT opens_at, closes_at, archived_at FROM consultations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(o, c, a)| Ok((from_micros(o)?, from_micros(c)?, a.map(from_micros).transpose()?))).transpose()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_event(
+        &self,
+        id: &str,
+        at: Timestamp,
+        kind: &str,
+        old: Option<Timestamp>,
+        new: Option<Timestamp>,
+        reason: &str,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consultation_events (consultation_id, at, kind, old_closes_at, new_closes_at, reason, actor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(micros(at))
+        .bind(kind)
+        .bind(old.map(micros))
+        .bind(new.map(micros))
+        .bind(reason)
+        .bind(actor)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_closes_at(&self, id: &str, closes_at: Timestamp, now: Timestamp) -> Result<(), StoreError> {
+        // The meta JSON keeps its own copy of the dates; the columns win when loading, but
+        // the copy is kept in step for anyone reading the row.
+        let meta_json: String = sqlx::query_scalar("SELECT meta_json FROM consultations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        let mut meta: ConsultationMeta =
+            serde_json::from_str(&meta_json).map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
+        meta.closes_at = closes_at;
+        let meta_json = serde_json::to_string(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE consultations SET closes_at = $1, meta_json = $2, updated_at = $3 WHERE id = $4")
+            .bind(micros(closes_at))
+            .bind(meta_json)
+            .bind(micros(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves the deadline later, with a reason that the public page shows.
+    pub async fn extend_deadline(
+        &self,
+        actor: &str,
+        id: &str,
+        new_closes_at: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), ManageError> {
+        let (_, old, archived) = self.consultation_row(id).await?.ok_or_else(|| ManageError::NotFound(id.into()))?;
+        if archived.is_some() {
+            return Err(ManageError::Archived(id.into()));
+        }
+        if new_closes_at <= old || new_closes_at <= now {
+            return Err(ManageError::NotLater);
+        }
+        self.set_closes_at(id, new_closes_at, now).await?;
+        self.record_event(id, now, "extended", Some(old), Some(new_closes_at), reason, actor).await?;
+        self.audit(actor, "consultation.extended", id, &format!("closes_at {old} -> {new_closes_at}; reason={reason}"))
+            .await?;
+        Ok(())
+    }
+
+    /// Closes an open consultation now, with a reason that the public page shows.
+    pub async fn close_early(&self, actor: &str, id: &str, reason: &str, now: Timestamp) -> Result<(), ManageError> {
+        let (_, old, archived) = self.consultation_row(id).await?.ok_or_else(|| ManageError::NotFound(id.into()))?;
+        if archived.is_some() {
+            return Err(ManageError::Archived(id.into()));
+        }
+        if old <= now {
+            return Err(ManageError::AlreadyClosed(id.into()));
+        }
+        self.set_closes_at(id, now, now).await?;
+        self.record_event(id, now, "closed_early", Some(old), Some(now), reason, actor).await?;
+        self.audit(actor, "consultation.closed_early", id, &format!("closes_at {old} -> {now}; reason={reason}"))
+            .await?;
+        Ok(())
+    }
+
+    /// Takes a closed consultation off the public list; its page and report stay online.
+    pub async fn archive(&self, actor: &str, id: &str, now: Timestamp) -> Result<(), ManageError> {
+        let (_, closes, archived) = self.consultation_row(id).await?.ok_or_else(|| ManageError::NotFound(id.into()))?;
+        if archived.is_some() {
+            return Err(ManageError::Archived(id.into()));
+        }
+        if closes > now {
+            return Err(ManageError::StillOpen(id.into()));
+        }
+        sqlx::query("UPDATE consultations SET archived_at = $1 WHERE id = $2")
+            .bind(micros(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.record_event(id, now, "archived", None, None, "", actor).await?;
+        self.audit(actor, "consultation.archived", id, "").await?;
+        Ok(())
+    }
+
+    pub async fn is_archived(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(matches!(self.consultation_row(id).await?, Some((_, _, Some(_)))))
+    }
+
+    /// The schedule changes of a consultation, oldest first.
+    pub async fn schedule_events(&self, id: &str) -> Result<Vec<ScheduleEvent>, StoreError> {
+        type EventRow = (i64, String, Option<i64>, Option<i64>, String);
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT at, kind, old_closes_at, new_closes_at, reason FROM consultation_events \
+             WHERE consultation_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(at, kind, old, new, reason)| {
+                Ok(ScheduleEvent {
+                    at: from_micros(at)?,
+                    kind,
+                    old_closes_at: old.map(from_micros).transpose()?,
+                    new_closes_at: new.map(from_micros).transpose()?,
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Publishes a new revision of a consultation's adoption report.
+    pub async fn publish_report(
+        &self,
+        actor: &str,
+        report: &AdoptionReport,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let json = serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let revision: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(revision), 0) + 1 FROM reports WHERE consultation_id = $1")
+                .bind(&report.consultation_id)
+                .fetch_one(&self.pool)
+                .await?;
+        sqlx::query(
+            "INSERT INTO reports (consultation_id, revision, published_at, published_by, report_json) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&report.consultation_id)
+        .bind(revision)
+        .bind(micros(now))
+        .bind(actor)
+        .bind(json)
+        .execute(&self.pool)
+        .await?;
+        self.audit(actor, "report.published", &report.consultation_id, &format!("revision={revision}")).await?;
+        Ok(revision)
+    }
+
+    /// The newest published report: (revision, published at, report).
+    pub async fn latest_report(&self, id: &str) -> Result<Option<(i64, Timestamp, AdoptionReport)>, StoreError> {
+        let row: Option<(i64, i64, String)> = sqlx::query_as(
+            "SELECT revision, published_at, report_json FROM reports WHERE consultation_id = $1 ORDER BY revision DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(rev, at, json)| {
+            let report = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("report_json: {e}")))?;
+            Ok((rev, from_micros(at)?, report))
+        })
+        .transpose()
     }
 }

@@ -11,6 +11,7 @@
 
 mod comments;
 mod consultations;
+mod review;
 mod staff;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +25,8 @@ use tokio::sync::mpsc;
 use yijian_crypto::{KeySource, Keys};
 
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
-pub use consultations::{ConsultationSummary, ImportOutcome};
+pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, ScheduleEvent};
+pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
 pub use staff::{ApiToken, AuditEntry, LoginOutcome, SessionUser, StaffError, StaffUser};
 
 /// Which database is behind the store.

@@ -456,9 +456,19 @@ struct CommentPage {
     can_reveal: bool,
     csrf: String,
     message: Option<String>,
+    consultation_id: String,
+    articles: Vec<(u32, String, bool)>,
+    tags: Vec<String>,
+    disposition: String,
+    disposition_reason: String,
+    moderation: String,
+    moderation_reason: String,
+    excerpt: String,
+    dispositions: Vec<(String, String)>,
+    moderations: Vec<(String, String)>,
 }
 
-async fn comment_page(
+pub(crate) async fn comment_page(
     state: &AppState,
     user: &SessionUser,
     headers: &HeaderMap,
@@ -507,9 +517,43 @@ async fn comment_page(
         (label("position"), c.position.clone().unwrap_or_else(none)),
         (label("phone"), phone_shown.unwrap_or_else(none)),
         (label("email"), c.email.clone().unwrap_or_else(none)),
-        (label("articles"), c.articles.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")),
+        (
+            label("articles"),
+            c.articles.iter().map(|n| crate::review::article_label(*n, lang)).collect::<Vec<_>>().join("、"),
+        ),
+        (if zh { "发件人/录入人" } else { "Sender / entered by" }, c.sender.clone().unwrap_or_else(none)),
+        (label("note"), c.note.clone().unwrap_or_else(none)),
+        (
+            if zh { "处理结果" } else { "Disposition" },
+            c.disposition.map(|d| d.label(lang).to_string()).unwrap_or_else(none),
+        ),
+        (if zh { "处理理由" } else { "Reasoning" }, c.disposition_reason.clone().unwrap_or_else(none)),
+        (
+            if zh { "标记" } else { "Moderation" },
+            c.moderation
+                .map(|m| format!("{}（{}）", m.label(lang), c.moderation_reason.clone().unwrap_or_default()))
+                .unwrap_or_else(none),
+        ),
+        (if zh { "标签" } else { "Tags" }, if c.tags.is_empty() { none() } else { c.tags.join("、") }),
+        (if zh { "报告摘录" } else { "Report excerpt" }, c.excerpt.clone().unwrap_or_else(none)),
+        (
+            if zh { "最近处理" } else { "Last reviewed" },
+            match (&c.reviewed_by, c.reviewed_at) {
+                (Some(by), Some(at)) => format!("{by} · {at}"),
+                _ => none(),
+            },
+        ),
         (label("opinion"), c.opinion.clone()),
     ];
+    let draft_articles: Vec<(u32, String)> = match state.consultation(&c.consultation_id).await {
+        Ok(Some(live)) => live
+            .document
+            .articles()
+            .map(|a| (a.number, format!("{} {}", crate::review::article_label(a.number, lang), a.title)))
+            .collect(),
+        _ => vec![],
+    };
+
     let csrf = crate::pages::csrf_for(state, headers);
     let page = CommentPage {
         t: texts(lang),
@@ -521,6 +565,20 @@ async fn comment_page(
         can_reveal: user.role == Role::Admin && !reveal,
         csrf: csrf.clone(),
         message,
+        consultation_id: c.consultation_id.clone(),
+        articles: draft_articles.into_iter().map(|(n, l)| (n, l, c.articles.contains(&n))).collect(),
+        tags: c.tags.clone(),
+        disposition: c.disposition.map(|d| d.as_str().to_string()).unwrap_or_default(),
+        disposition_reason: c.disposition_reason.clone().unwrap_or_default(),
+        moderation: c.moderation.map(|m| m.as_str().to_string()).unwrap_or_default(),
+        moderation_reason: c.moderation_reason.clone().unwrap_or_default(),
+        excerpt: c.excerpt.clone().unwrap_or_default(),
+        dispositions: yijian_domain::review::Disposition::ALL
+            .map(|d| (d.as_str().to_string(), d.label(lang).to_string()))
+            .to_vec(),
+        moderations: yijian_domain::review::Moderation::ALL
+            .map(|m| (m.as_str().to_string(), m.label(lang).to_string()))
+            .to_vec(),
     };
     crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
@@ -529,9 +587,13 @@ pub async fn comment(
     State(state): State<AppState>,
     axum::Extension(user): axum::Extension<SessionUser>,
     axum::extract::Path(receipt): axum::extract::Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    comment_page(&state, &user, &headers, &receipt, false, StatusCode::OK, None).await
+    let done = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "done=1"));
+    let zh = crate::error::lang_of(&headers) == Lang::Zh;
+    let message = done.then(|| if zh { "已保存。" } else { "Saved." }.to_string());
+    comment_page(&state, &user, &headers, &receipt, false, StatusCode::OK, message).await
 }
 
 /// Shows one comment's ID and phone numbers in full: admins only, with a reason, audited.

@@ -7,8 +7,14 @@ mod admin;
 mod api;
 pub mod captcha;
 mod error;
+pub mod export;
+mod forms;
+pub mod indexing;
 pub mod limits;
+mod manage;
 mod pages;
+pub mod report;
+mod review;
 mod texts;
 
 use std::collections::HashMap;
@@ -50,6 +56,8 @@ pub struct AppState {
     /// What each web form id produced, so a resubmitted form stores nothing new.
     forms: Arc<Mutex<pages::FormMemory>>,
     limiter: Option<Arc<limits::Limiter>>,
+    /// The full-text index of opinions, if one is open.
+    pub search: Option<yijian_analysis::SearchIndex>,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
@@ -99,7 +107,19 @@ impl AppState {
             drafts: Arc::default(),
             forms: Arc::default(),
             limiter,
+            search: None,
         }
+    }
+
+    /// Searches opinions through this index.
+    pub fn with_search(mut self, index: yijian_analysis::SearchIndex) -> Self {
+        self.search = Some(index);
+        self
+    }
+
+    /// Drops a cached consultation, so that a change made here shows at once.
+    pub fn forget(&self, id: &str) {
+        self.cache.lock().expect("cache poisoned").remove(id);
     }
 
     /// `Err(wait)` when this client has submitted too often.
@@ -139,6 +159,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/c/{id}", get(pages::consultation).post(pages::submit))
         .route("/c/{id}/text.txt", get(pages::canonical_text))
+        .route("/c/{id}/report", get(report::public_page))
+        .route("/c/{id}/report.docx", get(report::public_docx))
+        .route("/api/v1/consultations/{id}/report", get(report::public_json))
         .route("/receipt", get(pages::lookup))
         .route("/privacy", get(pages::privacy))
         .route("/static/app.css", get(pages::css))
@@ -162,9 +185,30 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/account", get(admin::account).post(admin::account_update))
         .route("/admin/comments/{receipt}", get(admin::comment))
         .route("/admin/comments/{receipt}/reveal", post(admin::reveal))
+        .route("/admin/comments/{receipt}/review", post(review::review_one))
+        .route("/admin/c/{id}", get(review::queue_page))
+        .route("/admin/c/{id}/bulk", post(review::bulk))
+        .route("/admin/c/{id}/manual", get(review::manual_form).post(review::manual_submit))
+        .route("/admin/c/{id}/dashboard", get(review::dashboard))
+        .route("/admin/c/{id}/export", get(export::export_form).post(export::export_post))
+        .route("/admin/c/{id}/report", get(report::preview).post(report::publish))
+        .route("/admin/c/{id}/manage", get(manage::manage).post(manage::manage_post))
+        .route("/admin/c/{id}/upload", post(manage::upload_version))
+        .route("/admin/consultations", post(manage::create))
+        .route("/admin/consultations/new", get(manage::new_form))
+        .route("/admin/drafts/{id}", get(manage::draft).post(manage::draft_post))
         .route("/api/v1/admin/comments/{receipt}", get(admin::api_comment))
+        .route("/api/v1/admin/comments/{receipt}/review", post(review::api_review_one))
+        .route("/api/v1/admin/consultations/{id}/comments", get(review::api_queue).post(review::api_manual))
+        .route("/api/v1/admin/consultations/{id}/review", post(review::api_bulk))
+        .route("/api/v1/admin/consultations/{id}/dashboard", get(review::api_dashboard))
+        .route("/api/v1/admin/consultations/{id}/export", get(export::api_export_get).post(export::api_export_post))
+        .route("/api/v1/admin/consultations/{id}/report", get(report::api_preview).post(report::api_publish))
+        .route("/api/v1/admin/consultations/{id}/{action}", post(manage::api_action))
+        .route("/api/v1/admin/drafts", get(manage::api_drafts))
+        .route("/api/v1/admin/drafts/{id}/publish", post(manage::api_publish_draft))
         .route("/admin/{*rest}", get(admin::home))
-        .route("/api/v1/admin/consultations", get(admin::api_consultations))
+        .route("/api/v1/admin/consultations", get(admin::api_consultations).post(manage::api_create))
         .route("/api/v1/admin/users", get(admin::api_users))
         .route("/api/v1/admin/{*rest}", get(admin::api_consultations))
         .route_layer(middleware::from_fn_with_state(state, admin::require_staff))

@@ -59,7 +59,7 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 }
 
 /// The page language, and whether the choice must be remembered.
-fn page_lang(q: &PageQuery, headers: &HeaderMap) -> (Lang, bool) {
+pub(crate) fn page_lang(q: &PageQuery, headers: &HeaderMap) -> (Lang, bool) {
     match q.lang.as_deref() {
         Some("en") => (Lang::En, true),
         Some("zh") => (Lang::Zh, true),
@@ -228,7 +228,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<PageQuery>, he
     };
     let now = Timestamp::now();
     let mut items = Vec::new();
-    for s in &list {
+    for s in list.iter().filter(|s| !s.archived) {
         // Loading verifies each text: a tampered one is left out of the list, not shown.
         let Ok(Some(c)) = state.consultation(&s.id).await else { continue };
         let status = c.meta.status(now);
@@ -361,6 +361,10 @@ struct SummaryError {
 #[derive(Template)]
 #[template(path = "consultation.html")]
 struct ConsultationPage {
+    /// Deadline extensions and early closes, each with its reason: shown publicly.
+    schedule_changes: Vec<String>,
+    /// Whether an adoption report is published.
+    has_report: bool,
     t: &'static Texts,
     other_lang_href: String,
     lang_query: &'static str,
@@ -486,7 +490,19 @@ async fn consultation_page(
         );
     }
     let subject_line = format!("《{}》", m.email_channel.subject_phrase);
+    let schedule_changes = state
+        .store
+        .schedule_events(&m.id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| e.kind != "archived")
+        .map(|e| crate::manage::event_line(e, &c.tz, lang))
+        .collect();
+    let has_report = matches!(state.store.latest_report(&m.id).await, Ok(Some(_)));
     ConsultationPage {
+        schedule_changes,
+        has_report,
         t,
         other_lang_href: other_lang_href(&format!("/c/{}", m.id), lang),
         lang_query: lang_query(lang).0,
@@ -797,6 +813,8 @@ struct ReceiptPage {
 struct Found {
     receipt: String,
     status: String,
+    /// The disposition and its reasoning, once the report is published.
+    outcome: Option<(String, String)>,
     submitted_at: String,
     consultation: String,
 }
@@ -838,11 +856,19 @@ pub async fn lookup(State(state): State<AppState>, Query(q): Query<PageQuery>, h
                     };
                     page.found = Some(Found {
                         receipt: r.to_string(),
-                        status: if info.status == "received" {
-                            t.status_received.to_string()
-                        } else {
-                            info.status.clone()
+                        status: match &info.disposition {
+                            Some(_) => if lang == Lang::Zh {
+                                "已处理，采纳情况已公布"
+                            } else {
+                                "Answered in the published report"
+                            }
+                            .to_string(),
+                            None => t.status_received.to_string(),
                         },
+                        outcome: info
+                            .disposition
+                            .as_ref()
+                            .map(|(d, reason)| (d.label(lang).to_string(), reason.clone())),
                         submitted_at: info.submitted_at.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string(),
                         consultation: title,
                     });

@@ -1,0 +1,335 @@
+//! The adoption report (采纳情况): how the public's comments were handled, article by article.
+//!
+//! Counting rules, which the report states in its own words:
+//! - a comment counts under every article it addresses; the overall figures count it once;
+//! - spam and hidden comments are left out, and how many were left out is stated;
+//! - no opinion text appears except the excerpts staff chose, and nothing personal at all.
+//!
+//! The builder takes comments one at a time, so a million of them need no more memory than
+//! the distinct reasonings they carry.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::comment::Channel;
+use crate::consultation::Consultation;
+use crate::review::{Disposition, Moderation};
+
+/// How many comments got each answer; `undecided` have none yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub adopted: u64,
+    pub partly_adopted: u64,
+    pub not_adopted: u64,
+    pub out_of_scope: u64,
+    pub undecided: u64,
+}
+
+impl Counts {
+    fn add(&mut self, d: Option<Disposition>) {
+        match d {
+            Some(Disposition::Adopted) => self.adopted += 1,
+            Some(Disposition::PartlyAdopted) => self.partly_adopted += 1,
+            Some(Disposition::NotAdopted) => self.not_adopted += 1,
+            Some(Disposition::OutOfScope) => self.out_of_scope += 1,
+            None => self.undecided += 1,
+        }
+    }
+    pub fn get(&self, d: Disposition) -> u64 {
+        match d {
+            Disposition::Adopted => self.adopted,
+            Disposition::PartlyAdopted => self.partly_adopted,
+            Disposition::NotAdopted => self.not_adopted,
+            Disposition::OutOfScope => self.out_of_scope,
+        }
+    }
+    pub fn total(&self) -> u64 {
+        self.adopted + self.partly_adopted + self.not_adopted + self.out_of_scope + self.undecided
+    }
+}
+
+/// One reasoning as staff wrote it, and how many comments it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reasoning {
+    pub disposition: Disposition,
+    pub text: String,
+    pub comments: u64,
+}
+
+/// The part of the report about one article, or (number 0) about comments on the draft as a
+/// whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    pub article: u32,
+    pub title: String,
+    pub comments: u64,
+    pub counts: Counts,
+    pub reasonings: Vec<Reasoning>,
+    pub excerpts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdoptionReport {
+    pub consultation_id: String,
+    pub title: String,
+    pub issuer: String,
+    pub version: u32,
+    pub opens_at: Timestamp,
+    pub closes_at: Timestamp,
+    pub time_zone: String,
+    /// Comments in the figures, each counted once.
+    pub comments: u64,
+    pub counts: Counts,
+    pub left_out_spam: u64,
+    pub left_out_hidden: u64,
+    /// Article sections in the draft's order; articles nobody addressed have zero comments.
+    pub articles: Vec<Section>,
+    /// Comments that address no particular article.
+    pub general: Section,
+    pub by_channel: Vec<(String, u64)>,
+    pub by_position: Vec<(String, u64)>,
+    /// An introduction staff write, printed before the figures.
+    pub preface: String,
+}
+
+/// What the report needs to know of one comment.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    pub articles: Vec<u32>,
+    pub channel: Option<Channel>,
+    pub position: Option<String>,
+    pub disposition: Option<Disposition>,
+    pub reasoning: Option<String>,
+    pub moderation: Option<Moderation>,
+    pub excerpt: Option<String>,
+}
+
+struct SectionAcc {
+    title: String,
+    comments: u64,
+    counts: Counts,
+    reasonings: BTreeMap<(Disposition, String), u64>,
+    excerpts: Vec<String>,
+}
+
+impl SectionAcc {
+    fn new(title: String) -> Self {
+        SectionAcc { title, comments: 0, counts: Counts::default(), reasonings: BTreeMap::new(), excerpts: vec![] }
+    }
+    fn add(&mut self, c: &ReportInput) {
+        self.comments += 1;
+        self.counts.add(c.disposition);
+        if let (Some(d), Some(r)) = (c.disposition, c.reasoning.as_deref()) {
+            let r = r.trim();
+            if !r.is_empty() {
+                *self.reasonings.entry((d, r.to_string())).or_default() += 1;
+            }
+        }
+        if let Some(e) = c.excerpt.as_deref().map(str::trim).filter(|e| !e.is_empty())
+            && self.excerpts.len() < MAX_EXCERPTS_PER_SECTION
+            && !self.excerpts.iter().any(|x| x == e)
+        {
+            self.excerpts.push(e.to_string());
+        }
+    }
+    fn finish(self, article: u32) -> Section {
+        let mut reasonings: Vec<Reasoning> = self
+            .reasonings
+            .into_iter()
+            .map(|((disposition, text), comments)| Reasoning { disposition, text, comments })
+            .collect();
+        reasonings.sort_by(|a, b| a.disposition.cmp(&b.disposition).then(b.comments.cmp(&a.comments)));
+        Section {
+            article,
+            title: self.title,
+            comments: self.comments,
+            counts: self.counts,
+            reasonings,
+            excerpts: self.excerpts,
+        }
+    }
+}
+
+/// A report quotes at most this many excerpts under one heading, so that a bulk choice cannot
+/// turn it into a dump of opinions.
+pub const MAX_EXCERPTS_PER_SECTION: usize = 20;
+
+pub struct ReportBuilder {
+    base: AdoptionReport,
+    articles: Vec<(u32, SectionAcc)>,
+    general: SectionAcc,
+    by_channel: BTreeMap<String, u64>,
+    by_position: BTreeMap<String, u64>,
+}
+
+impl ReportBuilder {
+    pub fn new(c: &Consultation, preface: &str) -> ReportBuilder {
+        let empty = Section {
+            article: 0,
+            title: String::new(),
+            comments: 0,
+            counts: Counts::default(),
+            reasonings: vec![],
+            excerpts: vec![],
+        };
+        ReportBuilder {
+            base: AdoptionReport {
+                consultation_id: c.meta.id.clone(),
+                title: c.meta.title.clone(),
+                issuer: c.meta.issuer.clone(),
+                version: c.version,
+                opens_at: c.meta.opens_at,
+                closes_at: c.meta.closes_at,
+                time_zone: c.meta.time_zone.clone(),
+                comments: 0,
+                counts: Counts::default(),
+                left_out_spam: 0,
+                left_out_hidden: 0,
+                articles: vec![],
+                general: empty,
+                by_channel: vec![],
+                by_position: vec![],
+                preface: preface.trim().to_string(),
+            },
+            articles: c.document.articles().map(|a| (a.number, SectionAcc::new(a.title.clone()))).collect(),
+            general: SectionAcc::new(String::new()),
+            by_channel: BTreeMap::new(),
+            by_position: BTreeMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, c: &ReportInput) {
+        match c.moderation {
+            Some(Moderation::Spam) => {
+                self.base.left_out_spam += 1;
+                return;
+            }
+            Some(Moderation::Hidden) => {
+                self.base.left_out_hidden += 1;
+                return;
+            }
+            _ => {}
+        }
+        self.base.comments += 1;
+        self.base.counts.add(c.disposition);
+        let mut addressed = false;
+        for n in &c.articles {
+            if let Some((_, acc)) = self.articles.iter_mut().find(|(number, _)| number == n) {
+                acc.add(c);
+                addressed = true;
+            }
+        }
+        if !addressed {
+            self.general.add(c);
+        }
+        let channel = c.channel.map(|ch| ch.as_str()).unwrap_or("unknown").to_string();
+        *self.by_channel.entry(channel).or_default() += 1;
+        let position = c.position.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "未填写".to_string());
+        *self.by_position.entry(position).or_default() += 1;
+    }
+
+    pub fn finish(self) -> AdoptionReport {
+        let mut report = self.base;
+        report.articles = self.articles.into_iter().map(|(n, acc)| acc.finish(n)).collect();
+        report.general = self.general.finish(0);
+        let mut by_channel: Vec<_> = self.by_channel.into_iter().collect();
+        by_channel.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        report.by_channel = by_channel;
+        let mut by_position: Vec<_> = self.by_position.into_iter().collect();
+        by_position.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        report.by_position = by_position;
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file;
+
+    fn consultation() -> Consultation {
+        let src = include_str!("../../../demo/ln-hrss-ai-2025.md");
+        let f = file::parse(src).expect("demo parses");
+        Consultation {
+            meta: f.meta,
+            demo: true,
+            version: 1,
+            content_sha256: String::new(),
+            signature: String::new(),
+            document: f.document,
+        }
+    }
+
+    fn input(articles: &[u32], d: Option<Disposition>, reason: &str, m: Option<Moderation>) -> ReportInput {
+        ReportInput {
+            articles: articles.to_vec(),
+            channel: Some(Channel::Web),
+            position: Some("教师".into()),
+            disposition: d,
+            reasoning: Some(reason.into()),
+            moderation: m,
+            excerpt: None,
+        }
+    }
+
+    #[test]
+    fn a_comment_counts_under_each_article_and_once_overall() {
+        let mut b = ReportBuilder::new(&consultation(), "");
+        b.add(&input(&[1, 2], Some(Disposition::Adopted), "已在第一条中增加相关表述。", None));
+        b.add(&input(&[1], Some(Disposition::Adopted), "已在第一条中增加相关表述。", None));
+        b.add(&input(&[2], Some(Disposition::NotAdopted), "与上位法不一致。", None));
+        b.add(&input(&[], None, "", None));
+        let r = b.finish();
+        assert_eq!(r.comments, 4);
+        assert_eq!(r.counts.adopted, 2);
+        assert_eq!(r.counts.undecided, 1);
+        assert_eq!(r.articles.len(), 20);
+        let a1 = &r.articles[0];
+        assert_eq!((a1.article, a1.comments, a1.counts.adopted), (1, 2, 2));
+        assert_eq!(
+            a1.reasonings,
+            vec![Reasoning {
+                disposition: Disposition::Adopted,
+                text: "已在第一条中增加相关表述。".into(),
+                comments: 2
+            }]
+        );
+        let a2 = &r.articles[1];
+        assert_eq!((a2.comments, a2.counts.adopted, a2.counts.not_adopted), (2, 1, 1));
+        assert_eq!(r.articles[2].comments, 0);
+        assert_eq!(r.general.comments, 1);
+        assert_eq!(r.by_channel, vec![("web".to_string(), 4)]);
+        assert_eq!(r.by_position, vec![("教师".to_string(), 4)]);
+    }
+
+    #[test]
+    fn spam_and_hidden_are_left_out_and_counted() {
+        let mut b = ReportBuilder::new(&consultation(), "");
+        b.add(&input(&[1], Some(Disposition::Adopted), "理由", Some(Moderation::Spam)));
+        b.add(&input(&[1], None, "", Some(Moderation::Hidden)));
+        b.add(&input(&[1], None, "", Some(Moderation::Hidden)));
+        b.add(&input(&[1], Some(Disposition::NotAdopted), "理由", Some(Moderation::Duplicate)));
+        let r = b.finish();
+        assert_eq!((r.left_out_spam, r.left_out_hidden, r.comments), (1, 2, 1));
+        assert_eq!(r.articles[0].counts.not_adopted, 1);
+    }
+
+    #[test]
+    fn only_chosen_excerpts_appear_and_never_too_many() {
+        let mut b = ReportBuilder::new(&consultation(), "");
+        for i in 0..30 {
+            let mut c = input(&[3], None, "", None);
+            c.excerpt = Some(format!("摘录{i}"));
+            b.add(&c);
+        }
+        b.add(&input(&[3], None, "", None));
+        let r = b.finish();
+        assert_eq!(r.articles[2].excerpts.len(), MAX_EXCERPTS_PER_SECTION);
+        assert_eq!(r.articles[2].excerpts[0], "摘录0");
+        let json = serde_json::to_string(&r).unwrap();
+        let back: AdoptionReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+    }
+}

@@ -1,0 +1,91 @@
+//! Keeps the full-text index up with the comments, in the background and off the intake's
+//! write path: a comment is acknowledged once it is on disk, and becomes searchable a moment
+//! later when this task next looks.
+
+use std::time::Duration;
+
+use yijian_analysis::{IndexedComment, Indexer, SearchError, SearchIndex};
+use yijian_store::Store;
+
+const BATCH: i64 = 5_000;
+const IDLE: Duration = Duration::from_millis(300);
+
+/// Indexes every comment above the index's high-water mark, in batches; returns how many.
+/// `progress` hears the running total.
+pub async fn catch_up(
+    store: &Store,
+    writer: &mut Indexer,
+    mut high_water: i64,
+    mut progress: impl FnMut(u64),
+) -> Result<(u64, i64), String> {
+    let mut done = 0u64;
+    loop {
+        let batch = store.comments_after(high_water, BATCH).await.map_err(|e| e.to_string())?;
+        let Some(last) = batch.last().map(|(id, _, _)| *id) else { return Ok((done, high_water)) };
+        let docs: Vec<IndexedComment> =
+            batch.into_iter().map(|(id, consultation_id, text)| IndexedComment { id, consultation_id, text }).collect();
+        done += docs.len() as u64;
+        let w = &mut *writer;
+        blocking(|| {
+            w.add(&docs)?;
+            w.commit(last)
+        })
+        .map_err(|e| e.to_string())?;
+        high_water = last;
+        progress(done);
+    }
+}
+
+/// Empties the index and indexes every comment again. The emptying is committed with the
+/// first batch, so searches keep answering from the old index until then.
+pub async fn rebuild(store: &Store, writer: &mut Indexer, progress: impl FnMut(u64)) -> Result<u64, String> {
+    blocking(|| writer.clear()).map_err(|e: SearchError| e.to_string())?;
+    let (n, _) = catch_up(store, writer, 0, progress).await?;
+    if n == 0 {
+        blocking(|| writer.commit(0)).map_err(|e| e.to_string())?;
+    }
+    Ok(n)
+}
+
+/// Runs tantivy's synchronous work without stalling the other tasks of a multi-threaded
+/// runtime (a single-threaded one, as in some tests, just runs it).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// Starts the indexer. If another process holds the index's writer, search still works from
+/// what is indexed, and this server leaves indexing to that process.
+pub fn spawn(store: Store, index: SearchIndex) {
+    tokio::spawn(async move {
+        let mut writer = match index.writer() {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "the search index is not indexed by this server");
+                return;
+            }
+        };
+        let mut high_water = index.high_water();
+        loop {
+            match store.take_search_reindex_request().await {
+                Ok(true) => {
+                    tracing::info!("rebuilding the search index, as requested");
+                    match rebuild(&store, &mut writer, |_| {}).await {
+                        Ok(n) => tracing::info!(comments = n, "search index rebuilt"),
+                        Err(e) => tracing::error!(error = %e, "rebuilding the search index failed"),
+                    }
+                    high_water = index.high_water();
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "could not read the reindex request"),
+            }
+            match catch_up(&store, &mut writer, high_water, |_| {}).await {
+                Ok((_, hw)) => high_water = hw,
+                Err(e) => tracing::error!(error = %e, "indexing comments failed; retrying"),
+            }
+            tokio::time::sleep(IDLE).await;
+        }
+    });
+}

@@ -1,0 +1,737 @@
+//! Consultation management for admins: create one from an uploaded consultation file or from a
+//! form, edit it while it is a draft, publish it, and then extend its deadline, close it early
+//! or archive it. Every schedule change is recorded and shown on the public page; a published
+//! text changes only as a new signed version.
+
+use askama::Template;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use serde_json::json;
+use yijian_domain::Lang;
+use yijian_domain::file::{ConsultationFile, parse};
+use yijian_domain::staff::Role;
+use yijian_store::{ImportOutcome, ManageError, SessionUser};
+
+use crate::AppState;
+use crate::forms::{Fields, say};
+use crate::review::{Failure, expired, read_fields, staff_consultation};
+use crate::texts::{Texts, texts};
+
+/// Largest consultation file accepted.
+const MAX_FILE: usize = 2 * 1024 * 1024;
+
+fn admin_only(user: &SessionUser, lang: Lang) -> Result<(), Failure> {
+    if user.role == Role::Admin { Ok(()) } else { Err(Failure::forbidden(lang)) }
+}
+
+fn manage_error(e: ManageError, lang: Lang) -> Failure {
+    let (status, code, zh, en) = match &e {
+        ManageError::NotFound(_) => {
+            (StatusCode::NOT_FOUND, "consultation_not_found", "没有找到这项征求意见。".to_string(), e.to_string())
+        }
+        ManageError::AlreadyPublished(_) => (
+            StatusCode::CONFLICT,
+            "already_published",
+            "该编号的征求意见已发布，请在其“管理”页上传新版本。".into(),
+            e.to_string(),
+        ),
+        ManageError::NotLater => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_later",
+            "新的截止日期须晚于当前截止时间和现在。".into(),
+            e.to_string(),
+        ),
+        ManageError::AlreadyClosed(_) => {
+            (StatusCode::CONFLICT, "already_closed", "征求意见已经结束。".into(), e.to_string())
+        }
+        ManageError::StillOpen(_) => {
+            (StatusCode::CONFLICT, "still_open", "征求意见尚未结束，结束后才能归档。".into(), e.to_string())
+        }
+        ManageError::Archived(_) => {
+            (StatusCode::CONFLICT, "archived", "该征求意见已归档，不能再修改。".into(), e.to_string())
+        }
+        ManageError::Store(yijian_store::StoreError::ClosedConsultation(_)) => {
+            (StatusCode::CONFLICT, "closed", "征求意见已结束，正文不能再修改。".into(), e.to_string())
+        }
+        ManageError::Store(_) => return Failure::internal(lang, e),
+    };
+    Failure::new(status, code, say(lang, &zh, &en))
+}
+
+fn parse_source(source: &str, lang: Lang) -> Result<ConsultationFile, Failure> {
+    parse(source).map_err(|e| {
+        Failure::bad(
+            lang,
+            say(
+                lang,
+                &format!("征求意见文件第 {} 行：{}", e.line, e.message),
+                &format!("Consultation file, line {}: {}", e.line, e.message),
+            ),
+        )
+    })
+}
+
+/// Builds a consultation file from the "new consultation" form, so that a form and an upload
+/// go through the same parser and the same checks.
+pub fn source_from_form(f: &Fields) -> String {
+    let get = |k: &str| f.get(k).unwrap_or("").to_string();
+    let positions: Vec<String> =
+        f.0.iter()
+            .find(|(k, _)| k == "positions")
+            .map(|(_, v)| v.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+            .unwrap_or_default();
+    let mut table = toml::Table::new();
+    for k in ["id", "title", "issuer", "opens_at", "closes_at"] {
+        table.insert(k.into(), toml::Value::String(get(k)));
+    }
+    table.insert("positions".into(), toml::Value::Array(positions.into_iter().map(toml::Value::String).collect()));
+    table.insert(
+        "notice".into(),
+        toml::Value::String(
+            f.0.iter().find(|(k, _)| k == "notice").map(|(_, v)| v.replace("\r\n", "\n")).unwrap_or_default(),
+        ),
+    );
+    let mut contact = toml::Table::new();
+    for (k, field) in [
+        ("person", "contact_person"),
+        ("department", "contact_department"),
+        ("phone", "contact_phone"),
+        ("email", "contact_email"),
+    ] {
+        contact.insert(k.into(), toml::Value::String(get(field)));
+    }
+    table.insert("contact".into(), toml::Value::Table(contact));
+    let mut mail = toml::Table::new();
+    mail.insert("address".into(), toml::Value::String(get("mail_address")));
+    mail.insert("subject_phrase".into(), toml::Value::String(get("subject_phrase")));
+    table.insert("email_channel".into(), toml::Value::Table(mail));
+    let front = toml::to_string(&table).unwrap_or_default();
+    let body = f.0.iter().find(|(k, _)| k == "body").map(|(_, v)| v.replace("\r\n", "\n")).unwrap_or_default();
+    format!("+++\n{front}+++\n\n{}\n", body.trim())
+}
+
+/// Reads an upload (multipart with a `file` part, or a form with `source`) or the form's
+/// fields: the consultation file's text, plus the CSRF token.
+async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(String, String), Failure> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let too_big = || {
+        Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            say(lang, "文件不能超过 2 MB。", "The file is limited to 2 MB."),
+        )
+    };
+    if is_multipart {
+        let mut mp = Multipart::from_request(req, state).await.map_err(|e| Failure::bad(lang, e.to_string()))?;
+        let (mut source, mut csrf) = (String::new(), String::new());
+        while let Some(field) = mp.next_field().await.map_err(|_| too_big())? {
+            let name = field.name().unwrap_or("").to_string();
+            let bytes = field.bytes().await.map_err(|_| too_big())?;
+            if bytes.len() > MAX_FILE {
+                return Err(too_big());
+            }
+            match name.as_str() {
+                "file" | "source" => {
+                    source = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                        Failure::bad(lang, say(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text."))
+                    })?
+                }
+                "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+                _ => {}
+            }
+        }
+        Ok((source, csrf))
+    } else {
+        let (parts, body) = req.into_parts();
+        let f = read_fields(&parts.headers, body, MAX_FILE, lang).await?;
+        let csrf = f.get("csrf").unwrap_or("").to_string();
+        let source = match f.0.iter().find(|(k, _)| k == "source") {
+            Some((_, s)) => s.replace("\r\n", "\n"),
+            None => source_from_form(&f),
+        };
+        Ok((source, csrf))
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Pages
+// ------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_new.html")]
+struct NewPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    csrf: String,
+    error: Option<String>,
+    drafts: Vec<(String, String)>,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    headers: HeaderMap,
+) -> Response {
+    new_page(&state, &user, &headers, StatusCode::OK, None).await
+}
+
+async fn new_page(
+    state: &AppState,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let lang = crate::error::lang_of(headers);
+    if let Err(e) = admin_only(user, lang) {
+        return e.page(lang);
+    }
+    let csrf = crate::pages::csrf_for(state, headers);
+    let drafts =
+        state.store.drafts().await.unwrap_or_default().into_iter().map(|d| (d.id, d.updated_at.to_string())).collect();
+    let page = NewPage {
+        t: texts(lang),
+        other_lang_href: "/admin/consultations/new?lang=en".into(),
+        zh: lang == Lang::Zh,
+        csrf: csrf.clone(),
+        error,
+        drafts,
+    };
+    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+}
+
+/// `POST /admin/consultations`: an uploaded file or the form becomes a draft.
+pub async fn create(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    req: Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let lang = crate::error::lang_of(&headers);
+    if let Err(e) = admin_only(&user, lang) {
+        return e.page(lang);
+    }
+    let result = async {
+        let (source, csrf) = read_source(&state, req, lang).await?;
+        if !crate::pages::csrf_matches(&state, &headers, &csrf) {
+            return Err(expired(lang));
+        }
+        let file = parse_source(&source, lang)?;
+        state
+            .store
+            .save_draft(&user.name, &file.meta.id, &source, Timestamp::now())
+            .await
+            .map_err(|e| manage_error(e, lang))?;
+        Ok(file.meta.id)
+    }
+    .await;
+    match result {
+        Ok(id) => Redirect::to(&format!("/admin/drafts/{id}")).into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::INTERNAL_SERVER_ERROR => e.page(lang),
+        Err(e) => new_page(&state, &user, &headers, e.status, Some(e.message)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_draft.html")]
+struct DraftPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    id: String,
+    csrf: String,
+    source: String,
+    summary: Vec<String>,
+    error: Option<String>,
+}
+
+async fn draft_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    status: StatusCode,
+    source: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let lang = crate::error::lang_of(headers);
+    let source = match source {
+        Some(s) => s,
+        None => match state.store.draft(id).await {
+            Ok(Some(d)) => d.source,
+            Ok(None) => {
+                return Failure::new(
+                    StatusCode::NOT_FOUND,
+                    "draft_not_found",
+                    say(lang, "没有这份草稿。", "No such draft."),
+                )
+                .page(lang);
+            }
+            Err(e) => return Failure::internal(lang, e).page(lang),
+        },
+    };
+    let (summary, parse_error) = match parse(&source) {
+        Ok(f) => (
+            vec![
+                f.meta.title.clone(),
+                f.meta.issuer.clone(),
+                say(
+                    lang,
+                    &format!("{} 章，{} 条", f.document.chapters.len(), f.document.articles().count()),
+                    &format!("{} chapters, {} articles", f.document.chapters.len(), f.document.articles().count()),
+                ),
+                format!("{} — {}", f.meta.rfc3339(f.meta.opens_at), f.meta.rfc3339(f.meta.closes_at)),
+            ],
+            None,
+        ),
+        Err(e) => (
+            vec![],
+            Some(say(lang, &format!("第 {} 行：{}", e.line, e.message), &format!("line {}: {}", e.line, e.message))),
+        ),
+    };
+    let csrf = crate::pages::csrf_for(state, headers);
+    let page = DraftPage {
+        t: texts(lang),
+        other_lang_href: format!("/admin/drafts/{id}?lang=en"),
+        zh: lang == Lang::Zh,
+        id: id.to_string(),
+        csrf: csrf.clone(),
+        source,
+        summary,
+        error: error.or(parse_error),
+    };
+    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+}
+
+pub async fn draft(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    if let Err(e) = admin_only(&user, lang) {
+        return e.page(lang);
+    }
+    draft_page(&state, &headers, &id, StatusCode::OK, None, None).await
+}
+
+/// `POST /admin/drafts/{id}`: `action` = `save` (with `source`), `publish` or `delete`.
+pub async fn draft_post(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    if let Err(e) = admin_only(&user, lang) {
+        return e.page(lang);
+    }
+    let f = match read_fields(&headers, body, MAX_FILE, lang).await {
+        Ok(f) => f,
+        Err(e) => return e.page(lang),
+    };
+    if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
+        return expired(lang).page(lang);
+    }
+    let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.replace("\r\n", "\n"));
+    match f.get("action").unwrap_or("") {
+        "save" => {
+            let source = source.unwrap_or_default();
+            let result = async {
+                let file = parse_source(&source, lang)?;
+                if file.meta.id != id {
+                    return Err(Failure::bad(
+                        lang,
+                        say(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change."),
+                    ));
+                }
+                state
+                    .store
+                    .save_draft(&user.name, &id, &source, Timestamp::now())
+                    .await
+                    .map_err(|e| manage_error(e, lang))
+            }
+            .await;
+            match result {
+                Ok(()) => Redirect::to(&format!("/admin/drafts/{id}")).into_response(),
+                Err(e) => draft_page(&state, &headers, &id, e.status, Some(source), Some(e.message)).await,
+            }
+        }
+        "publish" => match publish_draft(&state, &user, &id, lang).await {
+            Ok(_) => Redirect::to(&format!("/admin/c/{id}/manage")).into_response(),
+            Err(e) => draft_page(&state, &headers, &id, e.status, None, Some(e.message)).await,
+        },
+        "delete" => match state.store.delete_draft(&user.name, &id).await {
+            Ok(_) => Redirect::to("/admin/consultations/new").into_response(),
+            Err(e) => Failure::internal(lang, e).page(lang),
+        },
+        _ => Failure::bad(lang, say(lang, "未知操作。", "Unknown action.")).page(lang),
+    }
+}
+
+async fn publish_draft(state: &AppState, user: &SessionUser, id: &str, lang: Lang) -> Result<ImportOutcome, Failure> {
+    let d = state.store.draft(id).await.map_err(|e| Failure::internal(lang, e))?.ok_or_else(|| {
+        Failure::new(StatusCode::NOT_FOUND, "draft_not_found", say(lang, "没有这份草稿。", "No such draft."))
+    })?;
+    let file = parse_source(&d.source, lang)?;
+    state.store.publish_draft(&user.name, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
+}
+
+#[derive(Template)]
+#[template(path = "admin_manage.html")]
+struct ManagePage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    id: String,
+    title: String,
+    csrf: String,
+    facts: Vec<(String, String)>,
+    events: Vec<String>,
+    archived: bool,
+    open: bool,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+pub(crate) fn event_line(e: &yijian_store::ScheduleEvent, tz: &jiff::tz::TimeZone, lang: Lang) -> String {
+    let fmt = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string();
+    let when = fmt(e.at);
+    let change = match (e.old_closes_at, e.new_closes_at) {
+        (Some(o), Some(n)) => say(
+            lang,
+            &format!("截止时间由 {} 改为 {}", fmt(o), fmt(n)),
+            &format!("deadline moved from {} to {}", fmt(o), fmt(n)),
+        ),
+        _ => String::new(),
+    };
+    let kind = match e.kind.as_str() {
+        "extended" => say(lang, "延长征求意见期限", "Deadline extended"),
+        "closed_early" => say(lang, "提前结束征求意见", "Closed early"),
+        "rescheduled" => say(lang, "调整征求意见期限", "Schedule changed"),
+        "archived" => say(lang, "归档", "Archived"),
+        other => other.to_string(),
+    };
+    let reason = if e.reason.is_empty() {
+        String::new()
+    } else {
+        say(lang, &format!("。理由：{}", e.reason), &format!(". Reason: {}", e.reason))
+    };
+    if change.is_empty() { format!("{when} {kind}{reason}") } else { format!("{when} {kind}：{change}{reason}") }
+}
+
+async fn manage_page(
+    state: &AppState,
+    user: &SessionUser,
+    headers: &HeaderMap,
+    id: &str,
+    status: StatusCode,
+    message: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let lang = crate::error::lang_of(headers);
+    let result = async {
+        admin_only(user, lang)?;
+        let c = staff_consultation(state, id, lang).await?;
+        let events = state.store.schedule_events(id).await.map_err(|e| Failure::internal(lang, e))?;
+        let archived = state.store.is_archived(id).await.map_err(|e| Failure::internal(lang, e))?;
+        let now = Timestamp::now();
+        let csrf = crate::pages::csrf_for(state, headers);
+        let page = ManagePage {
+            t: texts(lang),
+            other_lang_href: format!("/admin/c/{id}/manage?lang=en"),
+            zh: lang == Lang::Zh,
+            id: id.to_string(),
+            title: c.meta.title.clone(),
+            csrf: csrf.clone(),
+            facts: vec![
+                (
+                    say(lang, "状态", "Status"),
+                    format!(
+                        "{}{}",
+                        c.meta.status(now).as_str(),
+                        if archived { say(lang, "（已归档）", " (archived)") } else { String::new() }
+                    ),
+                ),
+                (say(lang, "开始", "Opens"), c.meta.rfc3339(c.meta.opens_at)),
+                (say(lang, "截止", "Closes"), c.meta.rfc3339(c.meta.closes_at)),
+                (say(lang, "文本版本", "Text version"), c.version.to_string()),
+            ],
+            events: events.iter().map(|e| event_line(e, &c.tz, lang)).collect(),
+            archived,
+            open: now < c.meta.closes_at,
+            message,
+            error,
+        };
+        Ok::<_, Failure>(crate::pages::with_csrf_cookie(
+            crate::pages::html(status, crate::pages::render(&page), lang, false),
+            &csrf,
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| e.page(lang))
+}
+
+pub async fn manage(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    manage_page(&state, &user, &headers, &id, StatusCode::OK, None, None).await
+}
+
+/// The deadline a form or API call names: a date (the end of that day, local time) or an
+/// RFC 3339 instant.
+fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Timestamp, Failure> {
+    let bad = || {
+        Failure::bad(
+            lang,
+            say(lang, "请填写有效的新截止日期（如 2025-06-30）。", "Give a valid new deadline, e.g. 2025-06-30."),
+        )
+    };
+    if let Ok(t) = value.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let d: jiff::civil::Date = value.parse().map_err(|_| bad())?;
+    let next = d.tomorrow().map_err(|_| bad())?;
+    next.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|_| bad())
+}
+
+fn reason_of(f: &Fields, lang: Lang) -> Result<String, Failure> {
+    let r = f.get("reason").unwrap_or("").to_string();
+    if r.chars().count() < 4 || r.chars().count() > 1000 {
+        return Err(Failure::bad(
+            lang,
+            say(
+                lang,
+                "请写明理由（4至1000字），理由将公开显示。",
+                "Give a reason (4 to 1,000 characters); it is shown publicly.",
+            ),
+        ));
+    }
+    Ok(r)
+}
+
+/// Runs one schedule action for the page and the API alike.
+async fn schedule_action(
+    state: &AppState,
+    user: &SessionUser,
+    id: &str,
+    action: &str,
+    f: &Fields,
+    lang: Lang,
+) -> Result<String, Failure> {
+    admin_only(user, lang)?;
+    let c = staff_consultation(state, id, lang).await?;
+    let now = Timestamp::now();
+    let done = match action {
+        "extend" => {
+            let t = new_deadline(f.get("closes_at").unwrap_or(""), &c.tz, lang)?;
+            let reason = reason_of(f, lang)?;
+            state.store.extend_deadline(&user.name, id, t, &reason, now).await.map_err(|e| manage_error(e, lang))?;
+            say(
+                lang,
+                "截止时间已延长，并已在公开页面上注明。",
+                "The deadline is extended and the change is shown publicly.",
+            )
+        }
+        "close" => {
+            let reason = reason_of(f, lang)?;
+            state.store.close_early(&user.name, id, &reason, now).await.map_err(|e| manage_error(e, lang))?;
+            say(lang, "征求意见已提前结束。", "The consultation is closed.")
+        }
+        "archive" => {
+            state.store.archive(&user.name, id, now).await.map_err(|e| manage_error(e, lang))?;
+            say(lang, "已归档。", "Archived.")
+        }
+        _ => return Err(Failure::bad(lang, say(lang, "未知操作。", "Unknown action."))),
+    };
+    state.forget(id);
+    Ok(done)
+}
+
+/// `POST /admin/c/{id}/manage`: `action` = `extend` | `close` | `archive`.
+pub async fn manage_post(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let f = match read_fields(&headers, body, 64 * 1024, lang).await {
+        Ok(f) => f,
+        Err(e) => return e.page(lang),
+    };
+    if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
+        return expired(lang).page(lang);
+    }
+    match schedule_action(&state, &user, &id, f.get("action").unwrap_or(""), &f, lang).await {
+        Ok(msg) => manage_page(&state, &user, &headers, &id, StatusCode::OK, Some(msg), None).await,
+        Err(e) if matches!(e.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT) => {
+            manage_page(&state, &user, &headers, &id, e.status, None, Some(e.message)).await
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+/// `POST /admin/c/{id}/upload`: a new file over a published consultation.
+pub async fn upload_version(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        admin_only(&user, lang)?;
+        let (source, csrf) = read_source(&state, req, lang).await?;
+        if !crate::pages::csrf_matches(&state, &headers, &csrf) {
+            return Err(expired(lang));
+        }
+        import_over(&state, &user, &id, &source, lang).await
+    }
+    .await;
+    match result {
+        Ok(msg) => manage_page(&state, &user, &headers, &id, StatusCode::OK, Some(msg), None).await,
+        Err(e) if matches!(e.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT) => {
+            manage_page(&state, &user, &headers, &id, e.status, None, Some(e.message)).await
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+async fn import_over(
+    state: &AppState,
+    user: &SessionUser,
+    id: &str,
+    source: &str,
+    lang: Lang,
+) -> Result<String, Failure> {
+    let file = parse_source(source, lang)?;
+    if file.meta.id != id {
+        return Err(Failure::bad(
+            lang,
+            say(lang, "文件中的编号（id）与这项征求意见不符。", "The file's id is not this consultation's."),
+        ));
+    }
+    let outcome =
+        state.store.import_by(&user.name, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
+    state.forget(id);
+    Ok(match outcome {
+        ImportOutcome::NewVersion { version } => {
+            say(lang, &format!("正文已更新为第 {version} 版。"), &format!("The text is now version {version}."))
+        }
+        ImportOutcome::MetadataUpdated { .. } => {
+            say(lang, "正文未变，设置已更新。", "Same text; the settings are updated.")
+        }
+        ImportOutcome::Unchanged { .. } => say(lang, "与当前版本相同，没有变化。", "Nothing changed."),
+        ImportOutcome::Created { .. } => say(lang, "已创建。", "Created."),
+    })
+}
+
+// ------------------------------------------------------------------------------------------
+// The JSON API
+// ------------------------------------------------------------------------------------------
+
+/// `POST /api/v1/admin/consultations`: body `{"source": "<consultation file>"}`; makes a
+/// draft (or, with `"publish": true`, publishes it at once).
+pub async fn api_create(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        admin_only(&user, lang)?;
+        let f = read_fields(&headers, body, MAX_FILE, lang).await?;
+        let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone()).unwrap_or_default();
+        let file = parse_source(&source, lang)?;
+        state
+            .store
+            .save_draft(&user.name, &file.meta.id, &source, Timestamp::now())
+            .await
+            .map_err(|e| manage_error(e, lang))?;
+        if f.get("publish") == Some("true") {
+            publish_draft(&state, &user, &file.meta.id, lang).await?;
+            return Ok((StatusCode::CREATED, Json(json!({"id": file.meta.id, "state": "published"}))).into_response());
+        }
+        Ok::<_, Failure>((StatusCode::CREATED, Json(json!({"id": file.meta.id, "state": "draft"}))).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
+
+pub async fn api_drafts(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    if let Err(e) = admin_only(&user, lang) {
+        return e.json();
+    }
+    match state.store.drafts().await {
+        Ok(list) => Json(
+            list.iter()
+                .map(|d| json!({"id": d.id, "created_by": d.created_by, "updated_at": d.updated_at.to_string()}))
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => Failure::internal(lang, e).json(),
+    }
+}
+
+pub async fn api_publish_draft(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        admin_only(&user, lang)?;
+        let outcome = publish_draft(&state, &user, &id, lang).await?;
+        Ok::<_, Failure>(Json(json!({"id": id, "outcome": format!("{outcome:?}")})).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
+
+/// `POST /api/v1/admin/consultations/{id}/{extend|close|archive}` with `{"closes_at", "reason"}`;
+/// `…/version` with `{"source"}` uploads a new file.
+pub async fn api_action(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let f = read_fields(&headers, body, MAX_FILE, lang).await?;
+        let msg = if action == "version" {
+            admin_only(&user, lang)?;
+            let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone()).unwrap_or_default();
+            import_over(&state, &user, &id, &source, lang).await?
+        } else {
+            schedule_action(&state, &user, &id, &action, &f, lang).await?
+        };
+        Ok::<_, Failure>(Json(json!({"id": id, "message": msg})).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}

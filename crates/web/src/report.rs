@@ -1,0 +1,450 @@
+//! The adoption report (采纳情况): built from the comments' dispositions, previewed by staff,
+//! published by an admin, then public at `/c/{id}/report` as a printable page and a .docx.
+//!
+//! A published report is a snapshot: later reclassification changes nothing public until an
+//! admin publishes again, and each publication is kept.
+
+use askama::Template;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use yijian_domain::Lang;
+use yijian_domain::consultation::Consultation;
+use yijian_domain::report::{AdoptionReport, ReportBuilder, ReportInput, Section};
+use yijian_domain::review::Disposition;
+use yijian_domain::staff::Role;
+use yijian_formats::docx::{Block, write_docx};
+use yijian_store::{SessionUser, Store};
+
+use crate::AppState;
+use crate::forms::say;
+use crate::review::{Failure, article_label, channel_label, expired, read_fields, staff_consultation};
+use crate::texts::{Texts, texts};
+
+/// Builds the report from every comment of the consultation as it stands now.
+pub async fn build(store: &Store, c: &Consultation, preface: &str) -> Result<AdoptionReport, yijian_store::StoreError> {
+    let mut b = ReportBuilder::new(c, preface);
+    let mut after = 0;
+    loop {
+        let page = store.comments_page(&c.meta.id, after, 2000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for s in page {
+            b.add(&ReportInput {
+                articles: s.articles,
+                channel: Some(s.channel),
+                position: s.position,
+                disposition: s.disposition,
+                reasoning: s.disposition_reason,
+                moderation: s.moderation,
+                excerpt: s.excerpt,
+            });
+        }
+    }
+    Ok(b.finish())
+}
+
+/// The report as lines for people, shared by the page and the .docx.
+struct View {
+    title: String,
+    subtitle: String,
+    preface: Vec<String>,
+    summary: Vec<String>,
+    overall: Vec<(String, String)>,
+    sections: Vec<SectionView>,
+    by_channel: Vec<(String, String)>,
+    by_position: Vec<(String, String)>,
+}
+
+struct SectionView {
+    heading: String,
+    figures: String,
+    reasonings: Vec<(String, String)>,
+    excerpts: Vec<String>,
+}
+
+fn day(r: &AdoptionReport, t: Timestamp, lang: Lang) -> String {
+    let tz = jiff::tz::TimeZone::get(&r.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let d = t.to_zoned(tz).date();
+    match lang {
+        Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+        Lang::En => d.to_string(),
+    }
+}
+
+fn figures(s: &Section, lang: Lang) -> String {
+    let parts: Vec<String> = Disposition::ALL
+        .iter()
+        .filter(|d| s.counts.get(**d) > 0)
+        .map(|d| format!("{} {}", d.label(lang), s.counts.get(*d)))
+        .chain(
+            (s.counts.undecided > 0).then(|| format!("{} {}", say(lang, "尚未处理", "undecided"), s.counts.undecided)),
+        )
+        .collect();
+    if s.comments == 0 {
+        say(lang, "未收到针对本条的意见。", "No comment addressed this article.")
+    } else {
+        say(
+            lang,
+            &format!("收到意见 {} 条：{}。", s.comments, parts.join("，")),
+            &format!("{} comments: {}.", s.comments, parts.join(", ")),
+        )
+    }
+}
+
+fn section_view(s: &Section, heading: String, lang: Lang) -> SectionView {
+    SectionView {
+        heading,
+        figures: figures(s, lang),
+        reasonings: s
+            .reasonings
+            .iter()
+            .map(|r| {
+                (
+                    say(
+                        lang,
+                        &format!("{}（{} 条）", r.disposition.label(lang), r.comments),
+                        &format!("{} ({})", r.disposition.label(lang), r.comments),
+                    ),
+                    r.text.clone(),
+                )
+            })
+            .collect(),
+        excerpts: s.excerpts.clone(),
+    }
+}
+
+fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
+    let zh = lang == Lang::Zh;
+    let mut sections: Vec<SectionView> = r
+        .articles
+        .iter()
+        .map(|s| section_view(s, format!("{} {}", article_label(s.article, lang), s.title), lang))
+        .collect();
+    sections.push(section_view(
+        &r.general,
+        say(lang, "对征求意见稿的总体意见", "Comments on the draft as a whole"),
+        lang,
+    ));
+    let mut summary = vec![if zh {
+        format!(
+            "本次征求意见自{}起至{}止，共收到有效意见 {} 条。",
+            day(r, r.opens_at, lang),
+            day(r, r.closes_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(r.closes_at), lang),
+            r.comments
+        )
+    } else {
+        format!(
+            "The consultation ran from {} to {} and received {} comments counted here.",
+            day(r, r.opens_at, lang),
+            day(r, r.closes_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(r.closes_at), lang),
+            r.comments
+        )
+    }];
+    if r.left_out_spam + r.left_out_hidden > 0 {
+        summary.push(say(
+            lang,
+            &format!("另有 {} 条垃圾信息和 {} 条经审核隐藏的意见未计入统计。", r.left_out_spam, r.left_out_hidden),
+            &format!(
+                "A further {} spam and {} hidden comments are left out of the figures.",
+                r.left_out_spam, r.left_out_hidden
+            ),
+        ));
+    }
+    summary.push(say(
+        lang,
+        "一条意见涉及多个条款的，在每个条款下分别计数；总数中只计一次。本报告不含任何个人信息。",
+        "A comment on several articles counts under each of them, and once in the totals. This report holds no personal data.",
+    ));
+    let mut overall: Vec<(String, String)> =
+        Disposition::ALL.iter().map(|d| (d.label(lang).to_string(), r.counts.get(*d).to_string())).collect();
+    overall.push((say(lang, "尚未处理", "Undecided"), r.counts.undecided.to_string()));
+    View {
+        title: say(
+            lang,
+            &format!("关于《{}》征求意见采纳情况的说明", r.title),
+            &format!("How the comments on “{}” were handled", r.title),
+        ),
+        subtitle: match published {
+            Some(t) => format!(
+                "{} · {}",
+                r.issuer,
+                say(lang, &format!("{}发布", day(r, t, lang)), &format!("published {}", day(r, t, lang)))
+            ),
+            None => format!("{} · {}", r.issuer, say(lang, "预览，尚未发布", "preview, not published")),
+        },
+        preface: r.preface.split('\n').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
+        summary,
+        overall,
+        sections,
+        by_channel: r.by_channel.iter().map(|(k, n)| (channel_label(k, lang).to_string(), n.to_string())).collect(),
+        by_position: r.by_position.iter().map(|(k, n)| (k.clone(), n.to_string())).collect(),
+    }
+}
+
+fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
+    let mut b = vec![Block::Title(v.title.clone()), Block::Paragraph(v.subtitle.clone())];
+    b.extend(v.preface.iter().cloned().map(Block::Paragraph));
+    b.push(Block::Heading(1, say(lang, "一、总体情况", "1. Overview")));
+    b.extend(v.summary.iter().cloned().map(Block::Paragraph));
+    b.push(Block::Table {
+        header: vec![say(lang, "处理结果", "Disposition"), say(lang, "意见数", "Comments")],
+        rows: v.overall.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
+    });
+    b.push(Block::Heading(1, say(lang, "二、逐条采纳情况", "2. Article by article")));
+    for s in &v.sections {
+        b.push(Block::Heading(2, s.heading.clone()));
+        b.push(Block::Paragraph(s.figures.clone()));
+        for (label, text) in &s.reasonings {
+            b.push(Block::Paragraph(format!("{label}：{text}")));
+        }
+        b.extend(s.excerpts.iter().cloned().map(Block::Quote));
+    }
+    b.push(Block::Heading(1, say(lang, "三、意见来源", "3. Where the comments came from")));
+    b.push(Block::Table {
+        header: vec![say(lang, "渠道", "Channel"), say(lang, "意见数", "Comments")],
+        rows: v.by_channel.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
+    });
+    b.push(Block::Table {
+        header: vec![say(lang, "职位", "Position"), say(lang, "意见数", "Comments")],
+        rows: v.by_position.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
+    });
+    b
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    id: String,
+    v: View,
+    staff: Option<StaffPart>,
+}
+
+struct StaffPart {
+    csrf: String,
+    is_admin: bool,
+    preface: String,
+    published: Option<String>,
+    message: Option<String>,
+}
+
+/// `GET /c/{id}/report`: the published report, public and printable.
+pub async fn public_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<crate::pages::PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, remember) = crate::pages::page_lang(&q, &headers);
+    match state.store.latest_report(&id).await {
+        Ok(Some((_, at, r))) => {
+            let page = ReportPage {
+                t: texts(lang),
+                other_lang_href: format!("/c/{id}/report?lang=en"),
+                zh: lang == Lang::Zh,
+                id: id.clone(),
+                v: view(&r, Some(at), lang),
+                staff: None,
+            };
+            crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, remember)
+        }
+        Ok(None) => crate::pages::message(
+            StatusCode::NOT_FOUND,
+            lang,
+            &say(lang, "采纳情况尚未发布", "No report yet"),
+            &say(
+                lang,
+                "这项征求意见的采纳情况说明尚未发布。",
+                "The adoption report for this consultation has not been published yet.",
+            ),
+        ),
+        Err(e) => Failure::internal(lang, e).page(lang),
+    }
+}
+
+/// `GET /c/{id}/report.docx`: the published report as a Word document staff can edit.
+pub async fn public_docx(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<crate::pages::PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, _) = crate::pages::page_lang(&q, &headers);
+    match state.store.latest_report(&id).await {
+        Ok(Some((_, at, r))) => {
+            let v = view(&r, Some(at), lang);
+            match write_docx(&v.title, &docx_blocks(&v, lang)) {
+                Ok(bytes) => {
+                    let mut res = bytes.into_response();
+                    let h = res.headers_mut();
+                    h.insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                        ),
+                    );
+                    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}-report.docx\"")) {
+                        h.insert(header::CONTENT_DISPOSITION, v);
+                    }
+                    res
+                }
+                Err(e) => Failure::internal(lang, e).page(lang),
+            }
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => Failure::internal(lang, e).page(lang),
+    }
+}
+
+/// `GET /api/v1/consultations/{id}/report`: the published report as JSON.
+pub async fn public_json(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    match state.store.latest_report(&id).await {
+        Ok(Some((revision, at, r))) => {
+            Json(serde_json::json!({"revision": revision, "published_at": at.to_string(), "report": r})).into_response()
+        }
+        Ok(None) => Failure::new(
+            StatusCode::NOT_FOUND,
+            "report_not_published",
+            say(lang, "采纳情况尚未发布。", "The report has not been published."),
+        )
+        .json(),
+        Err(e) => Failure::internal(lang, e).json(),
+    }
+}
+
+async fn staff_page(
+    state: &AppState,
+    user: &SessionUser,
+    id: &str,
+    headers: &HeaderMap,
+    status: StatusCode,
+    preface: Option<String>,
+    message: Option<String>,
+) -> Response {
+    let lang = crate::error::lang_of(headers);
+    let result = async {
+        let c = staff_consultation(state, id, lang).await?;
+        let published = state.store.latest_report(id).await.map_err(|e| Failure::internal(lang, e))?;
+        let preface = preface.or_else(|| published.as_ref().map(|(_, _, r)| r.preface.clone())).unwrap_or_default();
+        let report = build(&state.store, &c, &preface).await.map_err(|e| Failure::internal(lang, e))?;
+        let csrf = crate::pages::csrf_for(state, headers);
+        let page = ReportPage {
+            t: texts(lang),
+            other_lang_href: format!("/admin/c/{id}/report?lang=en"),
+            zh: lang == Lang::Zh,
+            id: id.to_string(),
+            v: view(&report, None, lang),
+            staff: Some(StaffPart {
+                csrf: csrf.clone(),
+                is_admin: user.role == Role::Admin,
+                preface,
+                published: published.map(|(rev, at, _)| {
+                    say(lang, &format!("已发布第 {rev} 版（{at}）"), &format!("Revision {rev} published {at}"))
+                }),
+                message,
+            }),
+        };
+        Ok::<_, Failure>(crate::pages::with_csrf_cookie(
+            crate::pages::html(status, crate::pages::render(&page), lang, false),
+            &csrf,
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| e.page(lang))
+}
+
+/// `GET /admin/c/{id}/report`: the report as it would be published now.
+pub async fn preview(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    staff_page(&state, &user, &id, &headers, StatusCode::OK, None, None).await
+}
+
+async fn publish_now(
+    state: &AppState,
+    user: &SessionUser,
+    id: &str,
+    preface: &str,
+    lang: Lang,
+) -> Result<i64, Failure> {
+    if user.role != Role::Admin {
+        return Err(Failure::forbidden(lang));
+    }
+    if preface.chars().count() > 10_000 {
+        return Err(Failure::bad(
+            lang,
+            say(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters."),
+        ));
+    }
+    let c = staff_consultation(state, id, lang).await?;
+    let report = build(&state.store, &c, preface).await.map_err(|e| Failure::internal(lang, e))?;
+    state.store.publish_report(&user.name, &report, Timestamp::now()).await.map_err(|e| Failure::internal(lang, e))
+}
+
+/// `POST /admin/c/{id}/report`: publishes (admins only).
+pub async fn publish(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let f = match read_fields(&headers, body, 64 * 1024, lang).await {
+        Ok(f) => f,
+        Err(e) => return e.page(lang),
+    };
+    if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
+        return expired(lang).page(lang);
+    }
+    let preface = f.0.iter().find(|(k, _)| k == "preface").map(|(_, v)| v.clone()).unwrap_or_default();
+    match publish_now(&state, &user, &id, &preface, lang).await {
+        Ok(_) => Redirect::to(&format!("/c/{id}/report")).into_response(),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            staff_page(&state, &user, &id, &headers, e.status, Some(preface), Some(e.message)).await
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+pub async fn api_preview(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let c = staff_consultation(&state, &id, lang).await?;
+        let r = build(&state.store, &c, "").await.map_err(|e| Failure::internal(lang, e))?;
+        Ok::<_, Failure>(Json(r).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
+
+pub async fn api_publish(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let f = read_fields(&headers, body, 64 * 1024, lang).await?;
+        let preface = f.0.iter().find(|(k, _)| k == "preface").map(|(_, v)| v.clone()).unwrap_or_default();
+        let revision = publish_now(&state, &user, &id, &preface, lang).await?;
+        Ok::<_, Failure>(
+            (StatusCode::CREATED, Json(serde_json::json!({"revision": revision, "url": format!("/c/{id}/report")})))
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}

@@ -1,0 +1,930 @@
+//! The review queue and what staff do with comments: filter, search, classify one comment or a
+//! whole filtered set, type in letters and calls, and see the figures.
+//!
+//! Each page has a JSON twin under `/api/v1/admin`; both read their input through
+//! [`crate::forms`], so a filter or an action means the same in either.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use yijian_domain::Lang;
+use yijian_domain::review::{Disposition, Moderation, QueueFilter, ReviewAction, ReviewStatus, action_message};
+use yijian_store::{QueueItem, QueuePage, ReviewError, SessionUser, Target};
+
+use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_action, say};
+use crate::texts::{Texts, texts};
+use crate::{AppState, LiveConsultation};
+
+/// At most this many search hits feed a page or a bulk action; the page says so when a
+/// search finds more.
+pub const SEARCH_CAP: usize = 10_000;
+const PAGE_SIZE: usize = 50;
+
+/// A failure on a staff page or API call, answered in the right shape for each.
+pub(crate) struct Failure {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(status: StatusCode, code: &'static str, message: String) -> Failure {
+        Failure { status, code, message }
+    }
+    pub fn json(self) -> Response {
+        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+    }
+    pub fn page(self, lang: Lang) -> Response {
+        let heading = match self.status {
+            StatusCode::NOT_FOUND => texts(lang).not_found,
+            StatusCode::FORBIDDEN => {
+                if lang == Lang::Zh {
+                    "没有权限"
+                } else {
+                    "Not allowed"
+                }
+            }
+            _ => texts(lang).error,
+        };
+        crate::pages::message(self.status, lang, heading, &self.message)
+    }
+    pub fn internal(lang: Lang, e: impl std::fmt::Display) -> Failure {
+        tracing::error!(error = %e, "staff request failed");
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            say(lang, "服务器出错，请稍后再试。", "Server error; try again later."),
+        )
+    }
+    pub fn forbidden(lang: Lang) -> Failure {
+        Failure::new(StatusCode::FORBIDDEN, "forbidden", say(lang, "此操作仅限管理员。", "Administrators only."))
+    }
+    pub fn bad(lang: Lang, message: String) -> Failure {
+        let _ = lang;
+        Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+    }
+}
+
+/// A consultation for staff: verified, like the public side's.
+pub(crate) async fn staff_consultation(
+    state: &AppState,
+    id: &str,
+    lang: Lang,
+) -> Result<Arc<LiveConsultation>, Failure> {
+    match state.consultation(id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "consultation_not_found",
+            say(lang, "没有找到这项征求意见。", "No such consultation."),
+        )),
+        Err(yijian_store::StoreError::Integrity { .. }) => Err(Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "integrity_check_failed",
+            say(lang, "文本校验失败，已拒绝显示。", "The stored text failed its integrity check."),
+        )),
+        Err(e) => Err(Failure::internal(lang, e)),
+    }
+}
+
+/// Reads a body of at most `limit` bytes as form fields or a JSON object.
+pub(crate) async fn read_fields(headers: &HeaderMap, body: Body, limit: usize, lang: Lang) -> Result<Fields, Failure> {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            say(lang, "提交的内容过大。", "The request body is too large."),
+        )
+    })?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                say(lang, &format!("JSON 格式错误：{e}"), &format!("Malformed JSON: {e}")),
+            )
+        })?;
+        Fields::from_json(&v).ok_or_else(|| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                say(
+                    lang,
+                    "请求体须为由字符串、数字或其数组组成的 JSON 对象。",
+                    "The body must be a JSON object of strings, numbers or arrays of them.",
+                ),
+            )
+        })
+    } else {
+        Ok(Fields::from_urlencoded(&bytes))
+    }
+}
+
+fn csrf_ok(state: &AppState, headers: &HeaderMap, f: &Fields) -> bool {
+    crate::pages::csrf_matches(state, headers, f.get("csrf").unwrap_or(""))
+}
+
+pub(crate) fn expired(lang: Lang) -> Failure {
+    Failure::new(
+        StatusCode::FORBIDDEN,
+        "csrf",
+        say(lang, "页面已过期，请刷新后重试。", "The page had expired; reload it and try again."),
+    )
+}
+
+/// Runs the full-text part of a filter: the matching ids, newest first, at most
+/// [`SEARCH_CAP`], and the exact number of matches.
+async fn search_ids(
+    state: &AppState,
+    consultation: &str,
+    q: &QueueFilter,
+    lang: Lang,
+) -> Result<Option<(Vec<i64>, usize)>, Failure> {
+    let Some(text) = q.text.clone() else { return Ok(None) };
+    let Some(index) = state.search.clone() else {
+        return Err(Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "search_unavailable",
+            say(lang, "全文检索暂不可用。", "Full-text search is not available."),
+        ));
+    };
+    let id = consultation.to_string();
+    let hits = tokio::task::spawn_blocking(move || index.search(&id, &text, SEARCH_CAP))
+        .await
+        .map_err(|e| Failure::internal(lang, e))?
+        .map_err(|e| Failure::internal(lang, e))?;
+    Ok(Some((hits.ids, hits.total)))
+}
+
+async fn run_queue(
+    state: &AppState,
+    c: &LiveConsultation,
+    f: &Fields,
+    lang: Lang,
+) -> Result<(QueueFilter, QueuePage, Option<usize>), Failure> {
+    let filter = queue_filter(f, &c.tz, lang).map_err(|m| Failure::bad(lang, m))?;
+    let before = match f.get("before") {
+        Some(b) => {
+            Some(b.parse::<i64>().map_err(|_| Failure::bad(lang, say(lang, "分页参数无效。", "Bad page cursor.")))?)
+        }
+        None => None,
+    };
+    let limit = match f.get("limit") {
+        Some(l) => l.parse::<usize>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| {
+            Failure::bad(lang, say(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500."))
+        })?,
+        None => PAGE_SIZE,
+    };
+    let hits = search_ids(state, &c.meta.id, &filter, lang).await?;
+    let page = state
+        .store
+        .queue(&c.meta.id, &filter, hits.as_ref().map(|(ids, _)| ids.as_slice()), before, limit)
+        .await
+        .map_err(|e| Failure::internal(lang, e))?;
+    Ok((filter, page, hits.map(|(_, total)| total)))
+}
+
+fn item_json(c: &LiveConsultation, i: &QueueItem) -> Value {
+    json!({
+        "receipt": i.receipt.to_string(),
+        "submitted_at": c.meta.rfc3339(i.submitted_at),
+        "channel": i.channel,
+        "name": i.name,
+        "position": i.position,
+        "articles": i.articles,
+        "opening": i.opening,
+        "opinion_chars": i.opinion_chars,
+        "disposition": i.disposition.map(|d| d.as_str()),
+        "moderation": i.moderation,
+        "tags": i.tags,
+    })
+}
+
+// ------------------------------------------------------------------------------------------
+// The queue page
+// ------------------------------------------------------------------------------------------
+
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn choices(options: Vec<(String, String)>, current: Option<&str>) -> Vec<Choice> {
+    options
+        .into_iter()
+        .map(|(value, label)| Choice { selected: current == Some(value.as_str()), value, label })
+        .collect()
+}
+
+struct Row {
+    receipt: String,
+    when: String,
+    channel: String,
+    position: String,
+    articles: String,
+    state: String,
+    moderation: String,
+    tags: String,
+    opening: String,
+    more: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_queue.html")]
+struct QueuePageView {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    id: String,
+    title: String,
+    is_admin: bool,
+    csrf: String,
+    message: Option<String>,
+    error: Option<String>,
+    q: String,
+    tag: String,
+    from: String,
+    until: String,
+    statuses: Vec<Choice>,
+    articles: Vec<Choice>,
+    positions: Vec<Choice>,
+    channels: Vec<Choice>,
+    dispositions: Vec<Choice>,
+    moderations: Vec<Choice>,
+    rows: Vec<Row>,
+    total: String,
+    search_note: Option<String>,
+    next_href: Option<String>,
+    hidden: Vec<(&'static str, String)>,
+    article_numbers: Vec<(u32, String)>,
+    disposition_options: Vec<(String, String)>,
+    moderation_options: Vec<(String, String)>,
+    filtered: bool,
+}
+
+fn opt(lang: Lang, zh: &str, en: &str) -> String {
+    say(lang, zh, en)
+}
+
+fn any(lang: Lang) -> (String, String) {
+    (String::new(), opt(lang, "全部", "Any"))
+}
+
+pub async fn queue_page(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let c = match staff_consultation(&state, &id, lang).await {
+        Ok(c) => c,
+        Err(f) => return f.page(lang),
+    };
+    let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
+    let (page, search_total, error) = match run_queue(&state, &c, &f, lang).await {
+        Ok((_, page, total)) => (Some(page), total, None),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => (None, None, Some(e.message)),
+        Err(e) => return e.page(lang),
+    };
+    let message = f.get("done").map(|n| say(lang, &format!("已处理 {n} 条意见。"), &format!("{n} comments changed.")));
+    let zh = lang == Lang::Zh;
+    let current = |k: &str| f.get(k).map(String::from);
+    let cur = |k: &str| current(k);
+    let mut statuses = vec![any(lang)];
+    statuses.extend(
+        [ReviewStatus::Received, ReviewStatus::Disposed].map(|s| (s.as_str().to_string(), s.label(lang).to_string())),
+    );
+    let mut articles = vec![any(lang)];
+    articles.extend(
+        c.document.articles().map(|a| (a.number.to_string(), format!("{} {}", article_label(a.number, lang), a.title))),
+    );
+    let mut positions = vec![any(lang)];
+    positions.extend(c.meta.positions.iter().map(|p| (p.clone(), p.clone())));
+    let mut channels = vec![any(lang)];
+    channels.extend(["web", "api", "email", "manual"].map(|ch| (ch.to_string(), channel_label(ch, lang).to_string())));
+    let mut dispositions = vec![any(lang)];
+    dispositions.extend(Disposition::ALL.map(|d| (d.as_str().to_string(), d.label(lang).to_string())));
+    let mut moderations = vec![
+        any(lang),
+        ("none".into(), opt(lang, "未标记", "Unmarked")),
+        ("any".into(), opt(lang, "已标记", "Marked")),
+    ];
+    moderations.extend(Moderation::ALL.map(|m| (m.as_str().to_string(), m.label(lang).to_string())));
+    let pairs = filter_pairs(&f);
+    let rows = page
+        .as_ref()
+        .map(|p| {
+            p.items
+                .iter()
+                .map(|i| Row {
+                    receipt: i.receipt.to_string(),
+                    when: c.meta.rfc3339(i.submitted_at).replace('T', " ").chars().take(16).collect(),
+                    channel: channel_label(&i.channel, lang).to_string(),
+                    position: i.position.clone().unwrap_or_default(),
+                    articles: i.articles.iter().map(|n| article_label(*n, lang)).collect::<Vec<_>>().join("、"),
+                    state: i
+                        .disposition
+                        .map(|d| d.label(lang).to_string())
+                        .unwrap_or_else(|| ReviewStatus::Received.label(lang).to_string()),
+                    moderation: i
+                        .moderation
+                        .as_deref()
+                        .and_then(Moderation::parse)
+                        .map(|m| m.label(lang).to_string())
+                        .unwrap_or_default(),
+                    tags: i.tags.join("、"),
+                    opening: i.opening.clone(),
+                    more: i.opinion_chars > i.opening.chars().count(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let total = match &page {
+        Some(p) if p.capped => say(lang, &format!("超过 {} 条", p.total), &format!("more than {}", p.total)),
+        Some(p) => say(lang, &format!("共 {} 条", p.total), &format!("{} in all", p.total)),
+        None => String::new(),
+    };
+    let search_note = search_total.filter(|n| *n > SEARCH_CAP).map(|n| {
+        say(
+            lang,
+            &format!("全文检索共命中 {n} 条，这里只列出最新的 {SEARCH_CAP} 条；请增加关键词或筛选条件。"),
+            &format!("The search matched {n}; only the newest {SEARCH_CAP} are used. Narrow it down."),
+        )
+    });
+    let next_href = page.as_ref().and_then(|p| p.next_before).map(|b| {
+        let mut pairs = pairs.clone();
+        pairs.push(("before", b.to_string()));
+        format!("/admin/c/{}?{}", c.meta.id, query_string(&pairs))
+    });
+    let csrf = crate::pages::csrf_for(&state, &headers);
+    let view = QueuePageView {
+        t: texts(lang),
+        other_lang_href: format!("/admin/c/{}?lang=en", c.meta.id),
+        zh,
+        id: c.meta.id.clone(),
+        title: c.meta.title.clone(),
+        is_admin: user.role == yijian_domain::staff::Role::Admin,
+        csrf: csrf.clone(),
+        message,
+        error,
+        q: cur("q").unwrap_or_default(),
+        tag: cur("tag").unwrap_or_default(),
+        from: cur("from").unwrap_or_default(),
+        until: cur("until").unwrap_or_default(),
+        statuses: choices(statuses, f.get("status")),
+        articles: choices(articles, f.get("article")),
+        positions: choices(positions, f.get("position")),
+        channels: choices(channels, f.get("channel")),
+        dispositions: choices(dispositions, f.get("disposition")),
+        moderations: choices(moderations, f.get("moderation")),
+        rows,
+        total,
+        search_note,
+        next_href,
+        hidden: pairs.clone(),
+        article_numbers: c.document.articles().map(|a| (a.number, article_label(a.number, lang))).collect(),
+        disposition_options: Disposition::ALL.map(|d| (d.as_str().to_string(), d.label(lang).to_string())).to_vec(),
+        moderation_options: Moderation::ALL.map(|m| (m.as_str().to_string(), m.label(lang).to_string())).to_vec(),
+        filtered: !pairs.is_empty(),
+    };
+    let status = if view.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&view), lang, false), &csrf)
+}
+
+pub(crate) fn article_label(n: u32, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("第{n}条"),
+        Lang::En => format!("Art. {n}"),
+    }
+}
+
+pub(crate) fn channel_label(ch: &str, lang: Lang) -> &'static str {
+    match (ch, lang) {
+        ("web", Lang::Zh) => "网页",
+        ("api", Lang::Zh) => "接口",
+        ("email", Lang::Zh) => "电子邮件",
+        ("manual", Lang::Zh) => "手工录入",
+        ("web", Lang::En) => "Web",
+        ("api", Lang::En) => "API",
+        ("email", Lang::En) => "Email",
+        ("manual", Lang::En) => "Manual",
+        (_, Lang::Zh) => "其他",
+        (_, Lang::En) => "Other",
+    }
+}
+
+pub async fn api_queue(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let c = match staff_consultation(&state, &id, lang).await {
+        Ok(c) => c,
+        Err(f) => return f.json(),
+    };
+    let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
+    match run_queue(&state, &c, &f, lang).await {
+        Ok((_, page, search_total)) => Json(json!({
+            "total": page.total,
+            "total_is_lower_bound": page.capped,
+            "search_matches": search_total,
+            "next_before": page.next_before,
+            "items": page.items.iter().map(|i| item_json(&c, i)).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => e.json(),
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Actions
+// ------------------------------------------------------------------------------------------
+
+fn describe(action: &ReviewAction) -> String {
+    match action {
+        ReviewAction::LinkArticles(a) => format!("link {a:?}"),
+        ReviewAction::AddTag(t) => format!("tag {t}"),
+        ReviewAction::RemoveTag(t) => format!("untag {t}"),
+        ReviewAction::Moderate(m, r) => format!("moderate {} reason={r}", m.map(|m| m.as_str()).unwrap_or("none")),
+        ReviewAction::Dispose(d, r) => format!("dispose {} reason={r}", d.map(|d| d.as_str()).unwrap_or("none")),
+        ReviewAction::Excerpt(e) => format!("excerpt {}", if e.is_some() { "set" } else { "cleared" }),
+    }
+}
+
+/// Applies an action to the comments a target names. A bulk action is written to the audit
+/// log with its filter and how many comments it changed.
+async fn apply(
+    state: &AppState,
+    user: &SessionUser,
+    c: &LiveConsultation,
+    target: Target<'_>,
+    action: &ReviewAction,
+    lang: Lang,
+) -> Result<u64, Failure> {
+    action.check(&c.rules.articles).map_err(|e| Failure::bad(lang, action_message(e, lang)))?;
+    let bulk = matches!(target, Target::Filtered { .. });
+    let changed = state.store.apply_review(&user.name, &c.meta.id, target, action, Timestamp::now()).await.map_err(
+        |e| match e {
+            ReviewError::NotFound => Failure::new(
+                StatusCode::NOT_FOUND,
+                "comment_not_found",
+                say(lang, "没有找到这条意见。", "No such comment in this consultation."),
+            ),
+            ReviewError::ExcerptNotInOpinion => {
+                Failure::bad(lang, action_message(yijian_domain::review::ActionError::ExcerptNotInOpinion, lang))
+            }
+            ReviewError::ExcerptInBulk => {
+                Failure::bad(lang, say(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time."))
+            }
+            ReviewError::Store(e) => Failure::internal(lang, e),
+        },
+    )?;
+    if bulk {
+        let _ = state
+            .store
+            .audit(&user.name, "review.bulk", &c.meta.id, &format!("{}; changed={changed}", describe(action)))
+            .await;
+    }
+    Ok(changed)
+}
+
+async fn bulk_target(
+    state: &AppState,
+    c: &LiveConsultation,
+    f: &Fields,
+    lang: Lang,
+) -> Result<(QueueFilter, Option<Vec<i64>>), Failure> {
+    let filter = queue_filter(f, &c.tz, lang).map_err(|m| Failure::bad(lang, m))?;
+    let ids = search_ids(state, &c.meta.id, &filter, lang).await?.map(|(ids, _)| ids);
+    Ok((filter, ids))
+}
+
+/// `POST /admin/c/{id}/bulk`: an action on every comment the posted filter selects.
+pub async fn bulk(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let f = read_fields(&headers, body, 64 * 1024, lang).await?;
+        if !csrf_ok(&state, &headers, &f) {
+            return Err(expired(lang));
+        }
+        let c = staff_consultation(&state, &id, lang).await?;
+        let action = review_action(&f, lang).map_err(|m| Failure::bad(lang, m))?;
+        let (filter, ids) = bulk_target(&state, &c, &f, lang).await?;
+        let n =
+            apply(&state, &user, &c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await?;
+        let mut pairs = filter_pairs(&f);
+        pairs.push(("done", n.to_string()));
+        Ok::<_, Failure>(Redirect::to(&format!("/admin/c/{id}?{}", query_string(&pairs))).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.page(lang))
+}
+
+/// `POST /api/v1/admin/consultations/{id}/review`: `{"filter": {...}, "action": "dispose", ...}`.
+pub async fn api_bulk(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
+            Failure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                say(lang, "请求体过大。", "Body too large."),
+            )
+        })?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "malformed_json", format!("{e}")))?;
+        let malformed = || {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                say(lang, "请求体格式不正确。", "The body must be {\"filter\": {...}, \"action\": ...}."),
+            )
+        };
+        let filter_fields = Fields::from_json(v.get("filter").unwrap_or(&json!({}))).ok_or_else(malformed)?;
+        let mut action_value = v.clone();
+        if let Some(o) = action_value.as_object_mut() {
+            o.remove("filter");
+        }
+        let action_fields = Fields::from_json(&action_value).ok_or_else(malformed)?;
+        let c = staff_consultation(&state, &id, lang).await?;
+        let action = review_action(&action_fields, lang).map_err(|m| Failure::bad(lang, m))?;
+        let (filter, ids) = bulk_target(&state, &c, &filter_fields, lang).await?;
+        let n =
+            apply(&state, &user, &c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await?;
+        Ok::<_, Failure>(Json(json!({"changed": n})).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
+
+async fn one(
+    state: &AppState,
+    user: &SessionUser,
+    receipt: &str,
+    f: &Fields,
+    lang: Lang,
+) -> Result<(String, u64), Failure> {
+    let not_found = || {
+        Failure::new(StatusCode::NOT_FOUND, "comment_not_found", say(lang, "没有找到这条意见。", "No such comment."))
+    };
+    let r = yijian_domain::receipt::Receipt::parse(receipt).ok_or_else(not_found)?;
+    let info = state.store.receipt(&r).await.map_err(|e| Failure::internal(lang, e))?.ok_or_else(not_found)?;
+    let c = staff_consultation(state, &info.consultation_id, lang).await?;
+    let action = review_action(f, lang).map_err(|m| Failure::bad(lang, m))?;
+    let n = apply(state, user, &c, Target::One(r), &action, lang).await?;
+    Ok((r.to_string(), n))
+}
+
+/// `POST /admin/comments/{receipt}/review`: one action on one comment, then back to it.
+pub async fn review_one(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(receipt): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let f = read_fields(&headers, body, 64 * 1024, lang).await?;
+        if !csrf_ok(&state, &headers, &f) {
+            return Err(expired(lang));
+        }
+        let (r, _) = one(&state, &user, &receipt, &f, lang).await?;
+        Ok(Redirect::to(&format!("/admin/comments/{r}?done=1")).into_response())
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::FORBIDDEN => {
+            crate::admin::comment_page(&state, &user, &headers, &receipt, false, e.status, Some(e.message)).await
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+pub async fn api_review_one(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(receipt): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let f = read_fields(&headers, body, 64 * 1024, lang).await?;
+        let (r, n) = one(&state, &user, &receipt, &f, lang).await?;
+        Ok::<_, Failure>(Json(json!({"receipt": r, "changed": n})).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
+
+// ------------------------------------------------------------------------------------------
+// Manual entry
+// ------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_manual.html")]
+struct ManualPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    id: String,
+    title: String,
+    csrf: String,
+    errors: Vec<(String, String)>,
+    values: std::collections::HashMap<String, String>,
+    positions: Vec<Choice>,
+    articles: Vec<(u32, String, bool)>,
+    done: Option<(String, String)>,
+}
+
+impl ManualPage {
+    fn value(&self, k: &str) -> String {
+        self.values.get(k).cloned().unwrap_or_default()
+    }
+}
+
+fn manual_page(
+    state: &AppState,
+    c: &LiveConsultation,
+    headers: &HeaderMap,
+    status: StatusCode,
+    f: &Fields,
+    errors: Vec<(String, String)>,
+    done: Option<(String, String)>,
+) -> Response {
+    let lang = crate::error::lang_of(headers);
+    let csrf = crate::pages::csrf_for(state, headers);
+    let chosen: Vec<&str> = f.all("articles");
+    let mut positions = vec![(String::new(), say(lang, "未注明", "Not given"))];
+    positions.extend(c.meta.positions.iter().map(|p| (p.clone(), p.clone())));
+    let page = ManualPage {
+        t: texts(lang),
+        other_lang_href: format!("/admin/c/{}/manual?lang=en", c.meta.id),
+        zh: lang == Lang::Zh,
+        id: c.meta.id.clone(),
+        title: c.meta.title.clone(),
+        csrf: csrf.clone(),
+        errors,
+        values: if done.is_some() {
+            Default::default()
+        } else {
+            f.0.iter().filter(|&(k, _)| k != "csrf").cloned().collect()
+        },
+        positions: choices(positions, if done.is_some() { None } else { f.get("position") }),
+        articles: c
+            .document
+            .articles()
+            .map(|a| {
+                (
+                    a.number,
+                    format!("{} {}", article_label(a.number, lang), a.title),
+                    done.is_none() && chosen.contains(&a.number.to_string().as_str()),
+                )
+            })
+            .collect(),
+        done,
+    };
+    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+}
+
+pub async fn manual_form(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    match staff_consultation(&state, &id, lang).await {
+        Ok(c) => manual_page(&state, &c, &headers, StatusCode::OK, &Fields::default(), vec![], None),
+        Err(e) => e.page(lang),
+    }
+}
+
+/// Checks and stores a manual entry; the receipt comes back only once it is on disk.
+async fn enter(
+    state: &AppState,
+    user: &SessionUser,
+    c: &LiveConsultation,
+    f: &Fields,
+    lang: Lang,
+) -> Result<Result<(String, Timestamp), Vec<(String, String)>>, Failure> {
+    let mut articles = vec![];
+    for a in f.all("articles") {
+        match a.parse::<u32>() {
+            Ok(n) => articles.push(n),
+            Err(_) => {
+                return Ok(Err(vec![(
+                    "articles".into(),
+                    yijian_domain::messages::field_message(
+                        &yijian_domain::FieldError::new("articles", "article_unknown"),
+                        lang,
+                    ),
+                )]));
+            }
+        }
+    }
+    let today = Timestamp::now().to_zoned(c.tz.clone()).date();
+    let map = f.map();
+    match yijian_domain::comment::validate_manual_entry(&map, &articles, &c.rules, today) {
+        Err(errors) => Ok(Err(errors
+            .iter()
+            .map(|e| (e.field.to_string(), yijian_domain::messages::field_message(e, lang)))
+            .collect())),
+        Ok(fields) => {
+            let comment = fields.into_comment(&c.meta.id, c.version, &user.name);
+            let (receipt, at) = state.store.submit_comment(&comment).await.map_err(|e| Failure::internal(lang, e))?;
+            Ok(Ok((receipt.to_string(), at)))
+        }
+    }
+}
+
+pub async fn manual_submit(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let c = match staff_consultation(&state, &id, lang).await {
+        Ok(c) => c,
+        Err(e) => return e.page(lang),
+    };
+    let f = match read_fields(&headers, body, 256 * 1024, lang).await {
+        Ok(f) => f,
+        Err(e) => return e.page(lang),
+    };
+    if !csrf_ok(&state, &headers, &f) {
+        return manual_page(
+            &state,
+            &c,
+            &headers,
+            StatusCode::FORBIDDEN,
+            &f,
+            vec![("csrf".into(), expired(lang).message)],
+            None,
+        );
+    }
+    match enter(&state, &user, &c, &f, lang).await {
+        Ok(Ok((receipt, at))) => {
+            manual_page(&state, &c, &headers, StatusCode::CREATED, &f, vec![], Some((receipt, c.meta.rfc3339(at))))
+        }
+        Ok(Err(errors)) => manual_page(&state, &c, &headers, StatusCode::UNPROCESSABLE_ENTITY, &f, errors, None),
+        Err(e) => e.page(lang),
+    }
+}
+
+pub async fn api_manual(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let c = staff_consultation(&state, &id, lang).await?;
+        let f = read_fields(&headers, body, 256 * 1024, lang).await?;
+        match enter(&state, &user, &c, &f, lang).await? {
+            Ok((receipt, at)) => Ok((
+                StatusCode::CREATED,
+                Json(json!({"receipt": receipt, "submitted_at": c.meta.rfc3339(at), "channel": "manual"})),
+            )
+                .into_response()),
+            Err(errors) => Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"errors": errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<_>>()})),
+            )
+                .into_response()),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e: Failure| e.json())
+}
+
+// ------------------------------------------------------------------------------------------
+// The dashboard
+// ------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_dashboard.html")]
+struct DashboardPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    id: String,
+    title: String,
+    charts: Vec<String>,
+}
+
+async fn dashboard_data(
+    state: &AppState,
+    c: &LiveConsultation,
+    lang: Lang,
+) -> Result<yijian_store::Dashboard, Failure> {
+    let offset = c.tz.to_offset(c.meta.opens_at).seconds() as i64;
+    state.store.dashboard(&c.meta.id, offset).await.map_err(|e| Failure::internal(lang, e))
+}
+
+fn label_of(kind: &str, key: &str, lang: Lang) -> String {
+    match (kind, key) {
+        (_, "") => say(lang, "（无）", "(none)"),
+        ("channel", ch) => channel_label(ch, lang).to_string(),
+        ("disposition", d) => Disposition::parse(d).map(|d| d.label(lang).to_string()).unwrap_or_else(|| d.to_string()),
+        ("moderation", m) => Moderation::parse(m).map(|m| m.label(lang).to_string()).unwrap_or_else(|| m.to_string()),
+        (_, k) => k.to_string(),
+    }
+}
+
+pub async fn dashboard(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let c = staff_consultation(&state, &id, lang).await?;
+        let d = dashboard_data(&state, &c, lang).await?;
+        let u = |n: i64| n.max(0) as u64;
+        let per_day: Vec<(String, u64)> = d.per_day.iter().map(|(day, n)| (day.to_string(), u(*n))).collect();
+        let by_article: Vec<(String, u64)> = c
+            .document
+            .articles()
+            .map(|a| {
+                let n = d.by_article.iter().find(|(x, _)| *x == a.number).map(|(_, n)| u(*n)).unwrap_or(0);
+                (format!("{} {}", article_label(a.number, lang), a.title), n)
+            })
+            .collect();
+        let group = |kind: &str, rows: &[(String, i64)]| -> Vec<(String, u64)> {
+            rows.iter().map(|(k, n)| (label_of(kind, k, lang), u(*n))).collect()
+        };
+        let charts = vec![
+            yijian_formats::svg::time_series(&say(lang, "每日收到的意见", "Comments per day"), &per_day),
+            yijian_formats::svg::bar_chart(&say(lang, "各条款收到的意见", "Comments by article"), &by_article),
+            yijian_formats::svg::bar_chart(&say(lang, "按职位", "By position"), &group("position", &d.by_position)),
+            yijian_formats::svg::bar_chart(&say(lang, "按渠道", "By channel"), &group("channel", &d.by_channel)),
+            yijian_formats::svg::bar_chart(
+                &say(lang, "按处理结果", "By disposition"),
+                &group("disposition", &d.by_disposition),
+            ),
+            yijian_formats::svg::bar_chart(
+                &say(lang, "按标记", "By moderation mark"),
+                &group("moderation", &d.by_moderation),
+            ),
+        ];
+        let page = DashboardPage {
+            t: texts(lang),
+            other_lang_href: format!("/admin/c/{id}/dashboard?lang=en"),
+            zh: lang == Lang::Zh,
+            id: c.meta.id.clone(),
+            title: c.meta.title.clone(),
+            charts,
+        };
+        Ok::<_, Failure>(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false))
+    }
+    .await;
+    result.unwrap_or_else(|e| e.page(lang))
+}
+
+pub async fn api_dashboard(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let c = staff_consultation(&state, &id, lang).await?;
+        let d = dashboard_data(&state, &c, lang).await?;
+        let obj = |rows: &[(String, i64)]| rows.iter().map(|(k, n)| json!({"key": k, "comments": n})).collect::<Vec<_>>();
+        Ok::<_, Failure>(
+            Json(json!({
+                "per_day": d.per_day.iter().map(|(day, n)| json!({"date": day.to_string(), "comments": n})).collect::<Vec<_>>(),
+                "by_article": d.by_article.iter().map(|(a, n)| json!({"article": a, "comments": n})).collect::<Vec<_>>(),
+                "by_position": obj(&d.by_position),
+                "by_channel": obj(&d.by_channel),
+                "by_disposition": obj(&d.by_disposition),
+                "by_moderation": obj(&d.by_moderation),
+            }))
+            .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
