@@ -301,3 +301,143 @@ async fn public_pages_pass_axe_and_fit_a_phone() {
     assert!(report.is_empty(), "accessibility violations:\n{}", report.join("\n"));
     b.stop().await;
 }
+
+/// Hostile text as citizens and staff might type it: it must show as text everywhere.
+pub(crate) const XSS_CORPUS: &[&str] = &[
+    "<script>window.__xss=1</script>",
+    "\"><img src=x onerror=\"window.__xss=1\">",
+    "'><svg onload=window.__xss=1>",
+    "</textarea><script>window.__xss=1</script>",
+    "<a href=\"javascript:window.__xss=1\">点我</a>",
+    "{{7*7}} {% raw %} ${7*7}",
+    "<iframe srcdoc=\"<script>parent.__xss=1</script>\"></iframe>",
+    "<style>body{display:none}</style>",
+];
+
+async fn submit_api(app: &InProcess, opinion: &str, articles: &[u32]) -> String {
+    let mut body = crate::harness::good_body();
+    body["opinion"] = json!(opinion);
+    body["articles"] = json!(articles);
+    let v: serde_json::Value = app
+        .client
+        .post(app.url(&format!("/api/v1/consultations/{DEMO_ID}/comments")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["receipt"].as_str().expect("accepted").to_string()
+}
+
+impl Browser {
+    async fn click(&self, css: &str) {
+        self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    }
+    async fn text(&self, css: &str) -> String {
+        self.client.wait().for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    }
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+    /// No payload ran: no flag set, no injected element in the document.
+    async fn inert(&self) -> bool {
+        let v = self
+            .client
+            .execute(
+                "return window.__xss === undefined && document.querySelectorAll('main script, main img[src=x], main svg[onload], main iframe, main style').length === 0",
+                vec![],
+            )
+            .await
+            .unwrap();
+        v.as_bool().unwrap()
+    }
+}
+
+/// A reviewer's day in a real browser: log in, search and filter, classify one comment,
+/// dispose a filtered set in bulk, publish the report; a citizen then reads it. Hostile
+/// opinions and reasonings stay inert on every page along the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_review_and_publish_in_a_browser() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    app.store().add_user("test", "admin1", yijian_domain::staff::Role::Admin, "admin password 1").await.unwrap();
+    let training = submit_api(&app, "建议加强人工智能就业培训，扩大补贴范围。", &[3]).await;
+    submit_api(&app, "支持高校毕业生就业，建议增加见习岗位。", &[3, 5]).await;
+    for x in XSS_CORPUS {
+        submit_api(&app, &format!("意见{x}结束"), &[7]).await;
+    }
+    let b = Browser::start(1280).await;
+
+    b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025")).await.unwrap();
+    assert!(b.client.current_url().await.unwrap().as_str().ends_with("/admin/login"), "the guard sends us to log in");
+    b.fill("#username", "admin1").await;
+    b.fill("#password", "admin password 1").await;
+    b.click("form button[type=submit]").await;
+    b.text("h1").await;
+    b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025")).await.unwrap();
+    assert!(b.text("#total").await.contains(&(2 + XSS_CORPUS.len()).to_string()));
+    assert!(b.inert().await, "the queue renders hostile opinions as text");
+    assert!(b.body().await.contains("<script>window.__xss=1</script>"), "shown, as text");
+
+    // Search (the index catches up in the background), then a filter on top of it.
+    let mut found = false;
+    for _ in 0..50 {
+        b.fill("#f-q", "培训").await;
+        b.click("#apply-filter").await;
+        if b.text("#total").await.contains("共 1 条") {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(found, "search finds the comment about training");
+    b.click(&format!("a[href='/admin/comments/{training}']")).await;
+
+    // Classify it on its own page.
+    b.client.find(Locator::Css("#c-disposition")).await.unwrap().select_by_value("adopted").await.unwrap();
+    b.fill("#c-reason", "已在第三条中增加职业技能培训的表述。").await;
+    b.click("#act-dispose button[type=submit]").await;
+    assert!(b.text("main").await.contains("已保存"));
+    assert!(b.body().await.contains("采纳"));
+
+    // Bulk: the still-waiting comments on article 7 (the hostile ones), with a hostile reason.
+    b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025?article=7&status=received")).await.unwrap();
+    assert!(b.text("#total").await.contains(&XSS_CORPUS.len().to_string()));
+    b.client.find(Locator::Css("#b-disposition")).await.unwrap().select_by_value("not_adopted").await.unwrap();
+    b.fill("#b-reason", "与上位法不一致。<script>window.__xss=1</script>").await;
+    b.click("#bulk-dispose button[type=submit]").await;
+    assert!(b.text("main").await.contains(&format!("已处理 {} 条意见", XSS_CORPUS.len())));
+    assert!(b.inert().await);
+
+    // The dashboard draws its charts.
+    b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025/dashboard")).await.unwrap();
+    let charts = b.client.find_all(Locator::Css("figure.chart svg[role=img]")).await.unwrap();
+    assert_eq!(charts.len(), 6);
+
+    // Publish the report.
+    b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025/report")).await.unwrap();
+    b.fill("#preface", "感谢社会各界提出的宝贵意见。").await;
+    b.click("#publish-report button[type=submit]").await;
+    b.text("h1").await;
+    assert!(b.client.current_url().await.unwrap().as_str().ends_with("/c/ln-hrss-ai-2025/report"));
+
+    // A citizen, with no session, reads it.
+    b.client.delete_all_cookies().await.unwrap();
+    b.client.goto(&app.url("/c/ln-hrss-ai-2025/report")).await.unwrap();
+    let report = b.text("main").await;
+    for expected in [
+        "感谢社会各界提出的宝贵意见",
+        "已在第三条中增加职业技能培训的表述",
+        "与上位法不一致。<script>window.__xss=1</script>",
+    ] {
+        assert!(report.contains(expected), "{expected} not in the report");
+    }
+    assert!(!report.contains("扩大补贴范围"), "no opinion text unless chosen as an excerpt");
+    assert!(b.inert().await, "the hostile reasoning is text in the public report");
+    let violations = b.axe().await;
+    assert!(violations.is_empty(), "axe on the report: {violations:?}");
+    b.client.goto(&app.url("/admin")).await.unwrap();
+    assert!(b.client.current_url().await.unwrap().as_str().ends_with("/admin/login"), "logged out for the citizen");
+    b.stop().await;
+}

@@ -510,3 +510,246 @@ async fn exports(backend: Backend) {
     assert!(res.text().await.unwrap().contains("11010519491231002X"));
 }
 on_both_backends!(exports);
+
+/// The XSS corpus submitted as opinions, notes, reasonings and excerpts comes back escaped in
+/// every staff page and the public report; names with markup are refused at the door.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_text_renders_inert_in_staff_pages() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    let t = staff(&app).await;
+    let mut receipts = vec![];
+    for x in crate::browser::XSS_CORPUS {
+        receipts.push(submit(&app, json!({"opinion": format!("意见{x}"), "articles": [2]})).await);
+        let (s, _) = post(
+            &app,
+            &t.reviewer,
+            &format!("/api/v1/admin/consultations/{DEMO_ID}/comments"),
+            json!({"opinion": "来信", "note": x}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, v) = post(
+            &app,
+            &t.reviewer,
+            &format!("/api/v1/admin/consultations/{DEMO_ID}/comments"),
+            json!({"opinion": "来信", "name": x}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a name with markup is refused: {v}");
+    }
+    for (r, x) in receipts.iter().zip(crate::browser::XSS_CORPUS) {
+        let path = format!("/api/v1/admin/comments/{r}/review");
+        assert_eq!(
+            post(&app, &t.reviewer, &path, json!({"action": "dispose", "disposition": "not_adopted", "reason": x}))
+                .await
+                .0,
+            200
+        );
+        assert_eq!(post(&app, &t.reviewer, &path, json!({"action": "excerpt", "excerpt": x})).await.0, 200);
+    }
+    assert_eq!(
+        post(
+            &app,
+            &t.admin,
+            &format!("/api/v1/admin/consultations/{DEMO_ID}/report"),
+            json!({"preface": "<b>前言</b>"})
+        )
+        .await
+        .0,
+        201
+    );
+    let session =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = session.get(app.url("/admin/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let res = session
+        .post(app.url("/admin/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", "rev1"), ("password", "reviewer password 1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let mut pages = vec![
+        format!("/admin/c/{DEMO_ID}"),
+        format!("/admin/c/{DEMO_ID}?article=2"),
+        format!("/admin/c/{DEMO_ID}/dashboard"),
+        format!("/admin/c/{DEMO_ID}/report"),
+        format!("/c/{DEMO_ID}/report"),
+    ];
+    pages.extend(receipts.iter().map(|r| format!("/admin/comments/{r}")));
+    for p in &pages {
+        let body = session.get(app.url(p)).send().await.unwrap().text().await.unwrap();
+        for x in crate::browser::XSS_CORPUS.iter().filter(|x| x.contains('<')) {
+            assert!(!body.contains(x), "{p} shows {x} unescaped");
+        }
+        assert!(!body.contains("<b>前言</b>"), "{p}");
+        assert!(!body.contains("window.__xss=1</script>"), "{p}");
+    }
+    let report = session.get(app.url(&format!("/c/{DEMO_ID}/report"))).send().await.unwrap().text().await.unwrap();
+    assert!(report.contains("&#60;script&#62;window.__xss=1&#60;/script&#62;"), "the reasoning is shown as text");
+}
+
+async fn login_session(app: &InProcess, name: &str, password: &str) -> (reqwest::Client, String) {
+    let session =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = session.get(app.url("/admin/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let res = session
+        .post(app.url("/admin/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", name), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    (session, csrf)
+}
+
+/// The pages' own forms: a consultation made from the form, published, extended; a letter
+/// typed in; a bulk action; a web export — each with its CSRF token, each refused without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_forms_work_and_need_their_token() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    staff(&app).await;
+    let (admin, csrf) = login_session(&app, "admin1", "admin password 1").await;
+    let form = |extra: &[(&'static str, &'static str)]| {
+        let mut f: Vec<(&str, String)> = vec![("csrf", csrf.clone())];
+        f.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        f
+    };
+    let new = [
+        ("id", "form-made"),
+        ("title", "关于测试表单的通知（征求意见稿）"),
+        ("issuer", "测试厅"),
+        ("opens_at", "2020-01-01"),
+        ("closes_at", "2099-12-31"),
+        ("positions", "教师\r\n学生"),
+        ("notice", "请于{deadline}前反馈。"),
+        ("contact_person", "联系人"),
+        ("contact_phone", "024-0000-0000"),
+        ("contact_email", "a@example.org"),
+        ("mail_address", "a@example.org"),
+        ("subject_phrase", "测试表单"),
+        ("body", "序言。\r\n\r\n## 一、总则\r\n\r\n1. **第一条。**内容。\r\n\r\n2. **第二条。**内容。"),
+    ];
+    let res = admin.post(app.url("/admin/consultations")).form(&form(&new)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/admin/drafts/form-made");
+    let draft = admin.get(app.url("/admin/drafts/form-made")).send().await.unwrap().text().await.unwrap();
+    assert!(draft.contains("1 章，2 条"), "the draft parses: {draft}");
+    let res = admin.post(app.url("/admin/consultations")).form(&[("id", "x")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "no token, no draft");
+    // Upload: multipart, the same parser.
+    let upload = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file", reqwest::multipart::Part::bytes(b"+++\nid = \"bad\"\n+++\n".to_vec()).file_name("bad.md"));
+    let res = admin.post(app.url("/admin/consultations")).multipart(upload).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("第 "), "the error names its line");
+    let res =
+        admin.post(app.url("/admin/drafts/form-made")).form(&form(&[("action", "publish")])).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.client.get(app.url("/c/form-made")).send().await.unwrap().status(), 200);
+    let res = admin
+        .post(app.url("/admin/c/form-made/manage"))
+        .form(&form(&[("action", "extend"), ("closes_at", "2100-06-30"), ("reason", "延长以便更多人参与")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("延长以便更多人参与"));
+
+    // A letter typed in from the form.
+    let res = admin
+        .post(app.url(&format!("/admin/c/{DEMO_ID}/manual")))
+        .form(&form(&[("opinion", "来信建议"), ("phone", "not a phone"), ("articles", "2")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("来信建议") && page.contains("checked"), "entries kept");
+    let res = admin
+        .post(app.url(&format!("/admin/c/{DEMO_ID}/manual")))
+        .form(&form(&[("opinion", "来信建议"), ("note", "来信"), ("articles", "2")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(res.text().await.unwrap().contains("manual-receipt"));
+
+    // Bulk from the queue page's form, then the web export.
+    let res = admin
+        .post(app.url(&format!("/admin/c/{DEMO_ID}/bulk")))
+        .form(&form(&[("channel", "manual"), ("action", "tag"), ("tag_name", "来信")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res.headers()["location"].to_str().unwrap().contains("done=1"));
+    let res = admin
+        .post(app.url(&format!("/admin/c/{DEMO_ID}/bulk")))
+        .form(&[("action", "tag"), ("tag_name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let queue = admin
+        .get(app.url(&format!("/admin/c/{DEMO_ID}?tag=%E6%9D%A5%E4%BF%A1")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains("共 1 条") && queue.contains("来信建议"));
+    let res = admin
+        .post(app.url(&format!("/admin/c/{DEMO_ID}/export")))
+        .form(&form(&[("format", "csv")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("来信建议"));
+    let res = admin
+        .post(app.url(&format!("/admin/c/{DEMO_ID}/export")))
+        .form(&form(&[("format", "csv"), ("include_personal_data", "on")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "personal data needs a reason");
+}
+
+/// `yijian search reindex` rebuilds the index from the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_reindex_from_the_command_line() {
+    let data = crate::harness::TestData::new(Backend::Sqlite).await;
+    let (ok, _, err) = crate::harness::run(&["consultation", "import", crate::harness::DEMO_FILE], Some(&data));
+    assert!(ok, "{err}");
+    {
+        let store = data.store().await;
+        let c = store.consultation(DEMO_ID).await.unwrap().unwrap();
+        for text in ["建议加强人工智能就业培训", "支持高校毕业生就业"] {
+            let comment = yijian_domain::comment::NewComment {
+                consultation_id: DEMO_ID.into(),
+                version: c.version,
+                channel: yijian_domain::comment::Channel::Manual,
+                name: None,
+                id_number: None,
+                position: None,
+                phone: None,
+                email: None,
+                opinion: text.into(),
+                articles: vec![],
+                sender: Some("t".into()),
+                note: None,
+            };
+            store.submit_comment(&comment).await.unwrap();
+        }
+        store.close().await;
+    }
+    let (ok, _, err) = crate::harness::run(&["search", "reindex"], Some(&data));
+    assert!(ok && err.contains("indexed 2 comments"), "{err}");
+    let index = yijian_analysis::SearchIndex::open(&data.path().join("search")).unwrap();
+    assert_eq!(index.search(DEMO_ID, "就业", 10).unwrap().total, 2);
+    assert_eq!(index.search(DEMO_ID, "培训", 10).unwrap().total, 1);
+}
