@@ -338,6 +338,17 @@ impl Browser {
     async fn text(&self, css: &str) -> String {
         self.client.wait().for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
     }
+    /// Waits for a navigation to land on a URL containing `part`.
+    async fn wait_url(&self, part: &str) -> String {
+        for _ in 0..100 {
+            let url = self.client.current_url().await.unwrap().to_string();
+            if url.contains(part) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never reached a URL with {part}");
+    }
     async fn body(&self) -> String {
         self.text("body").await
     }
@@ -368,36 +379,44 @@ async fn staff_review_and_publish_in_a_browser() {
         submit_api(&app, &format!("意见{x}结束"), &[7]).await;
     }
     let b = Browser::start(1280).await;
+    b.client.goto(&app.url("/?lang=zh")).await.unwrap();
 
     b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025")).await.unwrap();
     assert!(b.client.current_url().await.unwrap().as_str().ends_with("/admin/login"), "the guard sends us to log in");
     b.fill("#username", "admin1").await;
     b.fill("#password", "admin password 1").await;
     b.click("form button[type=submit]").await;
-    b.text("h1").await;
+    b.wait_url("/admin").await;
     b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025")).await.unwrap();
     assert!(b.text("#total").await.contains(&(2 + XSS_CORPUS.len()).to_string()));
     assert!(b.inert().await, "the queue renders hostile opinions as text");
     assert!(b.body().await.contains("<script>window.__xss=1</script>"), "shown, as text");
 
     // Search (the index catches up in the background), then a filter on top of it.
-    let mut found = false;
+    let mut total = String::new();
     for _ in 0..50 {
         b.fill("#f-q", "培训").await;
         b.click("#apply-filter").await;
-        if b.text("#total").await.contains("共 1 条") {
-            found = true;
+        for _ in 0..50 {
+            if b.client.current_url().await.unwrap().as_str().contains("q=%E5%9F%B9%E8%AE%AD") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        total = b.text("#total").await;
+        if total.contains("共 1 条") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(found, "search finds the comment about training");
+    assert!(total.contains("共 1 条"), "search finds the comment about training: {total}");
     b.click(&format!("a[href='/admin/comments/{training}']")).await;
 
     // Classify it on its own page.
     b.client.find(Locator::Css("#c-disposition")).await.unwrap().select_by_value("adopted").await.unwrap();
     b.fill("#c-reason", "已在第三条中增加职业技能培训的表述。").await;
     b.click("#act-dispose button[type=submit]").await;
+    b.wait_url("done=1").await;
     assert!(b.text("main").await.contains("已保存"));
     assert!(b.body().await.contains("采纳"));
 
@@ -407,7 +426,9 @@ async fn staff_review_and_publish_in_a_browser() {
     b.client.find(Locator::Css("#b-disposition")).await.unwrap().select_by_value("not_adopted").await.unwrap();
     b.fill("#b-reason", "与上位法不一致。<script>window.__xss=1</script>").await;
     b.click("#bulk-dispose button[type=submit]").await;
-    assert!(b.text("main").await.contains(&format!("已处理 {} 条意见", XSS_CORPUS.len())));
+    b.wait_url("done=").await;
+    let main = b.text("main").await;
+    assert!(main.contains(&format!("已处理 {} 条意见", XSS_CORPUS.len())), "{}", &main[..main.len().min(600)]);
     assert!(b.inert().await);
 
     // The dashboard draws its charts.
@@ -419,8 +440,7 @@ async fn staff_review_and_publish_in_a_browser() {
     b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025/report")).await.unwrap();
     b.fill("#preface", "感谢社会各界提出的宝贵意见。").await;
     b.click("#publish-report button[type=submit]").await;
-    b.text("h1").await;
-    assert!(b.client.current_url().await.unwrap().as_str().ends_with("/c/ln-hrss-ai-2025/report"));
+    assert!(b.wait_url("/c/ln-hrss-ai-2025/report").await.ends_with("/c/ln-hrss-ai-2025/report"));
 
     // A citizen, with no session, reads it.
     b.client.delete_all_cookies().await.unwrap();

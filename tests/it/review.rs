@@ -680,7 +680,7 @@ async fn staff_forms_work_and_need_their_token() {
     // Bulk from the queue page's form, then the web export.
     let res = admin
         .post(app.url(&format!("/admin/c/{DEMO_ID}/bulk")))
-        .form(&form(&[("channel", "manual"), ("action", "tag"), ("tag_name", "来信")]))
+        .form(&form(&[("filter.channel", "manual"), ("action", "tag"), ("tag_name", "来信")]))
         .send()
         .await
         .unwrap();

@@ -6,7 +6,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use yijian_domain::{FieldError, Lang, messages};
 
+/// The language of an answer: the `lang` cookie a person chose on the public pages, else the
+/// browser's Accept-Language.
 pub fn lang_of(headers: &HeaderMap) -> Lang {
+    match crate::pages::cookie(headers, "lang") {
+        Some("en") => return Lang::En,
+        Some("zh") => return Lang::Zh,
+        _ => {}
+    }
     headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())

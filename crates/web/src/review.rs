@@ -531,10 +531,15 @@ pub async fn bulk(
         }
         let c = staff_consultation(&state, &id, lang).await?;
         let action = review_action(&f, lang).map_err(|m| Failure::bad(lang, m))?;
-        let (filter, ids) = bulk_target(&state, &c, &f, lang).await?;
+        // The filter travels as `filter.KEY` fields, apart from the action's own fields (a
+        // filter on `disposition` and the disposition to set are different things).
+        let filter_fields = Fields(
+            f.0.iter().filter_map(|(k, v)| k.strip_prefix("filter.").map(|k| (k.to_string(), v.clone()))).collect(),
+        );
+        let (filter, ids) = bulk_target(&state, &c, &filter_fields, lang).await?;
         let n =
             apply(&state, &user, &c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await?;
-        let mut pairs = filter_pairs(&f);
+        let mut pairs = filter_pairs(&filter_fields);
         pairs.push(("done", n.to_string()));
         Ok::<_, Failure>(Redirect::to(&format!("/admin/c/{id}?{}", query_string(&pairs))).into_response())
     }
