@@ -390,4 +390,46 @@ mod tests {
         b.insert("articles".into(), Value::Null);
         assert!(validate_submission(&b, &rules(), today()).is_ok());
     }
+
+    #[test]
+    fn a_manual_entry_needs_only_its_opinion_and_checks_what_it_has() {
+        fn fields<'a>(pairs: &[(&'a str, &'a str)]) -> std::collections::HashMap<&'a str, &'a str> {
+            pairs.iter().copied().collect()
+        }
+        let ok = validate_manual_entry(
+            &fields(&[("opinion", "来信意见"), ("name", " "), ("position", "请选择")]),
+            &[3, 3],
+            &rules(),
+            today(),
+        )
+        .unwrap();
+        assert_eq!((ok.name, ok.position, ok.articles), (None, None, vec![3]));
+        let c =
+            validate_manual_entry(&fields(&[("opinion", "来信"), ("phone", "138 0013 8000")]), &[], &rules(), today())
+                .unwrap()
+                .into_comment("c", 2, "rev1");
+        assert_eq!((c.channel, c.sender.as_deref(), c.version), (Channel::Manual, Some("rev1"), 2));
+        assert!(c.phone.is_some());
+        let errors = validate_manual_entry(
+            &fields(&[("id_number", "110105194912310021"), ("position", "宇航员"), ("email", "x@")]),
+            &[99],
+            &rules(),
+            today(),
+        )
+        .unwrap_err();
+        let codes: Vec<_> = errors.iter().map(|e| (e.field, e.code)).collect();
+        assert_eq!(
+            codes,
+            [
+                ("id_number", "id_number_checksum"),
+                ("position", "position_unknown"),
+                ("email", "email_domain"),
+                ("opinion", "required"),
+                ("articles", "article_unknown")
+            ]
+        );
+        let long_note = "注".repeat(MAX_NOTE_CHARS + 1);
+        let errors = validate_manual_entry(&fields(&[("opinion", "好"), ("note", &long_note)]), &[], &rules(), today());
+        assert_eq!(errors.unwrap_err()[0].code, "note_too_long");
+    }
 }
