@@ -24,6 +24,7 @@ const STAFF_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/admin/users"),
     ("GET", "/api/v1/admin/comments"),
     ("POST", "/admin/comments/YJ-0000-0000/review"),
+    ("GET", "/admin/lookup?receipt=YJ-0000-0000"),
     ("GET", "/admin/c/ln-hrss-ai-2025"),
     ("POST", "/admin/c/ln-hrss-ai-2025/bulk"),
     ("GET", "/admin/c/ln-hrss-ai-2025/manual"),

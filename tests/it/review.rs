@@ -753,3 +753,21 @@ async fn search_reindex_from_the_command_line() {
     assert_eq!(index.search(DEMO_ID, "就业", 10).unwrap().total, 2);
     assert_eq!(index.search(DEMO_ID, "培训", 10).unwrap().total, 1);
 }
+
+/// Staff open a comment by its tracking number, typed any way citizens write it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_look_a_comment_up_by_its_tracking_number() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    staff(&app).await;
+    let receipt = submit(&app, json!({})).await;
+    let (rev, _) = login_session(&app, "rev1", "reviewer password 1").await;
+    let typed = receipt.to_lowercase().replace('-', "");
+    let res = rev.get(app.url(&format!("/admin/lookup?receipt={typed}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/admin/comments/{receipt}"));
+    let res = rev.get(app.url("/admin/lookup?receipt=YJ-1234")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("YJ-XXXX-XXXX"));
+    let home = rev.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("action=\"/admin/lookup\""));
+}

@@ -683,3 +683,25 @@ pub async fn api_comment(
     }))
     .into_response()
 }
+
+/// `GET /admin/lookup?receipt=…`: straight to a comment by its tracking number, in any case,
+/// with or without dashes.
+pub async fn lookup(
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    match q.get("receipt").and_then(|r| yijian_domain::receipt::Receipt::parse(r)) {
+        Some(r) => Redirect::to(&format!("/admin/comments/{r}")).into_response(),
+        None => crate::pages::message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            texts(lang).not_found,
+            if lang == Lang::Zh {
+                "受理编号格式不正确，应为 YJ-XXXX-XXXX。"
+            } else {
+                "A tracking number looks like YJ-XXXX-XXXX."
+            },
+        ),
+    }
+}

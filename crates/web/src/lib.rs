@@ -186,6 +186,7 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/comments/{receipt}", get(admin::comment))
         .route("/admin/comments/{receipt}/reveal", post(admin::reveal))
         .route("/admin/comments/{receipt}/review", post(review::review_one))
+        .route("/admin/lookup", get(admin::lookup))
         .route("/admin/c/{id}", get(review::queue_page))
         .route("/admin/c/{id}/bulk", post(review::bulk))
         .route("/admin/c/{id}/manual", get(review::manual_form).post(review::manual_submit))
