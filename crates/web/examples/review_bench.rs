@@ -33,7 +33,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -67,10 +67,23 @@ struct Args {
     in_flight: usize,
     keep: bool,
     explain: bool,
+    /// A work directory kept by an earlier run: no seeding, review or indexing.
+    reuse: Option<PathBuf>,
+    /// Phases left out: queue, export (or csv, xlsx, jsonl), report, dashboard.
+    skip: Vec<String>,
 }
 
 fn args() -> Args {
-    let mut a = Args { n: 1_000_000, database: None, rounds: 40, in_flight: 256, keep: false, explain: false };
+    let mut a = Args {
+        n: 1_000_000,
+        database: None,
+        rounds: 40,
+        in_flight: 256,
+        keep: false,
+        explain: false,
+        reuse: None,
+        skip: vec![],
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
@@ -81,6 +94,8 @@ fn args() -> Args {
             "--in-flight" => a.in_flight = value("--in-flight").parse().unwrap_or_else(|_| usage("bad --in-flight")),
             "--keep" => a.keep = true,
             "--explain" => a.explain = true,
+            "--reuse" => a.reuse = Some(PathBuf::from(value("--reuse"))),
+            "--skip" => a.skip = value("--skip").split(',').map(|s| s.trim().to_string()).collect(),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -95,7 +110,8 @@ fn usage(problem: &str) -> ! {
     }
     eprintln!(
         "usage: review_bench [--n 1000000] [--database postgres://USER@HOST:PORT/DB] [--rounds 40] \
-         [--in-flight 256] [--keep] [--explain]"
+         [--in-flight 256] [--keep] [--explain] [--reuse DIR] \
+         [--skip queue,export,csv,xlsx,jsonl,report,dashboard]"
     );
     std::process::exit(2)
 }
@@ -431,25 +447,32 @@ fn at(t0: Timestamp, t1: Timestamp, frac: f64) -> Timestamp {
 async fn main() {
     let args = args();
     let suffix = random_suffix();
-    let work = std::env::temp_dir().join(format!("yijian-review-bench-{suffix}"));
+    let work = args.reuse.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("yijian-review-bench-{suffix}")));
     std::fs::create_dir_all(&work).expect("work directory");
+    let keep = args.keep || args.reuse.is_some();
 
-    // A fresh PostgreSQL database beside the one named, or SQLite in the work directory.
+    // A fresh PostgreSQL database beside the one named (or, with --reuse, the one named), or
+    // SQLite in the work directory.
     let pg = args.database.as_deref().map(pg_target);
     let pg_db = format!("yijian_bench_{suffix}");
-    let database_url = match &pg {
-        Some(pg) => {
+    let database_url = match (&pg, &args.reuse) {
+        (Some(_), Some(_)) => args.database.clone(),
+        (Some(pg), None) => {
             psql(pg, "test", &format!("CREATE DATABASE {pg_db}"))
                 .or_else(|_| psql(pg, "postgres", &format!("CREATE DATABASE {pg_db}")))
                 .unwrap_or_else(|e| panic!("cannot create database {pg_db}: {e}"));
             Some(format!("{}/{pg_db}", pg.prefix))
         }
-        None => None,
+        (None, _) => None,
+    };
+    let pg_db = match (&args.reuse, &args.database) {
+        (Some(_), Some(url)) => url.rsplit('/').next().unwrap_or_default().to_string(),
+        _ => pg_db,
     };
     let backend_name = if pg.is_some() { "postgresql" } else { "sqlite" };
     println!(
         "== review_bench: {} comments on {backend_name}, work dir {} ({} cores)",
-        args.n,
+        if args.reuse.is_some() { "the kept".to_string() } else { args.n.to_string() },
         work.display(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
@@ -457,43 +480,58 @@ async fn main() {
     let store = Store::open(&opts).await.expect("open the store");
 
     let mut file = yijian_domain::file::parse(include_str!("../../../demo/ln-hrss-ai-2025.md")).expect("demo parses");
-    let now = Timestamp::now();
-    file.meta.reschedule_from(now, 30);
-    store.import_consultation(&file, true, now).await.expect("import the demo");
     let cid = file.meta.id.clone();
-    let consultation = store.consultation(&cid).await.expect("read the consultation").expect("imported");
-
-    // 1. Seeding.
-    let (t0, t1, seed_secs) = seed(&store, &consultation, &file.meta.positions, &args).await;
-    let stored = store.count_comments(&cid).await.expect("count");
-    println!("seeded {stored} comments in {seed_secs:.1} s: {:.0} comments/s", stored as f64 / seed_secs);
-
-    // 2. Review, as staff would: filtered bulk actions.
-    let started = Instant::now();
-    let changes = review(&store, &cid, &file.meta.positions, t0, t1).await;
-    println!("reviewed in {:.1} s: {changes}", started.elapsed().as_secs_f64());
-
-    // 3. The search index.
     let index_dir = work.join("search");
-    let index = SearchIndex::open(&index_dir).expect("open the index");
-    let mut writer = index.writer().expect("index writer");
-    let started = Instant::now();
-    let indexed = yijian_web::indexing::rebuild(&store, &mut writer, |_| {}).await.expect("rebuild the index");
-    let index_secs = started.elapsed().as_secs_f64();
-    drop(writer);
-    println!("indexed {indexed} comments in {index_secs:.1} s: {:.0} comments/s", indexed as f64 / index_secs);
+    let (t0, t1, seed_secs, index_secs, index) = if args.reuse.is_none() {
+        let now = Timestamp::now();
+        file.meta.reschedule_from(now, 30);
+        store.import_consultation(&file, true, now).await.expect("import the demo");
+        let consultation = store.consultation(&cid).await.expect("read the consultation").expect("imported");
+
+        // 1. Seeding.
+        let (t0, t1, seed_secs) = seed(&store, &consultation, &file.meta.positions, &args).await;
+        let stored = store.count_comments(&cid).await.expect("count");
+        println!("seeded {stored} comments in {seed_secs:.1} s: {:.0} comments/s", stored as f64 / seed_secs);
+
+        // 2. Review, as staff would: filtered bulk actions.
+        let started = Instant::now();
+        let changes = review(&store, &cid, &file.meta.positions, t0, t1).await;
+        println!("reviewed in {:.1} s: {changes}", started.elapsed().as_secs_f64());
+
+        // 3. The search index.
+        let index = SearchIndex::open(&index_dir).expect("open the index");
+        let mut writer = index.writer().expect("index writer");
+        let started = Instant::now();
+        let indexed = yijian_web::indexing::rebuild(&store, &mut writer, |_| {}).await.expect("rebuild the index");
+        let index_secs = started.elapsed().as_secs_f64();
+        drop(writer);
+        println!("indexed {indexed} comments in {index_secs:.1} s: {:.0} comments/s", indexed as f64 / index_secs);
+        (t0, t1, seed_secs, index_secs, index)
+    } else {
+        // The intake period, from the oldest and the newest comment.
+        let oldest = store.comments_page(&cid, 0, 1).await.expect("oldest");
+        let newest = store.queue(&cid, &QueueFilter::default(), None, None, 1).await.expect("newest");
+        let (Some(first), Some(last)) = (oldest.first(), newest.items.first()) else { panic!("no comments to reuse") };
+        let index = SearchIndex::open(&index_dir).expect("open the index");
+        (first.submitted_at, last.submitted_at, f64::NAN, f64::NAN, index)
+    };
+    let consultation = store.consultation(&cid).await.expect("read the consultation").expect("imported");
+    let stored = store.count_comments(&cid).await.expect("count");
 
     // 4. The queue and search.
     let kinds = filter_kinds(&file.meta.positions, t0, t1);
     let mut samples = Samples::default();
     let mut search_parts = Samples::default();
-    // One unmeasured round first: a running server's caches are warm.
-    queue_round(&store, &index, &cid, &kinds, 0, true, &mut Samples::default(), &mut Samples::default()).await;
-    let started = Instant::now();
-    for round in 0..args.rounds {
-        queue_round(&store, &index, &cid, &kinds, round, round % 8 == 0, &mut samples, &mut search_parts).await;
+    let mut queue_secs = 0.0;
+    if !args.skip.iter().any(|s| s == "queue") {
+        // One unmeasured round first: a running server's caches are warm.
+        queue_round(&store, &index, &cid, &kinds, 0, true, &mut Samples::default(), &mut Samples::default()).await;
+        let started = Instant::now();
+        for round in 0..args.rounds {
+            queue_round(&store, &index, &cid, &kinds, round, round % 8 == 0, &mut samples, &mut search_parts).await;
+        }
+        queue_secs = started.elapsed().as_secs_f64();
     }
-    let queue_secs = started.elapsed().as_secs_f64();
     println!();
     let worst = samples.print(&format!("queue and search over {stored} comments, page {PAGE}, one request at a time:"));
     let all = samples.all();
@@ -513,6 +551,9 @@ async fn main() {
     println!();
     let mut export_secs = BTreeMap::new();
     for format in [Format::Csv, Format::Xlsx, Format::Jsonl] {
+        if args.skip.iter().any(|s| s == "export" || s == format.as_str()) {
+            continue;
+        }
         let path = work.join(format!("export.{}", format.extension()));
         let req = ExportRequest { format, include_personal_data: false, reason: None, actor: "bench".into() };
         let started = Instant::now();
@@ -532,21 +573,25 @@ async fn main() {
             size as f64 / 1e6
         );
         export_secs.insert(format.as_str(), secs);
-        if !args.keep {
-            let _ = std::fs::remove_file(&path);
-        }
+        let _ = std::fs::remove_file(&path);
     }
-    let started = Instant::now();
-    let report = yijian_web::report::build(&store, &consultation, "").await.expect("report");
-    let report_secs = started.elapsed().as_secs_f64();
-    println!(
-        "report build: {report_secs:.1} s ({} comments in the figures, {} spam left out)",
-        report.comments, report.left_out_spam
-    );
-    let started = Instant::now();
-    store.dashboard(&cid, 8 * 3600).await.expect("dashboard");
-    let dashboard_ms = ms(started.elapsed());
-    println!("dashboard figures: {dashboard_ms:.0} ms");
+    let mut report_secs = f64::NAN;
+    if !args.skip.iter().any(|s| s == "report") {
+        let started = Instant::now();
+        let report = yijian_web::report::build(&store, &consultation, "").await.expect("report");
+        report_secs = started.elapsed().as_secs_f64();
+        println!(
+            "report build: {report_secs:.1} s ({} comments in the figures, {} spam left out)",
+            report.comments, report.left_out_spam
+        );
+    }
+    let mut dashboard_ms = f64::NAN;
+    if !args.skip.iter().any(|s| s == "dashboard") {
+        let started = Instant::now();
+        store.dashboard(&cid, 8 * 3600).await.expect("dashboard");
+        dashboard_ms = ms(started.elapsed());
+        println!("dashboard figures: {dashboard_ms:.0} ms");
+    }
 
     if args.explain {
         println!();
@@ -555,8 +600,8 @@ async fn main() {
 
     println!();
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
-    let csv = export_secs.get("csv").copied().unwrap_or(f64::INFINITY);
-    let xlsx = export_secs.get("xlsx").copied().unwrap_or(f64::INFINITY);
+    let csv = export_secs.get("csv").copied().unwrap_or(f64::NAN);
+    let xlsx = export_secs.get("xlsx").copied().unwrap_or(f64::NAN);
     println!(
         "target: queue/search p99 < {TARGET_QUERY_P99_MS} ms: overall {overall_p99:.1} ms, worst kind {worst:.1} ms: {}",
         verdict(worst < TARGET_QUERY_P99_MS)
@@ -575,7 +620,7 @@ async fn main() {
     drop(index);
     store.close().await;
     if let Some(pg) = &pg {
-        if args.keep {
+        if keep {
             println!("kept database {}/{pg_db}", pg.prefix);
         } else if let Err(e) = psql(pg, "test", &format!("DROP DATABASE {pg_db} WITH (FORCE)"))
             .or_else(|_| psql(pg, "postgres", &format!("DROP DATABASE {pg_db} WITH (FORCE)")))
@@ -583,8 +628,8 @@ async fn main() {
             eprintln!("could not drop database {pg_db}: {e}");
         }
     }
-    if args.keep {
-        println!("kept {}", work.display());
+    if keep {
+        println!("kept {} (run again on it with --reuse {})", work.display(), work.display());
     } else {
         let _ = std::fs::remove_dir_all(&work);
     }
@@ -838,7 +883,7 @@ async fn search(
     samples.add(kind, total);
     parts.add(&format!("{kind}: index.search (cap {SEARCH_CAP})"), searched);
     parts.add(&format!("{kind}: queue over the hits"), total - searched);
-    parts.add(&format!("  {q} ({} hits)", hits.total), total);
+    parts.add(&format!("  {kind} “{q}” ({} hits)", hits.total), total);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -935,29 +980,29 @@ fn explain(
         match pg {
             None => {
                 let db = opts.data_dir.join("yijian.sqlite3");
-                let script = format!(
-                    ".timer on\n.print count: {}\nEXPLAIN QUERY PLAN {count};\n{count};\n.print page: {}\n\
-                     EXPLAIN QUERY PLAN {page};\nSELECT COUNT(*) FROM ({page});\n",
-                    show(&count).replace('\n', " "),
-                    show(&page).replace('\n', " ")
-                );
-                let out = std::process::Command::new("sqlite3")
-                    .arg("-readonly")
-                    .arg(&db)
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .and_then(|mut child| {
-                        child.stdin.take().expect("stdin").write_all(script.as_bytes())?;
-                        child.wait_with_output()
-                    });
-                match out {
-                    Ok(o) => {
-                        print!("{}", String::from_utf8_lossy(&o.stdout));
-                        print!("{}", String::from_utf8_lossy(&o.stderr));
+                // The plan, then the statement timed (the page wrapped in a count, to print one line).
+                let wrapped = format!("SELECT COUNT(*) FROM ({page})");
+                for (label, plan, run) in [("count", &count, &count), ("page", &page, &wrapped)] {
+                    println!("{label}: {}", show(plan));
+                    let script = format!("EXPLAIN QUERY PLAN {plan};\n.timer on\n{run};\n");
+                    let out = std::process::Command::new("sqlite3")
+                        .arg("-readonly")
+                        .arg(&db)
+                        .stdin(std::process::Stdio::piped())
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .and_then(|mut child| {
+                            child.stdin.take().expect("stdin").write_all(script.as_bytes())?;
+                            child.wait_with_output()
+                        });
+                    match out {
+                        Ok(o) => {
+                            print!("{}", String::from_utf8_lossy(&o.stdout));
+                            print!("{}", String::from_utf8_lossy(&o.stderr));
+                        }
+                        Err(e) => println!("  (sqlite3 not available: {e})"),
                     }
-                    Err(e) => println!("  (sqlite3 not available: {e})"),
                 }
             }
             Some(pg) => {
