@@ -19,16 +19,24 @@
 # Usage:
 #   bench/review.sh [--n 1000000] [--database postgres://postgres@127.0.0.1:5432/test]
 #                   [--rounds 40] [--in-flight 256] [--keep] [--explain]
+#                   [--reuse DIR] [--skip queue,export,csv,xlsx,jsonl,report,dashboard]
 #   --database  run on PostgreSQL: a fresh database yijian_bench_<random> is created on that
-#               server (with psql) and dropped at the end; without it, SQLite in a temp dir.
+#               server (with psql, connecting to the database named, else to `postgres`) and
+#               dropped at the end; without it, SQLite in a temp dir.
 #   --explain   also print each filter's query plan and the time of its count and page
-#               statements (sqlite3 / psql must be installed).
+#               statements (sqlite3 / psql must be installed; the sqlite3 command may be an
+#               older SQLite than the one bundled in the binary and plan differently).
 #   --keep      keep the data directory (and the PostgreSQL database) for digging.
+#   --reuse DIR measure again on a kept directory: no seeding, review or indexing (add
+#               --database URL-of-the-kept-database for PostgreSQL).
+#   --skip      leave phases out.
 #
-# How long: on 2 cores, about 25-35 minutes at 1,000,000 on SQLite (seeding ~5-8 min, review
-# ~2 min, indexing ~5 min, queries ~1 min, exports ~4 min, report ~1 min), longer on
-# PostgreSQL; plus the release build. Needs ~3 GB of disk in $TMPDIR. Other work on the
-# machine (builds, tests) skews the figures: run it on a quiet machine. Not part of CI.
+# How long: on 2 cores, about 15 minutes at 1,000,000 on SQLite (seeding ~3.5 min, review ~0.5,
+# indexing ~0.5, queries ~4 while the slow filters stay slow, exports ~4, report ~1, dashboard
+# and --explain ~1), a little more on PostgreSQL; plus the release build (~20 min from cold).
+# Needs ~3 GB of disk in $TMPDIR (1 GB database, exports up to 0.9 GB written then deleted).
+# Other work on the machine (builds, tests) skews the figures: run it on a quiet machine.
+# Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -q -p yijian-web --example review_bench

@@ -303,7 +303,7 @@ on_both_backends!(malformed_requests_get_specific_errors);
 /// A consultation that is closed or not yet open answers 409 before looking at the fields.
 async fn closed_and_upcoming_consultations_refuse_comments(backend: Backend) {
     let app = app(backend).await;
-    let text = std::fs::read_to_string(crate::harness::DEMO_FILE).unwrap();
+    let text = std::fs::read_to_string(crate::harness::demo_file()).unwrap();
     let closed = yijian_domain::file::parse(&text.replacen(DEMO_ID, "closed-one", 1)).unwrap();
     let now = jiff::Timestamp::now();
     app.store().import_consultation(&closed, false, now).await.unwrap();

@@ -89,10 +89,9 @@ impl Browser {
 
     /// axe-core's serious and critical violations on the current page.
     async fn axe(&self) -> Vec<String> {
-        let axe = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/browser/node_modules/axe-core/axe.min.js"
-        ))
+        let axe = std::fs::read_to_string(
+            crate::harness::project_dir().join("tests/browser/node_modules/axe-core/axe.min.js"),
+        )
         .expect("axe-core is needed: run scripts/test, which runs npm ci in tests/browser");
         self.client.execute(&axe, vec![]).await.unwrap();
         let result = self

@@ -1,6 +1,6 @@
 //! The command line: importing consultation files, listing, help, configuration.
 
-use crate::harness::{Backend, DEMO_FILE, DEMO_ID, TestData, run};
+use crate::harness::{Backend, DEMO_ID, TestData, demo_file, run};
 use crate::on_both_backends;
 
 fn write(data: &TestData, name: &str, text: &str) -> String {
@@ -14,7 +14,7 @@ fn open_demo_text() -> String {
     let now = jiff::Timestamp::now();
     let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
     let today = now.to_zoned(tz).date();
-    std::fs::read_to_string(DEMO_FILE)
+    std::fs::read_to_string(demo_file())
         .unwrap()
         .replacen("opens_at = \"2025-05-12\"", &format!("opens_at = \"{}\"", today.yesterday().unwrap()), 1)
         .replacen(
@@ -64,9 +64,9 @@ async fn import_versions_and_refusals(backend: Backend) {
 
 async fn closed_consultations_keep_their_text(backend: Backend) {
     let data = TestData::new(backend).await;
-    let (ok, out, err) = run(&["consultation", "import", DEMO_FILE], Some(&data));
+    let (ok, out, err) = run(&["consultation", "import", &demo_file()], Some(&data));
     assert!(ok && out.contains("created"), "{err}");
-    let original = std::fs::read_to_string(DEMO_FILE).unwrap();
+    let original = std::fs::read_to_string(demo_file()).unwrap();
     let changed = original.replacen("全力保障人工智能产业用工需求。", "全力保障人工智能产业用工需要。", 1);
     let (ok, _, err) = run(&["consultation", "import", &write(&data, "late.md", &changed)], Some(&data));
     assert!(!ok);

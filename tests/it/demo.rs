@@ -3,10 +3,10 @@
 use yijian_domain::Lang;
 use yijian_domain::file;
 
-use crate::harness::DEMO_FILE;
+use crate::harness::demo_file;
 
 fn demo() -> file::ConsultationFile {
-    file::parse(&std::fs::read_to_string(DEMO_FILE).unwrap()).expect("the demo file parses")
+    file::parse(&std::fs::read_to_string(demo_file()).unwrap()).expect("the demo file parses")
 }
 
 #[test]
@@ -26,7 +26,7 @@ fn demo_has_four_chapters_and_twenty_titled_articles() {
 
 #[test]
 fn demo_text_is_repaired() {
-    let raw = std::fs::read_to_string(DEMO_FILE).unwrap();
+    let raw = std::fs::read_to_string(demo_file()).unwrap();
     let d = demo();
     let text = d.document.canonical_text();
     // The planted spam is gone everywhere, comments included.

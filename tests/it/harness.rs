@@ -15,7 +15,16 @@ use yijian_web::{AppState, WebOptions};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_yijian");
 pub const DEMO_ID: &str = "ln-hrss-ai-2025";
-pub const DEMO_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/ln-hrss-ai-2025.md");
+/// The project's root, read when the tests run: a build cache shared between checkouts at
+/// different paths may hand this binary to another checkout, so the compile-time path is only
+/// the fallback.
+pub fn project_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map(Into::into).unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
+pub fn demo_file() -> String {
+    project_dir().join("demo/ln-hrss-ai-2025.md").display().to_string()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -119,7 +128,7 @@ impl InProcess {
     pub async fn start(backend: Backend, options: WebOptions) -> InProcess {
         let data = TestData::new(backend).await;
         let store = data.store().await;
-        let mut demo = yijian_domain::file::parse(&std::fs::read_to_string(DEMO_FILE).unwrap()).unwrap();
+        let mut demo = yijian_domain::file::parse(&std::fs::read_to_string(demo_file()).unwrap()).unwrap();
         let now = Timestamp::now();
         demo.meta.reschedule_from(now, 30);
         store.import_consultation(&demo, true, now).await.unwrap();

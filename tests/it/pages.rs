@@ -191,7 +191,7 @@ async fn missing_consent_and_text_captcha() {
 #[tokio::test]
 async fn english_index_closed_and_missing_pages() {
     let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
-    let text = std::fs::read_to_string(crate::harness::DEMO_FILE).unwrap();
+    let text = std::fs::read_to_string(crate::harness::demo_file()).unwrap();
     let closed = yijian_domain::file::parse(&text.replacen(DEMO_ID, "closed-one", 1)).unwrap();
     app.store().import_consultation(&closed, false, jiff::Timestamp::now()).await.unwrap();
     let b = browser();

@@ -281,7 +281,7 @@ pub(crate) fn python(code: &str) -> String {
 async fn consultation_management(backend: Backend) {
     let app = InProcess::start(backend, WebOptions::default()).await;
     let t = staff(&app).await;
-    let source = std::fs::read_to_string(crate::harness::DEMO_FILE)
+    let source = std::fs::read_to_string(crate::harness::demo_file())
         .unwrap()
         .replace("id = \"ln-hrss-ai-2025\"", "id = \"new-rule\"")
         .replace("opens_at = \"2025-05-12\"", "opens_at = \"2020-01-01\"")
@@ -723,7 +723,7 @@ async fn staff_forms_work_and_need_their_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_reindex_from_the_command_line() {
     let data = crate::harness::TestData::new(Backend::Sqlite).await;
-    let (ok, _, err) = crate::harness::run(&["consultation", "import", crate::harness::DEMO_FILE], Some(&data));
+    let (ok, _, err) = crate::harness::run(&["consultation", "import", &crate::harness::demo_file()], Some(&data));
     assert!(ok, "{err}");
     {
         let store = data.store().await;
