@@ -36,6 +36,154 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// Mark staff session cookies Secure: set this when yijian is reached over HTTPS.
     pub secure_cookies: bool,
+    /// The public address of the site (`https://…`), for links in mails.
+    pub public_url: Option<String>,
+    /// The email channel.
+    pub mail: MailConfig,
+}
+
+/// The email channel: where mail is fetched, how replies are sent, and the limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// Seconds between two IMAP passes inside `serve`; 0 turns the poll off.
+    pub poll_seconds: u64,
+    /// Largest mail taken as a comment, in MiB (a larger one goes to the rejected tray).
+    pub max_message_mb: usize,
+    /// Largest attachment kept, in MiB (a larger one is left out and the omission recorded).
+    pub max_attachment_mb: usize,
+    /// Most attachments kept of one mail.
+    pub max_attachments: usize,
+    /// Send the automatic reply with its receipt to routed mail (needs `[mail.smtp]`).
+    pub replies: bool,
+    /// Most automatic mails one address receives in 24 hours.
+    pub replies_per_address_per_day: u32,
+    pub imap: Option<ImapConfig>,
+    pub smtp: Option<SmtpConfig>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            poll_seconds: 300,
+            max_message_mb: 30,
+            max_attachment_mb: 10,
+            max_attachments: 20,
+            replies: true,
+            replies_per_address_per_day: yijian_mail::reply::DEFAULT_MAX_PER_ADDRESS,
+            imap: None,
+            smtp: None,
+        }
+    }
+}
+
+/// The mailbox comments arrive in. The password may instead come from YIJIAN_IMAP_PASSWORD.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: Option<u16>,
+    /// `tls` (the default), `starttls`, or `plain` (only to a loopback address).
+    #[serde(default = "default_security")]
+    pub security: String,
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    /// Move each mail here once it is stored (never deleted).
+    pub move_to: Option<String>,
+    /// A PEM file of extra root certificates (a server with its own CA).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The server replies go through. The password may instead come from YIJIAN_SMTP_PASSWORD.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: Option<u16>,
+    /// `tls` (the default), `starttls`, or `plain` (only to a loopback address).
+    #[serde(default = "default_security")]
+    pub security: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The From of every automatic mail, e.g. `意见征集 <yijian@example.org>`.
+    pub from: String,
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_security() -> String {
+    "tls".into()
+}
+
+fn default_mailbox() -> String {
+    "INBOX".into()
+}
+
+// Passwords never reach a log line.
+impl std::fmt::Debug for ImapConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ImapConfig {{ {}@{}:{:?} {} {} }}", self.username, self.host, self.port, self.security, self.mailbox)
+    }
+}
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SmtpConfig {{ {}:{:?} {} from {} }}", self.host, self.port, self.security, self.from)
+    }
+}
+
+fn security(value: &str, what: &str) -> Result<yijian_mail::imap::Security> {
+    Ok(match value {
+        "tls" => yijian_mail::imap::Security::Tls,
+        "starttls" => yijian_mail::imap::Security::StartTls,
+        "plain" => yijian_mail::imap::Security::Plain,
+        other => bail!("configuration: {what}.security must be tls, starttls or plain, not `{other}`"),
+    })
+}
+
+impl MailConfig {
+    pub fn limits(&self) -> yijian_mail::parse::Limits {
+        yijian_mail::parse::Limits {
+            max_message_bytes: self.max_message_mb * 1024 * 1024,
+            max_attachment_bytes: self.max_attachment_mb * 1024 * 1024,
+            max_attachments: self.max_attachments,
+            ..Default::default()
+        }
+    }
+
+    pub fn imap_account(&self) -> Result<Option<yijian_mail::imap::ImapAccount>> {
+        let Some(c) = &self.imap else { return Ok(None) };
+        let password = std::env::var("YIJIAN_IMAP_PASSWORD").unwrap_or_else(|_| c.password.clone());
+        let account = yijian_mail::imap::ImapAccount {
+            host: c.host.clone(),
+            port: c.port,
+            security: security(&c.security, "mail.imap")?,
+            username: c.username.clone(),
+            password,
+            mailbox: c.mailbox.clone(),
+            move_to: c.move_to.clone(),
+            ca_file: c.ca_file.clone(),
+        };
+        account.check().map_err(|e| anyhow::anyhow!("configuration: mail.imap: {e}"))?;
+        Ok(Some(account))
+    }
+
+    pub fn smtp_account(&self) -> Result<Option<yijian_mail::smtp::SmtpAccount>> {
+        let Some(c) = &self.smtp else { return Ok(None) };
+        let password = std::env::var("YIJIAN_SMTP_PASSWORD").ok().or_else(|| c.password.clone());
+        let account = yijian_mail::smtp::SmtpAccount {
+            host: c.host.clone(),
+            port: c.port,
+            security: security(&c.security, "mail.smtp")?,
+            username: c.username.clone(),
+            password,
+            from: c.from.clone(),
+            ca_file: c.ca_file.clone(),
+        };
+        account.check().map_err(|e| anyhow::anyhow!("configuration: mail.smtp: {e}"))?;
+        Ok(Some(account))
+    }
 }
 
 impl Default for Config {
@@ -53,6 +201,8 @@ impl Default for Config {
             insecure_no_rate_limit: false,
             trusted_proxies: Vec::new(),
             secure_cookies: false,
+            public_url: None,
+            mail: MailConfig::default(),
         }
     }
 }
@@ -76,8 +226,9 @@ pub struct Overrides {
 
 /// The environment variables read as settings (YIJIAN_LISTEN, …). Others with the prefix,
 /// such as YIJIAN_MASTER_KEY, are not settings and are left out of the file's namespace.
-const ENV_KEYS: [&str; 12] = [
+const ENV_KEYS: [&str; 13] = [
     "secure_cookies",
+    "public_url",
     "listen",
     "data",
     "database",
@@ -119,6 +270,20 @@ impl Config {
             );
         }
         self.trusted_proxy_ips()?;
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("configuration: public_url must start with https:// or http://");
+        }
+        if self.mail.max_attachments == 0 || self.mail.max_attachment_mb == 0 || self.mail.max_message_mb == 0 {
+            bail!(
+                "configuration: mail.max_message_mb, mail.max_attachment_mb and mail.max_attachments must be at least 1"
+            );
+        }
+        // Checked now so that a bad account stops start-up with a clear message, not the
+        // first poll an hour later.
+        self.mail.imap_account()?;
+        self.mail.smtp_account()?;
         if let Some(url) = &self.database
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
         {
@@ -194,6 +359,12 @@ mod tests {
             ("rate_limit_burst = 0\n", "rate_limit_burst"),
             ("trusted_proxies = [\"proxy.local\"]\n", "proxy.local"),
             ("listen = \n", "c.toml"),
+            ("[mail]\nmax_attachments = 0\n", "mail.max_attachments"),
+            ("[mail.imap]\nhost = \"imap.example.org\"\nusername = \"u\"\nsecurity = \"plain\"\n", "loopback"),
+            ("[mail.imap]\nhost = \"imap.example.org\"\nusername = \"u\"\nsecurity = \"ssl\"\n", "mail.imap.security"),
+            ("[mail.smtp]\nhost = \"smtp.example.org\"\n", "from"),
+            ("[mail]\npoll = 5\n", "poll"),
+            ("public_url = \"example.org\"\n", "public_url"),
         ];
         for (text, needle) in cases {
             let path = dir.join("c.toml");

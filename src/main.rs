@@ -1,6 +1,7 @@
 //! `yijian`: one binary for the whole platform. See `yijian --help`.
 
 mod config;
+mod mail;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,6 +63,13 @@ enum Command {
     Search {
         #[command(subcommand)]
         command: SearchCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// The email channel: fetch from the IMAP mailbox, or import .eml files and mbox archives.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -132,6 +140,25 @@ struct ExportArgs {
     reason: Option<String>,
     #[command(flatten)]
     data: DataArgs,
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Fetch new mail from the [mail.imap] mailbox once (replies too, when [mail.smtp] is set
+    /// and mail.replies is on). Prints one JSON line: what became of the mails.
+    Fetch,
+    /// Import .eml files and mbox archives. Prints one JSON line on stdout:
+    /// {"imported": N, "duplicates": N, "unrouted": N, "rejected": [{"file": …, "reason": …}], …}
+    /// and exits 0 whenever it ran, even if some mails were rejected.
+    Import {
+        /// .eml files and mbox archives
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Send each routed mail its automatic reply (needs [mail.smtp]); off by default, since
+        /// an archive's mails are usually old.
+        #[arg(long)]
+        reply: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -259,6 +286,17 @@ async fn run(cli: Cli) -> Result<()> {
             init_logging(&config, true);
             reindex(&config).await
         }
+        Command::Mail { command, data } => {
+            let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
+            init_logging(&config, true);
+            let store = open_store(&config).await?;
+            let done = match command {
+                MailCommand::Fetch => mail::fetch(&config, &store).await,
+                MailCommand::Import { files, reply } => mail::import(&config, &store, &files, reply).await,
+            };
+            store.close().await;
+            done
+        }
         Command::Consultation(ConsultationCommand::List { data }) => {
             let config = Config::load(data.config.as_deref(), Overrides::from_data(&data))?;
             init_logging(&config, true);
@@ -334,6 +372,11 @@ async fn serve(config: Config) -> Result<()> {
             state
         }
     };
+    let state = state.with_mail(yijian_web::mail::MailSettings {
+        limits: config.mail.limits(),
+        replier: mail::replier(&config, &store)?.map(std::sync::Arc::new),
+    });
+    mail::spawn_poll(&config, store.clone())?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
@@ -347,6 +390,18 @@ async fn serve(config: Config) -> Result<()> {
 /// The search index lives beside the key file, in the data directory.
 fn search_dir(config: &Config) -> PathBuf {
     config.data.join("search")
+}
+
+/// A spinner with a message, on a terminal only.
+fn spinner(what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
 }
 
 /// A progress bar on a terminal only: scripts and pipes get clean output.

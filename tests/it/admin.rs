@@ -57,6 +57,16 @@ const STAFF_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/admin/consultations"),
     ("GET", "/api/v1/admin/drafts"),
     ("POST", "/api/v1/admin/drafts/x/publish"),
+    ("GET", "/admin/mail"),
+    ("GET", "/admin/mail/1"),
+    ("GET", "/admin/mail/1/raw"),
+    ("POST", "/admin/mail/1/assign"),
+    ("GET", "/admin/attachments/1"),
+    ("GET", "/api/v1/admin/mail"),
+    ("GET", "/api/v1/admin/mail/1"),
+    ("GET", "/api/v1/admin/mail/1/raw"),
+    ("POST", "/api/v1/admin/mail/1/assign"),
+    ("GET", "/api/v1/admin/attachments/1"),
 ];
 
 /// What a reviewer may not do: each answers 403 and changes nothing.

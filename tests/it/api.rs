@@ -383,6 +383,11 @@ async fn openapi_document_lists_every_endpoint() {
         ("/api/v1/admin/consultations/{id}/report", "get"),
         ("/api/v1/admin/consultations/{id}/report", "post"),
         ("/api/v1/admin/users", "get"),
+        ("/api/v1/admin/mail", "get"),
+        ("/api/v1/admin/mail/{mail}", "get"),
+        ("/api/v1/admin/mail/{mail}/raw", "get"),
+        ("/api/v1/admin/mail/{mail}/assign", "post"),
+        ("/api/v1/admin/attachments/{attachment}", "get"),
     ];
     for (path, method) in endpoints {
         let op = paths.get(path).and_then(|p| p.get(method));
@@ -392,8 +397,14 @@ async fn openapi_document_lists_every_endpoint() {
         }
         // And the documented endpoint exists: anything but the router's 404 fallback. Admin
         // calls go with a token and an empty body, which the handlers refuse on their own terms.
-        let url =
-            app.url(&path.replace("{id}", DEMO_ID).replace("{receipt}", "YJ-0000-0000").replace("{action}", "archive"));
+        let url = app.url(
+            &path
+                .replace("{id}", DEMO_ID)
+                .replace("{receipt}", "YJ-0000-0000")
+                .replace("{action}", "archive")
+                .replace("{mail}", "1")
+                .replace("{attachment}", "1"),
+        );
         let req = match method {
             "get" => app.client.get(url),
             _ => app.client.post(url).json(&json!({})),

@@ -126,6 +126,15 @@ pub struct InProcess {
 impl InProcess {
     /// Starts with the demo consultation loaded and open.
     pub async fn start(backend: Backend, options: WebOptions) -> InProcess {
+        InProcess::start_with(backend, options, |s| s).await
+    }
+
+    /// Starts with the demo consultation, after `configure` has had its say on the state.
+    pub async fn start_with(
+        backend: Backend,
+        options: WebOptions,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> InProcess {
         let data = TestData::new(backend).await;
         let store = data.store().await;
         let mut demo = yijian_domain::file::parse(&std::fs::read_to_string(demo_file()).unwrap()).unwrap();
@@ -134,7 +143,7 @@ impl InProcess {
         store.import_consultation(&demo, true, now).await.unwrap();
         let index = yijian_analysis::SearchIndex::open(&data.path().join("search")).unwrap();
         yijian_web::indexing::spawn(store.clone(), index.clone());
-        let state = AppState::new(store, options).with_search(index);
+        let state = configure(AppState::new(store, options).with_search(index));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(yijian_web::serve(listener, state.clone(), std::future::pending()).map(|r| r.unwrap()));

@@ -13,6 +13,7 @@ mod cli;
 mod demo;
 mod durability;
 mod integrity;
+mod mail;
 mod pages;
 mod privacy;
 mod review;

@@ -589,7 +589,7 @@ async fn hostile_text_renders_inert_in_staff_pages() {
     assert!(report.contains("&#60;script&#62;window.__xss=1&#60;/script&#62;"), "the reasoning is shown as text");
 }
 
-async fn login_session(app: &InProcess, name: &str, password: &str) -> (reqwest::Client, String) {
+pub(crate) async fn login_session(app: &InProcess, name: &str, password: &str) -> (reqwest::Client, String) {
     let session =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = session.get(app.url("/admin/login")).send().await.unwrap().text().await.unwrap();

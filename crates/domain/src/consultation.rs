@@ -44,6 +44,39 @@ pub struct EmailChannel {
     pub address: String,
     /// The phrase a mail's subject must contain for the mail to reach this consultation.
     pub subject_phrase: String,
+    /// More phrases that route a mail here (short names the public uses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phrases: Vec<String>,
+    /// The automatic reply to a routed mail; `{receipt}`, `{title}`, `{issuer}`,
+    /// `{received_at}` and `{receipt_url}` are filled in. `None` takes [`DEFAULT_REPLY_TEMPLATE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_template: Option<String>,
+    /// Send a confirmation mail with the receipt to the address a web or API comment gives.
+    #[serde(default)]
+    pub confirm_web_comments: bool,
+}
+
+/// The reply a routed mail gets when the consultation names no template of its own.
+pub const DEFAULT_REPLY_TEMPLATE: &str = "您好：
+
+我们已收到您对《{title}》提出的意见，受理编号为 {receipt}（收到时间：{received_at}）。
+请保存此编号，凭它可以查询意见的处理情况：{receipt_url}
+
+本邮件由系统自动发送，请勿直接回复。
+
+{issuer}
+";
+
+impl EmailChannel {
+    /// Fills in a reply template. Unknown `{…}` stay as written, so a typo shows in the mail
+    /// rather than failing the reply.
+    pub fn render_reply(&self, values: &[(&str, &str)]) -> String {
+        let mut text = self.reply_template.clone().unwrap_or_else(|| DEFAULT_REPLY_TEMPLATE.to_string());
+        for (key, value) in values {
+            text = text.replace(&format!("{{{key}}}"), value);
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,7 +210,11 @@ mod tests {
             positions: vec![],
             notice: "请于{deadline}前反馈。（请在邮件主题上注明《{subject_phrase}》）".into(),
             contact: Contact::default(),
-            email_channel: EmailChannel { address: "a@example.org".into(), subject_phrase: "某办法".into() },
+            email_channel: EmailChannel {
+                address: "a@example.org".into(),
+                subject_phrase: "某办法".into(),
+                ..Default::default()
+            },
         }
     }
 

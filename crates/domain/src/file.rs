@@ -12,7 +12,7 @@
 //! positions = ["公务员", …]
 //! notice = """…请于{deadline}前…"""
 //! [contact]        person, department, phone, email
-//! [email_channel]  address, subject_phrase
+//! [email_channel]  address, subject_phrase, phrases = [...], reply_template, confirm_web_comments
 //! +++
 //!
 //! Preamble paragraph(s).
@@ -148,6 +148,24 @@ pub fn parse(input: &str) -> Result<ConsultationFile, ParseError> {
     }
     if fm.email_channel.subject_phrase.trim().is_empty() {
         return Err(perr(at_key("subject_phrase"), "email_channel.subject_phrase must not be empty"));
+    }
+    if let Some(template) = &fm.email_channel.reply_template {
+        const KNOWN: [&str; 5] = ["receipt", "title", "issuer", "received_at", "receipt_url"];
+        if !template.contains("{receipt}") {
+            return Err(perr(at_key("reply_template"), "email_channel.reply_template must contain {receipt}"));
+        }
+        if let Some(bad) = placeholders(template).into_iter().find(|p| !KNOWN.contains(&p.as_str())) {
+            return Err(perr(
+                at_key("reply_template"),
+                format!(
+                    "unknown placeholder {{{bad}}} in reply_template (use {})",
+                    KNOWN.map(|k| format!("{{{k}}}")).join(", ")
+                ),
+            ));
+        }
+    }
+    if fm.email_channel.phrases.iter().any(|p| p.trim().chars().count() < 3) {
+        return Err(perr(at_key("phrases"), "email_channel.phrases must each have at least 3 characters"));
     }
     let notice = fm.notice.trim().to_string();
     if let Some(bad) = placeholders(&notice).into_iter().find(|p| !["deadline", "subject_phrase"].contains(&p.as_str()))
@@ -372,6 +390,26 @@ subject_phrase = \"示例办法\"
     }
 
     #[test]
+    fn the_email_channel_takes_phrases_a_template_and_confirmations() {
+        let text = GOOD.replacen(
+            "subject_phrase = \"示例办法\"",
+            "subject_phrase = \"示例办法\"\nphrases = [\"示例的办法\"]\nreply_template = \"编号 {receipt}，见 {receipt_url}\"\nconfirm_web_comments = true",
+            1,
+        );
+        let f = parse(&text).unwrap();
+        assert_eq!(f.meta.email_channel.phrases, ["示例的办法"]);
+        assert!(f.meta.email_channel.confirm_web_comments);
+        let body =
+            f.meta.email_channel.render_reply(&[("receipt", "YJ-AAAA-BBBB"), ("receipt_url", "https://x/receipt")]);
+        assert_eq!(body, "编号 YJ-AAAA-BBBB，见 https://x/receipt");
+        // Without a template the default one names the receipt and the title.
+        let plain = parse(GOOD).unwrap().meta.email_channel;
+        assert!(!plain.confirm_web_comments);
+        let body = plain.render_reply(&[("receipt", "YJ-AAAA-BBBB"), ("title", "示例办法（征求意见稿）")]);
+        assert!(body.contains("YJ-AAAA-BBBB") && body.contains("《示例办法（征求意见稿）》"), "{body}");
+    }
+
+    #[test]
     fn crlf_and_bom_are_accepted() {
         let crlf = format!("\u{feff}{}", GOOD.replace('\n', "\r\n"));
         assert_eq!(parse(&crlf).unwrap(), parse(GOOD).unwrap());
@@ -397,6 +435,19 @@ subject_phrase = \"示例办法\"
             ("2. **第二句。**正文二。", "2. **第二句。正文二。", 29, "not closed"),
             ("## 一、总则\n\n", "", 23, "before the first"),
             ("为了示例，", "# 标题\n\n为了示例，", 20, "front matter"),
+            (
+                "subject_phrase = \"示例办法\"",
+                "subject_phrase = \"示例办法\"\nreply_template = \"已收到，编号 {编号}\"",
+                18,
+                "must contain {receipt}",
+            ),
+            (
+                "subject_phrase = \"示例办法\"",
+                "subject_phrase = \"示例办法\"\nreply_template = \"{receipt} {deadline}\"",
+                18,
+                "unknown placeholder {deadline}",
+            ),
+            ("subject_phrase = \"示例办法\"", "subject_phrase = \"示例办法\"\nphrases = [\"办法\"]", 18, "at least 3"),
         ];
         for (from, to, line, needle) in cases {
             let text = GOOD.replacen(from, to, 1);

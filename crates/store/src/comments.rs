@@ -13,21 +13,21 @@ use crate::{Backend, Store, StoreError, from_micros, micros};
 
 /// A comment as it will be written: personal data already sealed to its receipt.
 pub(crate) struct SealedComment {
-    receipt: Receipt,
-    submitted_at: Timestamp,
-    consultation_id: String,
-    version: u32,
-    channel: Channel,
-    name: Option<String>,
-    position: Option<String>,
-    email: Option<String>,
-    id_number_enc: Option<Vec<u8>>,
-    id_number_index: Option<Vec<u8>>,
-    phone_enc: Option<Vec<u8>>,
-    opinion: String,
-    articles: String,
-    sender: Option<String>,
-    note: Option<String>,
+    pub(crate) receipt: Receipt,
+    pub(crate) submitted_at: Timestamp,
+    pub(crate) consultation_id: String,
+    pub(crate) version: u32,
+    pub(crate) channel: Channel,
+    pub(crate) name: Option<String>,
+    pub(crate) position: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) id_number_enc: Option<Vec<u8>>,
+    pub(crate) id_number_index: Option<Vec<u8>>,
+    pub(crate) phone_enc: Option<Vec<u8>>,
+    pub(crate) opinion: String,
+    pub(crate) articles: String,
+    pub(crate) sender: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 pub(crate) struct WriteJob {
@@ -89,21 +89,25 @@ pub struct StoredComment {
     pub excerpt: Option<String>,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<Timestamp>,
+    /// A mail's Message-ID (without angle brackets).
+    pub message_id: Option<String>,
+    /// `early` or `late`: a mail that arrived outside the consultation's window.
+    pub timing: Option<String>,
 }
 
 /// The columns [`Store::comment_from_row`] reads, in its order.
 pub(crate) const COMMENT_COLUMNS: &str = "id, receipt, consultation_id, version, channel, submitted_at, status, name, \
     position, email, id_number_enc, phone_enc, opinion, articles, sender, note, disposition, disposition_reason, \
-    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at";
+    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing";
 
-fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
+pub(crate) fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
     format!("comments.{column}:{}", receipt.compact()).into_bytes()
 }
 
 pub(crate) const ID_INDEX_PURPOSE: &str = "id_number";
 
 impl Store {
-    fn seal(&self, c: &NewComment, receipt: Receipt, submitted_at: Timestamp) -> SealedComment {
+    pub(crate) fn seal(&self, c: &NewComment, receipt: Receipt, submitted_at: Timestamp) -> SealedComment {
         SealedComment {
             receipt,
             submitted_at,
@@ -229,6 +233,8 @@ impl Store {
             excerpt: row.try_get(21)?,
             reviewed_by: row.try_get(22)?,
             reviewed_at: row.try_get::<Option<i64>, _>(23)?.map(from_micros).transpose()?,
+            message_id: row.try_get(24)?,
+            timing: row.try_get(25)?,
         })
     }
 

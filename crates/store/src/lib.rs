@@ -11,6 +11,7 @@
 
 mod comments;
 mod consultations;
+mod mail;
 mod review;
 mod staff;
 
@@ -26,6 +27,9 @@ use yijian_crypto::{KeySource, Keys};
 
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
 pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, ScheduleEvent};
+pub use mail::{
+    AttachmentInfo, MailOutcome, MailStored, MailSummary, MailTarget, NewAttachment, NewMail, StoredCursor, Timing,
+};
 pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
 pub use staff::{ApiToken, AuditEntry, LoginOutcome, SessionUser, StaffError, StaffUser};
 

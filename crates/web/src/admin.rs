@@ -466,6 +466,8 @@ struct CommentPage {
     excerpt: String,
     dispositions: Vec<(String, String)>,
     moderations: Vec<(String, String)>,
+    mail_id: Option<i64>,
+    attachments: Vec<crate::mail::AttachmentRow>,
 }
 
 pub(crate) async fn comment_page(
@@ -545,6 +547,37 @@ pub(crate) async fn comment_page(
         ),
         (label("opinion"), c.opinion.clone()),
     ];
+    let mut rows = rows;
+    let mail = match c.channel {
+        yijian_domain::comment::Channel::Email => state.store.mail_of_comment(c.id).await.ok().flatten(),
+        _ => None,
+    };
+    let attachments = match &mail {
+        Some(m) => state.store.mail_attachments(m.id).await.unwrap_or_default(),
+        None => vec![],
+    };
+    if let Some(m) = &mail {
+        let at = rows.len() - 1;
+        rows.insert(at, ("Message-ID", c.message_id.clone().unwrap_or_else(none)));
+        rows.insert(at + 1, (if zh { "邮件主题" } else { "Mail subject" }, m.subject.clone()));
+        rows.insert(
+            at + 2,
+            (if zh { "自动回复" } else { "Automatic reply" }, m.reply_state.clone().unwrap_or_else(none)),
+        );
+    }
+    if let Some(timing) = c.timing.as_deref().and_then(yijian_store::Timing::parse) {
+        rows.insert(
+            2,
+            (
+                if zh { "时限" } else { "Timing" },
+                if zh {
+                    format!("{}（请决定是否受理）", timing.label())
+                } else {
+                    format!("{} (decide whether to take it)", timing.as_str())
+                },
+            ),
+        );
+    }
     let draft_articles: Vec<(u32, String)> = match state.consultation(&c.consultation_id).await {
         Ok(Some(live)) => live
             .document
@@ -579,6 +612,8 @@ pub(crate) async fn comment_page(
         moderations: yijian_domain::review::Moderation::ALL
             .map(|m| (m.as_str().to_string(), m.label(lang).to_string()))
             .to_vec(),
+        mail_id: mail.as_ref().map(|m| m.id),
+        attachments: crate::mail::attachment_rows(&attachments, lang),
     };
     crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
@@ -680,6 +715,9 @@ pub async fn api_comment(
         "email": c.email,
         "articles": c.articles,
         "opinion": c.opinion,
+        "sender": c.sender,
+        "message_id": c.message_id,
+        "timing": c.timing,
     }))
     .into_response()
 }

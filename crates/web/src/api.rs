@@ -211,6 +211,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
         tracing::error!(error = %e, consultation = id, "storing a comment failed");
         ApiError::internal(lang)
     })?;
+    state.confirm_comment(&c.consultation, comment.email.as_deref(), receipt, submitted_at);
     let location = format!("/api/v1/receipts/{receipt}");
     Ok((
         StatusCode::CREATED,

@@ -11,6 +11,7 @@ pub mod export;
 mod forms;
 pub mod indexing;
 pub mod limits;
+pub mod mail;
 mod manage;
 mod pages;
 pub mod report;
@@ -58,6 +59,8 @@ pub struct AppState {
     limiter: Option<Arc<limits::Limiter>>,
     /// The full-text index of opinions, if one is open.
     pub search: Option<yijian_analysis::SearchIndex>,
+    /// The email channel's limits and replier.
+    pub mail: mail::MailSettings,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
@@ -108,7 +111,34 @@ impl AppState {
             forms: Arc::default(),
             limiter,
             search: None,
+            mail: mail::MailSettings::default(),
         }
+    }
+
+    /// Reads mail with these limits, and sends automatic mail through `replier`.
+    pub fn with_mail(mut self, settings: mail::MailSettings) -> Self {
+        self.mail = settings;
+        self
+    }
+
+    /// Confirms a web or API comment by mail where its consultation asks for it and SMTP is
+    /// configured. Runs in the background: the citizen's receipt never waits for a mail server.
+    pub fn confirm_comment(
+        &self,
+        consultation: &Consultation,
+        email: Option<&str>,
+        receipt: yijian_domain::receipt::Receipt,
+        at: jiff::Timestamp,
+    ) {
+        let (Some(replier), Some(email)) = (self.mail.replier.clone(), email) else { return };
+        if !consultation.meta.email_channel.confirm_web_comments || email.trim().is_empty() {
+            return;
+        }
+        let meta = consultation.meta.clone();
+        let email = email.to_string();
+        tokio::spawn(async move {
+            replier.confirm_web_comment(&email, &receipt, at, &meta).await;
+        });
     }
 
     /// Searches opinions through this index.
@@ -198,6 +228,16 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/consultations", post(manage::create))
         .route("/admin/consultations/new", get(manage::new_form))
         .route("/admin/drafts/{id}", get(manage::draft).post(manage::draft_post))
+        .route("/admin/mail", get(mail::tray))
+        .route("/admin/mail/{id}", get(mail::one))
+        .route("/admin/mail/{id}/raw", get(mail::raw))
+        .route("/admin/mail/{id}/assign", post(mail::assign_post))
+        .route("/admin/attachments/{id}", get(mail::attachment))
+        .route("/api/v1/admin/mail", get(mail::api_tray))
+        .route("/api/v1/admin/mail/{id}", get(mail::api_one))
+        .route("/api/v1/admin/mail/{id}/raw", get(mail::raw))
+        .route("/api/v1/admin/mail/{id}/assign", post(mail::api_assign))
+        .route("/api/v1/admin/attachments/{id}", get(mail::attachment))
         .route("/api/v1/admin/comments/{receipt}", get(admin::api_comment))
         .route("/api/v1/admin/comments/{receipt}/review", post(review::api_review_one))
         .route("/api/v1/admin/consultations/{id}/comments", get(review::api_queue).post(review::api_manual))

@@ -767,7 +767,10 @@ pub async fn submit(
             ];
             let comment = valid.into_comment(&c.meta.id, c.version, Channel::Web);
             match state.store.submit_comment(&comment).await {
-                Ok((receipt, submitted_at)) => Ok(Done { receipt, submitted_at, submitted }),
+                Ok((receipt, submitted_at)) => {
+                    state.confirm_comment(&c.consultation, comment.email.as_deref(), receipt, submitted_at);
+                    Ok(Done { receipt, submitted_at, submitted })
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "storing a web comment failed");
                     Err(vec![FieldError::new("form", "storage_failed")])

@@ -1,0 +1,548 @@
+//! The mail trays: mail no subject routed (staff assign it to a consultation, and it gets its
+//! receipt then), mail that could not become a comment (kept with its raw bytes and the
+//! reason), and the source of every comment that came by mail. Opening a raw message or an
+//! attachment is audited: both may hold personal data the comment's masking does not cover.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+use yijian_domain::Lang;
+use yijian_mail::intake::{Intake, Outcome};
+use yijian_store::SessionUser;
+use yijian_store::{AttachmentInfo, MailSummary};
+
+use crate::AppState;
+use crate::forms::{Fields, say};
+use crate::review::{Failure, read_fields};
+use crate::texts::{Texts, texts};
+
+/// What the web needs of the email channel: the limits mail is read with, and the replier
+/// when SMTP is configured.
+#[derive(Clone, Default)]
+pub struct MailSettings {
+    pub limits: yijian_mail::parse::Limits,
+    pub replier: Option<Arc<yijian_mail::reply::Replier>>,
+}
+
+const TRAYS: [&str; 3] = ["unrouted", "rejected", "comment"];
+const TRAY_PAGE: i64 = 100;
+
+fn tray_label(state: &str, lang: Lang) -> &'static str {
+    match (state, lang) {
+        ("unrouted", Lang::Zh) => "待分配",
+        ("unrouted", _) => "Unrouted",
+        ("rejected", Lang::Zh) => "无法受理",
+        ("rejected", _) => "Rejected",
+        (_, Lang::Zh) => "已成为意见",
+        _ => "Became comments",
+    }
+}
+
+fn mail_json(m: &MailSummary) -> serde_json::Value {
+    json!({
+        "id": m.id,
+        "state": m.state,
+        "reason": m.reason,
+        "message_id": m.message_id,
+        "source": m.source,
+        "received_at": m.received_at.to_string(),
+        "imported_at": m.imported_at.to_string(),
+        "subject": m.subject,
+        "from_name": m.from_name,
+        "from_address": m.from_address,
+        "raw_size": m.raw_size,
+        "consultation_id": m.consultation_id,
+        "comment_id": m.comment_id,
+        "reply_state": m.reply_state,
+        "assigned_by": m.assigned_by,
+    })
+}
+
+fn attachment_json(a: &AttachmentInfo) -> serde_json::Value {
+    json!({
+        "id": a.id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "stored": a.stored,
+        "omitted": a.omitted,
+        "has_text": a.has_text,
+        "note": a.note,
+    })
+}
+
+fn not_found(lang: Lang) -> Failure {
+    Failure::new(StatusCode::NOT_FOUND, "mail_not_found", say(lang, "没有找到这封邮件。", "No such mail."))
+}
+
+fn tray_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<&'static str, Failure> {
+    match q.get("state").map(String::as_str) {
+        None | Some("") => Ok("unrouted"),
+        Some(s) => TRAYS.into_iter().find(|t| *t == s).ok_or_else(|| {
+            Failure::bad(
+                lang,
+                say(
+                    lang,
+                    "state 只能是 unrouted、rejected 或 comment。",
+                    "state must be unrouted, rejected or comment.",
+                ),
+            )
+        }),
+    }
+}
+
+fn before_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<Option<i64>, Failure> {
+    q.get("before")
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            b.parse::<i64>()
+                .map_err(|_| Failure::bad(lang, say(lang, "before 必须是邮件编号。", "before must be a mail id.")))
+        })
+        .transpose()
+}
+
+#[derive(Template)]
+#[template(path = "admin_mail.html")]
+struct TrayPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    tray: &'static str,
+    tabs: Vec<(&'static str, &'static str, i64)>,
+    mails: Vec<MailRow>,
+    consultations: Vec<(String, String)>,
+    csrf: String,
+    next: Option<i64>,
+}
+
+struct MailRow {
+    id: i64,
+    received_at: String,
+    from: String,
+    subject: String,
+    reason: String,
+}
+
+/// `GET /admin/mail?state=unrouted|rejected|comment`
+pub async fn tray(
+    State(state): State<AppState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let tray = tray_of(&q, lang)?;
+        let before = before_of(&q, lang)?;
+        let counts = state.store.mail_counts().await.map_err(|e| Failure::internal(lang, e))?;
+        let mails = state.store.mail_tray(tray, TRAY_PAGE, before).await.map_err(|e| Failure::internal(lang, e))?;
+        let consultations = state
+            .store
+            .mail_targets()
+            .await
+            .map_err(|e| Failure::internal(lang, e))?
+            .into_iter()
+            .map(|t| (t.id, t.meta.title))
+            .collect();
+        let csrf = crate::pages::csrf_for(&state, &headers);
+        let page = TrayPage {
+            t: texts(lang),
+            other_lang_href: format!("/admin/mail?state={tray}&lang=en"),
+            zh: lang == Lang::Zh,
+            tray,
+            tabs: TRAYS
+                .iter()
+                .map(|s| {
+                    let n = counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
+                    (*s, tray_label(s, lang), n)
+                })
+                .collect(),
+            next: (mails.len() as i64 == TRAY_PAGE).then(|| mails.last().map(|m| m.id)).flatten(),
+            mails: mails
+                .iter()
+                .map(|m| MailRow {
+                    id: m.id,
+                    received_at: m.received_at.to_string(),
+                    from: from_of(m),
+                    subject: m.subject.clone(),
+                    reason: m.reason.clone().unwrap_or_default(),
+                })
+                .collect(),
+            consultations,
+            csrf: csrf.clone(),
+        };
+        Ok::<_, Failure>(crate::pages::with_csrf_cookie(
+            crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false),
+            &csrf,
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| e.page(lang))
+}
+
+fn from_of(m: &MailSummary) -> String {
+    match (&m.from_name, &m.from_address) {
+        (Some(n), Some(a)) => format!("{n} <{a}>"),
+        (None, Some(a)) => a.clone(),
+        (Some(n), None) => n.clone(),
+        (None, None) => "—".into(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_mail_one.html")]
+struct MailPage {
+    t: &'static Texts,
+    other_lang_href: String,
+    zh: bool,
+    id: i64,
+    subject: String,
+    rows: Vec<(&'static str, String)>,
+    attachments: Vec<AttachmentRow>,
+    full_text: String,
+    unrouted: bool,
+    receipt: Option<String>,
+    consultations: Vec<(String, String)>,
+    csrf: String,
+    message: Option<String>,
+}
+
+pub(crate) struct AttachmentRow {
+    pub id: i64,
+    pub filename: String,
+    pub description: String,
+    pub stored: bool,
+}
+
+pub(crate) fn attachment_rows(list: &[AttachmentInfo], lang: Lang) -> Vec<AttachmentRow> {
+    list.iter()
+        .map(|a| {
+            let mut parts = vec![a.content_type.clone(), human_size(a.size)];
+            if let Some(o) = &a.omitted {
+                parts.push(o.clone());
+            }
+            if a.has_text {
+                parts.push(say(lang, "文字已并入意见", "text included in the comment"));
+            } else if let Some(n) = &a.note {
+                parts.push(n.clone());
+            }
+            AttachmentRow { id: a.id, filename: a.filename.clone(), description: parts.join(" · "), stored: a.stored }
+        })
+        .collect()
+}
+
+fn human_size(bytes: i64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else if bytes >= 1024 {
+        format!("{} KB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// `GET /admin/mail/{id}`
+pub async fn one(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    mail_page(&state, &headers, id, StatusCode::OK, None).await.unwrap_or_else(|e| e.page(lang))
+}
+
+async fn mail_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+    status: StatusCode,
+    message: Option<String>,
+) -> Result<Response, Failure> {
+    let lang = crate::error::lang_of(headers);
+    let zh = lang == Lang::Zh;
+    let m =
+        state.store.mail_summary(id).await.map_err(|e| Failure::internal(lang, e))?.ok_or_else(|| not_found(lang))?;
+    let attachments = state.store.mail_attachments(id).await.map_err(|e| Failure::internal(lang, e))?;
+    let full_text = state.store.mail_full_text(id).await.map_err(|e| Failure::internal(lang, e))?.unwrap_or_default();
+    let receipt = match m.comment_id {
+        Some(cid) => state.store.receipt_of_comment(cid).await.map_err(|e| Failure::internal(lang, e))?,
+        None => None,
+    };
+    let none = || "—".to_string();
+    let rows = vec![
+        (if zh { "状态" } else { "State" }, tray_label(&m.state, lang).to_string()),
+        (if zh { "原因" } else { "Reason" }, m.reason.clone().unwrap_or_else(none)),
+        (if zh { "发件人" } else { "From" }, from_of(&m)),
+        (if zh { "收到时间" } else { "Received" }, m.received_at.to_string()),
+        (if zh { "导入时间" } else { "Imported" }, m.imported_at.to_string()),
+        ("Message-ID", m.message_id.clone().unwrap_or_else(none)),
+        (if zh { "来源" } else { "Source" }, m.source.clone()),
+        (if zh { "原始邮件大小" } else { "Raw size" }, human_size(m.raw_size)),
+        (if zh { "征求意见" } else { "Consultation" }, m.consultation_id.clone().unwrap_or_else(none)),
+        (if zh { "自动回复" } else { "Automatic reply" }, m.reply_state.clone().unwrap_or_else(none)),
+        (if zh { "分配人" } else { "Assigned by" }, m.assigned_by.clone().unwrap_or_else(none)),
+    ];
+    let consultations = if m.state == "unrouted" {
+        state
+            .store
+            .mail_targets()
+            .await
+            .map_err(|e| Failure::internal(lang, e))?
+            .into_iter()
+            .map(|t| (t.id, t.meta.title))
+            .collect()
+    } else {
+        vec![]
+    };
+    let csrf = crate::pages::csrf_for(state, headers);
+    let page = MailPage {
+        t: texts(lang),
+        other_lang_href: format!("/admin/mail/{id}?lang=en"),
+        zh,
+        id,
+        subject: if m.subject.is_empty() { say(lang, "（无主题）", "(no subject)") } else { m.subject.clone() },
+        rows,
+        attachments: attachment_rows(&attachments, lang),
+        full_text,
+        unrouted: m.state == "unrouted",
+        receipt: receipt.map(|r| r.to_string()),
+        consultations,
+        csrf: csrf.clone(),
+        message,
+    };
+    Ok(crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
+}
+
+/// Assigns an unrouted mail; the comment and its receipt are made now, and the reply sent.
+async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang: Lang) -> Result<String, Failure> {
+    let consultation = f.get("consultation").map(str::trim).unwrap_or("");
+    if consultation.is_empty() {
+        return Err(Failure::bad(lang, say(lang, "请选择征求意见。", "Choose a consultation.")));
+    }
+    let intake =
+        Intake::new(state.store.clone(), state.mail.limits.clone()).await.map_err(|e| Failure::internal(lang, e))?;
+    if intake.target(consultation).is_none() {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "consultation_not_found",
+            say(lang, "没有找到这项征求意见（或已归档）。", "No such consultation (or it is archived)."),
+        ));
+    }
+    let done = intake.assign(id, consultation, &user.name).await.map_err(|e| Failure::internal(lang, e))?;
+    let Some(imported) = done else {
+        return Err(Failure::new(
+            StatusCode::CONFLICT,
+            "mail_not_unrouted",
+            say(
+                lang,
+                "这封邮件不在待分配列表中（可能已被分配）。",
+                "This mail is not in the unrouted tray (already assigned?).",
+            ),
+        ));
+    };
+    let Outcome::Comment { receipt, .. } = imported.outcome else {
+        return Err(Failure::internal(lang, "assignment made no comment"));
+    };
+    state
+        .store
+        .audit(
+            &user.name,
+            "mail.assigned",
+            &format!("mail:{id}"),
+            &format!("consultation={consultation} receipt={receipt}"),
+        )
+        .await
+        .map_err(|e| Failure::internal(lang, e))?;
+    let meta = intake.target(consultation).map(|t| t.meta.clone());
+    match (&imported.reply, &state.mail.replier, meta) {
+        (Ok(plan), Some(replier), Some(meta)) => {
+            replier.reply(plan, &meta).await;
+        }
+        (Err(why), _, _) => {
+            let _ = state.store.set_reply_state(id, &format!("withheld: {why}")).await;
+        }
+        _ => {}
+    }
+    Ok(receipt.to_string())
+}
+
+/// `POST /admin/mail/{id}/assign` (form: csrf, consultation)
+pub async fn assign_post(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let f = read_fields(&headers, body, 16 * 1024, lang).await?;
+        if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                say(lang, "页面已过期，请刷新后重试。", "The page had expired; reload and try again."),
+            ));
+        }
+        let receipt = assign(&state, &user, id, &f, lang).await?;
+        Ok(Redirect::to(&format!("/admin/comments/{receipt}?done=1")).into_response())
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
+            let status = e.status;
+            mail_page(&state, &headers, id, status, Some(e.message)).await.unwrap_or_else(|e| e.page(lang))
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+/// `GET /admin/mail/{id}/raw`: the message as it arrived, as a download. Audited.
+pub async fn raw(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let api = is_api(&headers);
+    let result = async {
+        let Some(raw) = state.store.mail_raw(id).await.map_err(|e| Failure::internal(lang, e))? else {
+            return Err(not_found(lang));
+        };
+        // No audit entry, no bytes.
+        state
+            .store
+            .audit(&user.name, "mail.raw_opened", &format!("mail:{id}"), &format!("bytes={}", raw.len()))
+            .await
+            .map_err(|e| Failure::internal(lang, e))?;
+        Ok(download(raw, "message/rfc822", &format!("mail-{id}.eml")))
+    }
+    .await;
+    result.unwrap_or_else(|e| if api { e.json() } else { e.page(lang) })
+}
+
+/// `GET /admin/attachments/{id}`: an attachment, always as a download. Audited.
+pub async fn attachment(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let api = is_api(&headers);
+    let result = async {
+        let Some((info, bytes)) = state.store.attachment_content(id).await.map_err(|e| Failure::internal(lang, e))?
+        else {
+            return Err(Failure::new(
+                StatusCode::NOT_FOUND,
+                "attachment_not_found",
+                say(lang, "没有找到这个附件（或它因超出限制未被保存）。", "No such attachment (or it was not kept)."),
+            ));
+        };
+        state
+            .store
+            .audit(&user.name, "mail.attachment_opened", &format!("attachment:{id}"), &format!("mail={}", info.mail_id))
+            .await
+            .map_err(|e| Failure::internal(lang, e))?;
+        // Served as bytes to save, never rendered: an attachment is whatever its sender made it.
+        Ok(download(bytes, "application/octet-stream", &info.filename))
+    }
+    .await;
+    result.unwrap_or_else(|e| if api { e.json() } else { e.page(lang) })
+}
+
+fn is_api(headers: &HeaderMap) -> bool {
+    headers.get(header::AUTHORIZATION).is_some()
+}
+
+fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
+    let ascii: String =
+        filename.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect();
+    let mut res = (StatusCode::OK, bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    res
+}
+
+/// `GET /api/v1/admin/mail?state=…&before=…`
+pub async fn api_tray(
+    State(state): State<AppState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let tray = tray_of(&q, lang)?;
+        let before = before_of(&q, lang)?;
+        let mails = state.store.mail_tray(tray, TRAY_PAGE, before).await.map_err(|e| Failure::internal(lang, e))?;
+        let counts = state.store.mail_counts().await.map_err(|e| Failure::internal(lang, e))?;
+        Ok::<_, Failure>(
+            Json(json!({
+                "state": tray,
+                "counts": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "mails": mails.iter().map(mail_json).collect::<Vec<_>>(),
+                "next_before": (mails.len() as i64 == TRAY_PAGE).then(|| mails.last().map(|m| m.id)).flatten(),
+            }))
+            .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
+
+/// `GET /api/v1/admin/mail/{id}`
+pub async fn api_one(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let m = state
+            .store
+            .mail_summary(id)
+            .await
+            .map_err(|e| Failure::internal(lang, e))?
+            .ok_or_else(|| not_found(lang))?;
+        let attachments = state.store.mail_attachments(id).await.map_err(|e| Failure::internal(lang, e))?;
+        let full_text = state.store.mail_full_text(id).await.map_err(|e| Failure::internal(lang, e))?;
+        let receipt = match m.comment_id {
+            Some(cid) => state.store.receipt_of_comment(cid).await.map_err(|e| Failure::internal(lang, e))?,
+            None => None,
+        };
+        let mut v = mail_json(&m);
+        v["attachments"] = attachments.iter().map(attachment_json).collect();
+        v["full_text"] = json!(full_text);
+        v["receipt"] = json!(receipt.map(|r| r.to_string()));
+        Ok::<_, Failure>(Json(v).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
+
+/// `POST /api/v1/admin/mail/{id}/assign` `{"consultation": "…"}`
+pub async fn api_assign(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = crate::error::lang_of(&headers);
+    let result = async {
+        let f = read_fields(&headers, body, 16 * 1024, lang).await?;
+        let receipt = assign(&state, &user, id, &f, lang).await?;
+        Ok::<_, Failure>((StatusCode::CREATED, Json(json!({"mail_id": id, "receipt": receipt}))).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.json())
+}
