@@ -434,3 +434,48 @@ async fn web_comments_are_confirmed_by_mail_within_the_allowance() {
     assert_eq!(named.len(), 5, "{bodies:?}");
     assert!(String::from_utf8_lossy(&sent[0]).contains("Auto-Submitted: auto-generated"));
 }
+
+/// `serve` polls the mailbox on its interval; the comment shows in the back office.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_polls_the_mailbox() {
+    let dovecot = Dovecot::start().expect("dovecot starts");
+    let data = TestData::new(Backend::Sqlite).await;
+    let files = tempfile::tempdir().unwrap();
+    let config = mail_config(files.path(), &dovecot, None, "");
+    let text = std::fs::read_to_string(&config).unwrap().replace("poll_seconds = 0", "poll_seconds = 1");
+    std::fs::write(&config, text).unwrap();
+    let server = crate::harness::ServerProcess::spawn(&data, &["--config", &config]);
+    // The demo consultation is open now, so a mail sent now is on time.
+    dovecot
+        .deliver(
+            "INBOX",
+            &mail(
+                "poll-1",
+                &format!("《{TITLE}》"),
+                &jiff::Timestamp::now().strftime("%a, %d %b %Y %H:%M:%S +0000").to_string(),
+                "服务运行时收到的邮件",
+            ),
+        )
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let client = reqwest::Client::new();
+    let receipt = loop {
+        let store = data.store().await;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT receipt FROM comments WHERE message_id = 'poll-1@example.cn'")
+                .fetch_optional(store.pool())
+                .await
+                .unwrap();
+        store.close().await;
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "not fetched within 30 s: {}", server.stderr());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    let receipt = yijian_domain::receipt::Receipt::parse(&receipt).unwrap();
+    let public: Value =
+        client.get(server.url(&format!("/api/v1/receipts/{receipt}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(public["consultation_id"], DEMO_ID, "{public}");
+    assert!(server.stderr().contains("mail fetched"), "{}", server.stderr());
+}
