@@ -59,7 +59,7 @@ pub async fn import(config: &Config, store: &Store, files: &[PathBuf], reply: bo
     let mut batch = Vec::with_capacity(IMPORT_BATCH);
     for file in files {
         let name = file.display().to_string();
-        let messages = match open_messages(file) {
+        let messages = match open_messages(file, config.mail.limits().max_message_bytes) {
             Ok(m) => m,
             Err(e) => {
                 tally
@@ -128,11 +128,13 @@ enum Message {
 }
 
 /// The messages of one file: an mbox archive is streamed, anything else is one message.
-fn open_messages(path: &Path) -> std::io::Result<Box<dyn Iterator<Item = Message>>> {
+fn open_messages(path: &Path, max_message_bytes: usize) -> std::io::Result<Box<dyn Iterator<Item = Message>>> {
     let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let head = reader.fill_buf()?.to_vec();
     if mbox::is_mbox(&head) {
-        Ok(Box::new(MboxReader::new(reader).map(|m| match m {
+        // One runaway message must not take the whole archive into memory: the reader keeps
+        // just past the limit, and the parser rejects it as too large (kept, with the reason).
+        Ok(Box::new(MboxReader::new(reader).max_message_bytes(max_message_bytes).map(|m| match m {
             Ok(raw) => Message::InArchive(raw),
             Err(e) => Message::Unreadable(e),
         })))

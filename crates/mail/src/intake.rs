@@ -235,8 +235,10 @@ fn prepare(m: Incoming, limits: &Limits, targets: &[MailTarget], routes: &[Route
             };
             return Prepared {
                 mail: NewMail {
-                    message_key: message_key(None, &raw),
-                    message_id: None,
+                    // Read from the header alone: a mail rejected once is a duplicate the
+                    // second time, whether its bytes changed in transit or not.
+                    message_key: message_key(parse::message_id_of(&raw).as_deref(), &raw),
+                    message_id: parse::message_id_of(&raw),
                     source: m.source,
                     received_at: arrival,
                     subject: String::new(),
@@ -323,7 +325,8 @@ fn comment_of(parsed: &ParsedMail, target: &MailTarget, received_at: Timestamp) 
         opinion: parsed.comment_text(),
         articles: Vec::new(),
         sender,
-        note: parsed.forwarded.then(|| "转发邮件：作者取自被转发邮件的发件人".to_string()),
+        note: (parsed.forwarded && parsed.author_address.is_some() && parsed.author_address != parsed.from_address)
+            .then(|| "转发邮件：作者取自被转发邮件的发件人".to_string()),
     };
     (comment, timing)
 }

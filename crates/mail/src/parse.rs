@@ -327,7 +327,7 @@ fn read_message(entity: &Entity<'_>, ctx: &mut Context<'_>, depth: usize) -> Rea
             }
             _ => None,
         };
-        let note = if own.trim().is_empty() { String::new() } else { trim::trim_reply(&own) };
+        let note = trim::trim_note(&own);
         return Read {
             subject,
             from,

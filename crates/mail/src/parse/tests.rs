@@ -86,6 +86,13 @@ fn base64_forwarded_message_is_opened() {
     );
     let parsed = ok(&raw);
     assert_eq!(parsed.text, "原信内容");
+    let with_device_line = mail(
+        "Content-Type: multipart/mixed; boundary=b\r\n",
+        &format!(
+            "--b\r\nContent-Type: text/plain\r\n\r\n\r\n发自我的iPhone\r\n--b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n--b--\r\n"
+        ),
+    );
+    assert_eq!(ok(&with_device_line).text, "原信内容");
     assert_eq!(parsed.author_address.as_deref(), Some("ls@example.cn"));
     assert_eq!(parsed.from_address.as_deref(), Some("zs@example.cn"));
 }

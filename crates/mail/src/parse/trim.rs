@@ -125,6 +125,14 @@ fn is_device_line(line: &str) -> bool {
 /// `text` without quoted originals, signature and device lines. Never empty when `text` has
 /// anything in it: if trimming would leave nothing, `text` is returned as it was (trimmed).
 pub(crate) fn trim_reply(text: &str) -> String {
+    let trimmed = trim_note(text);
+    if trimmed.trim().is_empty() { text.trim().to_owned() } else { trimmed }
+}
+
+/// What a forwarder wrote above a forwarded mail, without their quoted originals, signature
+/// and device lines; unlike [`trim_reply`], empty when that is all there is, since the
+/// forwarded text is the comment.
+pub(crate) fn trim_note(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut end = lines.len();
 
@@ -187,8 +195,7 @@ pub(crate) fn trim_reply(text: &str) -> String {
         kept.remove(0);
     }
 
-    let trimmed = join_lines(&kept);
-    if trimmed.trim().is_empty() { text.trim().to_owned() } else { trimmed }
+    join_lines(&kept)
 }
 
 fn join_lines(lines: &[&str]) -> String {
@@ -292,7 +299,7 @@ fn inline_forward_at(text: &str, subject: &str, depth: usize) -> Option<InlineFo
     }
     let body: Vec<&str> = lines[i..].to_vec();
     let body = join_lines(&body);
-    let note = trim_reply(&join_lines(&lines[..sep]));
+    let note = trim_note(&join_lines(&lines[..sep]));
 
     // A forward of a forward: the original author is the innermost one.
     if depth < 4
@@ -374,6 +381,8 @@ mod tests {
         assert_eq!(trim_reply(text), "> 只有引用\n> 没有别的");
         assert_eq!(trim_reply("发自我的iPhone"), "发自我的iPhone");
         assert_eq!(trim_reply(""), "");
+        assert_eq!(trim_note("发自我的iPhone"), "");
+        assert_eq!(trim_note("请看。\n-- \n小李"), "请看。");
     }
 
     #[test]
