@@ -23,17 +23,19 @@
 #   --database  run on PostgreSQL: a fresh database yijian_bench_<random> is created on that
 #               server (with psql, connecting to the database named, else to `postgres`) and
 #               dropped at the end; without it, SQLite in a temp dir.
-#   --explain   also print each filter's query plan and the time of its count and page
-#               statements (sqlite3 / psql must be installed; the sqlite3 command may be an
-#               older SQLite than the one bundled in the binary and plan differently).
-#   --keep      keep the data directory (and the PostgreSQL database) for digging.
+#   --explain   also print each filter's count and page statements as the store builds them,
+#               their plans and the time of each, run through the store's own connection (the
+#               SQLite bundled in the binary; psql is needed only to create the database).
+#   --keep      keep the data directory (and the PostgreSQL database) for digging; the last
+#               line is the --reuse command for it.
 #   --reuse DIR measure again on a kept directory: no seeding, review or indexing (add
-#               --database URL-of-the-kept-database for PostgreSQL).
+#               --database URL-of-the-kept-database for PostgreSQL). A newer build migrates
+#               the kept database first.
 #   --skip      leave phases out.
 #
-# How long: on 2 cores, about 15 minutes at 1,000,000 on SQLite (seeding ~3.5 min, review ~0.5,
-# indexing ~0.5, queries ~4 while the slow filters stay slow, exports ~4, report ~1, dashboard
-# and --explain ~1), a little more on PostgreSQL; plus the release build (~20 min from cold).
+# How long: on 2 cores, about 2 minutes at 1,000,000 on a quiet machine (seeding ~1 min, review,
+# indexing, queries ~10 s each, exports ~25 s, report ~6 s), a little more on PostgreSQL; plus
+# the release build (~20 min from cold).
 # Needs ~3 GB of disk in $TMPDIR (1 GB database, exports up to 0.9 GB written then deleted).
 # Other work on the machine (builds, tests) skews the figures: run it on a quiet machine.
 # Not part of CI.

@@ -7,10 +7,12 @@
 
 use jiff::Timestamp;
 use sqlx::Row;
+use yijian_domain::comment::Channel;
+use yijian_domain::pii::{IdNumber, PhoneNumber};
 use yijian_domain::receipt::Receipt;
-use yijian_domain::review::{Disposition, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
+use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
 
-use crate::comments::COMMENT_COLUMNS;
+use crate::comments::{COMMENT_COLUMNS, aad};
 use crate::{Backend, Store, StoreError, StoredComment, from_micros, micros};
 
 /// Counts above this are shown as "more than".
@@ -83,31 +85,6 @@ enum Bind {
     Int(i64),
 }
 
-/// A WHERE clause with its parameters, numbered `$1…` in order (SQLite takes `$N` too).
-struct Clause {
-    sql: String,
-    binds: Vec<Bind>,
-}
-
-impl Clause {
-    fn new() -> Clause {
-        Clause { sql: String::from("1 = 1"), binds: vec![] }
-    }
-    fn push(&mut self, sql_with_placeholder: &str, bind: Bind) {
-        self.binds.push(bind);
-        let n = self.binds.len();
-        self.sql.push_str(" AND ");
-        self.sql.push_str(&sql_with_placeholder.replace("$?", &format!("${n}")));
-    }
-    fn raw(&mut self, sql: &str) {
-        self.sql.push_str(" AND ");
-        self.sql.push_str(sql);
-    }
-    fn next_placeholder(&self) -> String {
-        format!("${}", self.binds.len() + 1)
-    }
-}
-
 fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     binds: &'q [Bind],
@@ -121,66 +98,354 @@ fn bind_all<'q>(
     q
 }
 
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+/// One way into a filter's comments: a SELECT of one id column, within the consultation, that
+/// an index can answer alone and in id order.
+#[derive(Debug, Clone)]
+struct Arm {
+    /// `comments` (with the index named where SQLite's planner needs it), `comment_articles` or
+    /// `comment_tags`.
+    from: &'static str,
+    /// `id` or `comment_id`.
+    id: &'static str,
+    /// Joined with AND; [`HITS`] stands for the search hits.
+    conditions: Vec<String>,
 }
 
-fn filter_clause(consultation_id: &str, f: &QueueFilter, ids: Option<&[i64]>) -> Clause {
-    let mut c = Clause::new();
-    c.push("consultation_id = $?", Bind::Text(consultation_id.to_string()));
-    match f.status {
-        Some(ReviewStatus::Received) => c.raw("disposition IS NULL"),
-        Some(ReviewStatus::Disposed) => c.raw("disposition IS NOT NULL"),
-        None => {}
+/// Stands in an arm's conditions for the search hits, which are written in last (see
+/// [`Plan::hits_sql`]).
+const HITS: &str = "\u{1}hits";
+
+/// Which of the search hits a statement names.
+#[derive(Clone, Copy)]
+enum Hits<'a> {
+    /// All of them, for counts and bulk actions.
+    All,
+    /// The newest of those below a page's cursor: a page needs only as many as give it its rows.
+    Prefix(&'a [i64]),
+}
+
+/// What a queue filter selects, as the statements the queue, the count and bulk actions run.
+///
+/// A million comments make the shape of these statements matter more than anything else:
+///
+/// - Each condition an index answers in id order (position, channel, disposition, status
+///   "disposed", any mark, one mark, article, tag, search hits) is an *arm*: a SELECT of ids
+///   from that index alone. A comment matches when every arm has it. On SQLite the arms are
+///   joined with `INTERSECT … ORDER BY 1 DESC`, which SQLite runs as a merge of the sorted index
+///   scans: a page stops after a few index entries, and a count reads each index once and never
+///   a table row. PostgreSQL's planner, which has statistics, gets one SELECT over `comments`
+///   with the article and tag arms as semi-joins (`id IN (…)`), and picks merge joins itself.
+/// - The other conditions (waiting for a disposition, unmarked, the received dates) are checked
+///   in the arm of the search hits if there is one, else in a *base* arm over `comments_queue`,
+///   whose entries carry `submitted_at`, `disposition` and `moderation`: no table row either.
+/// - A filter of articles and tags alone is answered from `comment_articles` or `comment_tags`
+///   alone, never touching `comments` until the page's rows are read.
+/// - A page selects its ids first and reads only the rows it shows.
+/// - A count stops at [`COUNT_CAP`] + 1 matches.
+struct Plan {
+    backend: Backend,
+    /// SQLite's arms, intersected; on PostgreSQL the first is the statement and the others are
+    /// its semi-joins.
+    arms: Vec<Arm>,
+    binds: Vec<Bind>,
+    /// The search hits, newest first, when the queue is narrowed to them.
+    hits: Option<Vec<i64>>,
+}
+
+impl Plan {
+    fn new(backend: Backend, consultation_id: &str, f: &QueueFilter, ids: Option<&[i64]>) -> Plan {
+        // $1 is the consultation, in every arm.
+        let mut binds = vec![Bind::Text(consultation_id.to_string())];
+        let mut bind = |b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        let sqlite = backend == Backend::Sqlite;
+        // SQLite's planner, without statistics, prefers `comments_queue` to a partial index.
+        let (disposed, marked) = match backend {
+            Backend::Sqlite => ("comments INDEXED BY comments_disposed", "comments INDEXED BY comments_marked"),
+            Backend::Postgres => ("comments", "comments"),
+        };
+        // Conditions on `comments` an index answers in id order, one arm each (on SQLite).
+        let mut ordered: Vec<(&'static str, String)> = vec![];
+        // Conditions no index orders by id.
+        let mut filters: Vec<String> = vec![];
+        match f.status {
+            Some(ReviewStatus::Received) => filters.push("disposition IS NULL".into()),
+            Some(ReviewStatus::Disposed) => ordered.push((disposed, "disposition IS NOT NULL".into())),
+            None => {}
+        }
+        if let Some(p) = &f.position {
+            ordered.push(("comments", format!("position = {}", bind(Bind::Text(p.clone())))));
+        }
+        if let Some(ch) = f.channel {
+            ordered.push(("comments", format!("channel = {}", bind(Bind::Text(ch.as_str().into())))));
+        }
+        if let Some(d) = f.disposition {
+            ordered.push(("comments", format!("disposition = {}", bind(Bind::Text(d.as_str().into())))));
+        }
+        match f.moderation {
+            Some(ModerationFilter::Unmarked) => filters.push("moderation IS NULL".into()),
+            Some(ModerationFilter::Any) => ordered.push((marked, "moderation IS NOT NULL".into())),
+            Some(ModerationFilter::Is(m)) => {
+                ordered.push(("comments", format!("moderation = {}", bind(Bind::Text(m.as_str().into())))))
+            }
+            None => {}
+        }
+        if let Some(t) = f.from {
+            filters.push(format!("submitted_at >= {}", bind(Bind::Int(micros(t)))));
+        }
+        if let Some(t) = f.until {
+            filters.push(format!("submitted_at < {}", bind(Bind::Int(micros(t)))));
+        }
+        let mut side: Vec<Arm> = vec![];
+        if let Some(a) = f.article {
+            let condition = format!("article = {}", bind(Bind::Int(a as i64)));
+            side.push(Arm {
+                from: "comment_articles",
+                id: "comment_id",
+                conditions: vec![IN_CONSULTATION.into(), condition],
+            });
+        }
+        if let Some(tag) = &f.tag {
+            let condition = format!("tag = {}", bind(Bind::Text(tag.clone())));
+            side.push(Arm {
+                from: "comment_tags",
+                id: "comment_id",
+                conditions: vec![IN_CONSULTATION.into(), condition],
+            });
+        }
+        let hits = ids.map(|ids| {
+            let mut hits = ids.to_vec();
+            hits.sort_unstable_by(|a, b| b.cmp(a));
+            hits.dedup();
+            hits
+        });
+        if hits.is_some() {
+            filters.push(HITS.into());
+        }
+
+        let comments_arm = |from: &'static str, mut conditions: Vec<String>| {
+            conditions.insert(0, IN_CONSULTATION.into());
+            Arm { from, id: "id", conditions }
+        };
+        let mut arms = vec![];
+        if sqlite {
+            // The filters go with the search hits (looked up by id in `comments_queue`) or in a
+            // base arm of their own; with neither, the consultation alone is the base.
+            if !filters.is_empty() || (ordered.is_empty() && side.is_empty()) {
+                arms.push(comments_arm("comments", filters));
+            }
+            arms.extend(ordered.into_iter().map(|(from, c)| comments_arm(from, vec![c])));
+        } else if !filters.is_empty() || !ordered.is_empty() || side.is_empty() {
+            let mut conditions: Vec<String> = ordered.into_iter().map(|(_, c)| c).collect();
+            conditions.append(&mut filters);
+            arms.push(comments_arm("comments", conditions));
+        }
+        arms.append(&mut side);
+        Plan { backend, arms, binds, hits }
     }
-    if let Some(a) = f.article {
-        let p1 = c.next_placeholder();
-        c.binds.push(Bind::Text(consultation_id.to_string()));
-        let p2 = c.next_placeholder();
-        c.binds.push(Bind::Int(a as i64));
-        c.raw(&format!(
-            "id IN (SELECT comment_id FROM comment_articles WHERE consultation_id = {p1} AND article = {p2})"
-        ));
-    }
-    if let Some(p) = &f.position {
-        c.push("position = $?", Bind::Text(p.clone()));
-    }
-    if let Some(ch) = f.channel {
-        c.push("channel = $?", Bind::Text(ch.as_str().to_string()));
-    }
-    if let Some(t) = f.from {
-        c.push("submitted_at >= $?", Bind::Int(micros(t)));
-    }
-    if let Some(t) = f.until {
-        c.push("submitted_at < $?", Bind::Int(micros(t)));
-    }
-    if let Some(d) = f.disposition {
-        c.push("disposition = $?", Bind::Text(d.as_str().to_string()));
-    }
-    match f.moderation {
-        Some(ModerationFilter::Unmarked) => c.raw("moderation IS NULL"),
-        Some(ModerationFilter::Any) => c.raw("moderation IS NOT NULL"),
-        Some(ModerationFilter::Is(m)) => c.push("moderation = $?", Bind::Text(m.as_str().to_string())),
-        None => {}
-    }
-    if let Some(tag) = &f.tag {
-        c.push("tags LIKE $? ESCAPE '\\'", Bind::Text(format!("%\"{}\"%", escape_like(tag))));
-    }
-    if let Some(ids) = ids {
-        if ids.is_empty() {
-            c.raw("1 = 0");
-        } else {
-            // The ids come from the search index, never from a request: integers, inlined so
-            // that ten thousand of them need no bound parameters.
-            let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-            c.raw(&format!("id IN ({})", list.join(",")));
+
+    /// The search hits as a condition.
+    fn hits_sql(&self, which: Hits) -> String {
+        let list = |ids: &[i64]| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        // The ids come from the search index, never from a request: integers, written in so
+        // that ten thousand of them need no bound parameters.
+        match (which, self.hits.as_deref(), self.backend) {
+            (_, None | Some([]), _) | (Hits::Prefix([]), _, _) => "1 = 0".into(),
+            // PostgreSQL spends milliseconds planning a list of ten thousand constants, one
+            // selectivity estimate each; an array computed by a sub-select it takes as it is.
+            (Hits::All, Some(all), Backend::Postgres) => {
+                format!("id = ANY ((SELECT '{{{}}}'::bigint[])::bigint[])", list(all))
+            }
+            (Hits::All, Some(all), Backend::Sqlite) => format!("id IN ({})", list(all)),
+            (Hits::Prefix(some), _, _) => format!("id IN ({})", list(some)),
         }
     }
-    c
+
+    fn arm_sql(&self, arm: &Arm, before: Option<&str>, hits: Hits) -> String {
+        let mut sql = format!("SELECT {} FROM {} WHERE ", arm.id, arm.from);
+        for (k, c) in arm.conditions.iter().enumerate() {
+            if k > 0 {
+                sql.push_str(" AND ");
+            }
+            if c == HITS { sql.push_str(&self.hits_sql(hits)) } else { sql.push_str(c) }
+        }
+        if let Some(b) = before {
+            sql.push_str(&format!(" AND {} < {b}", arm.id));
+        }
+        sql
+    }
+
+    /// The matching ids below `before` (a placeholder) if given, newest first if `ordered`.
+    fn ids(&self, before: Option<&str>, ordered: bool, hits: Hits) -> String {
+        match self.backend {
+            Backend::Sqlite if self.arms.len() > 1 => {
+                // The order is what makes SQLite merge rather than build temporary tables.
+                let arms: Vec<String> = self.arms.iter().map(|a| self.arm_sql(a, before, hits)).collect();
+                format!("{} ORDER BY 1 DESC", arms.join(" INTERSECT "))
+            }
+            _ => {
+                let main = &self.arms[0];
+                let mut sql = self.arm_sql(main, before, hits);
+                for semi in &self.arms[1..] {
+                    sql.push_str(&format!(" AND {} IN ({})", main.id, self.arm_sql(semi, None, hits)));
+                }
+                if ordered {
+                    sql.push_str(&format!(" ORDER BY {} DESC", main.id));
+                }
+                sql
+            }
+        }
+    }
+
+    /// Counts the matches up to [`COUNT_CAP`] + 1: one arm in the order of its index, several
+    /// merged.
+    fn count_sql(&self) -> String {
+        format!("SELECT COUNT(*) FROM ({} LIMIT {}) t", self.ids(None, false, Hits::All), COUNT_CAP + 1)
+    }
+
+    /// One page of queue items, newest first; `before` is bound after the filter's parameters.
+    fn page_sql(&self, before: bool, limit: usize, hits: Hits) -> String {
+        let before = before.then(|| format!("${}", self.binds.len() + 1));
+        let (opening, length) = match self.backend {
+            Backend::Sqlite => (format!("substr(opinion, 1, {OPENING_CHARS})"), "length(opinion)"),
+            Backend::Postgres => (format!("substring(opinion from 1 for {OPENING_CHARS})"), "char_length(opinion)"),
+        };
+        format!(
+            "SELECT id, receipt, submitted_at, channel, name, position, articles, {opening}, {length}, disposition, \
+             moderation, tags FROM comments WHERE id IN ({} LIMIT {}) ORDER BY id DESC",
+            self.ids(before.as_deref(), true, hits),
+            limit + 1
+        )
+    }
+
+    /// The hits a page below `before` names first: enough for the page if most of them match,
+    /// and four times as many again each time they were not (see [`Store::queue`]).
+    fn page_hits(&self, before: Option<i64>, limit: usize, round: u32) -> Option<(&[i64], bool)> {
+        let hits = self.hits.as_deref()?;
+        let below = match before {
+            Some(b) => &hits[hits.partition_point(|&h| h >= b)..],
+            None => hits,
+        };
+        let n = ((limit + 1) * 2).saturating_mul(4usize.saturating_pow(round)).min(below.len());
+        Some((&below[..n], n == below.len()))
+    }
+
+    /// The statement with its parameters written in as literals, for `EXPLAIN`.
+    fn inline(&self, sql: &str, before: Option<i64>) -> String {
+        let mut values: Vec<String> = self
+            .binds
+            .iter()
+            .map(|b| match b {
+                Bind::Text(s) => format!("'{}'", s.replace('\'', "''")),
+                Bind::Int(i) => i.to_string(),
+            })
+            .collect();
+        values.extend(before.map(|b| b.to_string()));
+        // One pass, so that a value holding `$2` is never taken for a placeholder.
+        let mut out = String::with_capacity(sql.len());
+        let mut rest = sql;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            match rest[at + 1..at + 1 + digits].parse::<usize>().ok().and_then(|n| values.get(n.wrapping_sub(1))) {
+                Some(v) => out.push_str(v),
+                None => out.push_str(&rest[at..at + 1 + digits]),
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_str(rest);
+        out
+    }
 }
 
 /// How many characters of an opinion the queue shows.
 const OPENING_CHARS: usize = 120;
+
+/// The condition every arm starts with.
+const IN_CONSULTATION: &str = "consultation_id = $1";
+
+/// The columns SQLite's page JSON holds, in [`PageRow`]'s order.
+const PAGE_COLUMNS: [&str; 26] = [
+    "id",
+    "receipt",
+    "consultation_id",
+    "version",
+    "channel",
+    "submitted_at",
+    "status",
+    "name",
+    "position",
+    "email",
+    "id_number_enc",
+    "phone_enc",
+    "opinion",
+    "articles",
+    "sender",
+    "note",
+    "disposition",
+    "disposition_reason",
+    "moderation",
+    "moderation_reason",
+    "tags",
+    "excerpt",
+    "reviewed_by",
+    "reviewed_at",
+    "message_id",
+    "timing",
+];
+
+/// [`PAGE_COLUMNS`] as the elements of SQLite's JSON array: the sealed envelopes hex-encoded.
+fn page_json_elements() -> String {
+    PAGE_COLUMNS
+        .iter()
+        .map(|&c| match c {
+            "id_number_enc" | "phone_enc" => format!("CASE WHEN {c} IS NULL THEN NULL ELSE hex({c}) END"),
+            _ => c.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A page of comments as the database sent it.
+enum RawPage {
+    /// SQLite: one JSON array of [`PageRow`]s.
+    Json(String),
+    /// PostgreSQL: rows of [`COMMENT_COLUMNS`].
+    Rows(Vec<sqlx::any::AnyRow>),
+}
+
+/// One comment of SQLite's page JSON: an array in [`PAGE_COLUMNS`]' order.
+#[derive(serde::Deserialize)]
+struct PageRow {
+    id: i64,
+    receipt: String,
+    consultation_id: String,
+    version: i64,
+    channel: String,
+    submitted_at: i64,
+    status: String,
+    name: Option<String>,
+    position: Option<String>,
+    email: Option<String>,
+    id_number_enc: Option<String>,
+    phone_enc: Option<String>,
+    opinion: String,
+    articles: String,
+    sender: Option<String>,
+    note: Option<String>,
+    disposition: Option<String>,
+    disposition_reason: Option<String>,
+    moderation: Option<String>,
+    moderation_reason: Option<String>,
+    tags: String,
+    excerpt: Option<String>,
+    reviewed_by: Option<String>,
+    reviewed_at: Option<i64>,
+    message_id: Option<String>,
+    timing: Option<String>,
+}
 
 impl Store {
     /// One page of a consultation's comments, newest first.
@@ -192,33 +457,30 @@ impl Store {
         before: Option<i64>,
         limit: usize,
     ) -> Result<QueuePage, StoreError> {
-        let clause = filter_clause(consultation_id, filter, ids);
-        let count_sql =
-            format!("SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE {} LIMIT {}) t", clause.sql, COUNT_CAP + 1);
-        let total: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &clause.binds)
+        let plan = Plan::new(self.backend, consultation_id, filter, ids);
+        let total: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(plan.count_sql())), &plan.binds)
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?;
-        let mut page = clause;
-        if let Some(b) = before {
-            page.push("id < $?", Bind::Int(b));
-        }
-        let sql = format!(
-            "SELECT id, receipt, submitted_at, channel, name, position, articles, \
-                    {opening}, {length}, disposition, moderation, tags \
-             FROM comments WHERE {} ORDER BY id DESC LIMIT {}",
-            page.sql,
-            limit + 1,
-            opening = match self.backend {
-                Backend::Sqlite => format!("substr(opinion, 1, {OPENING_CHARS})"),
-                Backend::Postgres => format!("substring(opinion from 1 for {OPENING_CHARS})"),
-            },
-            length = match self.backend {
-                Backend::Sqlite => "length(opinion)",
-                Backend::Postgres => "char_length(opinion)",
-            },
-        );
-        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &page.binds).fetch_all(&self.pool).await?;
+        // Narrowed to search hits, a page names the newest hits first, and more only if too few
+        // of them matched the other conditions.
+        let mut round = 0;
+        let rows = loop {
+            let (hits, all_named) = match plan.page_hits(before, limit, round) {
+                Some((some, last)) => (Hits::Prefix(some), last),
+                None => (Hits::All, true),
+            };
+            let sql = plan.page_sql(before.is_some(), limit, hits);
+            let mut q = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &plan.binds);
+            if let Some(b) = before {
+                q = q.bind(b);
+            }
+            let rows = q.fetch_all(&self.pool).await?;
+            if rows.len() > limit || all_named {
+                break rows;
+            }
+            round += 1;
+        };
         let mut items = Vec::with_capacity(limit);
         for row in rows.iter().take(limit) {
             let receipt: String = row.try_get(1)?;
@@ -242,6 +504,52 @@ impl Store {
         }
         let next_before = if rows.len() > limit { items.last().map(|i| i.id) } else { None };
         Ok(QueuePage { items, total: total.min(COUNT_CAP), capped: total > COUNT_CAP, next_before })
+    }
+
+    /// How [`Store::queue`] answers a filter: its count and page statements (parameters written
+    /// in), their plans (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN (ANALYZE, BUFFERS)` on
+    /// PostgreSQL), and the time each takes, run twice. For benchmarks and diagnosis.
+    #[doc(hidden)]
+    pub async fn explain_queue(
+        &self,
+        consultation_id: &str,
+        filter: &QueueFilter,
+        ids: Option<&[i64]>,
+        limit: usize,
+    ) -> Result<String, StoreError> {
+        use std::fmt::Write;
+        let plan = Plan::new(self.backend, consultation_id, filter, ids);
+        let mut out = String::new();
+        let hits = plan.page_hits(None, limit, 0).map_or(Hits::All, |(some, _)| Hits::Prefix(some));
+        for (label, sql) in [("count", plan.count_sql()), ("page", plan.page_sql(false, limit, hits))] {
+            let shown = plan.inline(&sql, None);
+            let shown = if shown.len() > 600 {
+                format!("{}… ({} bytes)", &shown[..shown.floor_char_boundary(600)], shown.len())
+            } else {
+                shown
+            };
+            let _ = writeln!(out, "{label}: {shown}");
+            let explain = match self.backend {
+                Backend::Sqlite => "EXPLAIN QUERY PLAN",
+                Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS)",
+            };
+            let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(format!("{explain} {sql}"))), &plan.binds)
+                .fetch_all(&self.pool)
+                .await?;
+            for row in rows {
+                // SQLite: id, parent, notused, detail; PostgreSQL: a line of text.
+                let line: String = row.try_get(if self.backend == Backend::Sqlite { 3 } else { 0 })?;
+                let _ = writeln!(out, "  {line}");
+            }
+            for run in ["first", "second"] {
+                let started = std::time::Instant::now();
+                let rows =
+                    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), &plan.binds).fetch_all(&self.pool).await?;
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let _ = writeln!(out, "  {run} run: {} rows in {ms:.2} ms", rows.len());
+            }
+        }
+        Ok(out)
     }
 
     /// Applies an action and returns how many comments it changed. A bulk action goes in
@@ -276,14 +584,14 @@ impl Store {
                 }
                 // Collect the ids first (newest first, keyset), then change them chunk by chunk:
                 // a change that moves a comment out of the filter cannot make the walk skip any.
-                let clause = filter_clause(consultation_id, filter, ids);
-                let sql = format!("SELECT id FROM comments WHERE {} ORDER BY id", clause.sql);
-                let all: Vec<i64> = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &clause.binds)
-                    .fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(|r| r.try_get(0))
-                    .collect::<Result<_, _>>()?;
+                let plan = Plan::new(self.backend, consultation_id, filter, ids);
+                let all: Vec<i64> =
+                    bind_all(sqlx::query(sqlx::AssertSqlSafe(plan.ids(None, true, Hits::All))), &plan.binds)
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(|r| r.try_get(0))
+                        .collect::<Result<_, _>>()?;
                 let mut changed = 0;
                 for chunk in all.chunks(BULK_CHUNK) {
                     changed += self.update_ids(actor, chunk, action, now).await?;
@@ -384,15 +692,158 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<StoredComment>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COMMENT_COLUMNS} FROM comments WHERE consultation_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        )))
-        .bind(consultation_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|row| self.comment_from_row(row)).collect()
+        match self.fetch_page(consultation_id, after, limit).await? {
+            Some((raw, _)) => self.decode_page(raw),
+            None => Ok(vec![]),
+        }
+    }
+
+    /// Every comment of a consultation, in arrival order, `limit` at a time, as
+    /// [`Store::comments_page`] reads them; a failure ends the pages. The database reads the
+    /// next page while a blocking thread decodes and decrypts the one before: an export over a
+    /// million comments keeps both busy. Nothing is read before this is called; dropping the
+    /// receiver stops the reading.
+    pub fn comment_pages(
+        &self,
+        consultation_id: &str,
+        limit: i64,
+    ) -> tokio::sync::mpsc::Receiver<Result<Vec<StoredComment>, StoreError>> {
+        let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel::<Result<RawPage, StoreError>>(2);
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let (store, id) = (self.clone(), consultation_id.to_string());
+        tokio::spawn(async move {
+            let mut after = 0;
+            loop {
+                let page = match store.fetch_page(&id, after, limit).await {
+                    Ok(Some((raw, last))) => {
+                        after = last;
+                        Ok(raw)
+                    }
+                    Ok(None) => break,
+                    Err(e) => Err(e),
+                };
+                let failed = page.is_err();
+                if raw_tx.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            while let Some(raw) = raw_rx.blocking_recv() {
+                if tx.blocking_send(raw.and_then(|raw| store.decode_page(raw))).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+
+    /// One page as the database sends it, with the id of its last comment; `None` past the
+    /// last page.
+    async fn fetch_page(
+        &self,
+        consultation_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Option<(RawPage, i64)>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => {
+                // The page comes back as one JSON array that SQLite builds: through sqlx's `Any`
+                // driver every row and column costs allocations and a hand-over between threads,
+                // which made reading twice as slow as this (and most of an export's time).
+                let sql = format!(
+                    "SELECT json_group_array(json_array({})), max(id) FROM (SELECT {} FROM comments \
+                     WHERE consultation_id = $1 AND id > $2 ORDER BY id LIMIT $3) t",
+                    page_json_elements(),
+                    PAGE_COLUMNS.join(", ")
+                );
+                let (json, last): (Option<String>, Option<i64>) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(consultation_id)
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(last.map(|last| (RawPage::Json(json.unwrap_or_default()), last)))
+            }
+            Backend::Postgres => {
+                // PostgreSQL sends rows cheaply; building JSON there cost its server more than
+                // decoding rows costs here, for the same time overall.
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COMMENT_COLUMNS} FROM comments WHERE consultation_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+                )))
+                .bind(consultation_id)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                let Some(last) = rows.last() else { return Ok(None) };
+                let last: i64 = last.try_get(0)?;
+                Ok(Some((RawPage::Rows(rows), last)))
+            }
+        }
+    }
+
+    /// Decodes a page and decrypts its personal data.
+    fn decode_page(&self, raw: RawPage) -> Result<Vec<StoredComment>, StoreError> {
+        match raw {
+            RawPage::Json(json) => {
+                let mut rows: Vec<PageRow> =
+                    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("comments page: {e}")))?;
+                // An aggregate's input order is SQLite's choice.
+                rows.sort_unstable_by_key(|r| r.id);
+                rows.into_iter().map(|r| self.comment_from_page_row(r)).collect()
+            }
+            RawPage::Rows(rows) => rows.iter().map(|row| self.comment_from_row(row)).collect(),
+        }
+    }
+
+    /// [`Store::comment_from_row`] for a comment of SQLite's page JSON.
+    fn comment_from_page_row(&self, r: PageRow) -> Result<StoredComment, StoreError> {
+        let receipt =
+            Receipt::parse(&r.receipt).ok_or_else(|| StoreError::Corrupt(format!("receipt {}", r.receipt)))?;
+        let open = |column: &str, envelope: Option<String>| -> Result<Option<String>, StoreError> {
+            envelope
+                .map(|e| {
+                    let e =
+                        hex::decode(e).map_err(|_| StoreError::Corrupt(format!("{column} of {receipt}: not hex")))?;
+                    let plain = self
+                        .keys
+                        .open(&e, &aad(column, &receipt))
+                        .map_err(|err| StoreError::Corrupt(format!("{column} of {receipt}: {err}")))?;
+                    String::from_utf8(plain.to_vec())
+                        .map_err(|_| StoreError::Corrupt(format!("{column} of {receipt}: not UTF-8")))
+                })
+                .transpose()
+        };
+        Ok(StoredComment {
+            id: r.id,
+            receipt,
+            consultation_id: r.consultation_id,
+            version: r.version as u32,
+            channel: Channel::parse(&r.channel).ok_or_else(|| StoreError::Corrupt(format!("channel {}", r.channel)))?,
+            submitted_at: from_micros(r.submitted_at)?,
+            status: r.status,
+            name: r.name,
+            position: r.position,
+            email: r.email,
+            id_number: open("id_number", r.id_number_enc)?.map(IdNumber::from_normalised),
+            phone: open("phone", r.phone_enc)?.map(|s| PhoneNumber::from_stored(&s)),
+            opinion: r.opinion,
+            articles: serde_json::from_str(&r.articles).map_err(|e| StoreError::Corrupt(format!("articles: {e}")))?,
+            sender: r.sender,
+            note: r.note,
+            disposition: r.disposition.as_deref().and_then(Disposition::parse),
+            disposition_reason: r.disposition_reason,
+            moderation: r.moderation.as_deref().and_then(Moderation::parse),
+            moderation_reason: r.moderation_reason,
+            tags: serde_json::from_str(&r.tags).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?,
+            excerpt: r.excerpt,
+            reviewed_by: r.reviewed_by,
+            reviewed_at: r.reviewed_at.map(from_micros).transpose()?,
+            message_id: r.message_id,
+            timing: r.timing,
+        })
     }
 
     /// Comments with ids above `after`, for the search indexer: (id, consultation, opinion).
@@ -493,5 +944,304 @@ impl Store {
     pub async fn take_search_reindex_request(&self) -> Result<bool, StoreError> {
         let n = sqlx::query("DELETE FROM settings WHERE key = $1").bind(REINDEX_REQUEST).execute(&self.pool).await?;
         Ok(n.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The queue's statements against a plain filter written in Rust, on SQLite and (with
+    //! `YIJIAN_TEST_POSTGRES` set) PostgreSQL, after review actions that exercise the triggers
+    //! behind `comment_articles` and `comment_tags`; and `comments_page` against `comment`.
+
+    use jiff::Timestamp;
+    use yijian_domain::comment::{Channel, NewComment};
+    use yijian_domain::receipt::Receipt;
+    use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
+
+    use crate::{Store, StoreOptions, StoredComment, Target};
+
+    const POSITIONS: [&str; 4] = ["教师", "学生", "企业职工", "其他"];
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    /// A directory for one test, and the PostgreSQL database made for it, removed when it is
+    /// dropped, whether the test passed or panicked.
+    struct Scratch {
+        dir: std::path::PathBuf,
+        /// The server's URL and the database's name.
+        database: Option<(String, String)>,
+    }
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!(
+                "yijian-store-{name}-{}-{}",
+                std::process::id(),
+                hex::encode(yijian_crypto::random_bytes::<4>())
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch { dir, database: None }
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            if let Some((admin, name)) = self.database.take() {
+                // Drop runs outside async: a small runtime of its own does the clean-up.
+                let _ = std::thread::spawn(move || {
+                    use sqlx::Connection;
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    rt.block_on(async {
+                        if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
+                            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
+                        }
+                    })
+                })
+                .join();
+            }
+        }
+    }
+
+    /// Comments with every kind of filter value, then a review that adds and removes tags,
+    /// relinks articles, disposes and marks; returns the comments as `Store::comment` reads them.
+    async fn seed(store: &Store) -> (String, Vec<StoredComment>) {
+        let mut file = yijian_domain::file::parse(include_str!("../../../demo/ln-hrss-ai-2025.md")).unwrap();
+        let now = Timestamp::now();
+        file.meta.reschedule_from(now, 30);
+        store.import_consultation(&file, true, now).await.unwrap();
+        let cid = file.meta.id.clone();
+        let id_number =
+            yijian_domain::validate::id_number("11010519491231002X", jiff::civil::date(2025, 1, 1)).unwrap();
+        let phone = yijian_domain::validate::phone("13800138000").unwrap();
+        let mut rng = Rng(7);
+        let mut receipts: Vec<Receipt> = vec![];
+        for i in 0..240u64 {
+            let mut articles: Vec<u32> = (0..rng.below(4)).map(|_| 1 + rng.below(6) as u32).collect();
+            articles.sort_unstable();
+            articles.dedup();
+            let personal = rng.below(2) == 0;
+            let comment = NewComment {
+                consultation_id: cid.clone(),
+                version: 1,
+                channel: [Channel::Web, Channel::Api, Channel::Manual][rng.below(3) as usize],
+                name: (rng.below(4) != 0).then(|| format!("姓名{i}")),
+                id_number: personal.then(|| id_number.clone()),
+                position: (rng.below(8) != 0).then(|| POSITIONS[rng.below(4) as usize].to_string()),
+                phone: personal.then(|| phone.clone()),
+                email: (rng.below(2) == 0).then(|| format!("u{i}@example.com")),
+                opinion: format!("意见{i}：\"引号\"、反斜杠\\、换行\n和制表\t都原样保存。"),
+                articles,
+                sender: None,
+                note: (i % 17 == 0).then(|| "来信".to_string()),
+            };
+            receipts.push(store.submit_comment(&comment).await.unwrap().0);
+        }
+        let apply = |target: Target<'static>, action: ReviewAction| {
+            let cid = cid.clone();
+            async move { store.apply_review("tester", &cid, target, &action, Timestamp::now()).await.unwrap() }
+        };
+        let filtered = |f: QueueFilter| Target::Filtered { filter: Box::leak(Box::new(f)), ids: None };
+        let by_position = |p: &str| QueueFilter { position: Some(p.to_string()), ..QueueFilter::default() };
+        let by_article = |a: u32| QueueFilter { article: Some(a), ..QueueFilter::default() };
+        assert!(apply(filtered(by_position("学生")), ReviewAction::AddTag("就业".into())).await > 0);
+        assert!(apply(filtered(by_article(2)), ReviewAction::AddTag("就业".into())).await > 0);
+        assert!(apply(filtered(by_article(5)), ReviewAction::RemoveTag("就业".into())).await > 0);
+        assert!(apply(filtered(by_article(4)), ReviewAction::AddTag("AI".into())).await > 0);
+        let adopted = QueueFilter { article: Some(3), position: Some("教师".into()), ..QueueFilter::default() };
+        apply(filtered(adopted), ReviewAction::Dispose(Some(Disposition::Adopted), "采纳".into())).await;
+        apply(filtered(by_position("其他")), ReviewAction::Dispose(Some(Disposition::NotAdopted), "不采纳".into()))
+            .await;
+        apply(
+            filtered(QueueFilter { channel: Some(Channel::Api), ..QueueFilter::default() }),
+            ReviewAction::Moderate(Some(Moderation::Spam), "广告".into()),
+        )
+        .await;
+        for (k, r) in receipts.iter().enumerate() {
+            let action = match k % 11 {
+                0 => ReviewAction::LinkArticles(vec![6, 1]),
+                1 => ReviewAction::LinkArticles(vec![]),
+                2 => ReviewAction::AddTag("ai".into()),
+                3 => ReviewAction::Dispose(Some(Disposition::PartlyAdopted), "部分".into()),
+                4 => ReviewAction::Dispose(None, String::new()),
+                5 => ReviewAction::Moderate(None, String::new()),
+                6 => ReviewAction::RemoveTag("AI".into()),
+                _ => continue,
+            };
+            apply(Target::One(*r), action).await;
+        }
+        let mut all = vec![];
+        for r in &receipts {
+            all.push(store.comment(r).await.unwrap().unwrap());
+        }
+        (cid, all)
+    }
+
+    fn matches(c: &StoredComment, f: &QueueFilter, ids: Option<&[i64]>) -> bool {
+        (match f.status {
+            Some(ReviewStatus::Received) => c.disposition.is_none(),
+            Some(ReviewStatus::Disposed) => c.disposition.is_some(),
+            None => true,
+        }) && f.article.is_none_or(|a| c.articles.contains(&a))
+            && f.position.as_ref().is_none_or(|p| c.position.as_ref() == Some(p))
+            && f.channel.is_none_or(|ch| c.channel == ch)
+            && f.from.is_none_or(|t| c.submitted_at >= t)
+            && f.until.is_none_or(|t| c.submitted_at < t)
+            && f.disposition.is_none_or(|d| c.disposition == Some(d))
+            && (match f.moderation {
+                Some(ModerationFilter::Unmarked) => c.moderation.is_none(),
+                Some(ModerationFilter::Any) => c.moderation.is_some(),
+                Some(ModerationFilter::Is(m)) => c.moderation == Some(m),
+                None => true,
+            })
+            && f.tag.as_ref().is_none_or(|t| c.tags.contains(t))
+            && ids.is_none_or(|ids| ids.contains(&c.id))
+    }
+
+    async fn check(store: &Store) {
+        let (cid, all) = seed(store).await;
+
+        // Every page of every filter, against the plain filter above.
+        let mut times: Vec<Timestamp> = all.iter().map(|c| c.submitted_at).collect();
+        times.sort();
+        let (t1, t2) = (times[times.len() / 3], times[2 * times.len() / 3]);
+        let hits: Vec<i64> = all.iter().map(|c| c.id).filter(|id| id % 3 != 0).rev().collect();
+        let mut rng = Rng(11);
+        let mut pick = |n: u64| rng.below(n) as usize;
+        for round in 0..400 {
+            let f = QueueFilter {
+                status: [None, Some(ReviewStatus::Received), Some(ReviewStatus::Disposed)][pick(3)],
+                article: [None, None, Some(1), Some(3), Some(6)][pick(5)],
+                position: [None, None, Some("教师".to_string()), Some("学生".to_string())][pick(4)].clone(),
+                channel: [None, None, Some(Channel::Web), Some(Channel::Manual)][pick(4)],
+                from: [None, None, Some(t1)][pick(3)],
+                until: [None, None, Some(t2)][pick(3)],
+                disposition: [None, None, None, Some(Disposition::Adopted), Some(Disposition::PartlyAdopted)][pick(5)],
+                moderation: [
+                    None,
+                    None,
+                    Some(ModerationFilter::Unmarked),
+                    Some(ModerationFilter::Any),
+                    Some(ModerationFilter::Is(Moderation::Spam)),
+                ][pick(5)],
+                tag: [None, None, Some("就业".to_string()), Some("AI".to_string()), Some("ai".to_string())][pick(5)]
+                    .clone(),
+                text: None,
+            };
+            // Single filters first, then combinations.
+            let f = if round < 40 { one_of(&f, round) } else { f };
+            let ids = match pick(4) {
+                0 => Some(&hits[..]),
+                1 if round % 7 == 0 => Some(&[][..]),
+                _ => None,
+            };
+            let expected: Vec<i64> = all.iter().rev().filter(|c| matches(c, &f, ids)).map(|c| c.id).collect();
+            let mut got = vec![];
+            let mut before = None;
+            loop {
+                let page = store.queue(&cid, &f, ids, before, 7).await.unwrap();
+                assert_eq!(page.total, expected.len() as i64, "count of {f:?} with {ids:?}");
+                assert!(!page.capped);
+                got.extend(page.items.iter().map(|i| i.id));
+                match page.next_before {
+                    Some(b) => before = Some(b),
+                    None => break,
+                }
+            }
+            assert_eq!(got, expected, "{f:?} with hits {}", ids.is_some());
+        }
+
+        // A queue item says what the comment says.
+        let page = store.queue(&cid, &QueueFilter::default(), None, None, 300).await.unwrap();
+        for (item, c) in page.items.iter().zip(all.iter().rev()) {
+            assert_eq!(
+                (item.id, &item.tags, &item.articles, item.disposition),
+                (c.id, &c.tags, &c.articles, c.disposition)
+            );
+            assert_eq!(
+                (&item.position, &item.moderation),
+                (&c.position, &c.moderation.map(|m| m.as_str().to_string()))
+            );
+            assert_eq!(item.opinion_chars, c.opinion.chars().count());
+        }
+
+        // comments_page reads what comment reads, personal data included.
+        let mut paged = vec![];
+        let mut after = 0;
+        loop {
+            let page = store.comments_page(&cid, after, 13).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            paged.extend(page);
+        }
+        assert_eq!(paged.len(), all.len());
+        let mut pages = store.comment_pages(&cid, 13);
+        let mut streamed = vec![];
+        while let Some(page) = pages.recv().await {
+            streamed.extend(page.unwrap());
+        }
+        assert_eq!(format!("{streamed:?}"), format!("{paged:?}"));
+        for (p, c) in paged.iter().zip(&all) {
+            assert_eq!(format!("{p:?}"), format!("{c:?}"));
+            assert_eq!(p.id_number.as_ref().map(|i| i.expose()), c.id_number.as_ref().map(|i| i.expose()));
+            assert_eq!(p.phone.as_ref().map(|i| i.stored_form()), c.phone.as_ref().map(|i| i.stored_form()));
+        }
+        assert!(paged.iter().any(|c| c.id_number.is_some()) && paged.iter().any(|c| c.phone.is_none()));
+    }
+
+    /// The filter with only its `n`-th condition kept (cycling through them).
+    fn one_of(f: &QueueFilter, n: usize) -> QueueFilter {
+        let d = QueueFilter::default();
+        match n % 10 {
+            0 => QueueFilter { status: f.status.or(Some(ReviewStatus::Received)), ..d },
+            1 => QueueFilter { article: f.article.or(Some(3)), ..d },
+            2 => QueueFilter { position: f.position.clone().or(Some("教师".into())), ..d },
+            3 => QueueFilter { channel: f.channel.or(Some(Channel::Api)), ..d },
+            4 => QueueFilter { from: f.from, until: f.until, ..d },
+            5 => QueueFilter { disposition: f.disposition.or(Some(Disposition::NotAdopted)), ..d },
+            6 => QueueFilter { moderation: f.moderation.or(Some(ModerationFilter::Any)), ..d },
+            7 => QueueFilter { tag: f.tag.clone().or(Some("就业".into())), ..d },
+            8 => QueueFilter { status: Some(ReviewStatus::Disposed), ..d },
+            _ => d,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queue_and_pages_on_sqlite() {
+        let scratch = Scratch::new("sqlite");
+        let store = Store::open(&StoreOptions::new(&scratch.dir)).await.unwrap();
+        check(&store).await;
+        store.close().await;
+    }
+
+    /// Runs when `YIJIAN_TEST_POSTGRES` names a server (as `postgres://…/db`); a database is
+    /// made for the test and dropped after it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queue_and_pages_on_postgres() {
+        use sqlx::Connection;
+        let Ok(admin) = std::env::var("YIJIAN_TEST_POSTGRES") else {
+            eprintln!("YIJIAN_TEST_POSTGRES is not set: the PostgreSQL half of this test did not run");
+            return;
+        };
+        sqlx::any::install_default_drivers();
+        let mut scratch = Scratch::new("postgres");
+        let name = format!("yijian_store_test_{}", hex::encode(yijian_crypto::random_bytes::<6>()));
+        let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        scratch.database = Some((admin.clone(), name.clone()));
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        let opts = StoreOptions { database_url: Some(format!("{base}/{name}")), ..StoreOptions::new(&scratch.dir) };
+        let store = Store::open(&opts).await.unwrap();
+        check(&store).await;
+        store.close().await;
     }
 }

@@ -26,14 +26,15 @@
 //! Targets: at a million comments a filtered queue page or a search answers with p99 < 100 ms,
 //! a CSV export takes < 30 s and an XLSX export < 120 s.
 //!
-//! `--explain` (SQLite via the `sqlite3` command, PostgreSQL via `psql`) prints each filter's
-//! query plan and the time of its count and page statements separately. The SQL there is a copy
-//! of what `yijian_store`'s queue builds, kept by hand for diagnosis only; note that the `sqlite3`
-//! command may be an older SQLite than the one sqlx bundles, and plan differently. `--keep` keeps
-//! the data directory (and the PostgreSQL database) and prints where it is; `--reuse DIR` runs
-//! the measurements again on such a directory without seeding, reviewing or indexing (with
-//! `--database URL` naming the kept PostgreSQL database, if any), and `--skip` leaves phases out
-//! (`queue`, `export`, `csv`, `xlsx`, `jsonl`, `report`, `dashboard`).
+//! `--explain` prints, for each filter, the count and page statements `Store::queue` runs (from
+//! `Store::explain_queue`, so never a stale copy), their plans (`EXPLAIN QUERY PLAN` on SQLite,
+//! `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL) and the time of each, run through the store's own
+//! pool: on SQLite that is the SQLite sqlx bundles, not an older `sqlite3` command that may plan
+//! differently. `--keep` keeps the data directory (and the PostgreSQL database) and prints the
+//! command that measures it again; `--reuse DIR` runs the measurements again on such a directory
+//! without seeding, reviewing or indexing (with `--database URL` naming the kept PostgreSQL
+//! database, if any; a newer build migrates it first), and `--skip` leaves phases out (`queue`,
+//! `export`, `csv`, `xlsx`, `jsonl`, `report`, `dashboard`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -49,7 +50,7 @@ use yijian_domain::consultation::Consultation;
 use yijian_domain::pii::{IdNumber, PhoneNumber};
 use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
 use yijian_formats::Format;
-use yijian_store::{Backend, Store, StoreOptions, Target};
+use yijian_store::{Store, StoreOptions, Target};
 use yijian_web::export::{ExportRequest, export_consultation};
 
 const PAGE: usize = 50;
@@ -451,6 +452,17 @@ fn at(t0: Timestamp, t1: Timestamp, frac: f64) -> Timestamp {
 async fn main() {
     let args = args();
     let suffix = random_suffix();
+    if let Some(dir) = &args.reuse {
+        if !dir.join("search").is_dir() {
+            usage(&format!("--reuse {}: not a directory kept by --keep (no search index in it)", dir.display()));
+        }
+        if args.database.is_none() && !dir.join("data/yijian.sqlite3").is_file() {
+            usage(&format!(
+                "--reuse {}: no SQLite database in it; a PostgreSQL run also needs --database URL",
+                dir.display()
+            ));
+        }
+    }
     let work = args.reuse.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("yijian-review-bench-{suffix}")));
     std::fs::create_dir_all(&work).expect("work directory");
     let keep = args.keep || args.reuse.is_some();
@@ -501,6 +513,20 @@ async fn main() {
         let started = Instant::now();
         let changes = review(&store, &cid, &file.meta.positions, t0, t1).await;
         println!("reviewed in {:.1} s: {changes}", started.elapsed().as_secs_f64());
+        // A production PostgreSQL runs autovacuum, which gathers the planner's statistics and
+        // clears the dead rows the review's updates left; a test server may have it off.
+        if let Some(pg) = &pg {
+            let started = Instant::now();
+            for table in ["comments", "comment_articles", "comment_tags"] {
+                if let Err(e) = psql(pg, &pg_db, &format!("VACUUM (ANALYZE) {table}")) {
+                    eprintln!("VACUUM (ANALYZE) {table} failed: {e}");
+                }
+            }
+            println!(
+                "VACUUM (ANALYZE) in {:.1} s (standing in for autovacuum, which this server may have off)",
+                started.elapsed().as_secs_f64()
+            );
+        }
 
         // 3. The search index.
         let index = SearchIndex::open(&index_dir).expect("open the index");
@@ -599,7 +625,7 @@ async fn main() {
 
     if args.explain {
         println!();
-        explain(&store, &opts, pg.as_ref(), &pg_db, &index, &cid, &kinds);
+        explain(&store, &index, &cid, &kinds).await;
     }
 
     println!();
@@ -638,7 +664,8 @@ async fn main() {
         }
     }
     if keep {
-        println!("kept {} (run again on it with --reuse {})", work.display(), work.display());
+        let database = pg.as_ref().map(|pg| format!(" --database {}/{pg_db}", pg.prefix)).unwrap_or_default();
+        println!("kept {} (run again on it with --reuse {}{database})", work.display(), work.display());
     } else {
         let _ = std::fs::remove_dir_all(&work);
     }
@@ -899,130 +926,21 @@ async fn search(
 // Diagnosis
 // ------------------------------------------------------------------------------------------
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A copy of the WHERE clause `yijian_store`'s queue builds, with the values inlined.
-fn where_sql(cid: &str, f: &QueueFilter, ids: Option<&[i64]>) -> String {
-    let mut w = vec![format!("consultation_id = {}", quote(cid))];
-    match f.status {
-        Some(ReviewStatus::Received) => w.push("disposition IS NULL".into()),
-        Some(ReviewStatus::Disposed) => w.push("disposition IS NOT NULL".into()),
-        None => {}
-    }
-    if let Some(a) = f.article {
-        w.push(format!(
-            "id IN (SELECT comment_id FROM comment_articles WHERE consultation_id = {} AND article = {a})",
-            quote(cid)
-        ));
-    }
-    if let Some(p) = &f.position {
-        w.push(format!("position = {}", quote(p)));
-    }
-    if let Some(c) = f.channel {
-        w.push(format!("channel = {}", quote(c.as_str())));
-    }
-    if let Some(t) = f.from {
-        w.push(format!("submitted_at >= {}", t.as_microsecond()));
-    }
-    if let Some(t) = f.until {
-        w.push(format!("submitted_at < {}", t.as_microsecond()));
-    }
-    if let Some(d) = f.disposition {
-        w.push(format!("disposition = {}", quote(d.as_str())));
-    }
-    match f.moderation {
-        Some(ModerationFilter::Unmarked) => w.push("moderation IS NULL".into()),
-        Some(ModerationFilter::Any) => w.push("moderation IS NOT NULL".into()),
-        Some(ModerationFilter::Is(m)) => w.push(format!("moderation = {}", quote(m.as_str()))),
-        None => {}
-    }
-    if let Some(tag) = &f.tag {
-        w.push(format!("tags LIKE {} ESCAPE '\\'", quote(&format!("%\"{tag}\"%"))));
-    }
-    if let Some(ids) = ids {
-        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-        w.push(format!("id IN ({})", if list.is_empty() { "NULL".into() } else { list.join(",") }));
-    }
-    w.join(" AND ")
-}
-
-fn statements(backend: Backend, cid: &str, f: &QueueFilter, ids: Option<&[i64]>) -> (String, String) {
-    let w = where_sql(cid, f, ids);
-    let count = format!("SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE {w} LIMIT {}) t", 10_001);
-    let (opening, length) = match backend {
-        Backend::Sqlite => ("substr(opinion, 1, 120)", "length(opinion)"),
-        Backend::Postgres => ("substring(opinion from 1 for 120)", "char_length(opinion)"),
-    };
-    let page = format!(
-        "SELECT id, receipt, submitted_at, channel, name, position, articles, {opening}, {length}, disposition, \
-         moderation, tags FROM comments WHERE {w} ORDER BY id DESC LIMIT {}",
-        PAGE + 1
-    );
-    (count, page)
-}
-
-fn explain(
-    store: &Store,
-    opts: &StoreOptions,
-    pg: Option<&PgTarget>,
-    pg_db: &str,
-    index: &SearchIndex,
-    cid: &str,
-    kinds: &[(&'static str, QueueFilter)],
-) {
+/// Prints each filter's count and page statements as `Store::queue` builds them, their plans,
+/// and how long each takes, run through the store's own pool: on SQLite that is the SQLite sqlx
+/// bundles, which may plan differently from an older `sqlite3` command.
+async fn explain(store: &Store, index: &SearchIndex, cid: &str, kinds: &[(&'static str, QueueFilter)]) {
     let hits = index.search(cid, "人工智能", SEARCH_CAP).expect("search");
     let search_filter = QueueFilter::default();
+    let received = QueueFilter { status: Some(ReviewStatus::Received), ..QueueFilter::default() };
     let mut all: Vec<(&str, &QueueFilter, Option<&[i64]>)> = kinds.iter().map(|(n, f)| (*n, f, None)).collect();
     all.push(("search 人工智能 (queue over 10,000 hits)", &search_filter, Some(&hits.ids)));
+    all.push(("search 人工智能+status=received", &received, Some(&hits.ids)));
     for (name, f, ids) in all {
-        let (count, page) = statements(store.backend(), cid, f, ids);
         println!("-- {name}");
-        let show = |sql: &str| {
-            if sql.len() > 400 {
-                format!("{}… ({} bytes)", &sql[..sql.floor_char_boundary(400)], sql.len())
-            } else {
-                sql.to_string()
-            }
-        };
-        match pg {
-            None => {
-                let db = opts.data_dir.join("yijian.sqlite3");
-                // The plan, then the statement timed (the page wrapped in a count, to print one line).
-                let wrapped = format!("SELECT COUNT(*) FROM ({page})");
-                for (label, plan, run) in [("count", &count, &count), ("page", &page, &wrapped)] {
-                    println!("{label}: {}", show(plan));
-                    let script = format!("EXPLAIN QUERY PLAN {plan};\n.timer on\n{run};\n");
-                    let out = std::process::Command::new("sqlite3")
-                        .arg("-readonly")
-                        .arg(&db)
-                        .stdin(std::process::Stdio::piped())
-                        .stdout(std::process::Stdio::piped())
-                        .stderr(std::process::Stdio::piped())
-                        .spawn()
-                        .and_then(|mut child| {
-                            child.stdin.take().expect("stdin").write_all(script.as_bytes())?;
-                            child.wait_with_output()
-                        });
-                    match out {
-                        Ok(o) => {
-                            print!("{}", String::from_utf8_lossy(&o.stdout));
-                            print!("{}", String::from_utf8_lossy(&o.stderr));
-                        }
-                        Err(e) => println!("  (sqlite3 not available: {e})"),
-                    }
-                }
-            }
-            Some(pg) => {
-                for (label, sql) in [("count", &count), ("page", &page)] {
-                    println!("{label}: {}", show(sql));
-                    match psql(pg, pg_db, &format!("EXPLAIN (ANALYZE, BUFFERS) {sql}")) {
-                        Ok(plan) => print!("{plan}"),
-                        Err(e) => println!("  psql: {e}"),
-                    }
-                }
-            }
+        match store.explain_queue(cid, f, ids, PAGE).await {
+            Ok(text) => print!("{text}"),
+            Err(e) => println!("  EXPLAIN failed: {e}"),
         }
     }
 }

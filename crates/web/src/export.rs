@@ -14,7 +14,7 @@ use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use yijian_domain::Lang;
-use yijian_domain::consultation::Consultation;
+use yijian_domain::consultation::{Consultation, rfc3339_in};
 use yijian_domain::staff::Role;
 use yijian_formats::{ArticleCount, Cell, Column, ExportWriter, Format};
 use yijian_store::{SessionUser, Store, StoredComment};
@@ -76,22 +76,30 @@ pub enum ExportFailure {
     Thread(String),
 }
 
-fn row(c: &Consultation, s: StoredComment, personal: bool) -> Vec<Cell> {
+/// Comments read per statement.
+const PAGE: i64 = 5_000;
+
+/// Pages decoded but not yet written.
+const PAGES_AHEAD: usize = 2;
+
+/// Fills `cells` with one comment's row, in [`COLUMNS`]' order.
+fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, personal: bool) {
     let id_number = s.id_number.as_ref().map(|i| if personal { i.expose().to_string() } else { i.to_string() });
     let phone = s.phone.as_ref().map(|p| if personal { p.stored_form() } else { p.to_string() });
-    vec![
+    cells.clear();
+    cells.extend([
         Cell::Text(s.receipt.to_string()),
         Cell::Text(s.consultation_id),
         Cell::Int(s.version as i64),
         Cell::Text(channel_label(s.channel.as_str(), Lang::Zh).to_string()),
-        Cell::Text(c.meta.rfc3339(s.submitted_at)),
+        Cell::Text(rfc3339_in(s.submitted_at, tz)),
         s.name.into(),
         id_number.into(),
         s.position.into(),
         phone.into(),
         s.email.into(),
         s.sender.into(),
-        Cell::Null,
+        s.message_id.into(),
         Cell::List(s.articles.iter().map(|n| article_label(*n, Lang::Zh)).collect()),
         Cell::Text(s.opinion),
         Cell::Text(if s.disposition.is_some() { "已处理" } else { "待处理" }.to_string()),
@@ -102,11 +110,16 @@ fn row(c: &Consultation, s: StoredComment, personal: bool) -> Vec<Cell> {
         Cell::List(s.tags),
         s.excerpt.into(),
         s.note.into(),
-    ]
+    ]);
 }
 
-/// Writes every comment of `c` to `path`; `progress` hears the rows written so far. Returns
-/// the number of rows.
+/// Writes every comment of `c` to `path`; `progress` hears the rows read so far. Returns the
+/// number of rows.
+///
+/// The export is audited before anything is read. Then three stages overlap, a few pages
+/// apart: the database reads a page, a blocking thread decodes and decrypts the one before
+/// ([`Store::comment_pages`]), and another blocking thread turns the one before that into rows
+/// and writes them.
 pub async fn export_consultation(
     store: &Store,
     c: &Consultation,
@@ -136,36 +149,44 @@ pub async fn export_consultation(
             })
             .collect()
     };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<Cell>>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<StoredComment>>(PAGES_AHEAD);
     let format = req.format;
     let out: PathBuf = path.to_path_buf();
+    let personal = req.include_personal_data;
+    // The time zone once, not per row.
+    let tz = c.meta.tz();
     let writer = tokio::task::spawn_blocking(move || -> Result<(), yijian_formats::ExportError> {
         let mut w = ExportWriter::create(format, &out, &COLUMNS)?;
-        for batch in rx {
-            for r in batch {
-                w.row(&r)?;
+        let mut cells = Vec::with_capacity(COLUMNS.len());
+        while let Some(page) = rx.blocking_recv() {
+            for s in page {
+                fill_row(&mut cells, &tz, s, personal);
+                w.row(&cells)?;
             }
         }
         w.finish(&articles)
     });
-    let mut after = 0i64;
-    let mut written = 0u64;
-    let personal = req.include_personal_data;
-    loop {
-        let page = store.comments_page(&c.meta.id, after, 2000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
+    let mut pages = store.comment_pages(&c.meta.id, PAGE);
+    let mut read = 0u64;
+    let result = loop {
+        let page = match pages.recv().await {
+            Some(Ok(page)) => page,
+            Some(Err(e)) => break Err(e),
+            None => break Ok(()),
+        };
         let n = page.len() as u64;
-        let rows: Vec<Vec<Cell>> = page.into_iter().map(|s| row(c, s, personal)).collect();
-        if tx.send(rows).is_err() {
-            break; // The writer failed; its error comes out of the join below.
+        if tx.send(page).await.is_err() {
+            break Ok(()); // The writer failed; its error comes out of the join below.
         }
-        written += n;
-        progress(written);
-    }
-    drop(tx);
-    writer.await.map_err(|e| ExportFailure::Thread(e.to_string()))??;
-    Ok(written)
+        read += n;
+        progress(read);
+    };
+    drop((tx, pages));
+    let written = writer.await.map_err(|e| ExportFailure::Thread(e.to_string()));
+    // A failed read leaves a short file, which the caller deletes; the writer has let go of it.
+    result?;
+    written??;
+    Ok(read)
 }
 
 // ------------------------------------------------------------------------------------------
