@@ -339,14 +339,19 @@ impl Browser {
     }
     /// Waits for a navigation to land on a URL containing `part`.
     async fn wait_url(&self, part: &str) -> String {
-        for _ in 0..100 {
-            let url = self.client.current_url().await.unwrap().to_string();
-            if url.contains(part) {
-                return url;
+        self.wait_url_where(part, |url| url.as_str().contains(part)).await
+    }
+    /// Waits for a navigation to land on a URL `done` accepts (a bare substring can match the
+    /// page we are still on: "/admin" is in "/admin/login").
+    async fn wait_url_where(&self, what: &str, done: impl Fn(&url::Url) -> bool) -> String {
+        for _ in 0..200 {
+            let url = self.client.current_url().await.unwrap();
+            if done(&url) {
+                return url.to_string();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("never reached a URL with {part}");
+        panic!("never reached {what}: still at {}", self.client.current_url().await.unwrap());
     }
     async fn body(&self) -> String {
         self.text("body").await
@@ -385,7 +390,7 @@ async fn staff_review_and_publish_in_a_browser() {
     b.fill("#username", "admin1").await;
     b.fill("#password", "admin password 1").await;
     b.click("form button[type=submit]").await;
-    b.wait_url("/admin").await;
+    b.wait_url_where("the back office", |u| u.path().starts_with("/admin") && u.path() != "/admin/login").await;
     b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025")).await.unwrap();
     assert!(b.text("#total").await.contains(&(2 + XSS_CORPUS.len()).to_string()));
     assert!(b.inert().await, "the queue renders hostile opinions as text");
@@ -439,7 +444,7 @@ async fn staff_review_and_publish_in_a_browser() {
     b.client.goto(&app.url("/admin/c/ln-hrss-ai-2025/report")).await.unwrap();
     b.fill("#preface", "感谢社会各界提出的宝贵意见。").await;
     b.click("#publish-report button[type=submit]").await;
-    assert!(b.wait_url("/c/ln-hrss-ai-2025/report").await.ends_with("/c/ln-hrss-ai-2025/report"));
+    b.wait_url_where("the public report", |u| u.path() == "/c/ln-hrss-ai-2025/report").await;
 
     // A citizen, with no session, reads it.
     b.client.delete_all_cookies().await.unwrap();

@@ -45,3 +45,36 @@ async fn acknowledged_comments_survive_kill_9(backend: Backend) {
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
 on_both_backends!(acknowledged_comments_survive_kill_9);
+
+/// SIGTERM stops a server that has taken comments: the background tasks holding the store
+/// (the search indexer, the mail poll) must not keep it waiting for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_after_it_took_comments() {
+    let data = TestData::new(Backend::Sqlite).await;
+    let mut server = ServerProcess::spawn(&data, &["--insecure-no-captcha", "--insecure-no-rate-limit"]);
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let res = client
+            .post(server.url(&format!("/api/v1/consultations/{DEMO_ID}/comments")))
+            .json(&good_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}: {}", server.stderr());
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running 15 s after SIGTERM: {}", server.stderr());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Everything acknowledged is on disk.
+    let store = data.store().await;
+    assert_eq!(store.count_comments(DEMO_ID).await.unwrap(), 3);
+    store.close().await;
+}

@@ -115,6 +115,11 @@ async fn mail_import(backend: Backend) {
     assert!(a.4.contains("加强职业技能培训") && !a.4.contains("-- "), "signature trimmed: {}", a.4);
     assert_eq!(by_id("b-late@example.cn").2.as_deref(), Some("late"));
     assert_eq!(by_id("c-early@example.cn").2.as_deref(), Some("early"));
+    // The queue shows the flag, for staff to decide.
+    let page = store.queue(DEMO_ID, &Default::default(), None, None, 50).await.unwrap();
+    let flags: Vec<_> = page.items.iter().filter_map(|i| i.timing.clone()).collect();
+    assert_eq!(flags.len(), 2, "{flags:?}");
+    assert!(flags.contains(&"late".to_string()) && flags.contains(&"early".to_string()));
     // A comment sent as a Word file: its text is the comment's, and the file is kept.
     let e = by_id("e-word@example.cn");
     assert!(e.4.contains("建议设立人工智能就业服务专窗") && e.4.contains("意见.docx"), "{}", e.4);

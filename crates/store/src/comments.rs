@@ -262,19 +262,44 @@ impl Store {
     }
 }
 
-pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend, max_batch: usize) -> mpsc::Sender<WriteJob> {
+pub(crate) fn spawn_writer(
+    pool: AnyPool,
+    backend: Backend,
+    max_batch: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> mpsc::Sender<WriteJob> {
     let (tx, rx) = mpsc::channel::<WriteJob>(max_batch * 4);
-    tokio::spawn(writer_loop(pool, backend, rx, max_batch));
+    tokio::spawn(writer_loop(pool, backend, rx, max_batch, stop));
     tx
 }
 
 /// Takes whatever has queued up while the previous commit ran and commits it as one
 /// transaction: under load, many comments share one fsync. The writer keeps one connection
 /// of its own, so its page cache and prepared statements stay warm.
-async fn writer_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<WriteJob>, max_batch: usize) {
+async fn writer_loop(
+    pool: AnyPool,
+    backend: Backend,
+    mut rx: mpsc::Receiver<WriteJob>,
+    max_batch: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut batch: Vec<WriteJob> = Vec::with_capacity(max_batch);
     let mut conn: Option<PoolConnection<Any>> = None;
-    while rx.recv_many(&mut batch, max_batch).await > 0 {
+    let mut stopping = false;
+    loop {
+        let received = tokio::select! {
+            n = rx.recv_many(&mut batch, max_batch) => n,
+            // On close: take no new jobs, commit those already queued, then end (and so return
+            // the connection the pool's close waits for).
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                rx.close();
+                continue;
+            }
+        };
+        if received == 0 {
+            break;
+        }
         if conn.is_none() {
             match pool.acquire().await {
                 Ok(c) => conn = Some(c),

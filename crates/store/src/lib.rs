@@ -94,6 +94,8 @@ pub struct Store {
     backend: Backend,
     keys: Arc<Keys>,
     writer: mpsc::Sender<comments::WriteJob>,
+    /// Tells the writer to finish what is queued and let go of its connection.
+    stop_writer: Arc<tokio::sync::watch::Sender<bool>>,
     key_source: KeySource,
 }
 
@@ -166,8 +168,9 @@ impl Store {
         }
         let (keys, key_source) = load_keys(&pool, opts).await?;
         let keys = Arc::new(keys);
-        let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1));
-        Ok(Store { pool, backend, keys, writer, key_source })
+        let (stop_writer, stop) = tokio::sync::watch::channel(false);
+        let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), stop);
+        Ok(Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source })
     }
 
     pub fn backend(&self) -> Backend {
@@ -187,8 +190,11 @@ impl Store {
         &self.pool
     }
 
-    /// Waits for queued writes and closes the connections.
+    /// Waits for queued writes and closes the connections. Clones held elsewhere (the search
+    /// indexer, the mail poll) no longer keep the writer, and so the pool, open: comments they
+    /// submit afterwards are refused as shutting down.
     pub async fn close(self) {
+        let _ = self.stop_writer.send(true);
         drop(self.writer);
         self.pool.close().await;
     }

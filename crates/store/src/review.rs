@@ -38,6 +38,8 @@ pub struct QueueItem {
     pub disposition: Option<Disposition>,
     pub moderation: Option<String>,
     pub tags: Vec<String>,
+    /// `early` or `late`: a mail that arrived outside the consultation's window.
+    pub timing: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -314,7 +316,7 @@ impl Plan {
         };
         format!(
             "SELECT id, receipt, submitted_at, channel, name, position, articles, {opening}, {length}, disposition, \
-             moderation, tags FROM comments WHERE id IN ({} LIMIT {}) ORDER BY id DESC",
+             moderation, tags, timing FROM comments WHERE id IN ({} LIMIT {}) ORDER BY id DESC",
             self.ids(before.as_deref(), true, hits),
             limit + 1
         )
@@ -500,6 +502,7 @@ impl Store {
                 disposition: disposition.as_deref().and_then(Disposition::parse),
                 moderation: row.try_get(10)?,
                 tags: serde_json::from_str(&tags).unwrap_or_default(),
+                timing: row.try_get(12)?,
             });
         }
         let next_before = if rows.len() > limit { items.last().map(|i| i.id) } else { None };

@@ -208,6 +208,7 @@ fn item_json(c: &LiveConsultation, i: &QueueItem) -> Value {
         "disposition": i.disposition.map(|d| d.as_str()),
         "moderation": i.moderation,
         "tags": i.tags,
+        "timing": i.timing,
     })
 }
 
@@ -237,6 +238,8 @@ struct Row {
     state: String,
     moderation: String,
     tags: String,
+    /// 开始前收到 / 截止后收到, for mail outside the window.
+    timing: String,
     opening: String,
     more: bool,
 }
@@ -347,6 +350,11 @@ pub async fn queue_page(
                         .map(|m| m.label(lang).to_string())
                         .unwrap_or_default(),
                     tags: i.tags.join("、"),
+                    timing: match (i.timing.as_deref().and_then(yijian_store::Timing::parse), lang) {
+                        (Some(t), Lang::Zh) => t.label().to_string(),
+                        (Some(t), _) => format!("arrived {}", t.as_str()),
+                        (None, _) => String::new(),
+                    },
                     opening: i.opening.clone(),
                     more: i.opinion_chars > i.opening.chars().count(),
                 })
