@@ -484,3 +484,40 @@ async fn serve_polls_the_mailbox() {
     assert_eq!(public["consultation_id"], DEMO_ID, "{public}");
     assert!(server.stderr().contains("mail fetched"), "{}", server.stderr());
 }
+
+/// `mail import` replies only when asked, and only with an SMTP server configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_replies_only_with_reply() {
+    let sink = SmtpSink::start().expect("the SMTP sink starts");
+    let data = TestData::new(Backend::Sqlite).await;
+    let (ok, _, err) = run(&["consultation", "import", &demo_file()], Some(&data));
+    assert!(ok, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("yijian.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nfrom = \"意见征集 <yijian@example.org>\"\n",
+            sink.port
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let quiet = write(dir.path(), "quiet.eml", &mail("quiet", TITLE, ON_TIME, "不要回复的导入"));
+    let loud = write(dir.path(), "loud.eml", &mail("loud", TITLE, ON_TIME, "请回复的导入"));
+
+    let summary = import_json(&["mail", "import", &quiet, "--config", &config], &data);
+    assert_eq!((summary["imported"].clone(), summary["replies"].clone()), (json!(1), json!(0)), "{summary}");
+    let summary = import_json(&["mail", "import", &loud, "--reply", "--config", &config], &data);
+    assert_eq!((summary["imported"].clone(), summary["replies"].clone()), (json!(1), json!(1)), "{summary}");
+    let sent = sink.messages(1);
+    assert_eq!(sent.len(), 1);
+    assert!(String::from_utf8_lossy(&sent[0]).contains("In-Reply-To: <loud@example.cn>"));
+    // --reply without a server is a clear error, before anything is imported.
+    let again = write(dir.path(), "again.eml", &mail("again", TITLE, ON_TIME, "第三封"));
+    let (ok, _, err) = run(&["mail", "import", &again, "--reply"], Some(&data));
+    assert!(!ok && err.contains("[mail.smtp]"), "{err}");
+    let store = data.store().await;
+    assert_eq!(email_comments(&store).await.len(), 2);
+    store.close().await;
+}
