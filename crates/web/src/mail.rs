@@ -107,6 +107,51 @@ fn before_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Resul
         .transpose()
 }
 
+/// One page of a tray, as the query asks, with the count of every tray.
+async fn load_tray(
+    state: &AppState,
+    q: &std::collections::HashMap<String, String>,
+    lang: Lang,
+) -> Result<(&'static str, Vec<MailSummary>, Vec<(String, i64)>), Failure> {
+    let tray = tray_of(q, lang)?;
+    let before = before_of(q, lang)?;
+    let mails = state.store.mail_tray(tray, TRAY_PAGE, before).await.map_err(|e| Failure::internal(lang, e))?;
+    let counts = state.store.mail_counts().await.map_err(|e| Failure::internal(lang, e))?;
+    Ok((tray, mails, counts))
+}
+
+/// The consultations a mail may be assigned to, as (id, title).
+async fn assignable(state: &AppState, lang: Lang) -> Result<Vec<(String, String)>, Failure> {
+    Ok(state
+        .store
+        .mail_targets()
+        .await
+        .map_err(|e| Failure::internal(lang, e))?
+        .into_iter()
+        .map(|t| (t.id, t.meta.title))
+        .collect())
+}
+
+/// A mail with what its page and its JSON show: attachments, whole text, receipt.
+struct LoadedMail {
+    summary: MailSummary,
+    attachments: Vec<AttachmentInfo>,
+    full_text: Option<String>,
+    receipt: Option<yijian_domain::receipt::Receipt>,
+}
+
+async fn load_mail(state: &AppState, id: i64, lang: Lang) -> Result<LoadedMail, Failure> {
+    let internal = |e| Failure::internal(lang, e);
+    let summary = state.store.mail_summary(id).await.map_err(internal)?.ok_or_else(|| not_found(lang))?;
+    let attachments = state.store.mail_attachments(id).await.map_err(internal)?;
+    let full_text = state.store.mail_full_text(id).await.map_err(internal)?;
+    let receipt = match summary.comment_id {
+        Some(cid) => state.store.receipt_of_comment(cid).await.map_err(internal)?,
+        None => None,
+    };
+    Ok(LoadedMail { summary, attachments, full_text, receipt })
+}
+
 #[derive(Template)]
 #[template(path = "admin_mail.html")]
 struct TrayPage {
@@ -137,18 +182,8 @@ pub async fn tray(
 ) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
-        let tray = tray_of(&q, lang)?;
-        let before = before_of(&q, lang)?;
-        let counts = state.store.mail_counts().await.map_err(|e| Failure::internal(lang, e))?;
-        let mails = state.store.mail_tray(tray, TRAY_PAGE, before).await.map_err(|e| Failure::internal(lang, e))?;
-        let consultations = state
-            .store
-            .mail_targets()
-            .await
-            .map_err(|e| Failure::internal(lang, e))?
-            .into_iter()
-            .map(|t| (t.id, t.meta.title))
-            .collect();
+        let (tray, mails, counts) = load_tray(&state, &q, lang).await?;
+        let consultations = assignable(&state, lang).await?;
         let csrf = crate::pages::csrf_for(&state, &headers);
         let page = TrayPage {
             t: texts(lang),
@@ -261,14 +296,8 @@ async fn mail_page(
 ) -> Result<Response, Failure> {
     let lang = crate::error::lang_of(headers);
     let zh = lang == Lang::Zh;
-    let m =
-        state.store.mail_summary(id).await.map_err(|e| Failure::internal(lang, e))?.ok_or_else(|| not_found(lang))?;
-    let attachments = state.store.mail_attachments(id).await.map_err(|e| Failure::internal(lang, e))?;
-    let full_text = state.store.mail_full_text(id).await.map_err(|e| Failure::internal(lang, e))?.unwrap_or_default();
-    let receipt = match m.comment_id {
-        Some(cid) => state.store.receipt_of_comment(cid).await.map_err(|e| Failure::internal(lang, e))?,
-        None => None,
-    };
+    let LoadedMail { summary: m, attachments, full_text, receipt } = load_mail(state, id, lang).await?;
+    let full_text = full_text.unwrap_or_default();
     let none = || "—".to_string();
     let rows = vec![
         (if zh { "状态" } else { "State" }, tray_label(&m.state, lang).to_string()),
@@ -283,18 +312,7 @@ async fn mail_page(
         (if zh { "自动回复" } else { "Automatic reply" }, m.reply_state.clone().unwrap_or_else(none)),
         (if zh { "分配人" } else { "Assigned by" }, m.assigned_by.clone().unwrap_or_else(none)),
     ];
-    let consultations = if m.state == "unrouted" {
-        state
-            .store
-            .mail_targets()
-            .await
-            .map_err(|e| Failure::internal(lang, e))?
-            .into_iter()
-            .map(|t| (t.id, t.meta.title))
-            .collect()
-    } else {
-        vec![]
-    };
+    let consultations = if m.state == "unrouted" { assignable(state, lang).await? } else { vec![] };
     let csrf = crate::pages::csrf_for(state, headers);
     let page = MailPage {
         t: texts(lang),
@@ -485,10 +503,7 @@ pub async fn api_tray(
 ) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
-        let tray = tray_of(&q, lang)?;
-        let before = before_of(&q, lang)?;
-        let mails = state.store.mail_tray(tray, TRAY_PAGE, before).await.map_err(|e| Failure::internal(lang, e))?;
-        let counts = state.store.mail_counts().await.map_err(|e| Failure::internal(lang, e))?;
+        let (tray, mails, counts) = load_tray(&state, &q, lang).await?;
         Ok::<_, Failure>(
             Json(json!({
                 "state": tray,
@@ -507,18 +522,7 @@ pub async fn api_tray(
 pub async fn api_one(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
-        let m = state
-            .store
-            .mail_summary(id)
-            .await
-            .map_err(|e| Failure::internal(lang, e))?
-            .ok_or_else(|| not_found(lang))?;
-        let attachments = state.store.mail_attachments(id).await.map_err(|e| Failure::internal(lang, e))?;
-        let full_text = state.store.mail_full_text(id).await.map_err(|e| Failure::internal(lang, e))?;
-        let receipt = match m.comment_id {
-            Some(cid) => state.store.receipt_of_comment(cid).await.map_err(|e| Failure::internal(lang, e))?,
-            None => None,
-        };
+        let LoadedMail { summary: m, attachments, full_text, receipt } = load_mail(&state, id, lang).await?;
         let mut v = mail_json(&m);
         v["attachments"] = attachments.iter().map(attachment_json).collect();
         v["full_text"] = json!(full_text);
