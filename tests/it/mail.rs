@@ -335,6 +335,16 @@ async fn trays(backend: Backend) {
     assert_eq!(tray["counts"]["rejected"], 1);
     let res = get("/api/v1/admin/mail?state=spam".into(), &staff.reviewer).await.unwrap();
     assert_eq!(res.status(), 422);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "invalid");
+    // Hostile ids are a JSON 404, not axum's plain-text rejection.
+    for path in ["/api/v1/admin/mail/abc", "/api/v1/admin/mail/99999999999999999999", "/api/v1/admin/attachments/-x"] {
+        let res = get(path.into(), &staff.reviewer).await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(res.json::<Value>().await.unwrap()["error"]["code"].is_string(), "{path}");
+    }
+    let res = get("/api/v1/admin/mail/424242".into(), &staff.reviewer).await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "mail_not_found");
 
     // The tray page shows the hostile subject inert, and its assign form works with its token.
     let (session, csrf) = crate::review::login_session(&app, "rev1", "reviewer password 1").await;

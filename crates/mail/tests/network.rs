@@ -435,12 +435,15 @@ async fn a_dead_smtp_server_fails_instead_of_hanging() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
-#[test]
-fn the_futures_can_run_on_a_spawned_task() {
-    fn send<T: Send>(_: T) {}
+/// The client's futures are `Send`, so `serve` can run a pass on a task of its own: spawned
+/// here against a closed port, each fails with a connection error rather than hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_futures_run_on_a_spawned_task_and_fail_cleanly_on_a_closed_port() {
+    // A port just freed: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let account = ImapAccount {
         host: "127.0.0.1".into(),
-        port: None,
+        port: Some(port),
         security: Security::Plain,
         username: "u".into(),
         password: "p".into(),
@@ -448,10 +451,33 @@ fn the_futures_can_run_on_a_spawned_task() {
         move_to: None,
         ca_file: None,
     };
-    send(ImapClient::connect(&account));
-    let _compiled_only = |client: &mut ImapClient, mailer: &Mailer, mail: &OutgoingMail| {
+    let connected = tokio::spawn(async move { ImapClient::connect(&account).await.map(|_| ()) }).await.unwrap();
+    assert!(matches!(connected, Err(ImapError::Connect { .. })), "{connected:?}");
+
+    let smtp = SmtpAccount {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        security: Security::Plain,
+        username: None,
+        password: None,
+        from: "意见征集 <yijian@example.org>".into(),
+        ca_file: None,
+    };
+    let mailer = Mailer::new(&smtp).unwrap();
+    let mail = OutgoingMail {
+        to: "citizen@example.cn".into(),
+        subject: "回执".into(),
+        body: "YJ-ABCD-EFGH".into(),
+        in_reply_to: None,
+        references: vec![],
+        auto_reply: true,
+    };
+    let sent = tokio::spawn(async move { mailer.send(&mail).await }).await.unwrap();
+    assert!(sent.is_err(), "{sent:?}");
+    // The client's other futures are Send too (checked by the compiler).
+    fn send<T: Send>(_: T) {}
+    let _compiled_only = |client: &mut ImapClient| {
         send(client.fetch_after(None, 1));
         send(client.move_to_folder(&[]));
-        send(mailer.send(mail));
     };
 }

@@ -30,6 +30,23 @@ pub struct MailSettings {
     pub replier: Option<Arc<yijian_mail::reply::Replier>>,
 }
 
+/// A mail's or attachment's id from the path. Anything but a number is a 404 in the shape the
+/// caller reads (JSON under /api/, a page elsewhere), never axum's plain-text rejection.
+pub struct MailId(i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for MailId {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Response> {
+        let lang = crate::error::lang_of(&parts.headers);
+        let api = parts.uri.path().starts_with("/api/");
+        let Path(raw): Path<String> = Path::from_request_parts(parts, state).await.map_err(|e| e.into_response())?;
+        raw.parse::<i64>().map(MailId).map_err(|_| {
+            let e = Failure::new(StatusCode::NOT_FOUND, "not_found", say(lang, "没有找到。", "Not found."));
+            if api { e.json() } else { e.page(lang) }
+        })
+    }
+}
+
 const TRAYS: [&str; 3] = ["unrouted", "rejected", "comment"];
 const TRAY_PAGE: i64 = 100;
 
@@ -282,7 +299,7 @@ fn human_size(bytes: i64) -> String {
 }
 
 /// `GET /admin/mail/{id}`
-pub async fn one(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+pub async fn one(State(state): State<AppState>, MailId(id): MailId, headers: HeaderMap) -> Response {
     let lang = crate::error::lang_of(&headers);
     mail_page(&state, &headers, id, StatusCode::OK, None).await.unwrap_or_else(|e| e.page(lang))
 }
@@ -389,7 +406,7 @@ async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang:
 pub async fn assign_post(
     State(state): State<AppState>,
     axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<i64>,
+    MailId(id): MailId,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -421,7 +438,7 @@ pub async fn assign_post(
 pub async fn raw(
     State(state): State<AppState>,
     axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<i64>,
+    MailId(id): MailId,
     headers: HeaderMap,
 ) -> Response {
     let lang = crate::error::lang_of(&headers);
@@ -446,7 +463,7 @@ pub async fn raw(
 pub async fn attachment(
     State(state): State<AppState>,
     axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<i64>,
+    MailId(id): MailId,
     headers: HeaderMap,
 ) -> Response {
     let lang = crate::error::lang_of(&headers);
@@ -519,7 +536,7 @@ pub async fn api_tray(
 }
 
 /// `GET /api/v1/admin/mail/{id}`
-pub async fn api_one(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+pub async fn api_one(State(state): State<AppState>, MailId(id): MailId, headers: HeaderMap) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
         let LoadedMail { summary: m, attachments, full_text, receipt } = load_mail(&state, id, lang).await?;
@@ -537,7 +554,7 @@ pub async fn api_one(State(state): State<AppState>, Path(id): Path<i64>, headers
 pub async fn api_assign(
     State(state): State<AppState>,
     axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<i64>,
+    MailId(id): MailId,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
