@@ -492,7 +492,14 @@ async fn serve_polls_the_mailbox() {
     let public: Value =
         client.get(server.url(&format!("/api/v1/receipts/{receipt}"))).send().await.unwrap().json().await.unwrap();
     assert_eq!(public["consultation_id"], DEMO_ID, "{public}");
-    assert!(server.stderr().contains("mail fetched"), "{}", server.stderr());
+    // The pass logs its tally after it has stored the mail (and after its moves and replies),
+    // so the line may follow the comment by a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !server.stderr().contains("mail fetched") {
+        assert!(std::time::Instant::now() < deadline, "no tally logged: {}", server.stderr());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(server.stderr().contains("imported=1"), "{}", server.stderr());
 }
 
 /// `mail import` replies only when asked, and only with an SMTP server configured.
