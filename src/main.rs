@@ -366,7 +366,7 @@ async fn serve(config: Config) -> Result<()> {
     );
     let state = match yijian_analysis::SearchIndex::open(&search_dir(&config)) {
         Ok(index) => {
-            yijian_web::indexing::spawn(store.clone(), index.clone());
+            yijian_app::indexing::spawn(store.clone(), index.clone());
             state.with_search(index)
         }
         Err(e) => {
@@ -431,13 +431,13 @@ async fn export(config: &Config, args: ExportArgs) -> Result<()> {
     }
     let total = store.count_comments(&c.meta.id).await? as u64;
     let bar = progress_bar(total, "exporting");
-    let req = yijian_web::export::ExportRequest {
+    let req = yijian_app::export::ExportRequest {
         format,
         include_personal_data: args.include_personal_data,
         reason: args.reason.clone(),
         actor: cli_actor(),
     };
-    let rows = yijian_web::export::export_consultation(&store, &c, &args.output, &req, |n| {
+    let rows = yijian_app::export::export_consultation(&store, &c, &args.output, &req, jiff::Timestamp::now(), |n| {
         if let Some(b) = &bar {
             b.set_position(n);
         }
@@ -461,7 +461,7 @@ async fn reindex(config: &Config) -> Result<()> {
     match index.writer() {
         Ok(mut writer) => {
             let bar = progress_bar(store.count_all_comments().await? as u64, "indexing");
-            let n = yijian_web::indexing::rebuild(&store, &mut writer, |n| {
+            let n = yijian_app::indexing::rebuild(&store, &mut writer, |n| {
                 if let Some(b) = &bar {
                     b.set_position(n);
                 }
@@ -592,13 +592,13 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
             check_name(&name)?;
             let role = role_of(&role)?;
             let password = read_new_password()?;
-            let store = open_store(config).await?;
-            store.add_user(&actor, &name, role, &password).await?;
+            let app = open_app(config).await?;
+            app.add_user(&actor, &name, role, &password, now()).await?;
             println!("added {name} ({})", role.as_str());
-            store.close().await;
+            app.close().await;
         }
         UserCommand::List => {
-            let store = open_store(config).await?;
+            let store = open_app(config).await?;
             let users = store.list_users().await?;
             if users.is_empty() {
                 println!("no users");
@@ -609,31 +609,31 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
             store.close().await;
         }
         UserCommand::Disable { name } => {
-            let store = open_store(config).await?;
-            store.set_user_disabled(&actor, &name, true).await?;
+            let store = open_app(config).await?;
+            store.set_user_disabled(&actor, &name, true, now()).await?;
             println!("disabled {name}");
             store.close().await;
         }
         UserCommand::Enable { name } => {
-            let store = open_store(config).await?;
-            store.set_user_disabled(&actor, &name, false).await?;
+            let store = open_app(config).await?;
+            store.set_user_disabled(&actor, &name, false, now()).await?;
             println!("enabled {name}");
             store.close().await;
         }
         UserCommand::SetRole { name, role } => {
             let role = role_of(&role)?;
-            let store = open_store(config).await?;
-            store.set_user_role(&actor, &name, role).await?;
+            let store = open_app(config).await?;
+            store.set_user_role(&actor, &name, role, now()).await?;
             println!("{name} is now {}", role.as_str());
             store.close().await;
         }
         UserCommand::ResetPassword { name } => {
-            let store = open_store(config).await?;
+            let store = open_app(config).await?;
             if !store.list_users().await?.iter().any(|u| u.name == name) {
                 bail!("no user named {name}");
             }
             let password = read_new_password()?;
-            store.set_user_password(&actor, &name, &password).await?;
+            store.reset_password(&actor, &name, &password, now()).await?;
             println!("password of {name} changed");
             store.close().await;
         }
@@ -659,11 +659,11 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<()> {
 }
 
 async fn token(config: &Config, command: TokenCommand) -> Result<()> {
-    let store = open_store(config).await?;
+    let store = open_app(config).await?;
     let actor = cli_actor();
     match command {
         TokenCommand::Create { user, expires } => {
-            let (id, token) = store.create_token(&actor, &user, expires).await?;
+            let (id, token) = store.create_token(&actor, &user, expires, now()).await?;
             eprintln!("token {id} for {user}; it is shown only now:");
             println!("{token}");
         }
@@ -678,10 +678,19 @@ async fn token(config: &Config, command: TokenCommand) -> Result<()> {
             }
         }
         TokenCommand::Revoke { id } => {
-            store.revoke_token(&actor, &id).await?;
+            store.revoke_token(&actor, &id, now()).await?;
             println!("revoked {id}");
         }
     }
     store.close().await;
     Ok(())
+}
+
+/// The application over the configured store, for commands that run use cases.
+async fn open_app(config: &Config) -> Result<yijian_app::App> {
+    Ok(yijian_app::App::new(open_store(config).await?, yijian_app::AppOptions::default()))
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
 }

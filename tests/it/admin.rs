@@ -94,8 +94,8 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reviewers_meet_403_on_admin_routes() {
     let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
-    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
-    let (_, token) = app.store().create_token("test", "rev1", None).await.unwrap();
+    app.app().add_user("test", "rev1", Role::Reviewer, "reviewer password 1", jiff::Timestamp::now()).await.unwrap();
+    let (_, token) = app.app().create_token("test", "rev1", None, jiff::Timestamp::now()).await.unwrap();
     let rev = client();
     login(&app, &rev, "rev1", "reviewer password 1").await;
     let home = rev.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
@@ -166,8 +166,8 @@ async fn anonymous_visitors_get_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_lockout_and_logout() {
     let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
-    app.store().add_user("test", "admin1", Role::Admin, "admin password 1").await.unwrap();
-    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
+    app.app().add_user("test", "admin1", Role::Admin, "admin password 1", jiff::Timestamp::now()).await.unwrap();
+    app.app().add_user("test", "rev1", Role::Reviewer, "reviewer password 1", jiff::Timestamp::now()).await.unwrap();
 
     // A reviewer sees the consultations but not the accounts.
     let rev = client();
@@ -232,7 +232,7 @@ async fn roles_lockout_and_logout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_needs_its_csrf_token() {
     let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
-    app.store().add_user("test", "admin1", Role::Admin, "admin password 1").await.unwrap();
+    app.app().add_user("test", "admin1", Role::Admin, "admin password 1", jiff::Timestamp::now()).await.unwrap();
     let res = client()
         .post(app.url("/admin/login"))
         .form(&[("username", "admin1"), ("password", "admin password 1")])
@@ -248,7 +248,7 @@ async fn login_needs_its_csrf_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_tokens_from_the_command_line() {
     let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
-    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
+    app.app().add_user("test", "rev1", Role::Reviewer, "reviewer password 1", jiff::Timestamp::now()).await.unwrap();
     let data_args: Vec<String> = app.data.args();
     let args =
         |extra: &[&str]| -> Vec<String> { extra.iter().map(|s| s.to_string()).chain(data_args.clone()).collect() };
@@ -303,7 +303,7 @@ fn field(page: &str, needle: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_password_and_two_step_login() {
     let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
-    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
+    app.app().add_user("test", "rev1", Role::Reviewer, "reviewer password 1", jiff::Timestamp::now()).await.unwrap();
     let c = client();
     assert_eq!(login(&app, &c, "rev1", "reviewer password 1").await.status(), StatusCode::SEE_OTHER);
     let post = |form: Vec<(&'static str, String)>| {
@@ -389,8 +389,8 @@ async fn comment_page_masks_and_reveal_needs_admin_and_reason() {
         WebOptions { insecure_no_captcha: true, ..Default::default() },
     )
     .await;
-    app.store().add_user("test", "admin1", Role::Admin, "admin password 1").await.unwrap();
-    app.store().add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
+    app.app().add_user("test", "admin1", Role::Admin, "admin password 1", jiff::Timestamp::now()).await.unwrap();
+    app.app().add_user("test", "rev1", Role::Reviewer, "reviewer password 1", jiff::Timestamp::now()).await.unwrap();
     let receipts = [crate::harness::submit_good_comment(&app).await, crate::harness::submit_good_comment(&app).await];
     let url = app.url(&format!("/admin/comments/{}", receipts[0]));
 
@@ -442,4 +442,37 @@ async fn comment_page_masks_and_reveal_needs_admin_and_reason() {
         1,
         "refused attempts reveal nothing"
     );
+}
+
+/// A staff path that does not exist is a 404 in the caller's shape, but only once the caller
+/// has shown who they are: a stranger learns nothing of what exists behind the door.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_staff_paths_are_404_after_authentication() {
+    let app = InProcess::start(crate::harness::Backend::Sqlite, WebOptions::default()).await;
+    app.app().add_user("test", "rev1", Role::Reviewer, "reviewer password 1", jiff::Timestamp::now()).await.unwrap();
+    let (_, token) = app.app().create_token("test", "rev1", None, jiff::Timestamp::now()).await.unwrap();
+    let anonymous = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    for path in ["/api/v1/admin/no-such-thing", "/api/v1/admin/consultations/x/y/z", "/api/v1/admin/users/extra"] {
+        let res = anonymous.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path} without a token");
+        let res = anonymous.get(app.url(path)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
+    let res = anonymous.get(app.url("/admin/no-such-page")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "a stranger is sent to log in");
+    assert_eq!(res.headers()["location"], "/admin/login");
+    let (session, _) = crate::review::login_session(&app, "rev1", "reviewer password 1").await;
+    for path in ["/admin/no-such-page", "/admin/c/ln-hrss-ai-2025/nothing-here", "/admin/mail/1/raw/extra"] {
+        let res = session.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        let page = res.text().await.unwrap();
+        assert!(!page.contains("ln-hrss-ai-2025\">"), "{path} is not the consultation list");
+    }
+    // A bearer token opens the JSON API only: on a page path it is no session.
+    let res = anonymous.get(app.url("/admin/no-such-page")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }

@@ -353,8 +353,11 @@ async fn insecure_mode_accepts_no_captcha_but_still_checks_a_given_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_lists_every_endpoint() {
     let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
-    app.store().add_user("test", "admin1", yijian_domain::staff::Role::Admin, "admin password 1").await.unwrap();
-    let (_, token) = app.store().create_token("test", "admin1", None).await.unwrap();
+    app.app()
+        .add_user("test", "admin1", yijian_domain::staff::Role::Admin, "admin password 1", jiff::Timestamp::now())
+        .await
+        .unwrap();
+    let (_, token) = app.app().create_token("test", "admin1", None, jiff::Timestamp::now()).await.unwrap();
     let doc = crate::harness::get_json(&app.client, &app.url("/api/v1/openapi.json")).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();

@@ -376,7 +376,10 @@ impl Browser {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_review_and_publish_in_a_browser() {
     let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
-    app.store().add_user("test", "admin1", yijian_domain::staff::Role::Admin, "admin password 1").await.unwrap();
+    app.app()
+        .add_user("test", "admin1", yijian_domain::staff::Role::Admin, "admin password 1", jiff::Timestamp::now())
+        .await
+        .unwrap();
     let training = submit_api(&app, "建议加强人工智能就业培训，扩大补贴范围。", &[3]).await;
     submit_api(&app, "支持高校毕业生就业，建议增加见习岗位。", &[3, 5]).await;
     for x in XSS_CORPUS {

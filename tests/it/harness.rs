@@ -142,7 +142,7 @@ impl InProcess {
         demo.meta.reschedule_from(now, 30);
         store.import_consultation(&demo, true, now).await.unwrap();
         let index = yijian_analysis::SearchIndex::open(&data.path().join("search")).unwrap();
-        yijian_web::indexing::spawn(store.clone(), index.clone());
+        yijian_app::indexing::spawn(store.clone(), index.clone());
         let state = configure(AppState::new(store, options).with_search(index));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -155,7 +155,12 @@ impl InProcess {
     }
 
     pub fn store(&self) -> &Store {
-        &self.state.store
+        self.state.app.store()
+    }
+
+    /// The use cases, as the server runs them.
+    pub fn app(&self) -> &yijian_app::App {
+        &self.state.app
     }
 }
 

@@ -415,7 +415,8 @@ async fn web_comments_are_confirmed_by_mail_within_the_allowance() {
         Backend::Sqlite,
         yijian_web::WebOptions { insecure_no_captcha: true, ..Default::default() },
         |state| {
-            let replier = yijian_mail::reply::Replier::new(&account, state.store.clone(), Default::default()).unwrap();
+            let replier =
+                yijian_mail::reply::Replier::new(&account, state.app.store().clone(), Default::default()).unwrap();
             state.with_mail(yijian_web::mail::MailSettings {
                 limits: Default::default(),
                 replier: Some(std::sync::Arc::new(replier)),

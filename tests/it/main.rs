@@ -8,6 +8,7 @@ mod harness;
 
 mod admin;
 mod api;
+mod audit;
 mod browser;
 mod cli;
 mod demo;

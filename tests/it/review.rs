@@ -20,11 +20,11 @@ pub(crate) struct Staff {
 
 /// An admin and a reviewer with bearer tokens.
 pub(crate) async fn staff(app: &InProcess) -> Staff {
-    let s = app.store();
-    s.add_user("test", "admin1", Role::Admin, "admin password 1").await.unwrap();
-    s.add_user("test", "rev1", Role::Reviewer, "reviewer password 1").await.unwrap();
-    let (_, admin) = s.create_token("test", "admin1", None).await.unwrap();
-    let (_, reviewer) = s.create_token("test", "rev1", None).await.unwrap();
+    let s = app.app();
+    s.add_user("test", "admin1", Role::Admin, "admin password 1", jiff::Timestamp::now()).await.unwrap();
+    s.add_user("test", "rev1", Role::Reviewer, "reviewer password 1", jiff::Timestamp::now()).await.unwrap();
+    let (_, admin) = s.create_token("test", "admin1", None, jiff::Timestamp::now()).await.unwrap();
+    let (_, reviewer) = s.create_token("test", "rev1", None, jiff::Timestamp::now()).await.unwrap();
     Staff { admin, reviewer }
 }
 
@@ -381,7 +381,7 @@ async fn exports(backend: Backend) {
         sender: Some("rev1".into()),
         note: None,
     };
-    app.store().submit_comment(&letter).await.unwrap();
+    app.store().submit_comment(&letter, jiff::Timestamp::now()).await.unwrap();
     let dir = app.data.path().to_path_buf();
     let out = |name: &str| dir.join(name).display().to_string();
     let data_args = app.data.args();
@@ -743,7 +743,7 @@ async fn search_reindex_from_the_command_line() {
                 sender: Some("t".into()),
                 note: None,
             };
-            store.submit_comment(&comment).await.unwrap();
+            store.submit_comment(&comment, jiff::Timestamp::now()).await.unwrap();
         }
         store.close().await;
     }

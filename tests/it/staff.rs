@@ -1,6 +1,7 @@
 //! Staff accounts from the command line, and the hash-chained audit log.
 
 use yijian_domain::staff::Role;
+use yijian_store::Audit;
 
 use crate::harness::{Backend, TestData, run, run_with_stdin};
 use crate::on_both_backends;
@@ -28,18 +29,19 @@ async fn staff_accounts_from_the_command_line(backend: Backend) {
     assert_eq!(out, "wang.li\tadmin\tenabled\nzhang\treviewer\tenabled\n");
 
     let store = data.store().await;
-    assert_eq!(store.check_password("zhang", "another long password").await.unwrap(), Some(Role::Reviewer));
-    assert_eq!(store.check_password("zhang", "another long passworD").await.unwrap(), None);
-    assert_eq!(store.check_password("nobody", "another long password").await.unwrap(), None);
+    let app = yijian_app::App::new(store.clone(), Default::default());
+    assert_eq!(app.check_password("zhang", "another long password").await.unwrap(), Some(Role::Reviewer));
+    assert_eq!(app.check_password("zhang", "another long passworD").await.unwrap(), None);
+    assert_eq!(app.check_password("nobody", "another long password").await.unwrap(), None);
 
     assert!(run(&["user", "disable", "zhang"], Some(&data)).0);
-    assert_eq!(store.check_password("zhang", "another long password").await.unwrap(), None, "disabled");
+    assert_eq!(app.check_password("zhang", "another long password").await.unwrap(), None, "disabled");
     assert!(run(&["user", "enable", "zhang"], Some(&data)).0);
     assert!(run(&["user", "set-role", "zhang", "admin"], Some(&data)).0);
-    assert_eq!(store.check_password("zhang", "another long password").await.unwrap(), Some(Role::Admin));
+    assert_eq!(app.check_password("zhang", "another long password").await.unwrap(), Some(Role::Admin));
     let (ok, _, _) = run_with_stdin(&["user", "reset-password", "zhang"], &data, "a brand new passphrase\n");
     assert!(ok);
-    assert_eq!(store.check_password("zhang", "a brand new passphrase").await.unwrap(), Some(Role::Admin));
+    assert_eq!(app.check_password("zhang", "a brand new passphrase").await.unwrap(), Some(Role::Admin));
     let (ok, _, err) = run(&["user", "disable", "nobody"], Some(&data));
     assert!(!ok && err.contains("no user named nobody"), "{err}");
 
@@ -75,7 +77,8 @@ async fn audit_log_tampering_is_evident(backend: Backend) {
     let data = TestData::new(backend).await;
     let store = data.store().await;
     for i in 0..5 {
-        store.audit("admin", "reveal.id_number", &format!("YJ-0000-000{i}"), "reason=复核身份").await.unwrap();
+        let entry = Audit::new("admin", "reveal.id_number", &format!("YJ-0000-000{i}"), "reason=复核身份");
+        store.audit(jiff::Timestamp::now(), entry).await.unwrap();
     }
     assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(5));
     // The database refuses edits and deletions …
@@ -108,7 +111,8 @@ async fn concurrent_audit_appends_keep_the_chain() {
         let mut tasks = Vec::new();
         for i in 0..16 {
             let store = store.clone();
-            tasks.push(tokio::spawn(async move { store.audit("t", "login", &format!("u{i}"), "").await.unwrap() }));
+            let entry = Audit::new("t", "login", &format!("u{i}"), "");
+            tasks.push(tokio::spawn(async move { store.audit(jiff::Timestamp::now(), entry).await.unwrap() }));
         }
         for t in tasks {
             t.await.unwrap();

@@ -3,4 +3,193 @@
 //! The web server and the command line are adapters over this crate: they turn a request or a
 //! command into a call here, and the result into a page, JSON or a line on stdout. A use case
 //! takes its inputs, who acts (a staff user, a citizen, a mail) and the current time, and
-//! returns a typed result. Rules live in `yijian-domain`; reading and writing in `yijian-store`.
+//! returns a typed result. Rules live in `yijian-domain` (who may do what, the lifecycle of a
+//! consultation, the sign-in policy); reading and writing, with each change's audit entry in
+//! the same transaction, in `yijian-store`.
+//!
+//! | use case | module |
+//! |---|---|
+//! | take a comment (web form, API, manual entry) | [`intake`] |
+//! | read a consultation, the lifecycle (drafts, publish, extend, close, archive) | [`consultations`] |
+//! | sign in, sessions, tokens, two-step login, accounts | [`staff`] |
+//! | the review queue, single and bulk actions, revealing personal data | [`review`] |
+//! | exports | [`export`] |
+//! | the adoption report | [`report`] |
+//! | the mail trays | [`trays`] |
+//! | the search index | [`indexing`] |
+
+pub mod captcha;
+pub mod consultations;
+pub mod export;
+pub mod indexing;
+pub mod intake;
+pub mod report;
+pub mod review;
+pub mod staff;
+pub mod trays;
+
+use std::sync::Arc;
+
+use yijian_domain::staff::Permission;
+use yijian_store::{SessionUser, Store, StoreError};
+
+pub use consultations::LiveConsultation;
+
+/// What the application needs of the email channel: the limits mail is read with, and the
+/// replier when SMTP is configured.
+#[derive(Clone, Default)]
+pub struct MailSettings {
+    pub limits: yijian_mail::parse::Limits,
+    pub replier: Option<Arc<yijian_mail::reply::Replier>>,
+}
+
+/// Settings of the application.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Accept submissions without a captcha. For tests and benchmarks only.
+    pub insecure_no_captcha: bool,
+}
+
+/// The application: the store and what the use cases share. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    options: AppOptions,
+    captchas: Arc<captcha::Captchas>,
+    consultations: Arc<consultations::Cache>,
+    search: Option<yijian_analysis::SearchIndex>,
+    mail: MailSettings,
+}
+
+/// Why a use case did not happen, where no more specific error says it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The acting user's role does not allow it.
+    #[error("not permitted")]
+    Forbidden,
+    /// The thing acted on does not exist (what: `consultation`, `comment`, `mail`…).
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// An input broke a rule; the code names which.
+    #[error("invalid input: {0}")]
+    Invalid(&'static str),
+    /// A stored text failed its integrity check: never served.
+    #[error("integrity check failed")]
+    Integrity,
+    #[error(transparent)]
+    Store(StoreError),
+    /// A comment could not be stored; nothing was acknowledged.
+    #[error("storing failed: {0}")]
+    Storage(String),
+    #[error(transparent)]
+    Manage(yijian_store::ManageError),
+    #[error(transparent)]
+    Review(yijian_store::ReviewError),
+    #[error(transparent)]
+    Staff(yijian_store::StaffError),
+}
+
+impl From<yijian_store::ManageError> for Error {
+    fn from(e: yijian_store::ManageError) -> Self {
+        match e {
+            yijian_store::ManageError::Store(e) => e.into(),
+            e => Error::Manage(e),
+        }
+    }
+}
+
+impl From<yijian_store::ReviewError> for Error {
+    fn from(e: yijian_store::ReviewError) -> Self {
+        match e {
+            yijian_store::ReviewError::Store(e) => e.into(),
+            e => Error::Review(e),
+        }
+    }
+}
+
+impl From<yijian_store::StaffError> for Error {
+    fn from(e: yijian_store::StaffError) -> Self {
+        match e {
+            yijian_store::StaffError::Store(e) => e.into(),
+            e => Error::Staff(e),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Integrity { .. } => {
+                tracing::error!(error = %e, "integrity check failed");
+                Error::Integrity
+            }
+            e => Error::Store(e),
+        }
+    }
+}
+
+impl App {
+    pub fn new(store: Store, options: AppOptions) -> App {
+        App {
+            store,
+            options,
+            captchas: Arc::default(),
+            consultations: Arc::default(),
+            search: None,
+            mail: MailSettings::default(),
+        }
+    }
+
+    /// Searches opinions through this index.
+    pub fn with_search(mut self, index: yijian_analysis::SearchIndex) -> Self {
+        self.search = Some(index);
+        self
+    }
+
+    /// Reads mail with these limits, and sends automatic mail through its replier.
+    pub fn with_mail(mut self, settings: MailSettings) -> Self {
+        self.mail = settings;
+        self
+    }
+
+    /// The store, for tests and tools that inspect the database. Adapters call use cases.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn options(&self) -> &AppOptions {
+        &self.options
+    }
+
+    pub fn captchas(&self) -> &Arc<captcha::Captchas> {
+        &self.captchas
+    }
+
+    pub fn search(&self) -> Option<&yijian_analysis::SearchIndex> {
+        self.search.as_ref()
+    }
+
+    pub fn mail_settings(&self) -> &MailSettings {
+        &self.mail
+    }
+
+    /// The public half of the key that signs published texts, base64.
+    pub fn signing_key(&self) -> String {
+        self.store.keys().public_key_base64()
+    }
+
+    /// A MAC under a key derived from the master key, for tokens the web hands out (CSRF).
+    pub fn mac(&self, purpose: &str, data: &str) -> [u8; 32] {
+        self.store.keys().blind_index(purpose, data)
+    }
+
+    /// `Err(Forbidden)` unless the user's role grants the permission.
+    pub fn require(&self, user: &SessionUser, permission: Permission) -> Result<(), Error> {
+        if user.role.may(permission) { Ok(()) } else { Err(Error::Forbidden) }
+    }
+
+    /// Waits for queued writes and closes the store.
+    pub async fn close(self) {
+        self.store.close().await
+    }
+}

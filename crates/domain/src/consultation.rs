@@ -97,16 +97,87 @@ impl Status {
     }
 }
 
-impl ConsultationMeta {
+impl Status {
     /// Open from `opens_at` (inclusive) to `closes_at` (exclusive).
-    pub fn status(&self, now: Timestamp) -> Status {
-        if now < self.opens_at {
+    pub fn at(opens_at: Timestamp, closes_at: Timestamp, now: Timestamp) -> Status {
+        if now < opens_at {
             Status::Upcoming
-        } else if now < self.closes_at {
+        } else if now < closes_at {
             Status::Open
         } else {
             Status::Closed
         }
+    }
+}
+
+/// Where a published consultation stands in its life: the window it takes comments in, and
+/// whether it has been taken off the public list. Its transitions are the rules below; the
+/// store only records what they allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub opens_at: Timestamp,
+    pub closes_at: Timestamp,
+    pub archived_at: Option<Timestamp>,
+}
+
+/// Why a change of schedule is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the consultation is archived")]
+    Archived,
+    #[error("the new deadline must be later than the current one")]
+    NotLater,
+    #[error("the consultation is already closed")]
+    AlreadyClosed,
+    #[error("the consultation is still open; close it before archiving")]
+    StillOpen,
+}
+
+impl Schedule {
+    pub fn status(&self, now: Timestamp) -> Status {
+        Status::at(self.opens_at, self.closes_at, now)
+    }
+
+    /// A deadline may only move later, and into the future; never once archived.
+    pub fn extend(&self, new_closes_at: Timestamp, now: Timestamp) -> Result<Schedule, ScheduleError> {
+        self.not_archived()?;
+        if new_closes_at <= self.closes_at || new_closes_at <= now {
+            return Err(ScheduleError::NotLater);
+        }
+        Ok(Schedule { closes_at: new_closes_at, ..*self })
+    }
+
+    /// Closing early is for a consultation that has not closed yet: it closes now.
+    pub fn close_early(&self, now: Timestamp) -> Result<Schedule, ScheduleError> {
+        self.not_archived()?;
+        if self.closes_at <= now {
+            return Err(ScheduleError::AlreadyClosed);
+        }
+        Ok(Schedule { closes_at: now, ..*self })
+    }
+
+    /// Only a closed consultation is archived, and only once.
+    pub fn archive(&self, now: Timestamp) -> Result<Schedule, ScheduleError> {
+        self.not_archived()?;
+        if self.closes_at > now {
+            return Err(ScheduleError::StillOpen);
+        }
+        Ok(Schedule { archived_at: Some(now), ..*self })
+    }
+
+    /// A file imported over a published consultation may change it until it is archived.
+    pub fn not_archived(&self) -> Result<(), ScheduleError> {
+        match self.archived_at {
+            Some(_) => Err(ScheduleError::Archived),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ConsultationMeta {
+    /// Open from `opens_at` (inclusive) to `closes_at` (exclusive).
+    pub fn status(&self, now: Timestamp) -> Status {
+        Status::at(self.opens_at, self.closes_at, now)
     }
 
     pub fn tz(&self) -> TimeZone {
@@ -196,6 +267,53 @@ pub use document::sha256_hex;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn schedule(opens: &str, closes: &str) -> Schedule {
+        Schedule { opens_at: at(opens), closes_at: at(closes), archived_at: None }
+    }
+
+    #[test]
+    fn a_deadline_moves_only_later_and_into_the_future() {
+        let s = schedule("2025-05-12T00:00:00Z", "2025-05-19T00:00:00Z");
+        let now = at("2025-05-15T00:00:00Z");
+        assert_eq!(s.extend(at("2025-05-26T00:00:00Z"), now).unwrap().closes_at, at("2025-05-26T00:00:00Z"));
+        assert_eq!(s.extend(at("2025-05-19T00:00:00Z"), now), Err(ScheduleError::NotLater), "the same deadline");
+        assert_eq!(s.extend(at("2025-05-18T00:00:00Z"), now), Err(ScheduleError::NotLater), "earlier");
+        let late = at("2025-06-01T00:00:00Z");
+        assert_eq!(s.extend(at("2025-05-26T00:00:00Z"), late), Err(ScheduleError::NotLater), "in the past");
+        let archived = Schedule { archived_at: Some(late), ..s };
+        assert_eq!(archived.extend(at("2026-01-01T00:00:00Z"), late), Err(ScheduleError::Archived));
+    }
+
+    #[test]
+    fn only_an_unclosed_consultation_closes_early_and_only_a_closed_one_is_archived() {
+        let s = schedule("2025-05-12T00:00:00Z", "2025-05-19T00:00:00Z");
+        let during = at("2025-05-15T00:00:00Z");
+        let closed = s.close_early(during).unwrap();
+        assert_eq!(closed.closes_at, during);
+        assert_eq!(closed.status(during), Status::Closed);
+        assert_eq!(closed.close_early(during), Err(ScheduleError::AlreadyClosed));
+        assert_eq!(s.archive(during), Err(ScheduleError::StillOpen));
+        let archived = closed.archive(during).unwrap();
+        assert_eq!(archived.archived_at, Some(during));
+        assert_eq!(archived.archive(during), Err(ScheduleError::Archived));
+        assert_eq!(archived.close_early(during), Err(ScheduleError::Archived));
+        assert_eq!(archived.not_archived(), Err(ScheduleError::Archived));
+        // An upcoming consultation may be closed before it opens.
+        assert!(s.close_early(at("2025-05-01T00:00:00Z")).is_ok());
+    }
+
+    #[test]
+    fn status_bounds() {
+        let (o, c) = (at("2025-05-12T00:00:00Z"), at("2025-05-19T00:00:00Z"));
+        assert_eq!(Status::at(o, c, at("2025-05-11T23:59:59Z")), Status::Upcoming);
+        assert_eq!(Status::at(o, c, o), Status::Open, "opening is inclusive");
+        assert_eq!(Status::at(o, c, c), Status::Closed, "closing is exclusive");
+    }
 
     fn meta(opens: &str, closes: &str) -> ConsultationMeta {
         ConsultationMeta {

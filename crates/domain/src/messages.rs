@@ -6,6 +6,30 @@ use crate::validate::NAME_MAX_CHARS;
 use crate::{FieldError, Lang};
 
 /// The label of a form field, as the form shows it. An unknown field gets a neutral label.
+/// How an article is named: 第5条, Art. 5.
+pub fn article_label(n: u32, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("第{n}条"),
+        Lang::En => format!("Art. {n}"),
+    }
+}
+
+/// A channel's name (`web`, `api`, `email`, `manual`) for people.
+pub fn channel_label(channel: &str, lang: Lang) -> &'static str {
+    match (channel, lang) {
+        ("web", Lang::Zh) => "网页",
+        ("api", Lang::Zh) => "接口",
+        ("email", Lang::Zh) => "电子邮件",
+        ("manual", Lang::Zh) => "手工录入",
+        ("web", Lang::En) => "Web",
+        ("api", Lang::En) => "API",
+        ("email", Lang::En) => "Email",
+        ("manual", Lang::En) => "Manual",
+        (_, Lang::Zh) => "其他",
+        (_, Lang::En) => "Other",
+    }
+}
+
 pub fn field_label(field: &str, lang: Lang) -> &'static str {
     match (field, lang) {
         ("name", Lang::Zh) => "姓名",

@@ -170,6 +170,32 @@ pub enum ReviewAction {
     Excerpt(Option<String>),
 }
 
+impl ReviewAction {
+    /// The audit log's name for the action.
+    pub fn audit_action(&self) -> &'static str {
+        match self {
+            ReviewAction::LinkArticles(_) => "review.link_articles",
+            ReviewAction::AddTag(_) => "review.add_tag",
+            ReviewAction::RemoveTag(_) => "review.remove_tag",
+            ReviewAction::Moderate(..) => "review.moderate",
+            ReviewAction::Dispose(..) => "review.dispose",
+            ReviewAction::Excerpt(_) => "review.excerpt",
+        }
+    }
+
+    /// A one-line account of the action, for the audit log's record of a bulk action.
+    pub fn describe(&self) -> String {
+        match self {
+            ReviewAction::LinkArticles(a) => format!("link {a:?}"),
+            ReviewAction::AddTag(t) => format!("tag {t}"),
+            ReviewAction::RemoveTag(t) => format!("untag {t}"),
+            ReviewAction::Moderate(m, r) => format!("moderate {} reason={r}", m.map(|m| m.as_str()).unwrap_or("none")),
+            ReviewAction::Dispose(d, r) => format!("dispose {} reason={r}", d.map(|d| d.as_str()).unwrap_or("none")),
+            ReviewAction::Excerpt(e) => format!("excerpt {}", if e.is_some() { "set" } else { "cleared" }),
+        }
+    }
+}
+
 /// Longest tag, reasoning and excerpt, in characters.
 pub const MAX_TAG_CHARS: usize = 30;
 pub const MAX_REASON_CHARS: usize = 2000;

@@ -108,7 +108,11 @@ pub async fn fetch_once(
             // A changed UIDVALIDITY with an empty mailbox still resets the stored cursor.
             if cursor.is_some_and(|c| c.uid_validity != next.uid_validity) {
                 store
-                    .set_imap_cursor(&key, StoredCursor { uid_validity: next.uid_validity, last_uid: next.last_uid })
+                    .set_imap_cursor(
+                        &key,
+                        StoredCursor { uid_validity: next.uid_validity, last_uid: next.last_uid },
+                        jiff::Timestamp::now(),
+                    )
                     .await?;
             }
             break;
@@ -123,7 +127,13 @@ pub async fn fetch_once(
             })
             .collect();
         let imported = intake.import(batch).await?;
-        store.set_imap_cursor(&key, StoredCursor { uid_validity: next.uid_validity, last_uid: next.last_uid }).await?;
+        store
+            .set_imap_cursor(
+                &key,
+                StoredCursor { uid_validity: next.uid_validity, last_uid: next.last_uid },
+                jiff::Timestamp::now(),
+            )
+            .await?;
         cursor = Some(next);
         for i in &imported {
             tally.add(i);

@@ -120,7 +120,7 @@ impl Intake {
         .await
         .map_err(|e| StoreError::Corrupt(format!("mail parsing task failed: {e}")))?;
         let mails: Vec<NewMail> = prepared.iter().map(|p| p.mail.clone()).collect();
-        let stored = self.store.store_mails(&mails).await?;
+        let stored = self.store.store_mails(&mails, now).await?;
         Ok(sources
             .into_iter()
             .zip(prepared)
@@ -170,7 +170,13 @@ impl Intake {
 
     /// Staff assign an unrouted mail to a consultation. `Ok(None)` when the mail is not in the
     /// unrouted tray (already assigned, or never there) or the consultation is unknown.
-    pub async fn assign(&self, mail_id: i64, consultation_id: &str, by: &str) -> Result<Option<Imported>, StoreError> {
+    pub async fn assign(
+        &self,
+        mail_id: i64,
+        consultation_id: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Option<Imported>, StoreError> {
         let Some(target) = self.target(consultation_id) else { return Ok(None) };
         let Some(summary) = self.store.mail_summary(mail_id).await? else { return Ok(None) };
         if summary.state != "unrouted" {
@@ -186,7 +192,7 @@ impl Intake {
         let (comment, timing) = comment_of(&parsed, target, summary.received_at);
         let Some((_, receipt)) = self
             .store
-            .assign_mail(mail_id, &comment, summary.received_at, summary.message_id.as_deref(), timing, by)
+            .assign_mail(mail_id, &comment, summary.received_at, summary.message_id.as_deref(), timing, by, now)
             .await?
         else {
             return Ok(None);

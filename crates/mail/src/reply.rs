@@ -88,7 +88,16 @@ impl Replier {
     }
 
     async fn send_limited(&self, kind: &str, mail: OutgoingMail) -> ReplyState {
-        match self.store.take_reply_allowance(&mail.to, kind, self.settings.max_per_address, self.settings.window).await
+        match self
+            .store
+            .take_reply_allowance(
+                &mail.to,
+                kind,
+                self.settings.max_per_address,
+                self.settings.window,
+                jiff::Timestamp::now(),
+            )
+            .await
         {
             Ok(true) => {}
             Ok(false) => return ReplyState::RateLimited,

@@ -45,7 +45,7 @@ async fn main() {
                     sender: None,
                     note: None,
                 };
-                store.submit_comment(&c).await.unwrap();
+                store.submit_comment(&c, jiff::Timestamp::now()).await.unwrap();
                 n += 1;
                 done.fetch_add(1, Ordering::Relaxed);
             }

@@ -134,8 +134,11 @@ impl Store {
     }
 
     /// Stores a comment and returns its receipt once the commit that holds it is durable.
-    pub async fn submit_comment(&self, comment: &NewComment) -> Result<(Receipt, Timestamp), SubmitError> {
-        let submitted_at = Timestamp::now();
+    pub async fn submit_comment(
+        &self,
+        comment: &NewComment,
+        submitted_at: Timestamp,
+    ) -> Result<(Receipt, Timestamp), SubmitError> {
         loop {
             let receipt = Receipt::from_random(u64::from_le_bytes(yijian_crypto::random_bytes::<8>()));
             let (reply, answer) = oneshot::channel();

@@ -1,12 +1,13 @@
 //! Consultations and their signed, versioned draft texts.
 
 use jiff::Timestamp;
-use sqlx::Row;
-use yijian_domain::consultation::{Consultation, ConsultationMeta, Status};
+use sqlx::{Any, AnyConnection, Row, Transaction};
+use yijian_domain::consultation::{Consultation, ConsultationMeta, Schedule, ScheduleError, Status};
 use yijian_domain::document::{Document, sha256_hex};
 use yijian_domain::file::ConsultationFile;
 use yijian_domain::report::AdoptionReport;
 
+use crate::audit::Audit;
 use crate::{Store, StoreError, from_micros, micros};
 
 /// What an import did.
@@ -42,13 +43,7 @@ pub struct ConsultationSummary {
 
 impl ConsultationSummary {
     pub fn status(&self, now: Timestamp) -> Status {
-        if now < self.opens_at {
-            Status::Upcoming
-        } else if now < self.closes_at {
-            Status::Open
-        } else {
-            Status::Closed
-        }
+        Status::at(self.opens_at, self.closes_at, now)
     }
 }
 
@@ -61,18 +56,30 @@ impl Store {
         demo: bool,
         now: Timestamp,
     ) -> Result<ImportOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let outcome = self.import_in(&mut tx, file, demo, now).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn import_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        file: &ConsultationFile,
+        demo: bool,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, StoreError> {
         let meta = &file.meta;
         let text = file.document.canonical_text();
         let sha = sha256_hex(&text);
         let meta_json = serde_json::to_string(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
         let existing = sqlx::query(
             "SELECT c.current_version, c.meta_json, c.opens_at, c.closes_at, v.content_sha256 \
              FROM consultations c JOIN consultation_versions v \
              ON v.consultation_id = c.id AND v.version = c.current_version WHERE c.id = $1",
         )
         .bind(&meta.id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         let outcome = match existing {
             None => {
@@ -88,9 +95,9 @@ impl Store {
                 .bind(&meta_json)
                 .bind(micros(now))
                 .bind(micros(now))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-                self.insert_version(&mut tx, &meta.id, 1, &text, &sha, now).await?;
+                self.insert_version(tx, &meta.id, 1, &text, &sha, now).await?;
                 ImportOutcome::Created { version: 1 }
             }
             Some(row) => {
@@ -102,7 +109,7 @@ impl Store {
                     if old_meta == meta_json {
                         ImportOutcome::Unchanged { version }
                     } else {
-                        self.update_meta(&mut tx, meta, version, now).await?;
+                        self.update_meta(tx, meta, version, now).await?;
                         ImportOutcome::MetadataUpdated { version }
                     }
                 } else {
@@ -110,13 +117,12 @@ impl Store {
                         return Err(StoreError::ClosedConsultation(meta.id.clone()));
                     }
                     let version = version + 1;
-                    self.insert_version(&mut tx, &meta.id, version, &text, &sha, now).await?;
-                    self.update_meta(&mut tx, meta, version, now).await?;
+                    self.insert_version(tx, &meta.id, version, &text, &sha, now).await?;
+                    self.update_meta(tx, meta, version, now).await?;
                     ImportOutcome::NewVersion { version }
                 }
             }
         };
-        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -296,13 +302,41 @@ impl From<sqlx::Error> for ManageError {
     }
 }
 
+impl ManageError {
+    fn schedule(e: ScheduleError, id: &str) -> ManageError {
+        match e {
+            ScheduleError::Archived => ManageError::Archived(id.into()),
+            ScheduleError::NotLater => ManageError::NotLater,
+            ScheduleError::AlreadyClosed => ManageError::AlreadyClosed(id.into()),
+            ScheduleError::StillOpen => ManageError::StillOpen(id.into()),
+        }
+    }
+}
+
+/// A change of schedule as the public page and the audit log record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleChange {
+    Extended,
+    ClosedEarly,
+    Archived,
+}
+
+impl ScheduleChange {
+    fn kind(self) -> &'static str {
+        match self {
+            ScheduleChange::Extended => "extended",
+            ScheduleChange::ClosedEarly => "closed_early",
+            ScheduleChange::Archived => "archived",
+        }
+    }
+}
+
 impl Store {
     /// Saves a draft (created or replaced). The caller has parsed `source`.
     pub async fn save_draft(&self, actor: &str, id: &str, source: &str, now: Timestamp) -> Result<(), ManageError> {
-        let published: Option<String> = sqlx::query_scalar("SELECT id FROM consultations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let mut tx = self.begin_write().await?;
+        let published: Option<String> =
+            sqlx::query_scalar("SELECT id FROM consultations WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
         if published.is_some() {
             return Err(ManageError::AlreadyPublished(id.to_string()));
         }
@@ -314,9 +348,11 @@ impl Store {
         .bind(source)
         .bind(actor)
         .bind(micros(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.audit(actor, "consultation.draft_saved", id, &format!("sha256={}", sha256_hex(source))).await?;
+        let detail = format!("sha256={}", sha256_hex(source));
+        self.audit_in(&mut tx, now, Audit::new(actor, "consultation.draft_saved", id, detail)).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -335,12 +371,15 @@ impl Store {
         Ok(self.drafts().await?.into_iter().find(|d| d.id == id))
     }
 
-    pub async fn delete_draft(&self, actor: &str, id: &str) -> Result<bool, StoreError> {
-        let n = sqlx::query("DELETE FROM consultation_drafts WHERE id = $1").bind(id).execute(&self.pool).await?;
-        if n.rows_affected() > 0 {
-            self.audit(actor, "consultation.draft_deleted", id, "").await?;
+    pub async fn delete_draft(&self, actor: &str, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("DELETE FROM consultation_drafts WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if n.rows_affected() == 0 {
+            return Ok(false);
         }
-        Ok(n.rows_affected() > 0)
+        self.audit_in(&mut tx, now, Audit::new(actor, "consultation.draft_deleted", id, "")).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Publishes a draft: its text becomes version 1, signed, and the draft is gone.
@@ -350,9 +389,12 @@ impl Store {
         file: &ConsultationFile,
         now: Timestamp,
     ) -> Result<ImportOutcome, ManageError> {
-        let outcome = self.import_consultation(file, false, now).await?;
-        sqlx::query("DELETE FROM consultation_drafts WHERE id = $1").bind(&file.meta.id).execute(&self.pool).await?;
-        self.audit(actor, "consultation.published", &file.meta.id, &format!("{outcome:?}")).await?;
+        let mut tx = self.begin_write().await?;
+        let outcome = self.import_in(&mut tx, file, false, now).await?;
+        sqlx::query("DELETE FROM consultation_drafts WHERE id = $1").bind(&file.meta.id).execute(&mut *tx).await?;
+        let audit = Audit::new(actor, "consultation.published", &file.meta.id, format!("{outcome:?}"));
+        self.audit_in(&mut tx, now, audit).await?;
+        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -364,150 +406,78 @@ impl Store {
         file: &ConsultationFile,
         now: Timestamp,
     ) -> Result<ImportOutcome, ManageError> {
-        let before = self.consultation_row(&file.meta.id).await?;
-        if let Some((_, _, Some(_))) = before {
-            return Err(ManageError::Archived(file.meta.id.clone()));
+        let mut tx = self.begin_write().await?;
+        let before = schedule_in(&mut tx, &file.meta.id).await?;
+        if let Some(s) = before {
+            s.not_archived().map_err(|e| ManageError::schedule(e, &file.meta.id))?;
         }
-        let outcome = self.import_consultation(file, false, now).await?;
-        if let Some((_, old_closes, _)) = before
-            && old_closes != file.meta.closes_at
+        let outcome = self.import_in(&mut tx, file, false, now).await?;
+        if let Some(s) = before
+            && s.closes_at != file.meta.closes_at
         {
-            self.record_event(
-                &file.meta.id,
-                now,
-                "rescheduled",
-                Some(old_closes),
-                Some(file.meta.closes_at),
-                "导入新的征求意见文件",
-                actor,
-            )
-            .await?;
+            let event = Event {
+                kind: "rescheduled",
+                old: Some(s.closes_at),
+                new: Some(file.meta.closes_at),
+                reason: "导入新的征求意见文件",
+            };
+            record_event(&mut tx, &file.meta.id, now, actor, &event).await?;
         }
-        self.audit(actor, "consultation.imported", &file.meta.id, &format!("{outcome:?}")).await?;
+        let audit = Audit::new(actor, "consultation.imported", &file.meta.id, format!("{outcome:?}"));
+        self.audit_in(&mut tx, now, audit).await?;
+        tx.commit().await?;
         Ok(outcome)
     }
 
-    /// (opens_at, closes_at, archived_at) of a published consultation.
-    async fn consultation_row(
-        &self,
-        id: &str,
-    ) -> Result<Option<(Timestamp, Timestamp, Option<Timestamp>)>, StoreError> {
-        let row: Option<(i64, i64, Option<i64>)> =
-            sqlx::query_as("SELECT opens_at, closes_at, archived_at FROM consultations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|(o, c, a)| Ok((from_micros(o)?, from_micros(c)?, a.map(from_micros).transpose()?))).transpose()
+    /// A published consultation's schedule.
+    pub async fn schedule(&self, id: &str) -> Result<Option<Schedule>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        schedule_in(&mut conn, id).await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn record_event(
-        &self,
-        id: &str,
-        at: Timestamp,
-        kind: &str,
-        old: Option<Timestamp>,
-        new: Option<Timestamp>,
-        reason: &str,
-        actor: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO consultation_events (consultation_id, at, kind, old_closes_at, new_closes_at, reason, actor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(micros(at))
-        .bind(kind)
-        .bind(old.map(micros))
-        .bind(new.map(micros))
-        .bind(reason)
-        .bind(actor)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn set_closes_at(&self, id: &str, closes_at: Timestamp, now: Timestamp) -> Result<(), StoreError> {
-        // The meta JSON keeps its own copy of the dates; the columns win when loading, but
-        // the copy is kept in step for anyone reading the row.
-        let meta_json: String = sqlx::query_scalar("SELECT meta_json FROM consultations WHERE id = $1")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        let mut meta: ConsultationMeta =
-            serde_json::from_str(&meta_json).map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
-        meta.closes_at = closes_at;
-        let meta_json = serde_json::to_string(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE consultations SET closes_at = $1, meta_json = $2, updated_at = $3 WHERE id = $4")
-            .bind(micros(closes_at))
-            .bind(meta_json)
-            .bind(micros(now))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Moves the deadline later, with a reason that the public page shows.
-    pub async fn extend_deadline(
+    /// Changes a consultation's schedule as `rule` (a `yijian_domain::consultation::Schedule`
+    /// transition) allows, and records the change publicly (with `reason`) and in the audit
+    /// log, all in one transaction.
+    pub async fn change_schedule(
         &self,
         actor: &str,
         id: &str,
-        new_closes_at: Timestamp,
+        change: ScheduleChange,
         reason: &str,
         now: Timestamp,
-    ) -> Result<(), ManageError> {
-        let (_, old, archived) = self.consultation_row(id).await?.ok_or_else(|| ManageError::NotFound(id.into()))?;
-        if archived.is_some() {
-            return Err(ManageError::Archived(id.into()));
+        rule: impl FnOnce(&Schedule) -> Result<Schedule, ScheduleError>,
+    ) -> Result<Schedule, ManageError> {
+        let mut tx = self.begin_write().await?;
+        let old = schedule_in(&mut tx, id).await?.ok_or_else(|| ManageError::NotFound(id.into()))?;
+        let new = rule(&old).map_err(|e| ManageError::schedule(e, id))?;
+        if new.closes_at != old.closes_at {
+            set_closes_at(&mut tx, id, new.closes_at, now).await?;
         }
-        if new_closes_at <= old || new_closes_at <= now {
-            return Err(ManageError::NotLater);
+        if new.archived_at != old.archived_at {
+            sqlx::query("UPDATE consultations SET archived_at = $1 WHERE id = $2")
+                .bind(new.archived_at.map(micros))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        self.set_closes_at(id, new_closes_at, now).await?;
-        self.record_event(id, now, "extended", Some(old), Some(new_closes_at), reason, actor).await?;
-        self.audit(actor, "consultation.extended", id, &format!("closes_at {old} -> {new_closes_at}; reason={reason}"))
-            .await?;
-        Ok(())
-    }
-
-    /// Closes an open consultation now, with a reason that the public page shows.
-    pub async fn close_early(&self, actor: &str, id: &str, reason: &str, now: Timestamp) -> Result<(), ManageError> {
-        let (_, old, archived) = self.consultation_row(id).await?.ok_or_else(|| ManageError::NotFound(id.into()))?;
-        if archived.is_some() {
-            return Err(ManageError::Archived(id.into()));
-        }
-        if old <= now {
-            return Err(ManageError::AlreadyClosed(id.into()));
-        }
-        self.set_closes_at(id, now, now).await?;
-        self.record_event(id, now, "closed_early", Some(old), Some(now), reason, actor).await?;
-        self.audit(actor, "consultation.closed_early", id, &format!("closes_at {old} -> {now}; reason={reason}"))
-            .await?;
-        Ok(())
-    }
-
-    /// Takes a closed consultation off the public list; its page and report stay online.
-    pub async fn archive(&self, actor: &str, id: &str, now: Timestamp) -> Result<(), ManageError> {
-        let (_, closes, archived) = self.consultation_row(id).await?.ok_or_else(|| ManageError::NotFound(id.into()))?;
-        if archived.is_some() {
-            return Err(ManageError::Archived(id.into()));
-        }
-        if closes > now {
-            return Err(ManageError::StillOpen(id.into()));
-        }
-        sqlx::query("UPDATE consultations SET archived_at = $1 WHERE id = $2")
-            .bind(micros(now))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        self.record_event(id, now, "archived", None, None, "", actor).await?;
-        self.audit(actor, "consultation.archived", id, "").await?;
-        Ok(())
+        let (event, detail) = match change {
+            ScheduleChange::Archived => {
+                (Event { kind: change.kind(), old: None, new: None, reason: "" }, String::new())
+            }
+            _ => (
+                Event { kind: change.kind(), old: Some(old.closes_at), new: Some(new.closes_at), reason },
+                format!("closes_at {} -> {}; reason={reason}", old.closes_at, new.closes_at),
+            ),
+        };
+        record_event(&mut tx, id, now, actor, &event).await?;
+        let action = format!("consultation.{}", change.kind());
+        self.audit_in(&mut tx, now, Audit::new(actor, &action, id, detail)).await?;
+        tx.commit().await?;
+        Ok(new)
     }
 
     pub async fn is_archived(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(matches!(self.consultation_row(id).await?, Some((_, _, Some(_)))))
+        Ok(matches!(self.schedule(id).await?, Some(Schedule { archived_at: Some(_), .. })))
     }
 
     /// The schedule changes of a consultation, oldest first.
@@ -541,10 +511,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         let json = serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.begin_write().await?;
         let revision: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(revision), 0) + 1 FROM reports WHERE consultation_id = $1")
                 .bind(&report.consultation_id)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
         sqlx::query(
             "INSERT INTO reports (consultation_id, revision, published_at, published_by, report_json) VALUES ($1, $2, $3, $4, $5)",
@@ -554,9 +525,11 @@ impl Store {
         .bind(micros(now))
         .bind(actor)
         .bind(json)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.audit(actor, "report.published", &report.consultation_id, &format!("revision={revision}")).await?;
+        let audit = Audit::new(actor, "report.published", &report.consultation_id, format!("revision={revision}"));
+        self.audit_in(&mut tx, now, audit).await?;
+        tx.commit().await?;
         Ok(revision)
     }
 
@@ -574,4 +547,75 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// A public record of a schedule change.
+struct Event<'a> {
+    kind: &'a str,
+    old: Option<Timestamp>,
+    new: Option<Timestamp>,
+    reason: &'a str,
+}
+
+async fn record_event(
+    conn: &mut AnyConnection,
+    id: &str,
+    at: Timestamp,
+    actor: &str,
+    e: &Event<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO consultation_events (consultation_id, at, kind, old_closes_at, new_closes_at, reason, actor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(micros(at))
+    .bind(e.kind)
+    .bind(e.old.map(micros))
+    .bind(e.new.map(micros))
+    .bind(e.reason)
+    .bind(actor)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn schedule_in(conn: &mut AnyConnection, id: &str) -> Result<Option<Schedule>, StoreError> {
+    let row: Option<(i64, i64, Option<i64>)> =
+        sqlx::query_as("SELECT opens_at, closes_at, archived_at FROM consultations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|(o, c, a)| {
+        Ok(Schedule {
+            opens_at: from_micros(o)?,
+            closes_at: from_micros(c)?,
+            archived_at: a.map(from_micros).transpose()?,
+        })
+    })
+    .transpose()
+}
+
+async fn set_closes_at(
+    conn: &mut AnyConnection,
+    id: &str,
+    closes_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    // The meta JSON keeps its own copy of the dates; the columns win when loading, but the copy
+    // is kept in step for anyone reading the row.
+    let meta_json: String =
+        sqlx::query_scalar("SELECT meta_json FROM consultations WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
+    let mut meta: ConsultationMeta =
+        serde_json::from_str(&meta_json).map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
+    meta.closes_at = closes_at;
+    let meta_json = serde_json::to_string(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query("UPDATE consultations SET closes_at = $1, meta_json = $2, updated_at = $3 WHERE id = $4")
+        .bind(micros(closes_at))
+        .bind(meta_json)
+        .bind(micros(now))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

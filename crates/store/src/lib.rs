@@ -9,6 +9,7 @@
 //! SQLite (WAL, `synchronous=FULL`) and PostgreSQL (`synchronous_commit=on`) means fsync'd.
 //! ID numbers and phone numbers are sealed before they reach the writer; see [`yijian_crypto`].
 
+mod audit;
 mod comments;
 mod consultations;
 mod mail;
@@ -25,13 +26,14 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::mpsc;
 use yijian_crypto::{KeySource, Keys};
 
+pub use audit::{Audit, AuditEntry};
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
-pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, ScheduleEvent};
+pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, ScheduleChange, ScheduleEvent};
 pub use mail::{
     AttachmentInfo, MailOutcome, MailStored, MailSummary, MailTarget, NewAttachment, NewMail, StoredCursor, Timing,
 };
 pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
-pub use staff::{ApiToken, AuditEntry, LoginOutcome, SessionUser, StaffError, StaffUser};
+pub use staff::{ApiToken, LoginAccount, SessionUser, StaffError, StaffUser};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

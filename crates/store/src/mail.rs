@@ -10,6 +10,7 @@ use sqlx::{Acquire, Row};
 use yijian_domain::comment::NewComment;
 use yijian_domain::receipt::Receipt;
 
+use crate::audit::Audit;
 use crate::comments::SealedComment;
 use crate::{Backend, Store, StoreError, from_micros, micros};
 
@@ -253,11 +254,11 @@ impl Store {
     }
 
     /// Stores a batch of mails in one transaction and says what became of each.
-    pub async fn store_mails(&self, mails: &[NewMail]) -> Result<Vec<MailStored>, StoreError> {
+    pub async fn store_mails(&self, mails: &[NewMail], now: Timestamp) -> Result<Vec<MailStored>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
         let mut results = Vec::with_capacity(mails.len());
-        let now = Timestamp::now();
+
         for mail in mails {
             let (state, reason, consultation) = match &mail.outcome {
                 MailOutcome::Comment { comment, .. } => ("comment", None, Some(comment.consultation_id.clone())),
@@ -331,6 +332,7 @@ impl Store {
 
     /// Staff assign an unrouted mail to a consultation: it becomes a comment and gets its
     /// receipt now. Refused (`Ok(None)`) when the mail is not (or no longer) unrouted.
+    #[allow(clippy::too_many_arguments)] // the mail's particulars, who assigns it, and when
     pub async fn assign_mail(
         &self,
         mail_id: i64,
@@ -339,9 +341,9 @@ impl Store {
         message_id: Option<&str>,
         timing: Option<Timing>,
         by: &str,
+        now: Timestamp,
     ) -> Result<Option<(i64, Receipt)>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Claim the mail first, so two staff assigning it at once make one comment.
         let claimed = sqlx::query(
             "UPDATE mails SET state = 'comment', consultation_id = $1, assigned_by = $2, assigned_at = $3 \
@@ -349,7 +351,7 @@ impl Store {
         )
         .bind(comment.consultation_id.clone())
         .bind(by)
-        .bind(micros(Timestamp::now()))
+        .bind(micros(now))
         .bind(mail_id)
         .execute(&mut *tx)
         .await?
@@ -363,6 +365,8 @@ impl Store {
             .bind(mail_id)
             .execute(&mut *tx)
             .await?;
+        let detail = format!("consultation={} receipt={receipt}", comment.consultation_id);
+        self.audit_in(&mut tx, now, Audit::new(by, "mail.assigned", &format!("mail:{mail_id}"), detail)).await?;
         tx.commit().await?;
         Ok(Some((comment_id, receipt)))
     }
@@ -515,7 +519,7 @@ impl Store {
     }
 
     /// Records where the fetch left off; only ever after the mails up to it are stored.
-    pub async fn set_imap_cursor(&self, mailbox: &str, cursor: StoredCursor) -> Result<(), StoreError> {
+    pub async fn set_imap_cursor(&self, mailbox: &str, cursor: StoredCursor, now: Timestamp) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO imap_cursors (mailbox, uid_validity, last_uid, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, \
@@ -524,7 +528,7 @@ impl Store {
         .bind(mailbox)
         .bind(cursor.uid_validity as i64)
         .bind(cursor.last_uid as i64)
-        .bind(micros(Timestamp::now()))
+        .bind(micros(now))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -538,9 +542,10 @@ impl Store {
         kind: &str,
         max: u32,
         window: jiff::SignedDuration,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let index = self.keys.blind_index("mail_reply_address", &address.trim().to_lowercase()).to_vec();
-        let now = Timestamp::now();
+
         let since = now.checked_sub(window).unwrap_or(now);
         // Count-then-insert must not interleave: SQLite's deferred transactions would fail the
         // second of two at once, PostgreSQL's would both see room. One process takes them in

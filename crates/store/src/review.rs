@@ -12,6 +12,7 @@ use yijian_domain::pii::{IdNumber, PhoneNumber};
 use yijian_domain::receipt::Receipt;
 use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
 
+use crate::audit::Audit;
 use crate::comments::{COMMENT_COLUMNS, aad};
 use crate::{Backend, Store, StoreError, StoredComment, from_micros, micros};
 
@@ -599,6 +600,10 @@ impl Store {
                 for chunk in all.chunks(BULK_CHUNK) {
                     changed += self.update_ids(actor, chunk, action, now).await?;
                 }
+                // Each comment's change is audited with it; this entry records the action as
+                // staff gave it.
+                let detail = format!("{}; changed={changed}", action.describe());
+                self.audit(now, Audit::new(actor, "review.bulk", consultation_id, detail)).await?;
                 Ok(changed)
             }
         }
@@ -682,7 +687,25 @@ impl Store {
                 Bind::Int(i) => q.bind(*i),
             };
         }
-        Ok(q.execute(&self.pool).await?.rows_affected())
+        // The change and one audit entry per comment it changed (what it was, what it became)
+        // commit together.
+        let columns = audited_columns(action);
+        let mut tx = self.begin_write().await?;
+        let before = audited_values(&mut tx, columns, &list).await?;
+        let changed = q.execute(&mut *tx).await?.rows_affected();
+        let after = audited_values(&mut tx, columns, &list).await?;
+        let entries: Vec<Audit> = before
+            .into_iter()
+            .zip(after)
+            .filter(|(b, a)| b.1 != a.1)
+            .map(|((receipt, was), (_, became))| {
+                let detail = serde_json::json!({ "from": values_of(columns, &was), "to": values_of(columns, &became) });
+                Audit::new(actor, action.audit_action(), &receipt, detail.to_string())
+            })
+            .collect();
+        crate::audit::append(&mut tx, self.backend, now, &entries).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 
     /// Up to `limit` comments of a consultation with ids above `after`, in arrival order,
@@ -950,6 +973,40 @@ impl Store {
     }
 }
 
+/// The columns an action changes, as its audit entries record them.
+fn audited_columns(action: &ReviewAction) -> &'static [&'static str] {
+    match action {
+        ReviewAction::LinkArticles(_) => &["articles"],
+        ReviewAction::AddTag(_) | ReviewAction::RemoveTag(_) => &["tags"],
+        ReviewAction::Moderate(..) => &["moderation", "moderation_reason"],
+        ReviewAction::Dispose(..) => &["disposition", "disposition_reason"],
+        ReviewAction::Excerpt(_) => &["excerpt"],
+    }
+}
+
+/// `(receipt as printed, values of columns)` of each listed comment, in id order.
+async fn audited_values(
+    conn: &mut sqlx::AnyConnection,
+    columns: &[&str],
+    ids: &[String],
+) -> Result<Vec<(String, Vec<Option<String>>)>, StoreError> {
+    let sql =
+        format!("SELECT receipt, {} FROM comments WHERE id IN ({}) ORDER BY id", columns.join(", "), ids.join(","));
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            let compact: String = r.try_get(0)?;
+            let receipt = Receipt::parse(&compact).map(|r| r.to_string()).unwrap_or(compact);
+            let values = (1..=columns.len()).map(|i| r.try_get::<Option<String>, _>(i)).collect::<Result<_, _>>()?;
+            Ok((receipt, values))
+        })
+        .collect()
+}
+
+fn values_of(columns: &[&str], values: &[Option<String>]) -> serde_json::Value {
+    serde_json::Value::Object(columns.iter().zip(values).map(|(c, v)| (c.to_string(), v.clone().into())).collect())
+}
+
 #[cfg(test)]
 mod tests {
     //! The queue's statements against a plain filter written in Rust, on SQLite and (with
@@ -1046,7 +1103,7 @@ mod tests {
                 sender: None,
                 note: (i % 17 == 0).then(|| "来信".to_string()),
             };
-            receipts.push(store.submit_comment(&comment).await.unwrap().0);
+            receipts.push(store.submit_comment(&comment, jiff::Timestamp::now()).await.unwrap().0);
         }
         let apply = |target: Target<'static>, action: ReviewAction| {
             let cid = cid.clone();

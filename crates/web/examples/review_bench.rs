@@ -45,13 +45,13 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use yijian_analysis::SearchIndex;
+use yijian_app::export::{ExportRequest, export_consultation};
 use yijian_domain::comment::{Channel, NewComment};
 use yijian_domain::consultation::Consultation;
 use yijian_domain::pii::{IdNumber, PhoneNumber};
 use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
 use yijian_formats::Format;
 use yijian_store::{Store, StoreOptions, Target};
-use yijian_web::export::{ExportRequest, export_consultation};
 
 const PAGE: usize = 50;
 /// What the web queue asks the index for (`yijian_web::review::SEARCH_CAP`).
@@ -532,7 +532,7 @@ async fn main() {
         let index = SearchIndex::open(&index_dir).expect("open the index");
         let mut writer = index.writer().expect("index writer");
         let started = Instant::now();
-        let indexed = yijian_web::indexing::rebuild(&store, &mut writer, |_| {}).await.expect("rebuild the index");
+        let indexed = yijian_app::indexing::rebuild(&store, &mut writer, |_| {}).await.expect("rebuild the index");
         let index_secs = started.elapsed().as_secs_f64();
         drop(writer);
         println!("indexed {indexed} comments in {index_secs:.1} s: {:.0} comments/s", indexed as f64 / index_secs);
@@ -587,7 +587,7 @@ async fn main() {
         let path = work.join(format!("export.{}", format.extension()));
         let req = ExportRequest { format, include_personal_data: false, reason: None, actor: "bench".into() };
         let started = Instant::now();
-        let rows = match export_consultation(&store, &consultation, &path, &req, |_| {}).await {
+        let rows = match export_consultation(&store, &consultation, &path, &req, jiff::Timestamp::now(), |_| {}).await {
             Ok(rows) => rows,
             Err(e) => {
                 println!("export {:<5} FAILED: {e}", format.as_str());
@@ -608,7 +608,7 @@ async fn main() {
     let mut report_secs = f64::NAN;
     if !args.skip.iter().any(|s| s == "report") {
         let started = Instant::now();
-        let report = yijian_web::report::build(&store, &consultation, "").await.expect("report");
+        let report = yijian_app::report::build(&store, &consultation, "").await.expect("report");
         report_secs = started.elapsed().as_secs_f64();
         println!(
             "report build: {report_secs:.1} s ({} comments in the figures, {} spam left out)",
@@ -697,7 +697,7 @@ async fn seed(store: &Store, c: &Consultation, positions: &[String], args: &Args
                     break;
                 }
                 let comment = generator.comment(i);
-                store.submit_comment(&comment).await.expect("submit a comment");
+                store.submit_comment(&comment, jiff::Timestamp::now()).await.expect("submit a comment");
                 done.fetch_add(1, Ordering::Relaxed);
             }
         });

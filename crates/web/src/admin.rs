@@ -11,10 +11,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
 use serde_json::json;
+use yijian_app::staff::SignIn;
 use yijian_domain::Lang;
-use yijian_domain::staff::Role;
-use yijian_store::{LoginOutcome, SessionUser};
+use yijian_domain::staff::{AuditReason, Permission, Role};
+use yijian_store::SessionUser;
 
 use crate::AppState;
 use crate::texts::{Texts, texts};
@@ -27,34 +29,43 @@ fn session_token(headers: &HeaderMap) -> Option<&str> {
 
 /// Lets a request through only with a live staff session, which it attaches for the handlers.
 pub async fn require_staff(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if path == "/admin/login" {
+    if req.uri().path() == "/admin/login" {
         return next.run(req).await;
     }
-    let bearer = req
-        .headers()
+    let path = req.uri().path().to_string();
+    match authenticate(&state, &path, req.headers()).await {
+        Ok(user) => {
+            req.extensions_mut().insert(user);
+            next.run(req).await
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// The staff user a request carries, or the answer that sends it to log in: 401 under
+/// `/api/`, a redirect to the login page elsewhere.
+pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> Result<SessionUser, Response> {
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
+    let now = Timestamp::now();
     // Bearer tokens open the JSON API only; pages need a session (and its CSRF protection).
-    let user = match (bearer, session_token(req.headers())) {
-        (Some(token), _) if path.starts_with("/api/") => state.store.token_user(token).await.ok().flatten(),
-        (_, Some(token)) => state.store.session_user(token).await.ok().flatten(),
+    let user = match (bearer, session_token(headers)) {
+        (Some(token), _) if path.starts_with("/api/") => state.app.token_user(token, now).await.ok().flatten(),
+        (_, Some(token)) => state.app.session_user(token, now).await.ok().flatten(),
         _ => None,
     };
     match user {
-        Some(user) => {
-            req.extensions_mut().insert(user);
-            next.run(req).await
-        }
-        None if path.starts_with("/api/") => (
+        Some(user) => Ok(user),
+        None if path.starts_with("/api/") => Err((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
             Json(json!({"error": {"code": "unauthenticated", "message": "Log in first."}})),
         )
-            .into_response(),
-        None => Redirect::to("/admin/login").into_response(),
+            .into_response()),
+        None => Err(Redirect::to("/admin/login").into_response()),
     }
 }
 
@@ -132,8 +143,8 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
             if zh { "页面已过期，请重新登录。" } else { "The page had expired; please log in again." };
         return login_page(&state, lang, StatusCode::FORBIDDEN, username, Some(msg.into()), &headers);
     }
-    match state.store.login(&username, &password, &code).await {
-        Ok(LoginOutcome::LoggedIn { token, .. }) => {
+    match state.app.sign_in(&username, &password, &code, Timestamp::now()).await {
+        Ok(SignIn::Session { token, .. }) => {
             let secure = if state.options.secure_cookies { "; Secure" } else { "" };
             let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
             let mut res = Redirect::to("/admin").into_response();
@@ -142,7 +153,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
             }
             res
         }
-        Ok(LoginOutcome::Refused) => {
+        Ok(SignIn::Refused) => {
             let msg = if zh {
                 "用户名、密码或动态验证码不正确。"
             } else {
@@ -150,7 +161,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
             };
             login_page(&state, lang, StatusCode::UNAUTHORIZED, username, Some(msg.into()), &headers)
         }
-        Ok(LoginOutcome::Locked { until }) => {
+        Ok(SignIn::Locked { until }) => {
             let at = until
                 .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
                 .strftime("%H:%M");
@@ -176,7 +187,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bod
         return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
     }
     if let Some(token) = session_token(&headers) {
-        let _ = state.store.logout(token).await;
+        let _ = state.app.sign_out(token, Timestamp::now()).await;
     }
     let mut res = Redirect::to("/admin/login").into_response();
     res.headers_mut().append(
@@ -202,12 +213,8 @@ struct HomePage {
 }
 
 async fn consultations_with_counts(state: &AppState) -> Vec<(String, String, i64)> {
-    let mut out = Vec::new();
-    for c in state.store.list_consultations().await.unwrap_or_default() {
-        let n = state.store.count_comments(&c.id).await.unwrap_or(0);
-        out.push((c.id, c.title, n));
-    }
-    out
+    let all = state.app.consultations_with_counts().await.unwrap_or_default();
+    all.into_iter().map(|(c, n)| (c.id, c.title, n)).collect()
 }
 
 pub async fn home(
@@ -267,8 +274,8 @@ pub async fn users(
         role_label: if zh { "角色" } else { "Role" },
         state_label: if zh { "状态" } else { "State" },
         users: state
-            .store
-            .list_users()
+            .app
+            .users(&user)
             .await
             .unwrap_or_default()
             .into_iter()
@@ -296,8 +303,8 @@ pub async fn api_users(State(state): State<AppState>, axum::Extension(user): axu
             .into_response();
     }
     let list: Vec<_> = state
-        .store
-        .list_users()
+        .app
+        .users(&user)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -333,7 +340,7 @@ async fn account_page(
 ) -> Response {
     let lang = crate::error::lang_of(headers);
     let csrf = crate::pages::csrf_for(state, headers);
-    let totp_on = state.store.totp_secret(&user.name).await.ok().flatten().is_some();
+    let totp_on = state.app.totp_enabled(&user.name).await.unwrap_or(false);
     let secret = yijian_crypto::totp::new_secret();
     let page = AccountPage {
         t: texts(lang),
@@ -379,7 +386,7 @@ pub async fn account_update(
         )
         .await;
     }
-    let password_ok = state.store.check_password(&user.name, &get("current")).await.ok().flatten().is_some();
+    let password_ok = state.app.check_password(&user.name, &get("current")).await.ok().flatten().is_some();
     let (status, msg) = match get("action").as_str() {
         "password" => {
             if !password_ok {
@@ -403,7 +410,7 @@ pub async fn account_update(
             } else if let Some(problem) = yijian_domain::staff::password_problem(&get("new")) {
                 (StatusCode::UNPROCESSABLE_ENTITY, problem)
             } else {
-                match state.store.set_user_password(&user.name, &user.name, &get("new")).await {
+                match state.app.change_password(&user, &get("new"), Timestamp::now()).await {
                     Ok(()) => (StatusCode::OK, if zh { "密码已修改。".into() } else { "Password changed.".into() }),
                     Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
                 }
@@ -411,7 +418,7 @@ pub async fn account_update(
         }
         "totp_on" => match yijian_crypto::totp::from_base32(&get("secret")) {
             Some(secret) if secret.len() >= 16 && yijian_crypto::totp::check(&secret, &get("code")) => {
-                match state.store.set_totp(&user.name, &user.name, Some(&secret)).await {
+                match state.app.set_totp(&user, Some(&secret), Timestamp::now()).await {
                     Ok(()) => {
                         (StatusCode::OK, if zh { "两步验证已开启。".into() } else { "Two-step login is on.".into() })
                     }
@@ -427,7 +434,7 @@ pub async fn account_update(
                 },
             ),
         },
-        "totp_off" if password_ok => match state.store.set_totp(&user.name, &user.name, None).await {
+        "totp_off" if password_ok => match state.app.set_totp(&user, None, Timestamp::now()).await {
             Ok(()) => (StatusCode::OK, if zh { "两步验证已关闭。".into() } else { "Two-step login is off.".into() }),
             Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
         },
@@ -475,22 +482,46 @@ pub(crate) async fn comment_page(
     user: &SessionUser,
     headers: &HeaderMap,
     receipt: &str,
-    reveal: bool,
+    reveal_for: Option<&AuditReason>,
     status: StatusCode,
     message: Option<String>,
 ) -> Response {
     let lang = crate::error::lang_of(headers);
     let zh = lang == Lang::Zh;
+    let reveal = reveal_for.is_some();
     let Some(r) = yijian_domain::receipt::Receipt::parse(receipt) else {
         return crate::pages::message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body);
     };
-    let Ok(Some(c)) = state.store.comment(&r).await else {
-        return crate::pages::message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body);
+    let found = match reveal_for {
+        // The reveal is audited before the comment is read: no entry, no reveal.
+        Some(reason) => state.app.reveal(user, &r, reason, Timestamp::now()).await,
+        None => state.app.comment(user, &r).await,
+    };
+    let c = match found {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return crate::pages::message(
+                StatusCode::NOT_FOUND,
+                lang,
+                texts(lang).not_found,
+                texts(lang).not_found_body,
+            );
+        }
+        Err(yijian_app::Error::Forbidden) => return forbidden_page(lang),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a comment failed");
+            return crate::pages::message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang,
+                texts(lang).error,
+                texts(lang).error_body,
+            );
+        }
     };
     let others = match &c.id_number {
         Some(id) => state
-            .store
-            .receipts_by_id_number(id)
+            .app
+            .receipts_by_id_number(user, id)
             .await
             .unwrap_or_default()
             .into_iter()
@@ -548,13 +579,12 @@ pub(crate) async fn comment_page(
         (label("opinion"), c.opinion.clone()),
     ];
     let mut rows = rows;
-    let mail = match c.channel {
-        yijian_domain::comment::Channel::Email => state.store.mail_of_comment(c.id).await.ok().flatten(),
-        _ => None,
-    };
-    let attachments = match &mail {
-        Some(m) => state.store.mail_attachments(m.id).await.unwrap_or_default(),
-        None => vec![],
+    let (mail, attachments) = match c.channel {
+        yijian_domain::comment::Channel::Email => match state.app.mail_of_comment(user, c.id).await.ok().flatten() {
+            Some((m, a)) => (Some(m), a),
+            None => (None, vec![]),
+        },
+        _ => (None, vec![]),
     };
     if let Some(m) = &mail {
         let at = rows.len() - 1;
@@ -578,7 +608,7 @@ pub(crate) async fn comment_page(
             ),
         );
     }
-    let draft_articles: Vec<(u32, String)> = match state.consultation(&c.consultation_id).await {
+    let draft_articles: Vec<(u32, String)> = match state.app.consultation(&c.consultation_id).await {
         Ok(Some(live)) => live
             .document
             .articles()
@@ -628,7 +658,7 @@ pub async fn comment(
     let done = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "done=1"));
     let zh = crate::error::lang_of(&headers) == Lang::Zh;
     let message = done.then(|| if zh { "已保存。" } else { "Saved." }.to_string());
-    comment_page(&state, &user, &headers, &receipt, false, StatusCode::OK, message).await
+    comment_page(&state, &user, &headers, &receipt, None, StatusCode::OK, message).await
 }
 
 /// Shows one comment's ID and phone numbers in full: admins only, with a reason, audited.
@@ -640,7 +670,7 @@ pub async fn reveal(
     body: Body,
 ) -> Response {
     let lang = crate::error::lang_of(&headers);
-    if user.role != Role::Admin {
+    if !user.role.may(Permission::RevealPersonalData) {
         return forbidden_page(lang);
     }
     let bytes = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
@@ -652,14 +682,13 @@ pub async fn reveal(
             &user,
             &headers,
             &receipt,
-            false,
+            None,
             StatusCode::FORBIDDEN,
             Some(if zh { "页面已过期，请重试。" } else { "The page had expired." }.into()),
         )
         .await;
     }
-    let reason = form.get("reason").map(|r| r.trim().to_string()).unwrap_or_default();
-    if reason.chars().count() < 4 {
+    let Some(reason) = AuditReason::parse(form.get("reason").map(String::as_str).unwrap_or("")) else {
         let msg =
             if zh { "请写明查看理由（至少4个字）。" } else { "Give a reason (4 characters or more)." };
         return comment_page(
@@ -667,31 +696,22 @@ pub async fn reveal(
             &user,
             &headers,
             &receipt,
-            false,
+            None,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(msg.into()),
         )
         .await;
-    }
-    if let Err(e) = state.store.audit(&user.name, "reveal.personal_data", &receipt, &format!("reason={reason}")).await {
-        // No audit entry, no reveal.
-        tracing::error!(error = %e, "audit failed; reveal refused");
-        return crate::pages::message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            lang,
-            texts(lang).error,
-            texts(lang).error_body,
-        );
-    }
-    comment_page(&state, &user, &headers, &receipt, true, StatusCode::OK, None).await
+    };
+    comment_page(&state, &user, &headers, &receipt, Some(&reason), StatusCode::OK, None).await
 }
 
 pub async fn api_comment(
     State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
     axum::extract::Path(receipt): axum::extract::Path<String>,
 ) -> Response {
     let found = match yijian_domain::receipt::Receipt::parse(&receipt) {
-        Some(r) => state.store.comment(&r).await.ok().flatten(),
+        Some(r) => state.app.comment(&user, &r).await.ok().flatten(),
         None => None,
     };
     let Some(c) = found else {

@@ -10,13 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use yijian_domain::FieldError;
-use yijian_domain::comment::{Channel, validate_submission};
+use yijian_app::intake::{Refused, Submission};
+use yijian_domain::comment::Channel;
 use yijian_domain::consultation::{Status, rfc3339_in};
 use yijian_domain::receipt::Receipt;
-use yijian_store::StoreError;
 
-use crate::captcha::Verdict;
 use crate::error::{ApiError, field_errors, lang_of};
 use crate::{AppState, LiveConsultation};
 use yijian_domain::Lang;
@@ -41,10 +39,10 @@ pub async fn not_found(headers: HeaderMap) -> ApiError {
 }
 
 async fn load(state: &AppState, id: &str, lang: Lang) -> Result<std::sync::Arc<LiveConsultation>, ApiError> {
-    match state.consultation(id).await {
+    match state.app.consultation(id).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(ApiError::consultation_not_found(lang)),
-        Err(StoreError::Integrity { .. }) => Err(ApiError::integrity(lang)),
+        Err(yijian_app::Error::Integrity) => Err(ApiError::integrity(lang)),
         Err(e) => {
             tracing::error!(error = %e, "loading a consultation failed");
             Err(ApiError::internal(lang))
@@ -54,7 +52,7 @@ async fn load(state: &AppState, id: &str, lang: Lang) -> Result<std::sync::Arc<L
 
 async fn list_consultations(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
-    let list = state.store.list_consultations().await.map_err(|e| {
+    let list = state.app.consultations().await.map_err(|e| {
         tracing::error!(error = %e, "listing consultations failed");
         ApiError::internal(lang)
     })?;
@@ -152,6 +150,16 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
     let m = &c.meta;
     let now = Timestamp::now();
     let dates = || json!({ "opens_at": m.rfc3339(m.opens_at), "closes_at": m.rfc3339(m.closes_at) });
+    let closed = || {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "consultation_closed",
+            lang,
+            &format!("这项征求意见已于{}截止，不再接收意见。", m.deadline_text(Lang::Zh)),
+            &format!("This consultation closed on {}; comments are no longer accepted.", m.deadline_text(Lang::En)),
+        )
+        .with(dates())
+    };
     match m.status(now) {
         Status::Open => {}
         Status::Upcoming => {
@@ -164,16 +172,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
             )
             .with(dates()));
         }
-        Status::Closed => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "consultation_closed",
-                lang,
-                &format!("这项征求意见已于{}截止，不再接收意见。", m.deadline_text(Lang::Zh)),
-                &format!("This consultation closed on {}; comments are no longer accepted.", m.deadline_text(Lang::En)),
-            )
-            .with(dates()));
-        }
+        Status::Closed => return Err(closed()),
     }
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         ApiError::new(
@@ -195,23 +194,15 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
         return Err(malformed("提交的内容应当是一个JSON对象。", "The body must be a JSON object."));
     };
 
-    let today = now.to_zoned(c.tz.clone()).date();
-    let checked = validate_submission(&fields, &c.rules, today);
-    let captcha_errors = check_captcha(state, &fields, now);
-    let valid = match (checked, captcha_errors.is_empty()) {
-        (Ok(v), true) => v,
-        (Ok(_), false) => return Ok(field_errors(&captcha_errors, lang)),
-        (Err(mut errors), _) => {
-            errors.extend(captcha_errors);
-            return Ok(field_errors(&errors, lang));
-        }
+    let sub = Submission { fields: &fields, channel: Channel::Api, consent: None };
+    let receipt = match state.app.submit_comment(&c, sub, now).await {
+        Ok(accepted) => accepted,
+        Err(Refused::Invalid(errors)) => return Ok(field_errors(&errors, lang)),
+        // Checked above; a deadline that passed meanwhile answers as closed.
+        Err(Refused::NotOpen(_)) => return Err(closed()),
+        Err(Refused::Storage(_)) => return Err(ApiError::internal(lang)),
     };
-    let comment = valid.into_comment(&m.id, c.version, Channel::Api);
-    let (receipt, submitted_at) = state.store.submit_comment(&comment).await.map_err(|e| {
-        tracing::error!(error = %e, consultation = id, "storing a comment failed");
-        ApiError::internal(lang)
-    })?;
-    state.confirm_comment(&c.consultation, comment.email.as_deref(), receipt, submitted_at);
+    let (receipt, submitted_at) = (receipt.receipt, receipt.submitted_at);
     let location = format!("/api/v1/receipts/{receipt}");
     Ok((
         StatusCode::CREATED,
@@ -219,49 +210,6 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
         Json(json!({ "receipt": receipt.to_string(), "submitted_at": rfc3339_in(submitted_at, &c.tz) })),
     )
         .into_response())
-}
-
-pub(crate) fn check_captcha(
-    state: &AppState,
-    fields: &serde_json::Map<String, Value>,
-    now: Timestamp,
-) -> Vec<FieldError> {
-    let id = fields.get("captcha_id");
-    let answer = fields.get("captcha_answer");
-    if state.options.insecure_no_captcha && id.is_none_or(Value::is_null) && answer.is_none_or(Value::is_null) {
-        return Vec::new();
-    }
-    let mut errors = Vec::new();
-    let text = |field: &'static str, v: Option<&Value>, errors: &mut Vec<FieldError>| match v {
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new(field, "required"));
-            None
-        }
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            errors.push(FieldError::new(field, "required"));
-            None
-        }
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            errors.push(FieldError::new(field, "invalid_type"));
-            None
-        }
-    };
-    let id = text("captcha_id", id, &mut errors);
-    let answer = text("captcha_answer", answer, &mut errors);
-    match (id, answer) {
-        (Some(id), Some(answer)) => match state.captchas.check(&id, &answer, now) {
-            Verdict::Right => {}
-            Verdict::Wrong => errors.push(FieldError::new("captcha_answer", "captcha_wrong")),
-            Verdict::Expired => errors.push(FieldError::new("captcha_answer", "captcha_expired")),
-        },
-        // A refused submission uses the captcha up, even when another field was missing.
-        (Some(id), None) => {
-            state.captchas.check(&id, "", now);
-        }
-        _ => {}
-    }
-    errors
 }
 
 async fn get_receipt(
@@ -280,12 +228,12 @@ async fn get_receipt(
         )
     };
     let receipt = Receipt::parse(&receipt).ok_or_else(not_found)?;
-    let info = state.store.receipt(&receipt).await.map_err(|e| {
+    let info = state.app.receipt(&receipt).await.map_err(|e| {
         tracing::error!(error = %e, "receipt lookup failed");
         ApiError::internal(lang)
     })?;
     let info = info.ok_or_else(not_found)?;
-    let tz = match state.consultation(&info.consultation_id).await {
+    let tz = match state.app.consultation(&info.consultation_id).await {
         Ok(Some(c)) => c.tz.clone(),
         _ => jiff::tz::TimeZone::get(yijian_domain::consultation::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC),
     };
@@ -299,7 +247,7 @@ async fn get_receipt(
 
 async fn new_captcha(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
-    let captchas = state.captchas.clone();
+    let captchas = state.app.captchas().clone();
     let challenge = tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now()))
         .await
         .ok()
@@ -317,7 +265,7 @@ async fn signing_key(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "algorithm": "Ed25519",
         "encoding": "base64",
-        "public_key": state.store.keys().public_key_base64(),
+        "public_key": state.app.signing_key(),
         "signed": "the UTF-8 bytes of a draft's canonical text (title, preamble, chapter headings, articles; NFC; LF line endings)",
     }))
 }

@@ -1,15 +1,15 @@
-//! The HTTP face of yijian.
+//! The HTTP face of yijian: public pages, the staff back office, and the JSON API under
+//! `/api/v1` (see `openapi.json` beside this file).
 //!
 //! [`router`] builds the whole application on an [`AppState`]; the binary binds it to a socket.
-//! The public JSON API lives under `/api/v1` (see `openapi.json` beside this file).
+//! Handlers turn requests into calls of the use cases in `yijian-app` and their results into
+//! pages or JSON; they never reach the store.
 
 mod admin;
 mod api;
-pub mod captcha;
 mod error;
 pub mod export;
 mod forms;
-pub mod indexing;
 pub mod limits;
 pub mod mail;
 mod manage;
@@ -20,15 +20,14 @@ mod texts;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use yijian_domain::comment::IntakeRules;
-use yijian_domain::consultation::Consultation;
-use yijian_store::{Store, StoreError};
+use yijian_app::App;
+pub use yijian_app::{LiveConsultation, MailSettings, captcha};
 
 pub use error::ApiError;
 
@@ -48,108 +47,53 @@ pub struct WebOptions {
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    /// The use cases.
+    pub app: App,
     pub options: WebOptions,
+    /// The app's captchas (the same ones), for tests that read an answer.
     pub captchas: Arc<captcha::Captchas>,
-    cache: Arc<Mutex<ConsultationCache>>,
     /// Rendered drafts by (id, version, checksum, language, open).
     drafts: Arc<Mutex<DraftCache>>,
     /// What each web form id produced, so a resubmitted form stores nothing new.
     forms: Arc<Mutex<pages::FormMemory>>,
     limiter: Option<Arc<limits::Limiter>>,
-    /// The full-text index of opinions, if one is open.
-    pub search: Option<yijian_analysis::SearchIndex>,
-    /// The email channel's limits and replier.
-    pub mail: mail::MailSettings,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
 
-/// Verified consultations by id, with the instant each was loaded.
-type ConsultationCache = HashMap<String, (Instant, Arc<LiveConsultation>)>;
-
-/// A verified consultation with what the intake derives from it, computed once per load
-/// rather than once per comment.
-pub struct LiveConsultation {
-    pub consultation: Consultation,
-    pub rules: IntakeRules,
-    pub tz: jiff::tz::TimeZone,
-}
-
-impl std::ops::Deref for LiveConsultation {
-    type Target = Consultation;
-    fn deref(&self) -> &Consultation {
-        &self.consultation
-    }
-}
-
-impl LiveConsultation {
-    fn new(consultation: Consultation) -> Self {
-        let rules = IntakeRules {
-            positions: consultation.meta.positions.clone(),
-            articles: consultation.document.article_numbers(),
-            max_opinion_chars: consultation.meta.max_opinion_chars,
-        };
-        let tz = consultation.meta.tz();
-        LiveConsultation { consultation, rules, tz }
-    }
-}
-
-/// How long the intake may use a consultation it loaded and verified, before loading it again
-/// (and so seeing a deadline changed by another process, or a text altered behind its back).
-const CACHE_TTL: Duration = Duration::from_secs(1);
-
 impl AppState {
-    pub fn new(store: Store, options: WebOptions) -> Self {
+    pub fn new(store: yijian_store::Store, options: WebOptions) -> Self {
+        let app = App::new(store, yijian_app::AppOptions { insecure_no_captcha: options.insecure_no_captcha });
+        AppState::with_app(app, options)
+    }
+
+    pub fn with_app(app: App, options: WebOptions) -> Self {
         let limiter = options.rate_limit.map(|l| Arc::new(limits::Limiter::new(l)));
         AppState {
-            store,
+            captchas: app.captchas().clone(),
+            app,
             options,
-            captchas: Arc::default(),
-            cache: Arc::default(),
             drafts: Arc::default(),
             forms: Arc::default(),
             limiter,
-            search: None,
-            mail: mail::MailSettings::default(),
         }
     }
 
-    /// Reads mail with these limits, and sends automatic mail through `replier`.
-    pub fn with_mail(mut self, settings: mail::MailSettings) -> Self {
-        self.mail = settings;
+    /// Reads mail with these limits, and sends automatic mail through its replier.
+    pub fn with_mail(mut self, settings: MailSettings) -> Self {
+        self.app = self.app.with_mail(settings);
         self
-    }
-
-    /// Confirms a web or API comment by mail where its consultation asks for it and SMTP is
-    /// configured. Runs in the background: the citizen's receipt never waits for a mail server.
-    pub fn confirm_comment(
-        &self,
-        consultation: &Consultation,
-        email: Option<&str>,
-        receipt: yijian_domain::receipt::Receipt,
-        at: jiff::Timestamp,
-    ) {
-        let (Some(replier), Some(email)) = (self.mail.replier.clone(), email) else { return };
-        if !consultation.meta.email_channel.confirm_web_comments || email.trim().is_empty() {
-            return;
-        }
-        let meta = consultation.meta.clone();
-        let email = email.to_string();
-        tokio::spawn(async move {
-            replier.confirm_web_comment(&email, &receipt, at, &meta).await;
-        });
     }
 
     /// Searches opinions through this index.
     pub fn with_search(mut self, index: yijian_analysis::SearchIndex) -> Self {
-        self.search = Some(index);
+        self.app = self.app.with_search(index);
         self
     }
 
     /// Drops a cached consultation, so that a change made here shows at once.
     pub fn forget(&self, id: &str) {
-        self.cache.lock().expect("cache poisoned").remove(id);
+        self.app.forget(id);
     }
 
     /// `Err(wait)` when this client has submitted too often.
@@ -157,28 +101,6 @@ impl AppState {
         match &self.limiter {
             None => Ok(()),
             Some(l) => l.check(limits::client_ip(peer, headers, &self.options.trusted_proxies)),
-        }
-    }
-
-    /// A verified consultation, from a cache of at most [`CACHE_TTL`] age.
-    pub async fn consultation(&self, id: &str) -> Result<Option<Arc<LiveConsultation>>, StoreError> {
-        if let Some((at, c)) = self.cache.lock().expect("cache poisoned").get(id)
-            && at.elapsed() < CACHE_TTL
-        {
-            return Ok(Some(c.clone()));
-        }
-        let loaded = self.store.consultation(id).await;
-        let mut cache = self.cache.lock().expect("cache poisoned");
-        match loaded {
-            Ok(Some(c)) => {
-                let c = Arc::new(LiveConsultation::new(c));
-                cache.insert(id.to_string(), (Instant::now(), c.clone()));
-                Ok(Some(c))
-            }
-            other => {
-                cache.remove(id);
-                other.map(|o| o.map(|c| Arc::new(LiveConsultation::new(c))))
-            }
         }
     }
 }
@@ -248,17 +170,25 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/admin/consultations/{id}/{action}", post(manage::api_action))
         .route("/api/v1/admin/drafts", get(manage::api_drafts))
         .route("/api/v1/admin/drafts/{id}/publish", post(manage::api_publish_draft))
-        .route("/admin/{*rest}", get(admin::home))
         .route("/api/v1/admin/consultations", get(admin::api_consultations).post(manage::api_create))
         .route("/api/v1/admin/users", get(admin::api_users))
-        .route("/api/v1/admin/{*rest}", get(admin::api_consultations))
         .route_layer(middleware::from_fn_with_state(state, admin::require_staff))
 }
 
-/// JSON for API paths, a page for everything else.
-async fn fallback(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+/// JSON for API paths, a page for everything else. An unknown path in the staff area is
+/// answered only after authentication, so it tells a stranger nothing of what exists there.
+async fn fallback(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
     use axum::response::IntoResponse;
-    if uri.path().starts_with("/api/") {
+    let path = uri.path();
+    let staff = path == "/admin" || path.starts_with("/admin/") || path.starts_with("/api/v1/admin/");
+    if staff && let Err(refused) = admin::authenticate(&state, path, &headers).await {
+        return refused;
+    }
+    if path.starts_with("/api/") {
         api::not_found(headers).await.into_response()
     } else {
         pages::not_found_page(headers).await

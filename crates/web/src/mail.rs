@@ -3,17 +3,16 @@
 //! reason), and the source of every comment that came by mail. Opening a raw message or an
 //! attachment is audited: both may hold personal data the comment's masking does not cover.
 
-use std::sync::Arc;
-
 use askama::Template;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
 use serde_json::json;
+use yijian_app::trays::{AssignError, MailView};
 use yijian_domain::Lang;
-use yijian_mail::intake::{Intake, Outcome};
 use yijian_store::SessionUser;
 use yijian_store::{AttachmentInfo, MailSummary};
 
@@ -22,13 +21,7 @@ use crate::forms::{Fields, say};
 use crate::review::{Failure, read_fields};
 use crate::texts::{Texts, texts};
 
-/// What the web needs of the email channel: the limits mail is read with, and the replier
-/// when SMTP is configured.
-#[derive(Clone, Default)]
-pub struct MailSettings {
-    pub limits: yijian_mail::parse::Limits,
-    pub replier: Option<Arc<yijian_mail::reply::Replier>>,
-}
+pub use yijian_app::MailSettings;
 
 /// A mail's or attachment's id from the path. Anything but a number is a 404 in the shape the
 /// caller reads (JSON under /api/, a page elsewhere), never axum's plain-text rejection.
@@ -102,14 +95,11 @@ fn tray_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<
     match q.get("state").map(String::as_str) {
         None | Some("") => Ok("unrouted"),
         Some(s) => TRAYS.into_iter().find(|t| *t == s).ok_or_else(|| {
-            Failure::bad(
+            Failure::bad(say(
                 lang,
-                say(
-                    lang,
-                    "state 只能是 unrouted、rejected 或 comment。",
-                    "state must be unrouted, rejected or comment.",
-                ),
-            )
+                "state 只能是 unrouted、rejected 或 comment。",
+                "state must be unrouted, rejected or comment.",
+            ))
         }),
     }
 }
@@ -119,7 +109,7 @@ fn before_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Resul
         .filter(|b| !b.is_empty())
         .map(|b| {
             b.parse::<i64>()
-                .map_err(|_| Failure::bad(lang, say(lang, "before 必须是邮件编号。", "before must be a mail id.")))
+                .map_err(|_| Failure::bad(say(lang, "before 必须是邮件编号。", "before must be a mail id.")))
         })
         .transpose()
 }
@@ -127,46 +117,31 @@ fn before_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Resul
 /// One page of a tray, as the query asks, with the count of every tray.
 async fn load_tray(
     state: &AppState,
+    user: &SessionUser,
     q: &std::collections::HashMap<String, String>,
     lang: Lang,
 ) -> Result<(&'static str, Vec<MailSummary>, Vec<(String, i64)>), Failure> {
     let tray = tray_of(q, lang)?;
     let before = before_of(q, lang)?;
-    let mails = state.store.mail_tray(tray, TRAY_PAGE, before).await.map_err(|e| Failure::internal(lang, e))?;
-    let counts = state.store.mail_counts().await.map_err(|e| Failure::internal(lang, e))?;
+    let (mails, counts) =
+        state.app.mail_tray(user, tray, TRAY_PAGE, before).await.map_err(|e| Failure::app(lang, e))?;
     Ok((tray, mails, counts))
 }
 
 /// The consultations a mail may be assigned to, as (id, title).
 async fn assignable(state: &AppState, lang: Lang) -> Result<Vec<(String, String)>, Failure> {
     Ok(state
-        .store
+        .app
         .mail_targets()
         .await
-        .map_err(|e| Failure::internal(lang, e))?
+        .map_err(|e| Failure::app(lang, e))?
         .into_iter()
         .map(|t| (t.id, t.meta.title))
         .collect())
 }
 
-/// A mail with what its page and its JSON show: attachments, whole text, receipt.
-struct LoadedMail {
-    summary: MailSummary,
-    attachments: Vec<AttachmentInfo>,
-    full_text: Option<String>,
-    receipt: Option<yijian_domain::receipt::Receipt>,
-}
-
-async fn load_mail(state: &AppState, id: i64, lang: Lang) -> Result<LoadedMail, Failure> {
-    let internal = |e| Failure::internal(lang, e);
-    let summary = state.store.mail_summary(id).await.map_err(internal)?.ok_or_else(|| not_found(lang))?;
-    let attachments = state.store.mail_attachments(id).await.map_err(internal)?;
-    let full_text = state.store.mail_full_text(id).await.map_err(internal)?;
-    let receipt = match summary.comment_id {
-        Some(cid) => state.store.receipt_of_comment(cid).await.map_err(internal)?,
-        None => None,
-    };
-    Ok(LoadedMail { summary, attachments, full_text, receipt })
+async fn load_mail(state: &AppState, user: &SessionUser, id: i64, lang: Lang) -> Result<MailView, Failure> {
+    state.app.mail(user, id).await.map_err(|e| Failure::app(lang, e))?.ok_or_else(|| not_found(lang))
 }
 
 #[derive(Template)]
@@ -194,12 +169,13 @@ struct MailRow {
 /// `GET /admin/mail?state=unrouted|rejected|comment`
 pub async fn tray(
     State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
     Query(q): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
-        let (tray, mails, counts) = load_tray(&state, &q, lang).await?;
+        let (tray, mails, counts) = load_tray(&state, &user, &q, lang).await?;
         let consultations = assignable(&state, lang).await?;
         let csrf = crate::pages::csrf_for(&state, &headers);
         let page = TrayPage {
@@ -299,13 +275,19 @@ fn human_size(bytes: i64) -> String {
 }
 
 /// `GET /admin/mail/{id}`
-pub async fn one(State(state): State<AppState>, MailId(id): MailId, headers: HeaderMap) -> Response {
+pub async fn one(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    MailId(id): MailId,
+    headers: HeaderMap,
+) -> Response {
     let lang = crate::error::lang_of(&headers);
-    mail_page(&state, &headers, id, StatusCode::OK, None).await.unwrap_or_else(|e| e.page(lang))
+    mail_page(&state, &user, &headers, id, StatusCode::OK, None).await.unwrap_or_else(|e| e.page(lang))
 }
 
 async fn mail_page(
     state: &AppState,
+    user: &SessionUser,
     headers: &HeaderMap,
     id: i64,
     status: StatusCode,
@@ -313,7 +295,7 @@ async fn mail_page(
 ) -> Result<Response, Failure> {
     let lang = crate::error::lang_of(headers);
     let zh = lang == Lang::Zh;
-    let LoadedMail { summary: m, attachments, full_text, receipt } = load_mail(state, id, lang).await?;
+    let MailView { summary: m, attachments, full_text, receipt } = load_mail(state, user, id, lang).await?;
     let full_text = full_text.unwrap_or_default();
     let none = || "—".to_string();
     let rows = vec![
@@ -353,20 +335,16 @@ async fn mail_page(
 async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang: Lang) -> Result<String, Failure> {
     let consultation = f.get("consultation").map(str::trim).unwrap_or("");
     if consultation.is_empty() {
-        return Err(Failure::bad(lang, say(lang, "请选择征求意见。", "Choose a consultation.")));
+        return Err(Failure::bad(say(lang, "请选择征求意见。", "Choose a consultation.")));
     }
-    let intake =
-        Intake::new(state.store.clone(), state.mail.limits.clone()).await.map_err(|e| Failure::internal(lang, e))?;
-    if intake.target(consultation).is_none() {
-        return Err(Failure::new(
+    match state.app.assign_mail(user, id, consultation, Timestamp::now()).await {
+        Ok(receipt) => Ok(receipt.to_string()),
+        Err(AssignError::NoConsultation) => Err(Failure::new(
             StatusCode::NOT_FOUND,
             "consultation_not_found",
             say(lang, "没有找到这项征求意见（或已归档）。", "No such consultation (or it is archived)."),
-        ));
-    }
-    let done = intake.assign(id, consultation, &user.name).await.map_err(|e| Failure::internal(lang, e))?;
-    let Some(imported) = done else {
-        return Err(Failure::new(
+        )),
+        Err(AssignError::NotUnrouted) => Err(Failure::new(
             StatusCode::CONFLICT,
             "mail_not_unrouted",
             say(
@@ -374,32 +352,9 @@ async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang:
                 "这封邮件不在待分配列表中（可能已被分配）。",
                 "This mail is not in the unrouted tray (already assigned?).",
             ),
-        ));
-    };
-    let Outcome::Comment { receipt, .. } = imported.outcome else {
-        return Err(Failure::internal(lang, "assignment made no comment"));
-    };
-    state
-        .store
-        .audit(
-            &user.name,
-            "mail.assigned",
-            &format!("mail:{id}"),
-            &format!("consultation={consultation} receipt={receipt}"),
-        )
-        .await
-        .map_err(|e| Failure::internal(lang, e))?;
-    let meta = intake.target(consultation).map(|t| t.meta.clone());
-    match (&imported.reply, &state.mail.replier, meta) {
-        (Ok(plan), Some(replier), Some(meta)) => {
-            replier.reply(plan, &meta).await;
-        }
-        (Err(why), _, _) => {
-            let _ = state.store.set_reply_state(id, &format!("withheld: {why}")).await;
-        }
-        _ => {}
+        )),
+        Err(AssignError::Failed(e)) => Err(Failure::app(lang, e)),
     }
-    Ok(receipt.to_string())
 }
 
 /// `POST /admin/mail/{id}/assign` (form: csrf, consultation)
@@ -428,7 +383,7 @@ pub async fn assign_post(
         Ok(r) => r,
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
             let status = e.status;
-            mail_page(&state, &headers, id, status, Some(e.message)).await.unwrap_or_else(|e| e.page(lang))
+            mail_page(&state, &user, &headers, id, status, Some(e.message)).await.unwrap_or_else(|e| e.page(lang))
         }
         Err(e) => e.page(lang),
     }
@@ -444,15 +399,11 @@ pub async fn raw(
     let lang = crate::error::lang_of(&headers);
     let api = is_api(&headers);
     let result = async {
-        let Some(raw) = state.store.mail_raw(id).await.map_err(|e| Failure::internal(lang, e))? else {
+        // Audited before the bytes are read out: no entry, no bytes.
+        let Some(raw) = state.app.mail_raw(&user, id, Timestamp::now()).await.map_err(|e| Failure::app(lang, e))?
+        else {
             return Err(not_found(lang));
         };
-        // No audit entry, no bytes.
-        state
-            .store
-            .audit(&user.name, "mail.raw_opened", &format!("mail:{id}"), &format!("bytes={}", raw.len()))
-            .await
-            .map_err(|e| Failure::internal(lang, e))?;
         Ok(download(raw, "message/rfc822", &format!("mail-{id}.eml")))
     }
     .await;
@@ -469,7 +420,8 @@ pub async fn attachment(
     let lang = crate::error::lang_of(&headers);
     let api = is_api(&headers);
     let result = async {
-        let Some((info, bytes)) = state.store.attachment_content(id).await.map_err(|e| Failure::internal(lang, e))?
+        let Some((info, bytes)) =
+            state.app.attachment(&user, id, Timestamp::now()).await.map_err(|e| Failure::app(lang, e))?
         else {
             return Err(Failure::new(
                 StatusCode::NOT_FOUND,
@@ -477,11 +429,6 @@ pub async fn attachment(
                 say(lang, "没有找到这个附件（或它因超出限制未被保存）。", "No such attachment (or it was not kept)."),
             ));
         };
-        state
-            .store
-            .audit(&user.name, "mail.attachment_opened", &format!("attachment:{id}"), &format!("mail={}", info.mail_id))
-            .await
-            .map_err(|e| Failure::internal(lang, e))?;
         // Served as bytes to save, never rendered: an attachment is whatever its sender made it.
         Ok(download(bytes, "application/octet-stream", &info.filename))
     }
@@ -515,12 +462,13 @@ fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Respo
 /// `GET /api/v1/admin/mail?state=…&before=…`
 pub async fn api_tray(
     State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
     Query(q): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
-        let (tray, mails, counts) = load_tray(&state, &q, lang).await?;
+        let (tray, mails, counts) = load_tray(&state, &user, &q, lang).await?;
         Ok::<_, Failure>(
             Json(json!({
                 "state": tray,
@@ -536,10 +484,15 @@ pub async fn api_tray(
 }
 
 /// `GET /api/v1/admin/mail/{id}`
-pub async fn api_one(State(state): State<AppState>, MailId(id): MailId, headers: HeaderMap) -> Response {
+pub async fn api_one(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    MailId(id): MailId,
+    headers: HeaderMap,
+) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
-        let LoadedMail { summary: m, attachments, full_text, receipt } = load_mail(&state, id, lang).await?;
+        let MailView { summary: m, attachments, full_text, receipt } = load_mail(&state, &user, id, lang).await?;
         let mut v = mail_json(&m);
         v["attachments"] = attachments.iter().map(attachment_json).collect();
         v["full_text"] = json!(full_text);

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use yijian_domain::Lang;
 use yijian_domain::file::{ConsultationFile, parse};
-use yijian_domain::staff::Role;
+use yijian_domain::staff::{AuditReason, Permission};
 use yijian_store::{ImportOutcome, ManageError, SessionUser};
 
 use crate::AppState;
@@ -25,53 +25,53 @@ use crate::texts::{Texts, texts};
 const MAX_FILE: usize = 2 * 1024 * 1024;
 
 fn admin_only(user: &SessionUser, lang: Lang) -> Result<(), Failure> {
-    if user.role == Role::Admin { Ok(()) } else { Err(Failure::forbidden(lang)) }
+    if user.role.may(Permission::ManageConsultations) { Ok(()) } else { Err(Failure::forbidden(lang)) }
 }
 
-fn manage_error(e: ManageError, lang: Lang) -> Failure {
+fn manage_error(e: yijian_app::Error, lang: Lang) -> Failure {
     let (status, code, zh, en) = match &e {
-        ManageError::NotFound(_) => {
-            (StatusCode::NOT_FOUND, "consultation_not_found", "没有找到这项征求意见。".to_string(), e.to_string())
-        }
-        ManageError::AlreadyPublished(_) => (
-            StatusCode::CONFLICT,
-            "already_published",
-            "该编号的征求意见已发布，请在其“管理”页上传新版本。".into(),
-            e.to_string(),
-        ),
-        ManageError::NotLater => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_later",
-            "新的截止日期须晚于当前截止时间和现在。".into(),
-            e.to_string(),
-        ),
-        ManageError::AlreadyClosed(_) => {
-            (StatusCode::CONFLICT, "already_closed", "征求意见已经结束。".into(), e.to_string())
-        }
-        ManageError::StillOpen(_) => {
-            (StatusCode::CONFLICT, "still_open", "征求意见尚未结束，结束后才能归档。".into(), e.to_string())
-        }
-        ManageError::Archived(_) => {
-            (StatusCode::CONFLICT, "archived", "该征求意见已归档，不能再修改。".into(), e.to_string())
-        }
-        ManageError::Store(yijian_store::StoreError::ClosedConsultation(_)) => {
+        yijian_app::Error::Manage(m) => match m {
+            ManageError::NotFound(_) => {
+                (StatusCode::NOT_FOUND, "consultation_not_found", "没有找到这项征求意见。".to_string(), m.to_string())
+            }
+            ManageError::AlreadyPublished(_) => (
+                StatusCode::CONFLICT,
+                "already_published",
+                "该编号的征求意见已发布，请在其“管理”页上传新版本。".into(),
+                m.to_string(),
+            ),
+            ManageError::NotLater => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_later",
+                "新的截止日期须晚于当前截止时间和现在。".into(),
+                m.to_string(),
+            ),
+            ManageError::AlreadyClosed(_) => {
+                (StatusCode::CONFLICT, "already_closed", "征求意见已经结束。".into(), m.to_string())
+            }
+            ManageError::StillOpen(_) => {
+                (StatusCode::CONFLICT, "still_open", "征求意见尚未结束，结束后才能归档。".into(), m.to_string())
+            }
+            ManageError::Archived(_) => {
+                (StatusCode::CONFLICT, "archived", "该征求意见已归档，不能再修改。".into(), m.to_string())
+            }
+            ManageError::Store(_) => return Failure::internal(lang, m),
+        },
+        yijian_app::Error::Store(yijian_store::StoreError::ClosedConsultation(_)) => {
             (StatusCode::CONFLICT, "closed", "征求意见已结束，正文不能再修改。".into(), e.to_string())
         }
-        ManageError::Store(_) => return Failure::internal(lang, e),
+        _ => return Failure::app(lang, e),
     };
     Failure::new(status, code, say(lang, &zh, &en))
 }
 
 fn parse_source(source: &str, lang: Lang) -> Result<ConsultationFile, Failure> {
     parse(source).map_err(|e| {
-        Failure::bad(
+        Failure::bad(say(
             lang,
-            say(
-                lang,
-                &format!("征求意见文件第 {} 行：{}", e.line, e.message),
-                &format!("Consultation file, line {}: {}", e.line, e.message),
-            ),
-        )
+            &format!("征求意见文件第 {} 行：{}", e.line, e.message),
+            &format!("Consultation file, line {}: {}", e.line, e.message),
+        ))
     })
 }
 
@@ -130,7 +130,7 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
         )
     };
     if is_multipart {
-        let mut mp = Multipart::from_request(req, state).await.map_err(|e| Failure::bad(lang, e.to_string()))?;
+        let mut mp = Multipart::from_request(req, state).await.map_err(|e| Failure::bad(e.to_string()))?;
         let (mut source, mut csrf) = (String::new(), String::new());
         while let Some(field) = mp.next_field().await.map_err(|_| too_big())? {
             let name = field.name().unwrap_or("").to_string();
@@ -141,7 +141,7 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
             match name.as_str() {
                 "file" | "source" => {
                     source = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                        Failure::bad(lang, say(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text."))
+                        Failure::bad(say(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text."))
                     })?
                 }
                 "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
@@ -196,8 +196,14 @@ async fn new_page(
         return e.page(lang);
     }
     let csrf = crate::pages::csrf_for(state, headers);
-    let drafts =
-        state.store.drafts().await.unwrap_or_default().into_iter().map(|d| (d.id, d.updated_at.to_string())).collect();
+    let drafts = state
+        .app
+        .drafts(user)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.id, d.updated_at.to_string()))
+        .collect();
     let page = NewPage {
         t: texts(lang),
         other_lang_href: "/admin/consultations/new?lang=en".into(),
@@ -226,11 +232,7 @@ pub async fn create(
             return Err(expired(lang));
         }
         let file = parse_source(&source, lang)?;
-        state
-            .store
-            .save_draft(&user.name, &file.meta.id, &source, Timestamp::now())
-            .await
-            .map_err(|e| manage_error(e, lang))?;
+        state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
         Ok(file.meta.id)
     }
     .await;
@@ -256,6 +258,7 @@ struct DraftPage {
 
 async fn draft_page(
     state: &AppState,
+    user: &SessionUser,
     headers: &HeaderMap,
     id: &str,
     status: StatusCode,
@@ -265,7 +268,7 @@ async fn draft_page(
     let lang = crate::error::lang_of(headers);
     let source = match source {
         Some(s) => s,
-        None => match state.store.draft(id).await {
+        None => match state.app.draft(user, id).await {
             Ok(Some(d)) => d.source,
             Ok(None) => {
                 return Failure::new(
@@ -321,7 +324,7 @@ pub async fn draft(
     if let Err(e) = admin_only(&user, lang) {
         return e.page(lang);
     }
-    draft_page(&state, &headers, &id, StatusCode::OK, None, None).await
+    draft_page(&state, &user, &headers, &id, StatusCode::OK, None, None).await
 }
 
 /// `POST /admin/drafts/{id}`: `action` = `save` (with `source`), `publish` or `delete`.
@@ -350,41 +353,34 @@ pub async fn draft_post(
             let result = async {
                 let file = parse_source(&source, lang)?;
                 if file.meta.id != id {
-                    return Err(Failure::bad(
-                        lang,
-                        say(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change."),
-                    ));
+                    return Err(Failure::bad(say(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change.")));
                 }
-                state
-                    .store
-                    .save_draft(&user.name, &id, &source, Timestamp::now())
-                    .await
-                    .map_err(|e| manage_error(e, lang))
+                state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
             }
             .await;
             match result {
                 Ok(()) => Redirect::to(&format!("/admin/drafts/{id}")).into_response(),
-                Err(e) => draft_page(&state, &headers, &id, e.status, Some(source), Some(e.message)).await,
+                Err(e) => draft_page(&state, &user, &headers, &id, e.status, Some(source), Some(e.message)).await,
             }
         }
         "publish" => match publish_draft(&state, &user, &id, lang).await {
             Ok(_) => Redirect::to(&format!("/admin/c/{id}/manage")).into_response(),
-            Err(e) => draft_page(&state, &headers, &id, e.status, None, Some(e.message)).await,
+            Err(e) => draft_page(&state, &user, &headers, &id, e.status, None, Some(e.message)).await,
         },
-        "delete" => match state.store.delete_draft(&user.name, &id).await {
+        "delete" => match state.app.delete_draft(&user, &id, Timestamp::now()).await {
             Ok(_) => Redirect::to("/admin/consultations/new").into_response(),
-            Err(e) => Failure::internal(lang, e).page(lang),
+            Err(e) => Failure::app(lang, e).page(lang),
         },
-        _ => Failure::bad(lang, say(lang, "未知操作。", "Unknown action.")).page(lang),
+        _ => Failure::bad(say(lang, "未知操作。", "Unknown action.")).page(lang),
     }
 }
 
 async fn publish_draft(state: &AppState, user: &SessionUser, id: &str, lang: Lang) -> Result<ImportOutcome, Failure> {
-    let d = state.store.draft(id).await.map_err(|e| Failure::internal(lang, e))?.ok_or_else(|| {
+    let d = state.app.draft(user, id).await.map_err(|e| Failure::app(lang, e))?.ok_or_else(|| {
         Failure::new(StatusCode::NOT_FOUND, "draft_not_found", say(lang, "没有这份草稿。", "No such draft."))
     })?;
     let file = parse_source(&d.source, lang)?;
-    state.store.publish_draft(&user.name, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
+    state.app.publish_draft(user, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
 }
 
 #[derive(Template)]
@@ -443,8 +439,8 @@ async fn manage_page(
     let result = async {
         admin_only(user, lang)?;
         let c = staff_consultation(state, id, lang).await?;
-        let events = state.store.schedule_events(id).await.map_err(|e| Failure::internal(lang, e))?;
-        let archived = state.store.is_archived(id).await.map_err(|e| Failure::internal(lang, e))?;
+        let events = state.app.schedule_events(id).await.map_err(|e| Failure::app(lang, e))?;
+        let archived = state.app.is_archived(id).await.map_err(|e| Failure::app(lang, e))?;
         let now = Timestamp::now();
         let csrf = crate::pages::csrf_for(state, headers);
         let page = ManagePage {
@@ -495,10 +491,11 @@ pub async fn manage(
 /// RFC 3339 instant.
 fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Timestamp, Failure> {
     let bad = || {
-        Failure::bad(
+        Failure::bad(say(
             lang,
-            say(lang, "请填写有效的新截止日期（如 2025-06-30）。", "Give a valid new deadline, e.g. 2025-06-30."),
-        )
+            "请填写有效的新截止日期（如 2025-06-30）。",
+            "Give a valid new deadline, e.g. 2025-06-30.",
+        ))
     };
     if let Ok(t) = value.parse::<Timestamp>() {
         return Ok(t);
@@ -508,19 +505,14 @@ fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Time
     next.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|_| bad())
 }
 
-fn reason_of(f: &Fields, lang: Lang) -> Result<String, Failure> {
-    let r = f.get("reason").unwrap_or("").to_string();
-    if r.chars().count() < 4 || r.chars().count() > 1000 {
-        return Err(Failure::bad(
+fn reason_of(f: &Fields, lang: Lang) -> Result<AuditReason, Failure> {
+    AuditReason::parse(f.get("reason").unwrap_or("")).ok_or_else(|| {
+        Failure::bad(say(
             lang,
-            say(
-                lang,
-                "请写明理由（4至1000字），理由将公开显示。",
-                "Give a reason (4 to 1,000 characters); it is shown publicly.",
-            ),
-        ));
-    }
-    Ok(r)
+            "请写明理由（4至1000字），理由将公开显示。",
+            "Give a reason (4 to 1,000 characters); it is shown publicly.",
+        ))
+    })
 }
 
 /// Runs one schedule action for the page and the API alike.
@@ -539,7 +531,7 @@ async fn schedule_action(
         "extend" => {
             let t = new_deadline(f.get("closes_at").unwrap_or(""), &c.tz, lang)?;
             let reason = reason_of(f, lang)?;
-            state.store.extend_deadline(&user.name, id, t, &reason, now).await.map_err(|e| manage_error(e, lang))?;
+            state.app.extend_deadline(user, id, t, &reason, now).await.map_err(|e| manage_error(e, lang))?;
             say(
                 lang,
                 "截止时间已延长，并已在公开页面上注明。",
@@ -548,16 +540,15 @@ async fn schedule_action(
         }
         "close" => {
             let reason = reason_of(f, lang)?;
-            state.store.close_early(&user.name, id, &reason, now).await.map_err(|e| manage_error(e, lang))?;
+            state.app.close_early(user, id, &reason, now).await.map_err(|e| manage_error(e, lang))?;
             say(lang, "征求意见已提前结束。", "The consultation is closed.")
         }
         "archive" => {
-            state.store.archive(&user.name, id, now).await.map_err(|e| manage_error(e, lang))?;
+            state.app.archive(user, id, now).await.map_err(|e| manage_error(e, lang))?;
             say(lang, "已归档。", "Archived.")
         }
-        _ => return Err(Failure::bad(lang, say(lang, "未知操作。", "Unknown action."))),
+        _ => return Err(Failure::bad(say(lang, "未知操作。", "Unknown action."))),
     };
-    state.forget(id);
     Ok(done)
 }
 
@@ -622,14 +613,13 @@ async fn import_over(
 ) -> Result<String, Failure> {
     let file = parse_source(source, lang)?;
     if file.meta.id != id {
-        return Err(Failure::bad(
+        return Err(Failure::bad(say(
             lang,
-            say(lang, "文件中的编号（id）与这项征求意见不符。", "The file's id is not this consultation's."),
-        ));
+            "文件中的编号（id）与这项征求意见不符。",
+            "The file's id is not this consultation's.",
+        )));
     }
-    let outcome =
-        state.store.import_by(&user.name, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
-    state.forget(id);
+    let outcome = state.app.import_by(user, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
     Ok(match outcome {
         ImportOutcome::NewVersion { version } => {
             say(lang, &format!("正文已更新为第 {version} 版。"), &format!("The text is now version {version}."))
@@ -660,11 +650,7 @@ pub async fn api_create(
         let f = read_fields(&headers, body, MAX_FILE, lang).await?;
         let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone()).unwrap_or_default();
         let file = parse_source(&source, lang)?;
-        state
-            .store
-            .save_draft(&user.name, &file.meta.id, &source, Timestamp::now())
-            .await
-            .map_err(|e| manage_error(e, lang))?;
+        state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
         if f.get("publish") == Some("true") {
             publish_draft(&state, &user, &file.meta.id, lang).await?;
             return Ok((StatusCode::CREATED, Json(json!({"id": file.meta.id, "state": "published"}))).into_response());
@@ -684,14 +670,14 @@ pub async fn api_drafts(
     if let Err(e) = admin_only(&user, lang) {
         return e.json();
     }
-    match state.store.drafts().await {
+    match state.app.drafts(&user).await {
         Ok(list) => Json(
             list.iter()
                 .map(|d| json!({"id": d.id, "created_by": d.created_by, "updated_at": d.updated_at.to_string()}))
                 .collect::<Vec<_>>(),
         )
         .into_response(),
-        Err(e) => Failure::internal(lang, e).json(),
+        Err(e) => Failure::app(lang, e).json(),
     }
 }
 

@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use yijian_domain::comment::{Channel, validate_submission};
+use yijian_app::intake::{Refused, Submission};
+use yijian_domain::comment::Channel;
 use yijian_domain::consultation::{ConsultationMeta, Status};
 use yijian_domain::document::chinese_numeral;
 use yijian_domain::receipt::Receipt;
@@ -170,7 +171,7 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
 /// The exact bytes whose SHA-256 the page shows, so anyone can check a copy.
 pub async fn canonical_text(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let lang = crate::error::lang_of(&headers);
-    match state.consultation(&id).await {
+    match state.app.consultation(&id).await {
         Ok(Some(c)) => {
             let mut res = c.canonical_text().into_response();
             res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
@@ -223,14 +224,14 @@ struct IndexPage {
 pub async fn index(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
     let (lang, remember) = page_lang(&q, &headers);
     let t = texts(lang);
-    let Ok(list) = state.store.list_consultations().await else {
+    let Ok(list) = state.app.consultations().await else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body);
     };
     let now = Timestamp::now();
     let mut items = Vec::new();
     for s in list.iter().filter(|s| !s.archived) {
         // Loading verifies each text: a tampered one is left out of the list, not shown.
-        let Ok(Some(c)) = state.consultation(&s.id).await else { continue };
+        let Ok(Some(c)) = state.app.consultation(&s.id).await else { continue };
         let status = c.meta.status(now);
         let rank = match status {
             Status::Open => 0,
@@ -491,7 +492,7 @@ async fn consultation_page(
     }
     let subject_line = format!("《{}》", m.email_channel.subject_phrase);
     let schedule_changes = state
-        .store
+        .app
         .schedule_events(&m.id)
         .await
         .unwrap_or_default()
@@ -499,7 +500,7 @@ async fn consultation_page(
         .filter(|e| e.kind != "archived")
         .map(|e| crate::manage::event_line(e, &c.tz, lang))
         .collect();
-    let has_report = matches!(state.store.latest_report(&m.id).await, Ok(Some(_)));
+    let has_report = matches!(state.app.published_report(&m.id).await, Ok(Some(_)));
     ConsultationPage {
         schedule_changes,
         has_report,
@@ -574,7 +575,7 @@ async fn consultation_page(
 /// token sits in a SameSite=Strict cookie and in the form (double submit).
 fn new_csrf(state: &AppState) -> String {
     let nonce = hex::encode(yijian_crypto::random_bytes::<16>());
-    let mac = hex::encode(&state.store.keys().blind_index("csrf", &nonce)[..16]);
+    let mac = hex::encode(&state.app.mac("csrf", &nonce)[..16]);
     format!("{nonce}.{mac}")
 }
 
@@ -590,7 +591,7 @@ pub(crate) fn csrf_matches(state: &AppState, headers: &HeaderMap, form_token: &s
 
 fn csrf_valid(state: &AppState, token: &str) -> bool {
     let Some((nonce, mac)) = token.split_once('.') else { return false };
-    nonce.len() == 32 && hex::encode(&state.store.keys().blind_index("csrf", nonce)[..16]) == mac
+    nonce.len() == 32 && hex::encode(&state.app.mac("csrf", nonce)[..16]) == mac
 }
 
 pub(crate) fn with_csrf_cookie(mut res: Response, token: &str) -> Response {
@@ -603,10 +604,10 @@ pub(crate) fn with_csrf_cookie(mut res: Response, token: &str) -> Response {
 
 async fn load_live(state: &AppState, id: &str, lang: Lang) -> Result<Arc<LiveConsultation>, Response> {
     let t = texts(lang);
-    match state.consultation(id).await {
+    match state.app.consultation(id).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(message(StatusCode::NOT_FOUND, lang, t.not_found, t.not_found_body)),
-        Err(yijian_store::StoreError::Integrity { .. }) => {
+        Err(yijian_app::Error::Integrity) => {
             Err(message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.integrity, t.integrity_body))
         }
         Err(e) => {
@@ -729,52 +730,37 @@ pub async fn submit(
     };
     let outcome: Result<&Done, Vec<FieldError>> = cell
         .get_or_try_init(|| async {
-            let now = Timestamp::now();
-            let today = now.to_zoned(c.tz.clone()).date();
-            let checked = validate_submission(&fields, &c.rules, today);
-            let mut errors = match &checked {
-                Ok(_) => vec![],
-                Err(e) => e.clone(),
-            };
-            errors.extend(crate::api::check_captcha(&state, &fields, now));
-            if !entered.consent {
-                errors.push(FieldError::new("consent", "consent_required"));
-            }
-            let valid = match checked {
-                Ok(v) if errors.is_empty() => v,
-                _ => return Err(errors),
-            };
-            let submitted = vec![
-                (messages::field_label("name", lang).to_string(), valid.name.clone()),
-                (messages::field_label("id_number", lang).to_string(), valid.id_number.to_string()),
-                (messages::field_label("position", lang).to_string(), valid.position.clone()),
-                (messages::field_label("phone", lang).to_string(), valid.phone.to_string()),
-                (messages::field_label("email", lang).to_string(), valid.email.clone()),
-                (
-                    messages::field_label("articles", lang).to_string(),
-                    if valid.articles.is_empty() {
-                        "—".into()
-                    } else {
-                        valid
-                            .articles
-                            .iter()
-                            .map(|n| t.article_n.replace("{n}", &n.to_string()))
-                            .collect::<Vec<_>>()
-                            .join("、")
-                    },
-                ),
-                (messages::field_label("opinion", lang).to_string(), valid.opinion.clone()),
-            ];
-            let comment = valid.into_comment(&c.meta.id, c.version, Channel::Web);
-            match state.store.submit_comment(&comment).await {
-                Ok((receipt, submitted_at)) => {
-                    state.confirm_comment(&c.consultation, comment.email.as_deref(), receipt, submitted_at);
-                    Ok(Done { receipt, submitted_at, submitted })
+            let sub = Submission { fields: &fields, channel: Channel::Web, consent: Some(entered.consent) };
+            match state.app.submit_comment(&c, sub, Timestamp::now()).await {
+                Ok(accepted) => {
+                    let valid = &accepted.submission;
+                    let submitted = vec![
+                        (messages::field_label("name", lang).to_string(), valid.name.clone()),
+                        (messages::field_label("id_number", lang).to_string(), valid.id_number.to_string()),
+                        (messages::field_label("position", lang).to_string(), valid.position.clone()),
+                        (messages::field_label("phone", lang).to_string(), valid.phone.to_string()),
+                        (messages::field_label("email", lang).to_string(), valid.email.clone()),
+                        (
+                            messages::field_label("articles", lang).to_string(),
+                            if valid.articles.is_empty() {
+                                "—".into()
+                            } else {
+                                valid
+                                    .articles
+                                    .iter()
+                                    .map(|n| t.article_n.replace("{n}", &n.to_string()))
+                                    .collect::<Vec<_>>()
+                                    .join("、")
+                            },
+                        ),
+                        (messages::field_label("opinion", lang).to_string(), valid.opinion.clone()),
+                    ];
+                    Ok(Done { receipt: accepted.receipt, submitted_at: accepted.submitted_at, submitted })
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "storing a web comment failed");
-                    Err(vec![FieldError::new("form", "storage_failed")])
-                }
+                Err(Refused::Invalid(errors)) => Err(errors),
+                // The deadline passed while the form was being checked.
+                Err(Refused::NotOpen(_)) => Err(vec![FieldError::new("form", "storage_failed")]),
+                Err(Refused::Storage(_)) => Err(vec![FieldError::new("form", "storage_failed")]),
             }
         })
         .await;
@@ -851,9 +837,9 @@ pub async fn lookup(State(state): State<AppState>, Query(q): Query<PageQuery>, h
                 page.error = Some(t.receipt_malformed);
                 status = StatusCode::UNPROCESSABLE_ENTITY;
             }
-            Some(r) => match state.store.receipt(&r).await {
+            Some(r) => match state.app.receipt(&r).await {
                 Ok(Some(info)) => {
-                    let (title, tz) = match state.consultation(&info.consultation_id).await {
+                    let (title, tz) = match state.app.consultation(&info.consultation_id).await {
                         Ok(Some(c)) => (c.document.title.clone(), c.tz.clone()),
                         _ => (info.consultation_id.clone(), jiff::tz::TimeZone::UTC),
                     };

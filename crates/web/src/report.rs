@@ -12,40 +12,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use yijian_domain::Lang;
-use yijian_domain::consultation::Consultation;
-use yijian_domain::report::{AdoptionReport, ReportBuilder, ReportInput, Section};
+use yijian_domain::report::{AdoptionReport, Section};
 use yijian_domain::review::Disposition;
 use yijian_domain::staff::Role;
 use yijian_formats::docx::{Block, write_docx};
-use yijian_store::{SessionUser, Store};
+use yijian_store::SessionUser;
 
 use crate::AppState;
 use crate::forms::say;
 use crate::review::{Failure, article_label, channel_label, expired, read_fields, staff_consultation};
 use crate::texts::{Texts, texts};
-
-/// Builds the report from every comment of the consultation as it stands now.
-pub async fn build(store: &Store, c: &Consultation, preface: &str) -> Result<AdoptionReport, yijian_store::StoreError> {
-    let mut b = ReportBuilder::new(c, preface);
-    let mut after = 0;
-    loop {
-        let page = store.comments_page(&c.meta.id, after, 2000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for s in page {
-            b.add(&ReportInput {
-                articles: s.articles,
-                channel: Some(s.channel),
-                position: s.position,
-                disposition: s.disposition,
-                reasoning: s.disposition_reason,
-                moderation: s.moderation,
-                excerpt: s.excerpt,
-            });
-        }
-    }
-    Ok(b.finish())
-}
 
 /// The report as lines for people, shared by the page and the .docx.
 struct View {
@@ -242,7 +218,7 @@ pub async fn public_page(
     headers: HeaderMap,
 ) -> Response {
     let (lang, remember) = crate::pages::page_lang(&q, &headers);
-    match state.store.latest_report(&id).await {
+    match state.app.published_report(&id).await {
         Ok(Some((_, at, r))) => {
             let page = ReportPage {
                 t: texts(lang),
@@ -276,7 +252,7 @@ pub async fn public_docx(
     headers: HeaderMap,
 ) -> Response {
     let (lang, _) = crate::pages::page_lang(&q, &headers);
-    match state.store.latest_report(&id).await {
+    match state.app.published_report(&id).await {
         Ok(Some((_, at, r))) => {
             let v = view(&r, Some(at), lang);
             match write_docx(&v.title, &docx_blocks(&v, lang)) {
@@ -305,7 +281,7 @@ pub async fn public_docx(
 /// `GET /api/v1/consultations/{id}/report`: the published report as JSON.
 pub async fn public_json(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let lang = crate::error::lang_of(&headers);
-    match state.store.latest_report(&id).await {
+    match state.app.published_report(&id).await {
         Ok(Some((revision, at, r))) => {
             Json(serde_json::json!({"revision": revision, "published_at": at.to_string(), "report": r})).into_response()
         }
@@ -331,9 +307,9 @@ async fn staff_page(
     let lang = crate::error::lang_of(headers);
     let result = async {
         let c = staff_consultation(state, id, lang).await?;
-        let published = state.store.latest_report(id).await.map_err(|e| Failure::internal(lang, e))?;
+        let published = state.app.published_report(id).await.map_err(|e| Failure::app(lang, e))?;
         let preface = preface.or_else(|| published.as_ref().map(|(_, _, r)| r.preface.clone())).unwrap_or_default();
-        let report = build(&state.store, &c, &preface).await.map_err(|e| Failure::internal(lang, e))?;
+        let report = state.app.preview_report(&c, &preface).await.map_err(|e| Failure::app(lang, e))?;
         let csrf = crate::pages::csrf_for(state, headers);
         let page = ReportPage {
             t: texts(lang),
@@ -377,18 +353,13 @@ async fn publish_now(
     preface: &str,
     lang: Lang,
 ) -> Result<i64, Failure> {
-    if user.role != Role::Admin {
-        return Err(Failure::forbidden(lang));
-    }
-    if preface.chars().count() > 10_000 {
-        return Err(Failure::bad(
-            lang,
-            say(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters."),
-        ));
-    }
     let c = staff_consultation(state, id, lang).await?;
-    let report = build(&state.store, &c, preface).await.map_err(|e| Failure::internal(lang, e))?;
-    state.store.publish_report(&user.name, &report, Timestamp::now()).await.map_err(|e| Failure::internal(lang, e))
+    state.app.publish_report(user, &c, preface, Timestamp::now()).await.map_err(|e| match e {
+        yijian_app::Error::Invalid(_) => {
+            Failure::bad(say(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters."))
+        }
+        e => Failure::app(lang, e),
+    })
 }
 
 /// `POST /admin/c/{id}/report`: publishes (admins only).
@@ -421,7 +392,7 @@ pub async fn api_preview(State(state): State<AppState>, Path(id): Path<String>, 
     let lang = crate::error::lang_of(&headers);
     let result = async {
         let c = staff_consultation(&state, &id, lang).await?;
-        let r = build(&state.store, &c, "").await.map_err(|e| Failure::internal(lang, e))?;
+        let r = state.app.preview_report(&c, "").await.map_err(|e| Failure::app(lang, e))?;
         Ok::<_, Failure>(Json(r).into_response())
     }
     .await;

@@ -22,9 +22,7 @@ use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_acti
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
 
-/// At most this many search hits feed a page or a bulk action; the page says so when a
-/// search finds more.
-pub const SEARCH_CAP: usize = 10_000;
+pub use yijian_app::review::SEARCH_CAP;
 const PAGE_SIZE: usize = 50;
 
 /// A failure on a staff page or API call, answered in the right shape for each.
@@ -66,9 +64,23 @@ impl Failure {
     pub fn forbidden(lang: Lang) -> Failure {
         Failure::new(StatusCode::FORBIDDEN, "forbidden", say(lang, "此操作仅限管理员。", "Administrators only."))
     }
-    pub fn bad(lang: Lang, message: String) -> Failure {
-        let _ = lang;
+    pub fn bad(message: String) -> Failure {
         Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+    }
+    /// A use case's failure where the caller has no more specific answer for it.
+    pub fn app(lang: Lang, e: yijian_app::Error) -> Failure {
+        match e {
+            yijian_app::Error::Forbidden => Failure::forbidden(lang),
+            yijian_app::Error::NotFound(_) => {
+                Failure::new(StatusCode::NOT_FOUND, "not_found", say(lang, "没有找到。", "Not found."))
+            }
+            yijian_app::Error::Integrity => Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "integrity_check_failed",
+                say(lang, "文本校验失败，已拒绝显示。", "The stored text failed its integrity check."),
+            ),
+            e => Failure::internal(lang, e),
+        }
     }
 }
 
@@ -78,19 +90,14 @@ pub(crate) async fn staff_consultation(
     id: &str,
     lang: Lang,
 ) -> Result<Arc<LiveConsultation>, Failure> {
-    match state.consultation(id).await {
+    match state.app.consultation(id).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(Failure::new(
             StatusCode::NOT_FOUND,
             "consultation_not_found",
             say(lang, "没有找到这项征求意见。", "No such consultation."),
         )),
-        Err(yijian_store::StoreError::Integrity { .. }) => Err(Failure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "integrity_check_failed",
-            say(lang, "文本校验失败，已拒绝显示。", "The stored text failed its integrity check."),
-        )),
-        Err(e) => Err(Failure::internal(lang, e)),
+        Err(e) => Err(Failure::app(lang, e)),
     }
 }
 
@@ -143,55 +150,48 @@ pub(crate) fn expired(lang: Lang) -> Failure {
     )
 }
 
-/// Runs the full-text part of a filter: the matching ids, newest first, at most
-/// [`SEARCH_CAP`], and the exact number of matches.
+/// Runs the full-text part of a filter (see [`yijian_app::App::search_ids`]).
 async fn search_ids(
     state: &AppState,
     consultation: &str,
     q: &QueueFilter,
     lang: Lang,
 ) -> Result<Option<(Vec<i64>, usize)>, Failure> {
-    let Some(text) = q.text.clone() else { return Ok(None) };
-    let Some(index) = state.search.clone() else {
-        return Err(Failure::new(
+    state.app.search_ids(consultation, q).await.map_err(|e| match e {
+        yijian_app::review::SearchFailure::Unavailable => Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "search_unavailable",
             say(lang, "全文检索暂不可用。", "Full-text search is not available."),
-        ));
-    };
-    let id = consultation.to_string();
-    let hits = tokio::task::spawn_blocking(move || index.search(&id, &text, SEARCH_CAP))
-        .await
-        .map_err(|e| Failure::internal(lang, e))?
-        .map_err(|e| Failure::internal(lang, e))?;
-    Ok(Some((hits.ids, hits.total)))
+        ),
+        e => Failure::internal(lang, e),
+    })
 }
 
 async fn run_queue(
     state: &AppState,
+    user: &SessionUser,
     c: &LiveConsultation,
     f: &Fields,
     lang: Lang,
 ) -> Result<(QueueFilter, QueuePage, Option<usize>), Failure> {
-    let filter = queue_filter(f, &c.tz, lang).map_err(|m| Failure::bad(lang, m))?;
+    let filter = queue_filter(f, &c.tz, lang).map_err(Failure::bad)?;
     let before = match f.get("before") {
-        Some(b) => {
-            Some(b.parse::<i64>().map_err(|_| Failure::bad(lang, say(lang, "分页参数无效。", "Bad page cursor.")))?)
-        }
+        Some(b) => Some(b.parse::<i64>().map_err(|_| Failure::bad(say(lang, "分页参数无效。", "Bad page cursor.")))?),
         None => None,
     };
-    let limit = match f.get("limit") {
-        Some(l) => l.parse::<usize>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| {
-            Failure::bad(lang, say(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500."))
-        })?,
-        None => PAGE_SIZE,
-    };
+    let limit =
+        match f.get("limit") {
+            Some(l) => l.parse::<usize>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| {
+                Failure::bad(say(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500."))
+            })?,
+            None => PAGE_SIZE,
+        };
     let hits = search_ids(state, &c.meta.id, &filter, lang).await?;
     let page = state
-        .store
-        .queue(&c.meta.id, &filter, hits.as_ref().map(|(ids, _)| ids.as_slice()), before, limit)
+        .app
+        .queue(user, &c.meta.id, &filter, hits.as_ref().map(|(ids, _)| ids.as_slice()), before, limit)
         .await
-        .map_err(|e| Failure::internal(lang, e))?;
+        .map_err(|e| Failure::app(lang, e))?;
     Ok((filter, page, hits.map(|(_, total)| total)))
 }
 
@@ -298,7 +298,7 @@ pub async fn queue_page(
         Err(f) => return f.page(lang),
     };
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
-    let (page, search_total, error) = match run_queue(&state, &c, &f, lang).await {
+    let (page, search_total, error) = match run_queue(&state, &user, &c, &f, lang).await {
         Ok((_, page, total)) => (Some(page), total, None),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => (None, None, Some(e.message)),
         Err(e) => return e.page(lang),
@@ -413,30 +413,11 @@ pub async fn queue_page(
     crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&view), lang, false), &csrf)
 }
 
-pub(crate) fn article_label(n: u32, lang: Lang) -> String {
-    match lang {
-        Lang::Zh => format!("第{n}条"),
-        Lang::En => format!("Art. {n}"),
-    }
-}
-
-pub(crate) fn channel_label(ch: &str, lang: Lang) -> &'static str {
-    match (ch, lang) {
-        ("web", Lang::Zh) => "网页",
-        ("api", Lang::Zh) => "接口",
-        ("email", Lang::Zh) => "电子邮件",
-        ("manual", Lang::Zh) => "手工录入",
-        ("web", Lang::En) => "Web",
-        ("api", Lang::En) => "API",
-        ("email", Lang::En) => "Email",
-        ("manual", Lang::En) => "Manual",
-        (_, Lang::Zh) => "其他",
-        (_, Lang::En) => "Other",
-    }
-}
+pub(crate) use yijian_domain::messages::{article_label, channel_label};
 
 pub async fn api_queue(
     State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -447,7 +428,7 @@ pub async fn api_queue(
         Err(f) => return f.json(),
     };
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
-    match run_queue(&state, &c, &f, lang).await {
+    match run_queue(&state, &user, &c, &f, lang).await {
         Ok((_, page, search_total)) => Json(json!({
             "total": page.total,
             "total_is_lower_bound": page.capped,
@@ -464,17 +445,6 @@ pub async fn api_queue(
 // Actions
 // ------------------------------------------------------------------------------------------
 
-fn describe(action: &ReviewAction) -> String {
-    match action {
-        ReviewAction::LinkArticles(a) => format!("link {a:?}"),
-        ReviewAction::AddTag(t) => format!("tag {t}"),
-        ReviewAction::RemoveTag(t) => format!("untag {t}"),
-        ReviewAction::Moderate(m, r) => format!("moderate {} reason={r}", m.map(|m| m.as_str()).unwrap_or("none")),
-        ReviewAction::Dispose(d, r) => format!("dispose {} reason={r}", d.map(|d| d.as_str()).unwrap_or("none")),
-        ReviewAction::Excerpt(e) => format!("excerpt {}", if e.is_some() { "set" } else { "cleared" }),
-    }
-}
-
 /// Applies an action to the comments a target names. A bulk action is written to the audit
 /// log with its filter and how many comments it changed.
 async fn apply(
@@ -485,30 +455,21 @@ async fn apply(
     action: &ReviewAction,
     lang: Lang,
 ) -> Result<u64, Failure> {
-    action.check(&c.rules.articles).map_err(|e| Failure::bad(lang, action_message(e, lang)))?;
-    let bulk = matches!(target, Target::Filtered { .. });
-    let changed = state.store.apply_review(&user.name, &c.meta.id, target, action, Timestamp::now()).await.map_err(
-        |e| match e {
-            ReviewError::NotFound => Failure::new(
-                StatusCode::NOT_FOUND,
-                "comment_not_found",
-                say(lang, "没有找到这条意见。", "No such comment in this consultation."),
-            ),
-            ReviewError::ExcerptNotInOpinion => {
-                Failure::bad(lang, action_message(yijian_domain::review::ActionError::ExcerptNotInOpinion, lang))
-            }
-            ReviewError::ExcerptInBulk => {
-                Failure::bad(lang, say(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time."))
-            }
-            ReviewError::Store(e) => Failure::internal(lang, e),
-        },
-    )?;
-    if bulk {
-        let _ = state
-            .store
-            .audit(&user.name, "review.bulk", &c.meta.id, &format!("{}; changed={changed}", describe(action)))
-            .await;
-    }
+    action.check(&c.rules.articles).map_err(|e| Failure::bad(action_message(e, lang)))?;
+    let changed = state.app.review(user, c, target, action, Timestamp::now()).await.map_err(|e| match e {
+        yijian_app::Error::Review(ReviewError::NotFound) => Failure::new(
+            StatusCode::NOT_FOUND,
+            "comment_not_found",
+            say(lang, "没有找到这条意见。", "No such comment in this consultation."),
+        ),
+        yijian_app::Error::Review(ReviewError::ExcerptNotInOpinion) => {
+            Failure::bad(action_message(yijian_domain::review::ActionError::ExcerptNotInOpinion, lang))
+        }
+        yijian_app::Error::Review(ReviewError::ExcerptInBulk) => {
+            Failure::bad(say(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time."))
+        }
+        e => Failure::app(lang, e),
+    })?;
     Ok(changed)
 }
 
@@ -518,7 +479,7 @@ async fn bulk_target(
     f: &Fields,
     lang: Lang,
 ) -> Result<(QueueFilter, Option<Vec<i64>>), Failure> {
-    let filter = queue_filter(f, &c.tz, lang).map_err(|m| Failure::bad(lang, m))?;
+    let filter = queue_filter(f, &c.tz, lang).map_err(Failure::bad)?;
     let ids = search_ids(state, &c.meta.id, &filter, lang).await?.map(|(ids, _)| ids);
     Ok((filter, ids))
 }
@@ -538,7 +499,7 @@ pub async fn bulk(
             return Err(expired(lang));
         }
         let c = staff_consultation(&state, &id, lang).await?;
-        let action = review_action(&f, lang).map_err(|m| Failure::bad(lang, m))?;
+        let action = review_action(&f, lang).map_err(Failure::bad)?;
         // The filter travels as `filter.KEY` fields, apart from the action's own fields (a
         // filter on `disposition` and the disposition to set are different things).
         let filter_fields = Fields(
@@ -588,7 +549,7 @@ pub async fn api_bulk(
         }
         let action_fields = Fields::from_json(&action_value).ok_or_else(malformed)?;
         let c = staff_consultation(&state, &id, lang).await?;
-        let action = review_action(&action_fields, lang).map_err(|m| Failure::bad(lang, m))?;
+        let action = review_action(&action_fields, lang).map_err(Failure::bad)?;
         let (filter, ids) = bulk_target(&state, &c, &filter_fields, lang).await?;
         let n =
             apply(&state, &user, &c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await?;
@@ -609,9 +570,9 @@ async fn one(
         Failure::new(StatusCode::NOT_FOUND, "comment_not_found", say(lang, "没有找到这条意见。", "No such comment."))
     };
     let r = yijian_domain::receipt::Receipt::parse(receipt).ok_or_else(not_found)?;
-    let info = state.store.receipt(&r).await.map_err(|e| Failure::internal(lang, e))?.ok_or_else(not_found)?;
+    let info = state.app.receipt(&r).await.map_err(|e| Failure::app(lang, e))?.ok_or_else(not_found)?;
     let c = staff_consultation(state, &info.consultation_id, lang).await?;
-    let action = review_action(f, lang).map_err(|m| Failure::bad(lang, m))?;
+    let action = review_action(f, lang).map_err(Failure::bad)?;
     let n = apply(state, user, &c, Target::One(r), &action, lang).await?;
     Ok((r.to_string(), n))
 }
@@ -637,7 +598,7 @@ pub async fn review_one(
     match result {
         Ok(r) => r,
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::FORBIDDEN => {
-            crate::admin::comment_page(&state, &user, &headers, &receipt, false, e.status, Some(e.message)).await
+            crate::admin::comment_page(&state, &user, &headers, &receipt, None, e.status, Some(e.message)).await
         }
         Err(e) => e.page(lang),
     }
@@ -746,33 +707,14 @@ async fn enter(
     f: &Fields,
     lang: Lang,
 ) -> Result<Result<(String, Timestamp), Vec<(String, String)>>, Failure> {
-    let mut articles = vec![];
-    for a in f.all("articles") {
-        match a.parse::<u32>() {
-            Ok(n) => articles.push(n),
-            Err(_) => {
-                return Ok(Err(vec![(
-                    "articles".into(),
-                    yijian_domain::messages::field_message(
-                        &yijian_domain::FieldError::new("articles", "article_unknown"),
-                        lang,
-                    ),
-                )]));
-            }
-        }
-    }
-    let today = Timestamp::now().to_zoned(c.tz.clone()).date();
-    let map = f.map();
-    match yijian_domain::comment::validate_manual_entry(&map, &articles, &c.rules, today) {
+    let articles = f.all("articles");
+    let entered = state.app.enter_comment(user, c, &f.map(), &articles, Timestamp::now()).await;
+    match entered.map_err(|e| Failure::app(lang, e))? {
+        Ok((receipt, at)) => Ok(Ok((receipt.to_string(), at))),
         Err(errors) => Ok(Err(errors
             .iter()
             .map(|e| (e.field.to_string(), yijian_domain::messages::field_message(e, lang)))
             .collect())),
-        Ok(fields) => {
-            let comment = fields.into_comment(&c.meta.id, c.version, &user.name);
-            let (receipt, at) = state.store.submit_comment(&comment).await.map_err(|e| Failure::internal(lang, e))?;
-            Ok(Ok((receipt.to_string(), at)))
-        }
     }
 }
 
@@ -857,11 +799,11 @@ struct DashboardPage {
 
 async fn dashboard_data(
     state: &AppState,
+    user: &SessionUser,
     c: &LiveConsultation,
     lang: Lang,
 ) -> Result<yijian_store::Dashboard, Failure> {
-    let offset = c.tz.to_offset(c.meta.opens_at).seconds() as i64;
-    state.store.dashboard(&c.meta.id, offset).await.map_err(|e| Failure::internal(lang, e))
+    state.app.dashboard(user, c).await.map_err(|e| Failure::app(lang, e))
 }
 
 fn label_of(kind: &str, key: &str, lang: Lang) -> String {
@@ -874,11 +816,16 @@ fn label_of(kind: &str, key: &str, lang: Lang) -> String {
     }
 }
 
-pub async fn dashboard(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
         let c = staff_consultation(&state, &id, lang).await?;
-        let d = dashboard_data(&state, &c, lang).await?;
+        let d = dashboard_data(&state, &user, &c, lang).await?;
         let u = |n: i64| n.max(0) as u64;
         let per_day: Vec<(String, u64)> = d.per_day.iter().map(|(day, n)| (day.to_string(), u(*n))).collect();
         let by_article: Vec<(String, u64)> = c
@@ -920,11 +867,16 @@ pub async fn dashboard(State(state): State<AppState>, Path(id): Path<String>, he
     result.unwrap_or_else(|e| e.page(lang))
 }
 
-pub async fn api_dashboard(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn api_dashboard(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let lang = crate::error::lang_of(&headers);
     let result = async {
         let c = staff_consultation(&state, &id, lang).await?;
-        let d = dashboard_data(&state, &c, lang).await?;
+        let d = dashboard_data(&state, &user, &c, lang).await?;
         let obj = |rows: &[(String, i64)]| rows.iter().map(|(k, n)| json!({"key": k, "comments": n})).collect::<Vec<_>>();
         Ok::<_, Failure>(
             Json(json!({
