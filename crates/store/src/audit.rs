@@ -68,8 +68,8 @@ pub(crate) async fn append(
     if entries.is_empty() {
         return Ok(vec![]);
     }
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('yijian_audit_log'))").execute(&mut *conn).await?;
+    if let Some(lock) = backend.transaction_lock("yijian_audit_log") {
+        sqlx::query(sqlx::AssertSqlSafe(lock)).execute(&mut *conn).await?;
     }
     let last: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
@@ -131,9 +131,9 @@ impl Store {
     /// transaction that read first would fail to upgrade if the comment writer committed
     /// meanwhile (busy_timeout does not cover that case).
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        Ok(match self.backend.begin_write() {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
         })
     }
 

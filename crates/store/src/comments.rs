@@ -350,8 +350,7 @@ async fn writer_loop(
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
 const COLUMNS: usize = 15;
 
-/// SQLite gets anonymous `?` parameters: for `$N` names sqlx asks SQLite for each parameter's
-/// name, a linear search, which made binding quadratic in the size of a multi-row insert.
+/// See [`Backend::insert_parameter`] for why the parameters differ.
 fn insert_sql(backend: Backend, rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
@@ -363,10 +362,7 @@ fn insert_sql(backend: Backend, rows: usize) -> String {
             if c > 0 {
                 sql.push_str(", ");
             }
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => sql.push_str(&format!("${}", r * COLUMNS + c + 1)),
-            }
+            sql.push_str(&backend.insert_parameter(r * COLUMNS + c + 1));
         }
         sql.push(')');
     }

@@ -12,6 +12,7 @@
 mod audit;
 mod comments;
 mod consultations;
+mod dialect;
 mod mail;
 mod review;
 mod staff;

@@ -12,7 +12,7 @@ use yijian_domain::receipt::Receipt;
 
 use crate::audit::Audit;
 use crate::comments::SealedComment;
-use crate::{Backend, Store, StoreError, from_micros, micros};
+use crate::{Store, StoreError, from_micros, micros};
 
 /// Whether a mail arrived before the consultation opened or after it closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -553,9 +553,9 @@ impl Store {
         let _turn = REPLY_ALLOWANCE.lock().await;
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        if self.backend == Backend::Postgres {
+        if let Some(lock) = self.backend.transaction_lock("mail_replies") {
             // Two servers replying at once must not both see room for one more.
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mail_replies'))").execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(lock)).execute(&mut *tx).await?;
         }
         // The row goes in first: on SQLite that takes the write lock at once (a read first
         // would fail to upgrade if the comment writer committed meanwhile), and the count then

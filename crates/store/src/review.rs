@@ -107,7 +107,7 @@ fn bind_all<'q>(
 struct Arm {
     /// `comments` (with the index named where SQLite's planner needs it), `comment_articles` or
     /// `comment_tags`.
-    from: &'static str,
+    from: String,
     /// `id` or `comment_id`.
     id: &'static str,
     /// Joined with AND; [`HITS`] stands for the search hits.
@@ -164,13 +164,9 @@ impl Plan {
             format!("${}", binds.len())
         };
         let sqlite = backend == Backend::Sqlite;
-        // SQLite's planner, without statistics, prefers `comments_queue` to a partial index.
-        let (disposed, marked) = match backend {
-            Backend::Sqlite => ("comments INDEXED BY comments_disposed", "comments INDEXED BY comments_marked"),
-            Backend::Postgres => ("comments", "comments"),
-        };
+        let (disposed, marked) = (backend.comments_by("comments_disposed"), backend.comments_by("comments_marked"));
         // Conditions on `comments` an index answers in id order, one arm each (on SQLite).
-        let mut ordered: Vec<(&'static str, String)> = vec![];
+        let mut ordered: Vec<(String, String)> = vec![];
         // Conditions no index orders by id.
         let mut filters: Vec<String> = vec![];
         match f.status {
@@ -179,19 +175,19 @@ impl Plan {
             None => {}
         }
         if let Some(p) = &f.position {
-            ordered.push(("comments", format!("position = {}", bind(Bind::Text(p.clone())))));
+            ordered.push(("comments".into(), format!("position = {}", bind(Bind::Text(p.clone())))));
         }
         if let Some(ch) = f.channel {
-            ordered.push(("comments", format!("channel = {}", bind(Bind::Text(ch.as_str().into())))));
+            ordered.push(("comments".into(), format!("channel = {}", bind(Bind::Text(ch.as_str().into())))));
         }
         if let Some(d) = f.disposition {
-            ordered.push(("comments", format!("disposition = {}", bind(Bind::Text(d.as_str().into())))));
+            ordered.push(("comments".into(), format!("disposition = {}", bind(Bind::Text(d.as_str().into())))));
         }
         match f.moderation {
             Some(ModerationFilter::Unmarked) => filters.push("moderation IS NULL".into()),
             Some(ModerationFilter::Any) => ordered.push((marked, "moderation IS NOT NULL".into())),
             Some(ModerationFilter::Is(m)) => {
-                ordered.push(("comments", format!("moderation = {}", bind(Bind::Text(m.as_str().into())))))
+                ordered.push(("comments".into(), format!("moderation = {}", bind(Bind::Text(m.as_str().into())))))
             }
             None => {}
         }
@@ -205,7 +201,7 @@ impl Plan {
         if let Some(a) = f.article {
             let condition = format!("article = {}", bind(Bind::Int(a as i64)));
             side.push(Arm {
-                from: "comment_articles",
+                from: "comment_articles".into(),
                 id: "comment_id",
                 conditions: vec![IN_CONSULTATION.into(), condition],
             });
@@ -213,7 +209,7 @@ impl Plan {
         if let Some(tag) = &f.tag {
             let condition = format!("tag = {}", bind(Bind::Text(tag.clone())));
             side.push(Arm {
-                from: "comment_tags",
+                from: "comment_tags".into(),
                 id: "comment_id",
                 conditions: vec![IN_CONSULTATION.into(), condition],
             });
@@ -228,7 +224,7 @@ impl Plan {
             filters.push(HITS.into());
         }
 
-        let comments_arm = |from: &'static str, mut conditions: Vec<String>| {
+        let comments_arm = |from: String, mut conditions: Vec<String>| {
             conditions.insert(0, IN_CONSULTATION.into());
             Arm { from, id: "id", conditions }
         };
@@ -237,13 +233,13 @@ impl Plan {
             // The filters go with the search hits (looked up by id in `comments_queue`) or in a
             // base arm of their own; with neither, the consultation alone is the base.
             if !filters.is_empty() || (ordered.is_empty() && side.is_empty()) {
-                arms.push(comments_arm("comments", filters));
+                arms.push(comments_arm("comments".into(), filters));
             }
             arms.extend(ordered.into_iter().map(|(from, c)| comments_arm(from, vec![c])));
         } else if !filters.is_empty() || !ordered.is_empty() || side.is_empty() {
             let mut conditions: Vec<String> = ordered.into_iter().map(|(_, c)| c).collect();
             conditions.append(&mut filters);
-            arms.push(comments_arm("comments", conditions));
+            arms.push(comments_arm("comments".into(), conditions));
         }
         arms.append(&mut side);
         Plan { backend, arms, binds, hits }
@@ -251,18 +247,15 @@ impl Plan {
 
     /// The search hits as a condition.
     fn hits_sql(&self, which: Hits) -> String {
-        let list = |ids: &[i64]| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
         // The ids come from the search index, never from a request: integers, written in so
         // that ten thousand of them need no bound parameters.
-        match (which, self.hits.as_deref(), self.backend) {
-            (_, None | Some([]), _) | (Hits::Prefix([]), _, _) => "1 = 0".into(),
-            // PostgreSQL spends milliseconds planning a list of ten thousand constants, one
-            // selectivity estimate each; an array computed by a sub-select it takes as it is.
-            (Hits::All, Some(all), Backend::Postgres) => {
-                format!("id = ANY ((SELECT '{{{}}}'::bigint[])::bigint[])", list(all))
+        match (which, self.hits.as_deref()) {
+            (_, None | Some([])) | (Hits::Prefix([]), _) => "1 = 0".into(),
+            (Hits::All, Some(all)) => self.backend.id_in(all),
+            // A page's prefix is short: a plain list on both backends.
+            (Hits::Prefix(some), _) => {
+                format!("id IN ({})", some.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","))
             }
-            (Hits::All, Some(all), Backend::Sqlite) => format!("id IN ({})", list(all)),
-            (Hits::Prefix(some), _, _) => format!("id IN ({})", list(some)),
         }
     }
 
@@ -311,10 +304,7 @@ impl Plan {
     /// One page of queue items, newest first; `before` is bound after the filter's parameters.
     fn page_sql(&self, before: bool, limit: usize, hits: Hits) -> String {
         let before = before.then(|| format!("${}", self.binds.len() + 1));
-        let (opening, length) = match self.backend {
-            Backend::Sqlite => (format!("substr(opinion, 1, {OPENING_CHARS})"), "length(opinion)"),
-            Backend::Postgres => (format!("substring(opinion from 1 for {OPENING_CHARS})"), "char_length(opinion)"),
-        };
+        let (opening, length) = self.backend.opening("opinion", OPENING_CHARS);
         format!(
             "SELECT id, receipt, submitted_at, channel, name, position, articles, {opening}, {length}, disposition, \
              moderation, tags, timing FROM comments WHERE id IN ({} LIMIT {}) ORDER BY id DESC",
@@ -533,16 +523,12 @@ impl Store {
                 shown
             };
             let _ = writeln!(out, "{label}: {shown}");
-            let explain = match self.backend {
-                Backend::Sqlite => "EXPLAIN QUERY PLAN",
-                Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS)",
-            };
+            let (explain, line_column) = self.backend.explain();
             let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(format!("{explain} {sql}"))), &plan.binds)
                 .fetch_all(&self.pool)
                 .await?;
             for row in rows {
-                // SQLite: id, parent, notused, detail; PostgreSQL: a line of text.
-                let line: String = row.try_get(if self.backend == Backend::Sqlite { 3 } else { 0 })?;
+                let line: String = row.try_get(line_column)?;
                 let _ = writeln!(out, "  {line}");
             }
             for run in ["first", "second"] {
@@ -627,26 +613,8 @@ impl Store {
                 list.dedup();
                 ("articles = $3".into(), vec![Bind::Text(serde_json::to_string(&list).expect("numbers"))])
             }
-            ReviewAction::AddTag(t) => (
-                match self.backend {
-                    Backend::Sqlite => "tags = CASE WHEN EXISTS (SELECT 1 FROM json_each(tags) WHERE value = $3) \
-                                        THEN tags ELSE json_insert(tags, '$[#]', $3) END"
-                        .into(),
-                    Backend::Postgres => "tags = CASE WHEN jsonb_exists(tags::jsonb, $3) THEN tags \
-                                          ELSE (tags::jsonb || to_jsonb($3::text))::text END"
-                        .into(),
-                },
-                vec![Bind::Text(t.clone())],
-            ),
-            ReviewAction::RemoveTag(t) => (
-                match self.backend {
-                    Backend::Sqlite => "tags = (SELECT COALESCE(json_group_array(value), '[]') FROM json_each(tags) \
-                                        WHERE value <> $3)"
-                        .into(),
-                    Backend::Postgres => "tags = (tags::jsonb - $3::text)::text".into(),
-                },
-                vec![Bind::Text(t.clone())],
-            ),
+            ReviewAction::AddTag(t) => (self.backend.add_tag("$3"), vec![Bind::Text(t.clone())]),
+            ReviewAction::RemoveTag(t) => (self.backend.remove_tag("$3"), vec![Bind::Text(t.clone())]),
             ReviewAction::Moderate(m, reason) => (
                 "moderation = $3, moderation_reason = $4".into(),
                 match m {
