@@ -285,7 +285,7 @@ impl Config {
         self.mail.imap_account()?;
         self.mail.smtp_account()?;
         if let Some(url) = &self.database
-            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
+            && yijian_store::Backend::from_url(url).is_err()
         {
             bail!("configuration: database must be a postgres://… or sqlite:… URL");
         }
