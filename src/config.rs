@@ -243,6 +243,22 @@ impl Config {
             .collect()
     }
 
+    /// The email channel's settings for the use cases, the accounts checked.
+    pub fn mail_settings(&self) -> Result<yijian_app::mail::MailSettings> {
+        Ok(yijian_app::mail::MailSettings {
+            imap: self.mail.imap_account()?,
+            smtp: self.mail.smtp_account()?,
+            limits: self.mail.limits(),
+            replies: self.mail.replies,
+            reply: yijian_mail::reply::ReplySettings {
+                public_url: self.public_url.clone(),
+                max_per_address: self.mail.replies_per_address_per_day,
+                window: jiff::SignedDuration::from_hours(24),
+            },
+            poll_every: std::time::Duration::from_secs(self.mail.poll_seconds),
+        })
+    }
+
     pub fn store_options(&self) -> yijian_store::StoreOptions {
         yijian_store::StoreOptions {
             data_dir: self.data.clone(),
@@ -333,6 +349,9 @@ mod tests {
             assert_eq!((imap.mailbox.as_str(), imap.move_to.as_deref(), imap.port), ("INBOX", Some("Done"), None));
             let smtp = c.mail.smtp_account().unwrap().unwrap();
             assert_eq!((smtp.host.as_str(), smtp.from.as_str()), ("localhost", "意见征集 <yijian@example.org>"));
+            let settings = c.mail_settings().unwrap();
+            assert_eq!(settings.poll_every, std::time::Duration::from_secs(60));
+            assert!(!settings.replies && settings.imap.is_some() && settings.smtp.is_some());
             Ok(())
         });
     }
