@@ -259,6 +259,11 @@ impl Config {
         })
     }
 
+    /// The search index lives beside the key file, in the data directory.
+    pub fn search_dir(&self) -> PathBuf {
+        self.data.join("search")
+    }
+
     pub fn store_options(&self) -> yijian_store::StoreOptions {
         yijian_store::StoreOptions {
             data_dir: self.data.clone(),

@@ -1,0 +1,44 @@
+//! `yijian export`: a consultation's comments to CSV, XLSX or JSONL, personal data masked unless
+//! asked for with a reason (audited).
+
+use anyhow::{Context, Result, bail};
+
+use super::{cli_actor, progress_bar, with_store};
+use crate::cli::ExportArgs;
+use crate::config::Config;
+
+pub async fn run(config: &Config, args: ExportArgs) -> Result<()> {
+    with_store(config, async |store| {
+        let Some(c) = store.consultation(&args.consultation).await? else {
+            bail!("no consultation `{}` (see `yijian consultation list`)", args.consultation);
+        };
+        if args.include_personal_data && args.reason.as_deref().is_none_or(|r| r.trim().chars().count() < 4) {
+            bail!("--include-personal-data needs --reason with at least 4 characters; it goes to the audit log");
+        }
+        let total = store.count_comments(&c.meta.id).await? as u64;
+        let bar = progress_bar(total, "exporting");
+        let req = yijian_web::export::ExportRequest {
+            format: args.format.into(),
+            include_personal_data: args.include_personal_data,
+            reason: args.reason.clone(),
+            actor: cli_actor(),
+        };
+        let rows = yijian_web::export::export_consultation(store, &c, &args.output, &req, |n| {
+            if let Some(b) = &bar {
+                b.set_position(n);
+            }
+        })
+        .await
+        .with_context(|| format!("cannot export to {}", args.output.display()))?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        eprintln!(
+            "exported {rows} comments to {}{}",
+            args.output.display(),
+            if args.include_personal_data { " WITH personal data (audited)" } else { " (ID and phone numbers masked)" }
+        );
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,36 @@
+//! `yijian mail fetch|import`: the use cases are in `yijian_app::mail`; this prints their tally
+//! as one JSON line.
+
+use anyhow::{Result, bail};
+
+use super::{spinner, with_store};
+use crate::cli::MailCommand;
+use crate::config::Config;
+
+pub async fn run(config: &Config, command: MailCommand) -> Result<()> {
+    let settings = config.mail_settings()?;
+    with_store(config, async |store| {
+        let tally = match command {
+            MailCommand::Fetch => yijian_app::mail::fetch_once(store, &settings).await?,
+            MailCommand::Import { files, reply } => {
+                if reply && settings.smtp.is_none() {
+                    bail!("--reply needs a [mail.smtp] server in the configuration");
+                }
+                let bar = spinner("importing mail");
+                let tally = yijian_app::mail::import(store, &settings, &files, reply, |stored| {
+                    if let Some(b) = &bar {
+                        b.set_message(format!("importing mail: {stored} stored"));
+                    }
+                })
+                .await?;
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+                tally
+            }
+        };
+        println!("{}", serde_json::to_string(&tally)?);
+        Ok(())
+    })
+    .await
+}
