@@ -245,3 +245,25 @@ fn nested_mail_settings_come_from_the_environment() {
     let (ok, err) = fetch(&[]);
     assert!(!ok && err.contains("no [mail.imap] account"), "{err}");
 }
+
+/// Every command closes the store, on its error paths too: SQLite then checkpoints and
+/// removes its write-ahead log, which a process that just exits leaves behind.
+#[test]
+fn commands_close_the_store_even_when_they_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let out = format!("{d}/out.csv");
+    for (args, succeeds) in [
+        (vec!["token", "revoke", "nope"], false),
+        (vec!["user", "disable", "nobody"], false),
+        (vec!["export", "--consultation", "nope", "--format", "csv", "--output", &out], false),
+        (vec!["search", "reindex"], true),
+        (vec!["audit", "verify"], true),
+    ] {
+        let mut args = args;
+        args.extend(["--data", &d]);
+        let (ok, _, err) = run(&args, None);
+        assert_eq!(ok, succeeds, "{args:?}: {err}");
+        assert!(!dir.path().join("yijian.sqlite3-wal").exists(), "{args:?} left the store open");
+    }
+}
