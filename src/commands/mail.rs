@@ -2,6 +2,7 @@
 //! as one JSON line.
 
 use anyhow::{Result, bail};
+use yijian_app::mail::MailError;
 
 use super::{spinner, with_store};
 use crate::cli::MailCommand;
@@ -13,20 +14,20 @@ pub async fn run(config: &Config, command: MailCommand) -> Result<()> {
         let tally = match command {
             MailCommand::Fetch => yijian_app::mail::fetch_once(store, &settings).await?,
             MailCommand::Import { files, reply } => {
-                if reply && settings.smtp.is_none() {
-                    bail!("--reply needs a [mail.smtp] server in the configuration");
-                }
                 let bar = spinner("importing mail");
                 let tally = yijian_app::mail::import(store, &settings, &files, reply, |stored| {
                     if let Some(b) = &bar {
                         b.set_message(format!("importing mail: {stored} stored"));
                     }
                 })
-                .await?;
+                .await;
                 if let Some(b) = bar {
                     b.finish_and_clear();
                 }
-                tally
+                match tally {
+                    Err(MailError::NoSmtp) => bail!("--reply needs a [mail.smtp] server in the configuration"),
+                    other => other?,
+                }
             }
         };
         println!("{}", serde_json::to_string(&tally)?);
