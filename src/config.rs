@@ -7,6 +7,8 @@ use anyhow::{Result, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use yijian_mail::imap::ImapAccount;
+use yijian_mail::smtp::SmtpAccount;
 
 /// Every setting. `yijian.example.toml` in the repository documents each one.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -58,8 +60,13 @@ pub struct MailConfig {
     pub replies: bool,
     /// Most automatic mails one address receives in 24 hours.
     pub replies_per_address_per_day: u32,
-    pub imap: Option<ImapConfig>,
-    pub smtp: Option<SmtpConfig>,
+    /// The mailbox comments arrive in. The password may instead come from YIJIAN_IMAP_PASSWORD.
+    /// Not serialised: only the defaults are, and a password must never be.
+    #[serde(skip_serializing)]
+    pub imap: Option<ImapAccount>,
+    /// The server replies go through. The password may instead come from YIJIAN_SMTP_PASSWORD.
+    #[serde(skip_serializing)]
+    pub smtp: Option<SmtpAccount>,
 }
 
 impl Default for MailConfig {
@@ -77,70 +84,9 @@ impl Default for MailConfig {
     }
 }
 
-/// The mailbox comments arrive in. The password may instead come from YIJIAN_IMAP_PASSWORD.
-#[derive(Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ImapConfig {
-    pub host: String,
-    pub port: Option<u16>,
-    /// `tls` (the default), `starttls`, or `plain` (only to a loopback address).
-    #[serde(default = "default_security")]
-    pub security: String,
-    pub username: String,
-    #[serde(default)]
-    pub password: String,
-    #[serde(default = "default_mailbox")]
-    pub mailbox: String,
-    /// Move each mail here once it is stored (never deleted).
-    pub move_to: Option<String>,
-    /// A PEM file of extra root certificates (a server with its own CA).
-    pub ca_file: Option<PathBuf>,
-}
-
-/// The server replies go through. The password may instead come from YIJIAN_SMTP_PASSWORD.
-#[derive(Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
-    pub host: String,
-    pub port: Option<u16>,
-    /// `tls` (the default), `starttls`, or `plain` (only to a loopback address).
-    #[serde(default = "default_security")]
-    pub security: String,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    /// The From of every automatic mail, e.g. `意见征集 <yijian@example.org>`.
-    pub from: String,
-    pub ca_file: Option<PathBuf>,
-}
-
-fn default_security() -> String {
-    "tls".into()
-}
-
-fn default_mailbox() -> String {
-    "INBOX".into()
-}
-
-// Passwords never reach a log line.
-impl std::fmt::Debug for ImapConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ImapConfig {{ {}@{}:{:?} {} {} }}", self.username, self.host, self.port, self.security, self.mailbox)
-    }
-}
-impl std::fmt::Debug for SmtpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SmtpConfig {{ {}:{:?} {} from {} }}", self.host, self.port, self.security, self.from)
-    }
-}
-
-fn security(value: &str, what: &str) -> Result<yijian_mail::imap::Security> {
-    Ok(match value {
-        "tls" => yijian_mail::imap::Security::Tls,
-        "starttls" => yijian_mail::imap::Security::StartTls,
-        "plain" => yijian_mail::imap::Security::Plain,
-        other => bail!("configuration: {what}.security must be tls, starttls or plain, not `{other}`"),
-    })
-}
+/// Read verbatim, unlike the YIJIAN_MAIL__IMAP__PASSWORD form, which is parsed as a value.
+const IMAP_PASSWORD_ENV: &str = "YIJIAN_IMAP_PASSWORD";
+const SMTP_PASSWORD_ENV: &str = "YIJIAN_SMTP_PASSWORD";
 
 impl MailConfig {
     pub fn limits(&self) -> yijian_mail::parse::Limits {
@@ -152,35 +98,24 @@ impl MailConfig {
         }
     }
 
-    pub fn imap_account(&self) -> Result<Option<yijian_mail::imap::ImapAccount>> {
-        let Some(c) = &self.imap else { return Ok(None) };
-        let password = std::env::var("YIJIAN_IMAP_PASSWORD").unwrap_or_else(|_| c.password.clone());
-        let account = yijian_mail::imap::ImapAccount {
-            host: c.host.clone(),
-            port: c.port,
-            security: security(&c.security, "mail.imap")?,
-            username: c.username.clone(),
-            password,
-            mailbox: c.mailbox.clone(),
-            move_to: c.move_to.clone(),
-            ca_file: c.ca_file.clone(),
-        };
+    /// The IMAP account, with the password from YIJIAN_IMAP_PASSWORD when that is set, checked.
+    pub fn imap_account(&self) -> Result<Option<ImapAccount>> {
+        let Some(account) = &self.imap else { return Ok(None) };
+        let mut account = account.clone();
+        if let Ok(password) = std::env::var(IMAP_PASSWORD_ENV) {
+            account.password = password;
+        }
         account.check().map_err(|e| anyhow::anyhow!("configuration: mail.imap: {e}"))?;
         Ok(Some(account))
     }
 
-    pub fn smtp_account(&self) -> Result<Option<yijian_mail::smtp::SmtpAccount>> {
-        let Some(c) = &self.smtp else { return Ok(None) };
-        let password = std::env::var("YIJIAN_SMTP_PASSWORD").ok().or_else(|| c.password.clone());
-        let account = yijian_mail::smtp::SmtpAccount {
-            host: c.host.clone(),
-            port: c.port,
-            security: security(&c.security, "mail.smtp")?,
-            username: c.username.clone(),
-            password,
-            from: c.from.clone(),
-            ca_file: c.ca_file.clone(),
-        };
+    /// The SMTP account, with the password from YIJIAN_SMTP_PASSWORD when that is set, checked.
+    pub fn smtp_account(&self) -> Result<Option<SmtpAccount>> {
+        let Some(account) = &self.smtp else { return Ok(None) };
+        let mut account = account.clone();
+        if let Ok(password) = std::env::var(SMTP_PASSWORD_ENV) {
+            account.password = Some(password);
+        }
         account.check().map_err(|e| anyhow::anyhow!("configuration: mail.smtp: {e}"))?;
         Ok(Some(account))
     }
@@ -224,23 +159,29 @@ pub struct Overrides {
     pub insecure_no_rate_limit: Option<bool>,
 }
 
-/// The environment variables read as settings (YIJIAN_LISTEN, …). Others with the prefix,
-/// such as YIJIAN_MASTER_KEY, are not settings and are left out of the file's namespace.
-const ENV_KEYS: [&str; 13] = [
-    "secure_cookies",
-    "public_url",
-    "listen",
-    "data",
-    "database",
-    "demo",
-    "insecure_no_captcha",
-    "log",
-    "group_commit_max",
-    "rate_limit_per_minute",
-    "rate_limit_burst",
-    "insecure_no_rate_limit",
-    "trusted_proxies",
-];
+/// Every setting's environment variable is `YIJIAN_` and the setting's path in capitals, with
+/// `__` between levels: YIJIAN_LISTEN, YIJIAN_MAIL__POLL_SECONDS, YIJIAN_MAIL__IMAP__HOST.
+const ENV_PREFIX: &str = "YIJIAN_";
+const ENV_LEVELS: &str = "__";
+
+/// The environment as a layer of settings. Only variables whose first level names a setting of
+/// [`Config`] are read, so other `YIJIAN_*` variables (YIJIAN_MASTER_KEY, YIJIAN_IMAP_PASSWORD,
+/// the tests' YIJIAN_TEST_POSTGRES) are not taken for unknown settings.
+fn environment() -> Env {
+    let settings = setting_names();
+    Env::prefixed(ENV_PREFIX).split(ENV_LEVELS).filter(move |key| {
+        let first = key.as_str().split('.').next().unwrap_or_default();
+        settings.iter().any(|s| s.eq_ignore_ascii_case(first))
+    })
+}
+
+/// The names of the top-level settings, from the struct itself.
+fn setting_names() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+        _ => unreachable!("Config serialises to a map"),
+    }
+}
 
 impl Config {
     pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Config> {
@@ -257,7 +198,7 @@ impl Config {
             }
             fig = fig.merge(Toml::file_exact(path));
         }
-        Ok(fig.merge(Env::prefixed("YIJIAN_").only(&ENV_KEYS)).merge(Serialized::defaults(flags)))
+        Ok(fig.merge(environment()).merge(Serialized::defaults(flags)))
     }
 
     fn checked(self) -> Result<Config> {
@@ -285,7 +226,7 @@ impl Config {
         self.mail.imap_account()?;
         self.mail.smtp_account()?;
         if let Some(url) = &self.database
-            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
+            && yijian_store::Backend::from_url(url).is_err()
         {
             bail!("configuration: database must be a postgres://… or sqlite:… URL");
         }
@@ -300,6 +241,27 @@ impl Config {
                 p.parse().map_err(|_| anyhow::anyhow!("configuration: trusted_proxies: `{p}` is not an IP address"))
             })
             .collect()
+    }
+
+    /// The email channel's settings for the use cases, the accounts checked.
+    pub fn mail_settings(&self) -> Result<yijian_app::mail::MailSettings> {
+        Ok(yijian_app::mail::MailSettings {
+            imap: self.mail.imap_account()?,
+            smtp: self.mail.smtp_account()?,
+            limits: self.mail.limits(),
+            replies: self.mail.replies,
+            reply: yijian_mail::reply::ReplySettings {
+                public_url: self.public_url.clone(),
+                max_per_address: self.mail.replies_per_address_per_day,
+                window: jiff::SignedDuration::from_hours(24),
+            },
+            poll_every: std::time::Duration::from_secs(self.mail.poll_seconds),
+        })
+    }
+
+    /// The search index lives beside the key file, in the data directory.
+    pub fn search_dir(&self) -> PathBuf {
+        self.data.join("search")
     }
 
     pub fn store_options(&self) -> yijian_store::StoreOptions {
@@ -324,55 +286,154 @@ impl Config {
 }
 
 #[cfg(test)]
+// `Jail`'s closures must return `figment::Result`, whose error is large; only tests use it.
+#[allow(clippy::result_large_err)]
 mod tests {
+    use figment::Jail;
+    use yijian_mail::imap::Security;
+
     use super::*;
+
+    // Every test runs in a `Jail`: it holds a lock, so the variables one test sets are never
+    // seen by another that loads the configuration at the same time, and removes them after.
 
     #[test]
     fn example_config_parses_and_matches_defaults() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("yijian.example.toml");
-        let c = Config::load(Some(&path), Overrides::default()).unwrap();
-        assert_eq!(c, Config::default());
+        Jail::expect_with(|_| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("yijian.example.toml");
+            let c = Config::load(Some(&path), Overrides::default()).unwrap();
+            assert_eq!(c, Config::default());
+            Ok(())
+        });
     }
 
     #[test]
     fn layers_override_in_order() {
-        let dir = std::env::temp_dir().join(format!("yijian-config-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("c.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndemo = false\n").unwrap();
-        let c = Config::load(Some(&path), Overrides::default()).unwrap();
-        assert_eq!((c.listen.as_str(), c.demo), ("127.0.0.1:9000", false));
-        let c =
-            Config::load(Some(&path), Overrides { listen: Some("0.0.0.0:1".into()), ..Default::default() }).unwrap();
-        assert_eq!(c.listen, "0.0.0.0:1");
+        Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "listen = \"127.0.0.1:9000\"\ndemo = false\n")?;
+            let path = jail.directory().join("c.toml");
+            let c = Config::load(Some(&path), Overrides::default()).unwrap();
+            assert_eq!((c.listen.as_str(), c.demo), ("127.0.0.1:9000", false));
+            jail.set_env("YIJIAN_LISTEN", "127.0.0.1:9001");
+            let c = Config::load(Some(&path), Overrides::default()).unwrap();
+            assert_eq!((c.listen.as_str(), c.demo), ("127.0.0.1:9001", false));
+            let c = Config::load(Some(&path), Overrides { listen: Some("0.0.0.0:1".into()), ..Default::default() })
+                .unwrap();
+            assert_eq!(c.listen, "0.0.0.0:1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_setting_comes_from_the_environment_by_its_path() {
+        Jail::expect_with(|jail| {
+            jail.set_env("YIJIAN_SECURE_COOKIES", "true");
+            jail.set_env("YIJIAN_TRUSTED_PROXIES", "[\"10.0.0.1\"]");
+            jail.set_env("YIJIAN_MAIL__POLL_SECONDS", "60");
+            jail.set_env("YIJIAN_MAIL__REPLIES", "false");
+            jail.set_env("YIJIAN_MAIL__IMAP__HOST", "127.0.0.1");
+            jail.set_env("YIJIAN_MAIL__IMAP__SECURITY", "plain");
+            jail.set_env("YIJIAN_MAIL__IMAP__USERNAME", "comments@example.org");
+            jail.set_env("YIJIAN_MAIL__IMAP__PASSWORD", "secret");
+            jail.set_env("YIJIAN_MAIL__IMAP__MOVE_TO", "Done");
+            jail.set_env("YIJIAN_MAIL__SMTP__HOST", "localhost");
+            jail.set_env("YIJIAN_MAIL__SMTP__SECURITY", "plain");
+            jail.set_env("YIJIAN_MAIL__SMTP__FROM", "意见征集 <yijian@example.org>");
+            // Not settings, and so not unknown settings either.
+            jail.set_env("YIJIAN_MASTER_KEY", "ab".repeat(32));
+            jail.set_env("YIJIAN_TEST_POSTGRES", "postgres://postgres@127.0.0.1/test");
+            let c = Config::load(None, Overrides::default()).unwrap();
+            assert!(c.secure_cookies);
+            assert_eq!(c.trusted_proxies, ["10.0.0.1"]);
+            assert_eq!((c.mail.poll_seconds, c.mail.replies), (60, false));
+            let imap = c.mail.imap_account().unwrap().unwrap();
+            assert_eq!(
+                (imap.host.as_str(), imap.security, imap.username.as_str(), imap.password.as_str()),
+                ("127.0.0.1", Security::Plain, "comments@example.org", "secret")
+            );
+            assert_eq!((imap.mailbox.as_str(), imap.move_to.as_deref(), imap.port), ("INBOX", Some("Done"), None));
+            let smtp = c.mail.smtp_account().unwrap().unwrap();
+            assert_eq!((smtp.host.as_str(), smtp.from.as_str()), ("localhost", "意见征集 <yijian@example.org>"));
+            let settings = c.mail_settings().unwrap();
+            assert_eq!(settings.poll_every, std::time::Duration::from_secs(60));
+            assert!(!settings.replies && settings.imap.is_some() && settings.smtp.is_some());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_environment_completes_and_overrides_a_section_of_the_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[mail.imap]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nusername = \"u\"\npassword = \"in-file\"\n",
+            )?;
+            let path = jail.directory().join("c.toml");
+            jail.set_env("YIJIAN_MAIL__IMAP__MAILBOX", "Comments");
+            jail.set_env("YIJIAN_MAIL__IMAP__PASSWORD", "from-env");
+            let imap = Config::load(Some(&path), Overrides::default()).unwrap().mail.imap_account().unwrap().unwrap();
+            assert_eq!((imap.host.as_str(), imap.mailbox.as_str()), ("127.0.0.1", "Comments"));
+            assert_eq!(imap.password, "from-env");
+            // The older variable still wins, and is taken verbatim (digits stay a string).
+            jail.set_env("YIJIAN_IMAP_PASSWORD", "123456");
+            let imap = Config::load(Some(&path), Overrides::default()).unwrap().mail.imap_account().unwrap().unwrap();
+            assert_eq!(imap.password, "123456");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_settings_from_the_environment_are_clear_errors() {
+        let cases = [
+            ("YIJIAN_MAIL__MAX_ATTACHMENTS", "0", "mail.max_attachments"),
+            ("YIJIAN_MAIL__POLL", "5", "poll"),
+            ("YIJIAN_MAIL__IMAP__HOST", "imap.example.org", "username"),
+            ("YIJIAN_GROUP_COMMIT_MAX", "0", "group_commit_max"),
+            ("YIJIAN_DATABASE", "mysql://x", "database"),
+        ];
+        for (name, value, needle) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env(name, value);
+                let err = Config::load(None, Overrides::default()).unwrap_err().to_string();
+                assert!(err.contains(needle), "{name}={value}: {err}");
+                Ok(())
+            });
+        }
     }
 
     #[test]
     fn bad_files_are_clear_errors() {
-        let dir = std::env::temp_dir().join(format!("yijian-config-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let cases = [
-            ("lisen = \"x\"\n", "lisen"),
-            ("demo = \"yes\"\n", "demo"),
-            ("group_commit_max = 0\n", "group_commit_max"),
-            ("database = \"mysql://x\"\n", "database"),
-            ("rate_limit_burst = 0\n", "rate_limit_burst"),
-            ("trusted_proxies = [\"proxy.local\"]\n", "proxy.local"),
-            ("listen = \n", "c.toml"),
-            ("[mail]\nmax_attachments = 0\n", "mail.max_attachments"),
-            ("[mail.imap]\nhost = \"imap.example.org\"\nusername = \"u\"\nsecurity = \"plain\"\n", "loopback"),
-            ("[mail.imap]\nhost = \"imap.example.org\"\nusername = \"u\"\nsecurity = \"ssl\"\n", "mail.imap.security"),
-            ("[mail.smtp]\nhost = \"smtp.example.org\"\n", "from"),
-            ("[mail]\npoll = 5\n", "poll"),
-            ("public_url = \"example.org\"\n", "public_url"),
-        ];
-        for (text, needle) in cases {
-            let path = dir.join("c.toml");
-            std::fs::write(&path, text).unwrap();
-            let err = Config::load(Some(&path), Overrides::default()).unwrap_err().to_string();
-            assert!(err.contains(needle), "{text:?}: {err}");
-        }
-        let err = Config::load(Some(&dir.join("missing.toml")), Overrides::default()).unwrap_err().to_string();
-        assert!(err.contains("does not exist"), "{err}");
+        Jail::expect_with(|jail| {
+            let cases = [
+                ("lisen = \"x\"\n", "lisen"),
+                ("demo = \"yes\"\n", "demo"),
+                ("group_commit_max = 0\n", "group_commit_max"),
+                ("database = \"mysql://x\"\n", "database"),
+                ("rate_limit_burst = 0\n", "rate_limit_burst"),
+                ("trusted_proxies = [\"proxy.local\"]\n", "proxy.local"),
+                ("listen = \n", "c.toml"),
+                ("[mail]\nmax_attachments = 0\n", "mail.max_attachments"),
+                ("[mail.imap]\nhost = \"imap.example.org\"\nusername = \"u\"\nsecurity = \"plain\"\n", "loopback"),
+                (
+                    "[mail.imap]\nhost = \"imap.example.org\"\nusername = \"u\"\nsecurity = \"ssl\"\n",
+                    "mail.imap.security",
+                ),
+                ("[mail.imap]\nhost = \"h\"\nusername = \"u\"\nfolder = \"INBOX\"\n", "folder"),
+                ("[mail.smtp]\nhost = \"smtp.example.org\"\n", "from"),
+                ("[mail]\npoll = 5\n", "poll"),
+                ("public_url = \"example.org\"\n", "public_url"),
+            ];
+            let path = jail.directory().join("c.toml");
+            for (text, needle) in cases {
+                jail.create_file("c.toml", text)?;
+                let err = Config::load(Some(&path), Overrides::default()).unwrap_err().to_string();
+                assert!(err.contains(needle), "{text:?}: {err}");
+            }
+            let err = Config::load(Some(&jail.directory().join("missing.toml")), Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("does not exist"), "{err}");
+            Ok(())
+        });
     }
 }

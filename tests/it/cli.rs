@@ -207,3 +207,63 @@ fn configuration_layers_reach_the_server() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen address `nonsense`"));
 }
+
+/// Every setting, the mail accounts' too, can come from a YIJIAN_* variable named after its
+/// path; other YIJIAN_* variables are not settings and stop nothing.
+#[test]
+fn nested_mail_settings_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A port nobody listens on: the pass fails, and its message names the account it was given.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let fetch = |env: &[(&str, String)]| {
+        let mut cmd = std::process::Command::new(crate::harness::BIN);
+        cmd.args(["mail", "fetch", "--data", data.to_str().unwrap()])
+            .env_remove(yijian_crypto::MASTER_KEY_ENV)
+            .env("YIJIAN_SOMETHING_ELSE", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let account = [
+        ("YIJIAN_MAIL__IMAP__HOST", "127.0.0.1".to_string()),
+        ("YIJIAN_MAIL__IMAP__PORT", closed.to_string()),
+        ("YIJIAN_MAIL__IMAP__SECURITY", "plain".to_string()),
+        ("YIJIAN_MAIL__IMAP__USERNAME", "comments".to_string()),
+        ("YIJIAN_MAIL__IMAP__MAILBOX", "Opinions".to_string()),
+    ];
+    let (ok, err) = fetch(&account);
+    assert!(!ok && err.contains("fetching mail from comments@127.0.0.1/Opinions"), "{err}");
+    // A nested setting the account checks is refused by name, as in the file.
+    let mut remote = account.to_vec();
+    remote[0].1 = "imap.example.org".into();
+    let (ok, err) = fetch(&remote);
+    assert!(!ok && err.contains("mail.imap") && err.contains("loopback"), "{err}");
+    // Without the variables there is no account at all.
+    let (ok, err) = fetch(&[]);
+    assert!(!ok && err.contains("no [mail.imap] account"), "{err}");
+}
+
+/// Every command closes the store, on its error paths too: SQLite then checkpoints and
+/// removes its write-ahead log, which a process that just exits leaves behind.
+#[test]
+fn commands_close_the_store_even_when_they_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let out = format!("{d}/out.csv");
+    for (args, succeeds) in [
+        (vec!["token", "revoke", "nope"], false),
+        (vec!["user", "disable", "nobody"], false),
+        (vec!["export", "--consultation", "nope", "--format", "csv", "--output", &out], false),
+        (vec!["search", "reindex"], true),
+        (vec!["audit", "verify"], true),
+    ] {
+        let mut args = args;
+        args.extend(["--data", &d]);
+        let (ok, _, err) = run(&args, None);
+        assert_eq!(ok, succeeds, "{args:?}: {err}");
+        assert!(!dir.path().join("yijian.sqlite3-wal").exists(), "{args:?} left the store open");
+    }
+}

@@ -84,6 +84,11 @@ impl App {
         self.consultations.0.lock().expect("cache poisoned").remove(id);
     }
 
+    /// Whether any consultation was ever published (an empty database gets the demo).
+    pub async fn has_consultations(&self) -> Result<bool, Error> {
+        Ok(self.store.has_consultations().await?)
+    }
+
     /// Every published consultation, for the public list and the back office.
     pub async fn consultations(&self) -> Result<Vec<ConsultationSummary>, Error> {
         Ok(self.store.list_consultations().await?)

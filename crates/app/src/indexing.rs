@@ -89,3 +89,25 @@ pub fn spawn(store: Store, index: SearchIndex) {
         }
     });
 }
+
+impl crate::App {
+    /// Starts keeping `index` up with the comments, in the background.
+    pub fn spawn_indexer(&self, index: &SearchIndex) {
+        spawn(self.store.clone(), index.clone());
+    }
+
+    /// Empties the index and indexes every comment again; returns how many.
+    pub async fn rebuild_index(&self, writer: &mut Indexer, progress: impl FnMut(u64)) -> Result<u64, String> {
+        rebuild(&self.store, writer, progress).await
+    }
+
+    /// Asks the server that holds the index's writer to rebuild it.
+    pub async fn request_reindex(&self) -> Result<(), crate::Error> {
+        Ok(self.store.request_search_reindex().await?)
+    }
+
+    /// How many comments there are in all, for a progress bar.
+    pub async fn count_all_comments(&self) -> Result<i64, crate::Error> {
+        Ok(self.store.count_all_comments().await?)
+    }
+}

@@ -15,6 +15,7 @@
 //! | the review queue, single and bulk actions, revealing personal data | [`review`] |
 //! | exports | [`export`] |
 //! | the adoption report | [`report`] |
+//! | mail import (.eml, mbox), one IMAP pass, the poll inside `serve` | [`mail`] |
 //! | the mail trays | [`trays`] |
 //! | the search index | [`indexing`] |
 
@@ -23,6 +24,7 @@ pub mod consultations;
 pub mod export;
 pub mod indexing;
 pub mod intake;
+pub mod mail;
 pub mod report;
 pub mod review;
 pub mod staff;
@@ -140,6 +142,12 @@ impl App {
         }
     }
 
+    /// Opens the store (running its migrations and loading the master key) and the
+    /// application over it.
+    pub async fn open(store: &yijian_store::StoreOptions, options: AppOptions) -> Result<App, StoreError> {
+        Ok(App::new(Store::open(store).await?, options))
+    }
+
     /// Searches opinions through this index.
     pub fn with_search(mut self, index: yijian_analysis::SearchIndex) -> Self {
         self.search = Some(index);
@@ -155,6 +163,12 @@ impl App {
     /// The store, for tests and tools that inspect the database. Adapters call use cases.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Which database is behind the application, and where the master key came from, for the
+    /// start-up log.
+    pub fn describe(&self) -> String {
+        format!("backend={:?} key={:?}", self.store.backend(), self.store.key_source())
     }
 
     pub fn options(&self) -> &AppOptions {

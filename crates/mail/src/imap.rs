@@ -61,8 +61,9 @@ impl fmt::Display for Security {
     }
 }
 
-/// The mailbox to read, from the configuration file.
-#[derive(Clone, serde::Deserialize)]
+/// The mailbox to read: the configuration file's `[mail.imap]`, where an unknown key is an error.
+#[derive(Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImapAccount {
     pub host: String,
     /// Defaults to 993 with TLS, 143 otherwise.
@@ -70,6 +71,8 @@ pub struct ImapAccount {
     #[serde(default)]
     pub security: Security,
     pub username: String,
+    /// May be left out of the file and given in the environment instead.
+    #[serde(default)]
     pub password: String,
     #[serde(default = "default_mailbox")]
     pub mailbox: String,

@@ -25,8 +25,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The header yijian puts on everything it sends, and looks for on what it receives.
 pub const LOOP_HEADER: &str = "X-Yijian-Auto";
 
-/// The server that sends yijian's mail, from the configuration file.
-#[derive(Clone, serde::Deserialize)]
+/// The server that sends yijian's mail: the configuration file's `[mail.smtp]`, where an unknown
+/// key is an error.
+#[derive(Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SmtpAccount {
     pub host: String,
     /// Defaults to 465 with TLS, 587 with STARTTLS, 25 plain.

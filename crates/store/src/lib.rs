@@ -18,7 +18,6 @@ mod review;
 mod staff;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +40,20 @@ pub use staff::{ApiToken, LoginAccount, SessionUser, StaffError, StaffUser};
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `postgres://…` or `postgresql://…`, or `sqlite:…`.
+    /// The one place a URL is judged; anything else is [`StoreError::BadUrl`].
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::BadUrl(url.to_string()))
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +134,7 @@ impl Store {
         }
         let (url, backend) = match &opts.database_url {
             None => (sqlite_url(&opts.data_dir.join("yijian.sqlite3")), Backend::Sqlite),
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => (u.clone(), Backend::Postgres),
-            Some(u) if u.starts_with("sqlite:") => (u.clone(), Backend::Sqlite),
-            Some(u) => return Err(StoreError::BadUrl(u.clone())),
+            Some(u) => (u.clone(), Backend::from_url(u)?),
         };
         let pool = match backend {
             Backend::Sqlite => {
@@ -244,13 +255,22 @@ pub(crate) fn from_micros(v: i64) -> Result<jiff::Timestamp, StoreError> {
     jiff::Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(format!("timestamp {v}: {e}")))
 }
 
-impl FromStr for Backend {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "sqlite" => Ok(Backend::Sqlite),
-            "postgres" => Ok(Backend::Postgres),
-            _ => Err(StoreError::BadUrl(s.to_string())),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_names_its_backend() {
+        for (url, backend) in [
+            ("postgres://u:p@db/yijian", Backend::Postgres),
+            ("postgresql://db/yijian", Backend::Postgres),
+            ("sqlite:///var/lib/yijian/y.sqlite3", Backend::Sqlite),
+            ("sqlite::memory:", Backend::Sqlite),
+        ] {
+            assert_eq!(Backend::from_url(url).unwrap(), backend, "{url}");
+        }
+        for url in ["mysql://db/yijian", "postgres:/db", "", "SQLITE:x"] {
+            assert!(matches!(Backend::from_url(url), Err(StoreError::BadUrl(u)) if u == url), "{url}");
         }
     }
 }

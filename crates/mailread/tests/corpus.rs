@@ -4,10 +4,10 @@
 use std::io::{BufReader, Cursor};
 use std::time::{Duration, Instant};
 
-use yijian_mail::extract;
-use yijian_mail::mbox::{MboxReader, is_mbox};
-use yijian_mail::parse::{Limits, ParsedMail, Rejection, parse};
 use yijian_mailgen::corpus::{self, Case, Charset, MailSpec, TransferEncoding};
+use yijian_mailread::extract;
+use yijian_mailread::mbox::{MboxReader, is_mbox};
+use yijian_mailread::parse::{Limits, ParsedMail, Rejection, parse};
 
 fn kind(rejection: &Rejection) -> &'static str {
     match rejection {

@@ -1,0 +1,86 @@
+//! `yijian serve`: the web server, the search indexer and the mail poll.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use jiff::Timestamp;
+use yijian_app::App;
+use yijian_domain::file;
+
+use crate::config::Config;
+
+/// The demo consultation: the repaired reference notice.
+const DEMO: &str = include_str!("../../demo/ln-hrss-ai-2025.md");
+/// How long the demo stays open from the moment `serve` first loads it.
+const DEMO_DAYS: i64 = 30;
+
+pub async fn run(config: Config) -> Result<()> {
+    if config.insecure_no_captcha {
+        tracing::warn!(
+            "!!! --insecure-no-captcha: comments are accepted WITHOUT a captcha. For tests and benchmarks only; never in production !!!"
+        );
+    }
+    if config.insecure_no_rate_limit {
+        tracing::warn!(
+            "!!! --insecure-no-rate-limit: submissions are NOT rate-limited. For benchmarks and load tests only; never in production !!!"
+        );
+    }
+    let listen: SocketAddr = config
+        .listen
+        .parse()
+        .with_context(|| format!("listen address `{}` is not HOST:PORT (for example 127.0.0.1:8080)", config.listen))?;
+    super::with_app(&config, async |app| serve(&config, app, listen).await).await
+}
+
+async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
+    tracing::info!(store = %app.describe(), "store open");
+    if config.demo && !app.has_consultations().await? {
+        let mut demo = file::parse(DEMO).map_err(|e| anyhow::anyhow!("the built-in demo is broken: {e}"))?;
+        let now = Timestamp::now();
+        demo.meta.reschedule_from(now, DEMO_DAYS);
+        app.import_consultation(&demo, true, now).await?;
+        tracing::info!(id = %demo.meta.id, "loaded the demo consultation, open for {DEMO_DAYS} days");
+    }
+    let mail = config.mail_settings()?;
+    let mut app = app.clone().with_mail(yijian_app::MailSettings {
+        limits: mail.limits.clone(),
+        replier: app.mail_replier(&mail)?.map(Arc::new),
+    });
+    match yijian_analysis::SearchIndex::open(&config.search_dir()) {
+        Ok(index) => {
+            app.spawn_indexer(&index);
+            app = app.with_search(index);
+        }
+        Err(e) => tracing::error!(error = %e, "the search index cannot be opened; full-text search is off"),
+    }
+    app.spawn_mail_poll(&mail)?;
+    let state = yijian_web::AppState::with_app(
+        app,
+        yijian_web::WebOptions {
+            insecure_no_captcha: config.insecure_no_captcha,
+            rate_limit: (!config.insecure_no_rate_limit).then_some(yijian_web::limits::RateLimit {
+                per_minute: config.rate_limit_per_minute,
+                burst: config.rate_limit_burst,
+            }),
+            trusted_proxies: config.trusted_proxy_ips()?,
+            secure_cookies: config.secure_cookies,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    println!("yijian listening on http://{local}");
+    tracing::info!(%local, "listening");
+    yijian_web::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}
