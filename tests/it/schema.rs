@@ -429,7 +429,9 @@ async fn tables_columns_and_indexes_match() {
         assert_eq!(schema.indexes["comments_disposed"].predicate.as_deref(), Some("dispositionisnotnull"));
         assert!(schema.indexes["mails_by_comment"].unique);
         assert!(!schema.indexes.contains_key("comments_page"), "dropped by 0008");
-        assert!(schema.tables.len() >= 18, "{:?}", schema.tables.keys());
+        for table in ["audit_log", "comment_articles", "comment_tags", "consultation_versions", "mails", "users"] {
+            assert!(schema.tables.contains_key(table), "{table}: {:?}", schema.tables.keys());
+        }
     }
     let found = differences(&a, &b);
     let accepted: Vec<&str> = ACCEPTED.iter().map(|(d, _)| *d).collect();
