@@ -393,8 +393,8 @@ fn differences(sqlite: &Schema, postgres: &Schema) -> Vec<String> {
 const TRIGGER_TABLES: [&str; 3] = ["audit_log", "comments", "consultation_versions"];
 
 /// Both stores, made fresh by `Store::open`, with the demo consultation imported.
-async fn stores() -> Option<(TestData, Store, TestData, Store)> {
-    if !Backend::Postgres.run_or_skip("it::schema (compares SQLite with PostgreSQL)") {
+async fn stores(test: &str) -> Option<(TestData, Store, TestData, Store)> {
+    if !Backend::Postgres.run_or_skip(&format!("it::schema::{test}, which compares SQLite with PostgreSQL")) {
         return None;
     }
     let (lite_data, pg_data) = (TestData::new(Backend::Sqlite).await, TestData::new(Backend::Postgres).await);
@@ -410,7 +410,7 @@ async fn stores() -> Option<(TestData, Store, TestData, Store)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_columns_and_indexes_match() {
-    let Some((_a, lite, _b, pg)) = stores().await else { return };
+    let Some((_a, lite, _b, pg)) = stores("tables_columns_and_indexes_match").await else { return };
     let (a, b) = (sqlite_schema(lite.pool()).await, postgres_schema(pg.pool()).await);
     // The reading itself works: the tables, columns and indexes everyone knows are there.
     for schema in [&a, &b] {
@@ -550,7 +550,7 @@ async fn run_sql(pool: &AnyPool, sql: &'static str, binds: &[&str]) -> Result<u6
 /// refused on both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn triggers_do_the_same_job() {
-    let Some((_a, lite, _b, pg)) = stores().await else { return };
+    let Some((_a, lite, _b, pg)) = stores("triggers_do_the_same_job").await else { return };
     let backends = [("SQLite", &lite), ("PostgreSQL", &pg)];
 
     // consultation_versions: a published text is immutable.
