@@ -21,11 +21,11 @@
 #                   [--rounds 40] [--in-flight 256] [--keep] [--explain]
 #                   [--reuse DIR] [--skip queue,export,csv,xlsx,jsonl,report,dashboard]
 #   --database  run on PostgreSQL: a fresh database yijian_bench_<random> is created on that
-#               server (with psql, connecting to the database named, else to `postgres`) and
-#               dropped at the end; without it, SQLite in a temp dir.
+#               server (connecting to the database named, else to `postgres`) and dropped
+#               at the end; without it, SQLite in a temp dir.
 #   --explain   also print each filter's count and page statements as the store builds them,
 #               their plans and the time of each, run through the store's own connection (the
-#               SQLite bundled in the binary; psql is needed only to create the database).
+#               SQLite bundled in the binary, not a `sqlite3` command).
 #   --keep      keep the data directory (and the PostgreSQL database) for digging; the last
 #               line is the --reuse command for it.
 #   --reuse DIR measure again on a kept directory: no seeding, review or indexing (add

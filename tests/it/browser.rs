@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use yijian_testkit::eventually;
 use yijian_web::WebOptions;
 
 use crate::harness::{Backend, DEMO_ID, InProcess};
@@ -49,16 +50,20 @@ impl Browser {
             ]}),
         );
         let url = format!("http://127.0.0.1:{port}");
-        let mut last = None;
-        for _ in 0..50 {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return Browser { client, driver, _profile: profile },
-                Err(e) => last = Some(e),
+        // chromedriver takes a moment to listen.
+        let client = eventually(Duration::from_secs(20), || {
+            let (caps, url) = (caps.clone(), url.clone());
+            async move {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                ClientBuilder::new(connector)
+                    .capabilities(caps)
+                    .connect(&url)
+                    .await
+                    .map_err(|e| format!("cannot start Chromium through chromedriver: {e}"))
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!("cannot start Chromium through chromedriver: {last:?}");
+        })
+        .await;
+        Browser { client, driver, _profile: profile }
     }
 
     async fn stop(mut self) {
@@ -160,15 +165,11 @@ async fn a_citizen_comments_in_a_browser() {
     let summary = b.client.wait().for_element(Locator::Css("#error-summary")).await.unwrap();
     assert!(summary.text().await.unwrap().contains("身份证"));
     // app.js moves the focus there once the page has loaded.
-    let mut focused = String::new();
-    for _ in 0..20 {
-        focused = b.active_id().await;
-        if focused == "error-summary" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(focused, "error-summary");
+    eventually(Duration::from_secs(5), || async {
+        let focused = b.active_id().await;
+        if focused == "error-summary" { Ok(()) } else { Err(format!("the focus is on #{focused}")) }
+    })
+    .await;
     let err = b.client.find(Locator::Css("#id_number-error")).await.unwrap().text().await.unwrap();
     assert!(err.contains("校验"), "{err}");
     assert_eq!(
@@ -344,14 +345,11 @@ impl Browser {
     /// Waits for a navigation to land on a URL `done` accepts (a bare substring can match the
     /// page we are still on: "/admin" is in "/admin/login").
     async fn wait_url_where(&self, what: &str, done: impl Fn(&url::Url) -> bool) -> String {
-        for _ in 0..200 {
+        eventually(Duration::from_secs(10), || async {
             let url = self.client.current_url().await.unwrap();
-            if done(&url) {
-                return url.to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("never reached {what}: still at {}", self.client.current_url().await.unwrap());
+            if done(&url) { Ok(url.to_string()) } else { Err(format!("never reached {what}: still at {url}")) }
+        })
+        .await
     }
     async fn body(&self) -> String {
         self.text("body").await
@@ -400,23 +398,18 @@ async fn staff_review_and_publish_in_a_browser() {
     assert!(b.body().await.contains("<script>window.__xss=1</script>"), "shown, as text");
 
     // Search (the index catches up in the background), then a filter on top of it.
-    let mut total = String::new();
-    for _ in 0..50 {
+    eventually(Duration::from_secs(30), || async {
         b.fill("#f-q", "培训").await;
         b.click("#apply-filter").await;
-        for _ in 0..50 {
-            if b.client.current_url().await.unwrap().as_str().contains("q=%E5%9F%B9%E8%AE%AD") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        total = b.text("#total").await;
+        b.wait_url("q=%E5%9F%B9%E8%AE%AD").await;
+        let total = b.text("#total").await;
         if total.contains("共 1 条") {
-            break;
+            Ok(())
+        } else {
+            Err(format!("search finds the comment about training: {total}"))
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(total.contains("共 1 条"), "search finds the comment about training: {total}");
+    })
+    .await;
     b.click(&format!("a[href='/admin/comments/{training}']")).await;
 
     // Classify it on its own page.

@@ -1,7 +1,10 @@
 //! An acknowledged comment is on disk: kill -9 the server right after its 201s and find every
 //! acknowledged comment after a restart.
 
+use std::time::Duration;
+
 use serde_json::Value;
+use yijian_testkit::eventually;
 
 use crate::harness::{Backend, DEMO_ID, ServerProcess, TestData, good_body};
 use crate::on_both_backends;
@@ -64,15 +67,12 @@ async fn sigterm_stops_the_server_after_it_took_comments() {
     }
     let pid = server.child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "{status}: {}", server.stderr());
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "still running 15 s after SIGTERM: {}", server.stderr());
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let status = eventually(Duration::from_secs(15), || {
+        let exited = server.child.try_wait().unwrap();
+        std::future::ready(exited.ok_or_else(|| format!("still running after SIGTERM: {}", server.stderr())))
+    })
+    .await;
+    assert!(status.success(), "{status}: {}", server.stderr());
     // Everything acknowledged is on disk.
     let store = data.store().await;
     assert_eq!(store.count_comments(DEMO_ID).await.unwrap(), 3);

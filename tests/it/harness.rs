@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use jiff::Timestamp;
-use sqlx::Connection;
 use yijian_store::{Store, StoreOptions};
 use yijian_web::{AppState, WebOptions};
 
@@ -26,54 +25,9 @@ pub fn demo_file() -> String {
     project_dir().join("demo/ln-hrss-ai-2025.md").display().to_string()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The server that holds the test databases; `YIJIAN_TEST_POSTGRES` overrides it.
-pub fn postgres_admin_url() -> String {
-    std::env::var("YIJIAN_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A PostgreSQL database made for one test and dropped after it.
-pub struct PgDatabase {
-    pub name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub async fn create() -> PgDatabase {
-        let admin = postgres_admin_url();
-        let name = format!("yijian_test_{}", hex::encode(yijian_crypto::random_bytes::<6>()));
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin} is needed for the tests (run .ci/run, or set YIJIAN_TEST_POSTGRES): {e}")
-        });
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-        PgDatabase { url: format!("{base}/{name}"), name }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin = postgres_admin_url();
-        let name = self.name.clone();
-        // Drop runs outside async; a small runtime of its own does the clean-up.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut conn)
-                        .await;
-                }
-            })
-        })
-        .join();
-    }
-}
+/// The backends, and which of them this run covers (`YIJIAN_TEST_BACKENDS`), come from the
+/// test kit, as does the database made for one PostgreSQL test.
+pub use yijian_testkit::{Backend, PgDatabase};
 
 /// Where one test keeps its data.
 pub struct TestData {
@@ -271,23 +225,35 @@ pub fn good_body() -> serde_json::Value {
 /// How long one database test may take before it counts as hung.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL.
+/// Runs `test` on `backend` if this run covers it (else prints why not), failing it if it
+/// hangs for [`TEST_TIMEOUT`].
+pub async fn on_backend<F: std::future::Future<Output = ()>>(
+    name: &str,
+    backend: Backend,
+    test: impl FnOnce(Backend) -> F,
+) {
+    if !backend.run_or_skip(name) {
+        return;
+    }
+    // A hung test fails with a clear message instead of stalling the whole run.
+    tokio::time::timeout(TEST_TIMEOUT, test(backend)).await.expect("the test did not finish in time");
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL (each if
+/// `YIJIAN_TEST_BACKENDS` selects it; a skipped one says so on standard error).
 #[macro_export]
 macro_rules! on_both_backends {
     ($name:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                // A hung test fails with a clear message instead of stalling the whole run.
-                tokio::time::timeout($crate::harness::TEST_TIMEOUT, super::$name($crate::harness::Backend::Sqlite))
-                    .await
-                    .expect("the test did not finish in time");
+                let name = concat!(module_path!(), "::sqlite");
+                $crate::harness::on_backend(name, $crate::harness::Backend::Sqlite, super::$name).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                tokio::time::timeout($crate::harness::TEST_TIMEOUT, super::$name($crate::harness::Backend::Postgres))
-                    .await
-                    .expect("the test did not finish in time");
+                let name = concat!(module_path!(), "::postgres");
+                $crate::harness::on_backend(name, $crate::harness::Backend::Postgres, super::$name).await;
             }
         }
     };

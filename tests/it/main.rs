@@ -2,7 +2,8 @@
 //!
 //! Tests that need a database run on SQLite and PostgreSQL alike (`on_both_backends!`).
 //! PostgreSQL is expected at 127.0.0.1:5432 (trust auth) or `YIJIAN_TEST_POSTGRES`;
-//! `.ci/run` starts it where it is missing.
+//! `scripts/test` starts it where it is missing. `YIJIAN_TEST_BACKENDS=sqlite` runs without
+//! it: each test or half of a test left out prints `SKIPPED on PostgreSQL: …`.
 
 mod harness;
 
@@ -18,4 +19,5 @@ mod mail;
 mod pages;
 mod privacy;
 mod review;
+mod schema;
 mod staff;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use yijian_domain::staff::Role;
+use yijian_testkit::eventually;
 use yijian_web::WebOptions;
 
 use crate::harness::{Backend, DEMO_ID, InProcess, good_body};
@@ -62,14 +63,12 @@ fn queue_path(query: &str) -> String {
 
 /// Waits until the background indexer has caught up with `n` matches for `q`.
 async fn await_search(app: &InProcess, token: &str, q: &str, n: u64) -> Value {
-    for _ in 0..100 {
-        let (_, v) = get(app, token, &queue_path(&format!("q={}", urlencode(q)))).await;
-        if v["total"] == n {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the index never showed {n} matches for {q}");
+    let path = queue_path(&format!("q={}", urlencode(q)));
+    eventually(Duration::from_secs(10), || async {
+        let (_, v) = get(app, token, &path).await;
+        if v["total"] == n { Ok(v) } else { Err(format!("{} matches for {q}, not {n}", v["total"])) }
+    })
+    .await
 }
 
 fn urlencode(s: &str) -> String {

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use yijian_mail::imap::{Cursor, ImapAccount, ImapClient, ImapError, Security};
 use yijian_mail::smtp::{Mailer, OutgoingMail, SmtpAccount, SmtpError};
 use yijian_mailgen::servers::{Dovecot, DovecotOptions, SinkTls, SmtpSink};
+use yijian_testkit::eventually;
 
 fn account(dovecot: &Dovecot) -> ImapAccount {
     ImapAccount {
@@ -100,13 +101,15 @@ async fn sends_the_id_command() {
     let client = ImapClient::connect(&account(&dovecot)).await.unwrap();
     client.logout().await.unwrap();
     // Dovecot's log process writes the line a moment after the command was answered.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut log = dovecot.id_log();
-    while !log.contains("name=yijian") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        log = dovecot.id_log();
-    }
-    assert!(log.contains("name=yijian"), "ID not in the log: {}", dovecot.log_text());
+    let log = eventually(Duration::from_secs(5), || {
+        let log = dovecot.id_log();
+        std::future::ready(if log.contains("name=yijian") {
+            Ok(log)
+        } else {
+            Err(format!("ID not in the log: {}", dovecot.log_text()))
+        })
+    })
+    .await;
     assert!(log.contains(&format!("version={}", env!("CARGO_PKG_VERSION"))), "{log}");
     assert!(log.contains("vendor=yijian"), "{log}");
 }

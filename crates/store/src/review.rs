@@ -977,67 +977,20 @@ fn values_of(columns: &[&str], values: &[Option<String>]) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    //! The queue's statements against a plain filter written in Rust, on SQLite and (with
-    //! `YIJIAN_TEST_POSTGRES` set) PostgreSQL, after review actions that exercise the triggers
+    //! The queue's statements against a plain filter written in Rust, on SQLite and PostgreSQL
+    //! (as `YIJIAN_TEST_BACKENDS` selects), after review actions that exercise the triggers
     //! behind `comment_articles` and `comment_tags`; and `comments_page` against `comment`.
 
     use jiff::Timestamp;
     use yijian_domain::comment::{Channel, NewComment};
     use yijian_domain::receipt::Receipt;
     use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
+    use yijian_testkit::synthetic::Rng;
+    use yijian_testkit::{Backend, PgDatabase};
 
     use crate::{Store, StoreOptions, StoredComment, Target};
 
     const POSITIONS: [&str; 4] = ["教师", "学生", "企业职工", "其他"];
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (self.0 >> 33) % n
-        }
-    }
-
-    /// A directory for one test, and the PostgreSQL database made for it, removed when it is
-    /// dropped, whether the test passed or panicked.
-    struct Scratch {
-        dir: std::path::PathBuf,
-        /// The server's URL and the database's name.
-        database: Option<(String, String)>,
-    }
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!(
-                "yijian-store-{name}-{}-{}",
-                std::process::id(),
-                hex::encode(yijian_crypto::random_bytes::<4>())
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            Scratch { dir, database: None }
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-            if let Some((admin, name)) = self.database.take() {
-                // Drop runs outside async: a small runtime of its own does the clean-up.
-                let _ = std::thread::spawn(move || {
-                    use sqlx::Connection;
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                    rt.block_on(async {
-                        if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
-                        }
-                    })
-                })
-                .join();
-            }
-        }
-    }
 
     /// Comments with every kind of filter value, then a review that adds and removes tags,
     /// relinks articles, disposes and marks; returns the comments as `Store::comment` reads them.
@@ -1050,7 +1003,7 @@ mod tests {
         let id_number =
             yijian_domain::validate::id_number("11010519491231002X", jiff::civil::date(2025, 1, 1)).unwrap();
         let phone = yijian_domain::validate::phone("13800138000").unwrap();
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let mut receipts: Vec<Receipt> = vec![];
         for i in 0..240u64 {
             let mut articles: Vec<u32> = (0..rng.below(4)).map(|_| 1 + rng.below(6) as u32).collect();
@@ -1060,10 +1013,10 @@ mod tests {
             let comment = NewComment {
                 consultation_id: cid.clone(),
                 version: 1,
-                channel: [Channel::Web, Channel::Api, Channel::Manual][rng.below(3) as usize],
+                channel: [Channel::Web, Channel::Api, Channel::Manual][rng.below(3)],
                 name: (rng.below(4) != 0).then(|| format!("姓名{i}")),
                 id_number: personal.then(|| id_number.clone()),
-                position: (rng.below(8) != 0).then(|| POSITIONS[rng.below(4) as usize].to_string()),
+                position: (rng.below(8) != 0).then(|| POSITIONS[rng.below(4)].to_string()),
                 phone: personal.then(|| phone.clone()),
                 email: (rng.below(2) == 0).then(|| format!("u{i}@example.com")),
                 opinion: format!("意见{i}：\"引号\"、反斜杠\\、换行\n和制表\t都原样保存。"),
@@ -1142,8 +1095,8 @@ mod tests {
         times.sort();
         let (t1, t2) = (times[times.len() / 3], times[2 * times.len() / 3]);
         let hits: Vec<i64> = all.iter().map(|c| c.id).filter(|id| id % 3 != 0).rev().collect();
-        let mut rng = Rng(11);
-        let mut pick = |n: u64| rng.below(n) as usize;
+        let mut rng = Rng::new(11);
+        let mut pick = |n: usize| rng.below(n);
         for round in 0..400 {
             let f = QueueFilter {
                 status: [None, Some(ReviewStatus::Received), Some(ReviewStatus::Disposed)][pick(3)],
@@ -1244,30 +1197,23 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queue_and_pages_on_sqlite() {
-        let scratch = Scratch::new("sqlite");
-        let store = Store::open(&StoreOptions::new(&scratch.dir)).await.unwrap();
+        if !Backend::Sqlite.run_or_skip("store::review::tests::queue_and_pages_on_sqlite") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreOptions::new(dir.path())).await.unwrap();
         check(&store).await;
         store.close().await;
     }
 
-    /// Runs when `YIJIAN_TEST_POSTGRES` names a server (as `postgres://…/db`); a database is
-    /// made for the test and dropped after it.
+    /// On a database made for the test on the test server, dropped after it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queue_and_pages_on_postgres() {
-        use sqlx::Connection;
-        let Ok(admin) = std::env::var("YIJIAN_TEST_POSTGRES") else {
-            eprintln!("YIJIAN_TEST_POSTGRES is not set: the PostgreSQL half of this test did not run");
+        let Some(db) = PgDatabase::for_test("store::review::tests::queue_and_pages_on_postgres").await else {
             return;
         };
-        sqlx::any::install_default_drivers();
-        let mut scratch = Scratch::new("postgres");
-        let name = format!("yijian_store_test_{}", hex::encode(yijian_crypto::random_bytes::<6>()));
-        let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-        conn.close().await.unwrap();
-        scratch.database = Some((admin.clone(), name.clone()));
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-        let opts = StoreOptions { database_url: Some(format!("{base}/{name}")), ..StoreOptions::new(&scratch.dir) };
+        let dir = tempfile::tempdir().unwrap();
+        let opts = StoreOptions { database_url: Some(db.url.clone()), ..StoreOptions::new(dir.path()) };
         let store = Store::open(&opts).await.unwrap();
         check(&store).await;
         store.close().await;

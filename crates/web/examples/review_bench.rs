@@ -46,12 +46,13 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use yijian_analysis::SearchIndex;
 use yijian_app::export::{ExportRequest, export_consultation};
-use yijian_domain::comment::{Channel, NewComment};
+use yijian_domain::comment::Channel;
 use yijian_domain::consultation::Consultation;
-use yijian_domain::pii::{IdNumber, PhoneNumber};
 use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
 use yijian_formats::Format;
 use yijian_store::{Store, StoreOptions, Target};
+use yijian_testkit::PgDatabase;
+use yijian_testkit::synthetic::{CommentGenerator, Rng};
 
 const PAGE: usize = 50;
 /// What the web queue asks the index for (`yijian_web::review::SEARCH_CAP`).
@@ -119,212 +120,6 @@ fn usage(problem: &str) -> ! {
          [--skip queue,export,csv,xlsx,jsonl,report,dashboard]"
     );
     std::process::exit(2)
-}
-
-// ------------------------------------------------------------------------------------------
-// Synthetic comments
-// ------------------------------------------------------------------------------------------
-
-/// splitmix64: deterministic per comment, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        let mut r = Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B);
-        r.next();
-        r
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Skewed towards the start of the list, Zipf-like.
-    fn skewed<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        let u = self.unit();
-        items[((u * u) * items.len() as f64) as usize]
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
-const OPENERS: &[&str] = &[
-    "建议",
-    "我认为",
-    "希望",
-    "关于征求意见稿，",
-    "作为一名普通劳动者，",
-    "作为高校教师，",
-    "作为企业人力资源负责人，",
-    "作为一名应届高校毕业生，",
-    "从基层实践看，",
-    "强烈建议",
-    "个人意见：",
-    "另外，",
-    "针对第三条，",
-    "第十二条中",
-];
-
-const TOPICS: &[&[&str]] = &[
-    &[
-        "加强人工智能就业培训",
-        "推动人工智能与实体经济深度融合",
-        "防范人工智能替代岗位带来的结构性失业",
-        "人工智能企业的用工需求应当及时发布",
-        "建立人工智能伦理审查机制",
-        "对算法歧视进行有效监管",
-        "保障劳动者在算法管理下的知情权",
-        "鼓励企业用人工智能提升生产效率而不是简单裁员",
-        "人工智能训练师等新职业的评价标准应当尽快出台",
-        "人工智能生成内容应当显著标识",
-    ],
-    &[
-        "支持高校毕业生到人工智能企业就业",
-        "扩大高校毕业生基层就业项目规模",
-        "完善就业见习补贴政策",
-        "对吸纳高校毕业生的中小企业给予社保补贴",
-        "加强就业困难人员帮扶",
-        "稳定就业岗位是民生之本",
-        "促进青年群体高质量充分就业",
-        "就业服务要下沉到社区和乡村",
-        "打击招聘中的性别歧视和年龄歧视",
-        "受人工智能替代影响的劳动者应当得到转岗培训",
-    ],
-    &[
-        "大力发展职业技能培训",
-        "推行终身职业技能培训制度",
-        "职业技能等级认定要与薪酬待遇挂钩",
-        "培训补贴发放流程应当简化",
-        "鼓励企业开展新型学徒制培训",
-        "职业院校课程应当跟上人工智能产业变化",
-        "加强数字技能培训，提升劳动者数字素养",
-        "培训机构的质量需要第三方评估",
-        "技能人才的职业发展通道需要打通",
-    ],
-    &[
-        "规范平台企业用工行为",
-        "保障外卖骑手和网约车司机的劳动权益",
-        "平台抽成比例应当公开并设置上限",
-        "新就业形态劳动者应当纳入工伤保险",
-        "平台算法不得强制压缩配送时间",
-        "建立平台劳动者的申诉渠道",
-        "灵活就业人员的劳动报酬应当按时足额支付",
-    ],
-    &[
-        "加快全省算力网络建设",
-        "算力资源应当向中小企业和高校开放",
-        "合理布局数据中心，降低算力成本",
-        "算力基础设施建设要兼顾绿色低碳",
-        "推动算力、算法、数据协同发展",
-        "公共算力平台的使用费用应当透明",
-    ],
-    &[
-        "完善灵活就业人员社保缴费政策",
-        "放开灵活就业人员在就业地参加社会保险的户籍限制",
-        "社保关系转移接续要更加便捷",
-        "降低社保缴费基数下限，减轻低收入群体负担",
-        "职业伤害保障试点应当尽快扩大",
-        "人工智能领域高层次人才的社保待遇应当落实",
-    ],
-];
-
-const CLOSINGS: &[&str] = &[
-    "以上意见供参考。",
-    "请予以采纳。",
-    "谢谢！",
-    "望有关部门重视。",
-    "具体可参考沈阳、大连的试点经验。",
-    "此致敬礼。",
-];
-
-/// Place names, each in a few comments in ten thousand: the rare search terms.
-const RARE: &[&str] =
-    &["鞍山", "抚顺", "本溪", "丹东", "锦州", "营口", "阜新", "辽阳", "铁岭", "朝阳", "盘锦", "葫芦岛"];
-
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡"];
-const GIVEN: &[&str] =
-    &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明"];
-
-fn opinion(rng: &mut Rng) -> String {
-    // 20..=500 characters, most of them short: many one-liners and a few long letters.
-    let u = rng.unit();
-    let target = 20 + (480.0 * u * u * u) as usize;
-    let mut text = String::new();
-    let mut chars = 0;
-    let main_topic = rng.below(TOPICS.len());
-    while chars < target {
-        let mut sentence = String::new();
-        if rng.below(3) == 0 {
-            sentence.push_str(rng.skewed(OPENERS));
-        }
-        let topic = if rng.below(4) == 0 { rng.below(TOPICS.len()) } else { main_topic };
-        sentence.push_str(rng.skewed(TOPICS[topic]));
-        if rng.below(1_000) == 0 {
-            sentence.push_str("，比如");
-            sentence.push_str(rng.pick(RARE));
-        }
-        sentence.push_str(if rng.below(3) == 0 { "；" } else { "。" });
-        if rng.below(6) == 0 {
-            sentence.push_str(rng.pick(CLOSINGS));
-        }
-        chars += sentence.chars().count();
-        text.push_str(&sentence);
-    }
-    text.chars().take(target).collect()
-}
-
-struct Generator {
-    consultation_id: String,
-    version: u32,
-    positions: Vec<String>,
-    id_number: IdNumber,
-    phone: PhoneNumber,
-}
-
-impl Generator {
-    fn comment(&self, i: u64) -> NewComment {
-        let mut rng = Rng::new(i);
-        let channel = match rng.below(100) {
-            0..85 => Channel::Web,
-            85..95 => Channel::Api,
-            _ => Channel::Manual,
-        };
-        let manual = channel == Channel::Manual;
-        // Half the online comments carry an ID and a phone number, a fifth of the typed-in letters.
-        let personal = rng.below(if manual { 5 } else { 2 }) == 0;
-        let mut articles: Vec<u32> = (0..rng.below(4)).map(|_| 1 + rng.below(20) as u32).collect();
-        articles.sort_unstable();
-        articles.dedup();
-        let name = format!(
-            "{}{}{}",
-            rng.pick(SURNAMES),
-            rng.pick(GIVEN),
-            if rng.below(2) == 0 { rng.pick(GIVEN) } else { "" }
-        );
-        NewComment {
-            consultation_id: self.consultation_id.clone(),
-            version: self.version,
-            channel,
-            name: Some(name),
-            id_number: personal.then(|| self.id_number.clone()),
-            position: Some(self.positions[rng.below(self.positions.len())].clone()),
-            phone: personal.then(|| self.phone.clone()),
-            email: (!manual).then(|| format!("user{i}@example.com")),
-            opinion: opinion(&mut rng),
-            articles,
-            sender: manual.then(|| "录入员甲".to_string()),
-            note: manual.then(|| "来信录入".to_string()),
-        }
-    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -398,48 +193,13 @@ fn ms(d: Duration) -> f64 {
 }
 
 // ------------------------------------------------------------------------------------------
-// PostgreSQL
-// ------------------------------------------------------------------------------------------
-
-/// The parts of `postgres://USER@HOST:PORT/DB` psql needs, and the URL with another database.
-struct PgTarget {
-    user: String,
-    host: String,
-    port: String,
-    prefix: String,
-}
-
-fn pg_target(url: &str) -> PgTarget {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let (authority, _db) = rest.split_once('/').unwrap_or((rest, ""));
-    let (userinfo, hostport) = authority.rsplit_once('@').unwrap_or(("postgres", authority));
-    let user = userinfo.split(':').next().unwrap_or("postgres").to_string();
-    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "5432"));
-    let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("postgres");
-    PgTarget { user, host: host.to_string(), port: port.to_string(), prefix: format!("{scheme}://{authority}") }
-}
-
-fn psql(pg: &PgTarget, db: &str, sql: &str) -> Result<String, String> {
-    let out = std::process::Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", &pg.host, "-p", &pg.port, "-U", &pg.user, "-d", db])
-        .args(["-c", sql])
-        .output()
-        .map_err(|e| format!("psql: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-// ------------------------------------------------------------------------------------------
 // Main
 // ------------------------------------------------------------------------------------------
 
 fn random_suffix() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let mut r = Rng::new(nanos as u64 ^ ((std::process::id() as u64) << 32));
-    format!("{:08x}", r.next() as u32)
+    format!("{:08x}", r.next_u64() as u32)
 }
 
 /// A point `frac` of the way through the seeding.
@@ -469,30 +229,21 @@ async fn main() {
 
     // A fresh PostgreSQL database beside the one named (or, with --reuse, the one named), or
     // SQLite in the work directory.
-    let pg = args.database.as_deref().map(pg_target);
-    let pg_db = format!("yijian_bench_{suffix}");
-    let database_url = match (&pg, &args.reuse) {
-        (Some(_), Some(_)) => args.database.clone(),
-        (Some(pg), None) => {
-            psql(pg, "test", &format!("CREATE DATABASE {pg_db}"))
-                .or_else(|_| psql(pg, "postgres", &format!("CREATE DATABASE {pg_db}")))
-                .unwrap_or_else(|e| panic!("cannot create database {pg_db}: {e}"));
-            Some(format!("{}/{pg_db}", pg.prefix))
-        }
-        (None, _) => None,
+    let fresh_pg = match (&args.database, &args.reuse) {
+        (Some(url), None) => Some(
+            PgDatabase::create_beside(url, &format!("yijian_bench_{suffix}")).await.unwrap_or_else(|e| panic!("{e}")),
+        ),
+        _ => None,
     };
-    let pg_db = match (&args.reuse, &args.database) {
-        (Some(_), Some(url)) => url.rsplit('/').next().unwrap_or_default().to_string(),
-        _ => pg_db,
-    };
-    let backend_name = if pg.is_some() { "postgresql" } else { "sqlite" };
+    let database_url = fresh_pg.as_ref().map(|db| db.url.clone()).or_else(|| args.database.clone());
+    let backend_name = if database_url.is_some() { "postgresql" } else { "sqlite" };
     println!(
         "== review_bench: {} comments on {backend_name}, work dir {} ({} cores)",
         if args.reuse.is_some() { "the kept".to_string() } else { args.n.to_string() },
         work.display(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
-    let opts = StoreOptions { database_url, ..StoreOptions::new(work.join("data")) };
+    let opts = StoreOptions { database_url: database_url.clone(), ..StoreOptions::new(work.join("data")) };
     let store = Store::open(&opts).await.expect("open the store");
 
     let mut file = yijian_domain::file::parse(include_str!("../../../demo/ln-hrss-ai-2025.md")).expect("demo parses");
@@ -515,11 +266,14 @@ async fn main() {
         println!("reviewed in {:.1} s: {changes}", started.elapsed().as_secs_f64());
         // A production PostgreSQL runs autovacuum, which gathers the planner's statistics and
         // clears the dead rows the review's updates left; a test server may have it off.
-        if let Some(pg) = &pg {
+        if database_url.is_some() {
             let started = Instant::now();
-            for table in ["comments", "comment_articles", "comment_tags"] {
-                if let Err(e) = psql(pg, &pg_db, &format!("VACUUM (ANALYZE) {table}")) {
-                    eprintln!("VACUUM (ANALYZE) {table} failed: {e}");
+            // Each alone, as the simple query it must be (VACUUM runs outside a transaction).
+            for vacuum in
+                ["VACUUM (ANALYZE) comments", "VACUUM (ANALYZE) comment_articles", "VACUUM (ANALYZE) comment_tags"]
+            {
+                if let Err(e) = sqlx::raw_sql(vacuum).execute(store.pool()).await {
+                    eprintln!("{vacuum} failed: {e}");
                 }
             }
             println!(
@@ -654,17 +408,12 @@ async fn main() {
 
     drop(index);
     store.close().await;
-    if let Some(pg) = &pg {
-        if keep {
-            println!("kept database {}/{pg_db}", pg.prefix);
-        } else if let Err(e) = psql(pg, "test", &format!("DROP DATABASE {pg_db} WITH (FORCE)"))
-            .or_else(|_| psql(pg, "postgres", &format!("DROP DATABASE {pg_db} WITH (FORCE)")))
-        {
-            eprintln!("could not drop database {pg_db}: {e}");
-        }
+    match fresh_pg {
+        Some(db) if keep => println!("kept database {}", db.keep()),
+        db => drop(db),
     }
     if keep {
-        let database = pg.as_ref().map(|pg| format!(" --database {}/{pg_db}", pg.prefix)).unwrap_or_default();
+        let database = database_url.map(|url| format!(" --database {url}")).unwrap_or_default();
         println!("kept {} (run again on it with --reuse {}{database})", work.display(), work.display());
     } else {
         let _ = std::fs::remove_dir_all(&work);
@@ -675,7 +424,7 @@ async fn main() {
 /// submitted, and the seconds it took.
 async fn seed(store: &Store, c: &Consultation, positions: &[String], args: &Args) -> (Timestamp, Timestamp, f64) {
     let today = jiff::Zoned::now().date();
-    let generator = Arc::new(Generator {
+    let generator = Arc::new(CommentGenerator {
         consultation_id: c.meta.id.clone(),
         version: c.version,
         positions: positions.to_vec(),
