@@ -15,6 +15,7 @@
 //! A mismatch names the table, column or index.
 
 use std::collections::{BTreeMap, BTreeSet};
+use yijian_store::Audit;
 
 use sqlx::{AnyPool, Row};
 use yijian_store::Store;
@@ -564,8 +565,9 @@ async fn triggers_do_the_same_job() {
 
     // audit_log: append-only.
     for (name, store) in backends {
-        store.audit("tester", "reveal.id_number", "YJ-0000-0001", "reason=复核身份").await.unwrap();
-        store.audit("tester", "login", "tester", "").await.unwrap();
+        let now = jiff::Timestamp::now();
+        store.audit(now, Audit::new("tester", "reveal.id_number", "YJ-0000-0001", "reason=复核身份")).await.unwrap();
+        store.audit(now, Audit::new("tester", "login", "tester", "")).await.unwrap();
         for sql in ["UPDATE audit_log SET detail = 'reason=none' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 2"]
         {
             let result = run_sql(store.pool(), sql, &[]).await;
