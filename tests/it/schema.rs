@@ -15,10 +15,9 @@
 //! A mismatch names the table, column or index.
 
 use std::collections::{BTreeMap, BTreeSet};
-use yijian_store::Audit;
 
 use sqlx::{AnyPool, Row};
-use yijian_store::Store;
+use yijian_store::{Audit, Store};
 
 use crate::harness::{Backend, DEMO_ID, TestData, demo_file};
 
