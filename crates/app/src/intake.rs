@@ -10,11 +10,11 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
-use yijian_domain::FieldError;
 use yijian_domain::comment::{Channel, NewComment, ValidSubmission, validate_manual_entry, validate_submission};
 use yijian_domain::consultation::{Consultation, Status};
 use yijian_domain::receipt::Receipt;
 use yijian_domain::staff::Permission;
+use yijian_domain::{FieldCode, FieldError};
 use yijian_store::SessionUser;
 
 use crate::captcha::Verdict;
@@ -68,7 +68,7 @@ impl App {
         };
         errors.extend(self.check_captcha(sub.fields, now));
         if sub.consent == Some(false) {
-            errors.push(FieldError::new("consent", "consent_required"));
+            errors.push(FieldError::new("consent", FieldCode::ConsentRequired));
         }
         let valid = match checked {
             Ok(v) if errors.is_empty() => v,
@@ -94,7 +94,7 @@ impl App {
         for a in articles {
             match a.parse::<u32>() {
                 Ok(n) => numbers.push(n),
-                Err(_) => return Ok(Err(vec![FieldError::new("articles", "article_unknown")])),
+                Err(_) => return Ok(Err(vec![FieldError::new("articles", FieldCode::ArticleUnknown)])),
             }
         }
         let today = now.to_zoned(c.tz.clone()).date();
@@ -150,16 +150,16 @@ impl App {
         let mut errors = Vec::new();
         let text = |field: &'static str, v: Option<&Value>, errors: &mut Vec<FieldError>| match v {
             None | Some(Value::Null) => {
-                errors.push(FieldError::new(field, "required"));
+                errors.push(FieldError::new(field, FieldCode::Required));
                 None
             }
             Some(Value::String(s)) if s.trim().is_empty() => {
-                errors.push(FieldError::new(field, "required"));
+                errors.push(FieldError::new(field, FieldCode::Required));
                 None
             }
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => {
-                errors.push(FieldError::new(field, "invalid_type"));
+                errors.push(FieldError::new(field, FieldCode::InvalidType));
                 None
             }
         };
@@ -168,8 +168,8 @@ impl App {
         match (id, answer) {
             (Some(id), Some(answer)) => match self.captchas.check(&id, &answer, now) {
                 Verdict::Right => {}
-                Verdict::Wrong => errors.push(FieldError::new("captcha_answer", "captcha_wrong")),
-                Verdict::Expired => errors.push(FieldError::new("captcha_answer", "captcha_expired")),
+                Verdict::Wrong => errors.push(FieldError::new("captcha_answer", FieldCode::CaptchaWrong)),
+                Verdict::Expired => errors.push(FieldError::new("captcha_answer", FieldCode::CaptchaExpired)),
             },
             (Some(id), None) => {
                 self.captchas.check(&id, "", now);

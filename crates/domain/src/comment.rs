@@ -3,9 +3,9 @@
 use jiff::civil::Date;
 use serde_json::{Map, Value};
 
-use crate::FieldError;
 use crate::pii::{IdNumber, PhoneNumber};
 use crate::validate;
+use crate::{FieldCode, FieldError};
 
 /// How a comment reached the consultation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ pub fn validate_manual_entry(
 ) -> Result<NewCommentFields, Vec<FieldError>> {
     let mut errors = Vec::new();
     let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    fn check<T>(field: &'static str, r: Result<T, &'static str>, errors: &mut Vec<FieldError>) -> Option<T> {
+    fn check<T>(field: &'static str, r: Result<T, FieldCode>, errors: &mut Vec<FieldError>) -> Option<T> {
         r.map_err(|code| errors.push(FieldError::new(field, code))).ok()
     }
     let name = get("name").and_then(|s| check("name", validate::name(s), &mut errors));
@@ -126,7 +126,7 @@ pub fn validate_manual_entry(
         if rules.positions.iter().any(|x| x == p) {
             Some(p.to_string())
         } else {
-            errors.push(FieldError::new("position", "position_unknown"));
+            errors.push(FieldError::new("position", FieldCode::PositionUnknown));
             None
         }
     });
@@ -136,21 +136,21 @@ pub fn validate_manual_entry(
         Some(s) => validate::opinion(s, rules.max_opinion_chars)
             .map_err(|code| {
                 let e = FieldError::new("opinion", code);
-                errors.push(if code == "opinion_too_long" { e.with_limit(rules.max_opinion_chars) } else { e });
+                errors.push(if code == FieldCode::OpinionTooLong { e.with_limit(rules.max_opinion_chars) } else { e });
             })
             .ok(),
         None => {
-            errors.push(FieldError::new("opinion", "required"));
+            errors.push(FieldError::new("opinion", FieldCode::Required));
             None
         }
     };
     if let Some(n) = articles.iter().find(|n| !rules.articles.contains(n)) {
         let _ = n;
-        errors.push(FieldError::new("articles", "article_unknown"));
+        errors.push(FieldError::new("articles", FieldCode::ArticleUnknown));
     }
     let note = get("note").map(String::from);
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-        errors.push(FieldError::new("note", "note_too_long").with_limit(MAX_NOTE_CHARS));
+        errors.push(FieldError::new("note", FieldCode::NoteTooLong).with_limit(MAX_NOTE_CHARS));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -216,12 +216,12 @@ pub fn validate_submission(
     let mut text = |field: &'static str| -> Option<String> {
         match body.get(field) {
             None | Some(Value::Null) => {
-                errors.push(FieldError::new(field, "required"));
+                errors.push(FieldError::new(field, FieldCode::Required));
                 None
             }
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => {
-                errors.push(FieldError::new(field, "invalid_type"));
+                errors.push(FieldError::new(field, FieldCode::InvalidType));
                 None
             }
         }
@@ -233,19 +233,19 @@ pub fn validate_submission(
     let email = text("email");
     let opinion = text("opinion");
 
-    fn check<T>(field: &'static str, r: Result<T, &'static str>, errors: &mut Vec<FieldError>) -> Option<T> {
+    fn check<T>(field: &'static str, r: Result<T, FieldCode>, errors: &mut Vec<FieldError>) -> Option<T> {
         r.map_err(|code| errors.push(FieldError::new(field, code))).ok()
     }
     let name = name.and_then(|s| check("name", validate::name(&s), &mut errors));
     let id_number = id_number.and_then(|s| check("id_number", validate::id_number(&s, today), &mut errors));
     let position = position.and_then(|s| {
         if s.is_empty() || s == "请选择" {
-            errors.push(FieldError::new("position", "required"));
+            errors.push(FieldError::new("position", FieldCode::Required));
             None
         } else if rules.positions.contains(&s) {
             Some(s)
         } else {
-            errors.push(FieldError::new("position", "position_unknown"));
+            errors.push(FieldError::new("position", FieldCode::PositionUnknown));
             None
         }
     });
@@ -255,7 +255,7 @@ pub fn validate_submission(
         validate::opinion(&s, rules.max_opinion_chars)
             .map_err(|code| {
                 let e = FieldError::new("opinion", code);
-                errors.push(if code == "opinion_too_long" { e.with_limit(rules.max_opinion_chars) } else { e });
+                errors.push(if code == FieldCode::OpinionTooLong { e.with_limit(rules.max_opinion_chars) } else { e });
             })
             .ok()
     });
@@ -273,14 +273,14 @@ pub fn validate_submission(
                     }
                     Some(_) => {
                         ok = false;
-                        errors.push(FieldError::new("articles", "article_unknown"));
+                        errors.push(FieldError::new("articles", FieldCode::ArticleUnknown));
                         break;
                     }
                     None => {
                         ok = false;
                         errors.push(FieldError::new(
                             "articles",
-                            if item.is_number() { "article_unknown" } else { "invalid_type" },
+                            if item.is_number() { FieldCode::ArticleUnknown } else { FieldCode::InvalidType },
                         ));
                         break;
                     }
@@ -290,7 +290,7 @@ pub fn validate_submission(
             ok.then_some(out)
         }
         Some(_) => {
-            errors.push(FieldError::new("articles", "invalid_type"));
+            errors.push(FieldError::new("articles", FieldCode::InvalidType));
             None
         }
     };
@@ -345,17 +345,17 @@ mod tests {
             json!({"name": 5, "position": "请选择", "phone": "123", "email": "x", "opinion": "这条意见超过了十个字的限制啊", "articles": [99]}),
         );
         let errs = validate_submission(&b, &rules(), today()).unwrap_err();
-        let got: Vec<(&str, &str)> = errs.iter().map(|e| (e.field, e.code)).collect();
+        let got: Vec<(&str, FieldCode)> = errs.iter().map(|e| (e.field, e.code)).collect();
         assert_eq!(
             got,
             vec![
-                ("name", "invalid_type"),
-                ("id_number", "required"),
-                ("position", "required"),
-                ("phone", "phone_invalid"),
-                ("email", "email_invalid"),
-                ("opinion", "opinion_too_long"),
-                ("articles", "article_unknown"),
+                ("name", FieldCode::InvalidType),
+                ("id_number", FieldCode::Required),
+                ("position", FieldCode::Required),
+                ("phone", FieldCode::PhoneInvalid),
+                ("email", FieldCode::EmailInvalid),
+                ("opinion", FieldCode::OpinionTooLong),
+                ("articles", FieldCode::ArticleUnknown),
             ]
         );
         assert_eq!(errs.iter().find(|e| e.field == "opinion").unwrap().limit, Some(10));
@@ -363,15 +363,15 @@ mod tests {
 
     #[test]
     fn field_types_and_articles() {
-        let cases: &[(&str, Value, &str)] = &[
-            ("articles", json!("5"), "invalid_type"),
-            ("articles", json!(["5"]), "invalid_type"),
-            ("articles", json!([0]), "article_unknown"),
-            ("articles", json!([-1]), "article_unknown"),
-            ("articles", json!([1.5]), "article_unknown"),
-            ("position", json!("局长"), "position_unknown"),
-            ("position", json!(["公务员"]), "invalid_type"),
-            ("opinion", json!(true), "invalid_type"),
+        let cases: &[(&str, Value, FieldCode)] = &[
+            ("articles", json!("5"), FieldCode::InvalidType),
+            ("articles", json!(["5"]), FieldCode::InvalidType),
+            ("articles", json!([0]), FieldCode::ArticleUnknown),
+            ("articles", json!([-1]), FieldCode::ArticleUnknown),
+            ("articles", json!([1.5]), FieldCode::ArticleUnknown),
+            ("position", json!("局长"), FieldCode::PositionUnknown),
+            ("position", json!(["公务员"]), FieldCode::InvalidType),
+            ("opinion", json!(true), FieldCode::InvalidType),
         ];
         for (field, value, code) in cases {
             let mut b = body(good());
@@ -421,15 +421,15 @@ mod tests {
         assert_eq!(
             codes,
             [
-                ("id_number", "id_number_checksum"),
-                ("position", "position_unknown"),
-                ("email", "email_domain"),
-                ("opinion", "required"),
-                ("articles", "article_unknown")
+                ("id_number", FieldCode::IdNumberChecksum),
+                ("position", FieldCode::PositionUnknown),
+                ("email", FieldCode::EmailDomain),
+                ("opinion", FieldCode::Required),
+                ("articles", FieldCode::ArticleUnknown)
             ]
         );
         let long_note = "注".repeat(MAX_NOTE_CHARS + 1);
         let errors = validate_manual_entry(&fields(&[("opinion", "好"), ("note", &long_note)]), &[], &rules(), today());
-        assert_eq!(errors.unwrap_err()[0].code, "note_too_long");
+        assert_eq!(errors.unwrap_err()[0].code, FieldCode::NoteTooLong);
     }
 }

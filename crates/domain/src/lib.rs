@@ -50,18 +50,128 @@ impl Lang {
     }
 }
 
+/// What is wrong with a field, as a stable machine-readable code. [`messages::field_message`]
+/// words each one for people in both languages, and matches every variant: a code without its
+/// wording does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldCode {
+    Required,
+    InvalidType,
+    NameTooLong,
+    NameInvalidCharacter,
+    IdNumberLegacy,
+    IdNumberFormat,
+    IdNumberRegion,
+    IdNumberBirthDate,
+    IdNumberChecksum,
+    PhoneInvalid,
+    PhoneNotMainland,
+    PhoneServiceNumber,
+    EmailInvalid,
+    EmailDomain,
+    EmailTooLong,
+    OpinionTooLong,
+    OpinionControlCharacter,
+    NoteTooLong,
+    PositionUnknown,
+    ArticleUnknown,
+    CaptchaWrong,
+    CaptchaExpired,
+    ConsentRequired,
+    RateLimited,
+    FormExpired,
+    StorageFailed,
+}
+
+impl FieldCode {
+    /// Every code, for tests that walk them all.
+    pub const ALL: [FieldCode; 26] = [
+        FieldCode::Required,
+        FieldCode::InvalidType,
+        FieldCode::NameTooLong,
+        FieldCode::NameInvalidCharacter,
+        FieldCode::IdNumberLegacy,
+        FieldCode::IdNumberFormat,
+        FieldCode::IdNumberRegion,
+        FieldCode::IdNumberBirthDate,
+        FieldCode::IdNumberChecksum,
+        FieldCode::PhoneInvalid,
+        FieldCode::PhoneNotMainland,
+        FieldCode::PhoneServiceNumber,
+        FieldCode::EmailInvalid,
+        FieldCode::EmailDomain,
+        FieldCode::EmailTooLong,
+        FieldCode::OpinionTooLong,
+        FieldCode::OpinionControlCharacter,
+        FieldCode::NoteTooLong,
+        FieldCode::PositionUnknown,
+        FieldCode::ArticleUnknown,
+        FieldCode::CaptchaWrong,
+        FieldCode::CaptchaExpired,
+        FieldCode::ConsentRequired,
+        FieldCode::RateLimited,
+        FieldCode::FormExpired,
+        FieldCode::StorageFailed,
+    ];
+
+    /// The code as the API and the logs write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldCode::Required => "required",
+            FieldCode::InvalidType => "invalid_type",
+            FieldCode::NameTooLong => "name_too_long",
+            FieldCode::NameInvalidCharacter => "name_invalid_character",
+            FieldCode::IdNumberLegacy => "id_number_legacy",
+            FieldCode::IdNumberFormat => "id_number_format",
+            FieldCode::IdNumberRegion => "id_number_region",
+            FieldCode::IdNumberBirthDate => "id_number_birth_date",
+            FieldCode::IdNumberChecksum => "id_number_checksum",
+            FieldCode::PhoneInvalid => "phone_invalid",
+            FieldCode::PhoneNotMainland => "phone_not_mainland",
+            FieldCode::PhoneServiceNumber => "phone_service_number",
+            FieldCode::EmailInvalid => "email_invalid",
+            FieldCode::EmailDomain => "email_domain",
+            FieldCode::EmailTooLong => "email_too_long",
+            FieldCode::OpinionTooLong => "opinion_too_long",
+            FieldCode::OpinionControlCharacter => "opinion_control_character",
+            FieldCode::NoteTooLong => "note_too_long",
+            FieldCode::PositionUnknown => "position_unknown",
+            FieldCode::ArticleUnknown => "article_unknown",
+            FieldCode::CaptchaWrong => "captcha_wrong",
+            FieldCode::CaptchaExpired => "captcha_expired",
+            FieldCode::ConsentRequired => "consent_required",
+            FieldCode::RateLimited => "rate_limited",
+            FieldCode::FormExpired => "form_expired",
+            FieldCode::StorageFailed => "storage_failed",
+        }
+    }
+}
+
+/// Serialised as its [`as_str`](FieldCode::as_str) code, as the API has always written it.
+impl serde::Serialize for FieldCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for FieldCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One thing wrong with one field of a submission. `code` is stable and machine-readable;
 /// [`messages::field_message`] turns it into words for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: &'static str,
-    pub code: &'static str,
+    pub code: FieldCode,
     /// The limit a `*_too_long` code refers to, so the message can name it.
     pub limit: Option<usize>,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, code: &'static str) -> Self {
+    pub fn new(field: &'static str, code: FieldCode) -> Self {
         FieldError { field, code, limit: None }
     }
     pub fn with_limit(mut self, limit: usize) -> Self {

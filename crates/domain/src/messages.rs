@@ -3,7 +3,7 @@
 //! The Chinese is written for citizens filling in a form: plain, polite, and saying what to do.
 
 use crate::validate::NAME_MAX_CHARS;
-use crate::{FieldError, Lang};
+use crate::{FieldCode, FieldError, Lang};
 
 /// The label of a form field, as the form shows it. An unknown field gets a neutral label.
 /// How an article is named: 第5条, Art. 5.
@@ -57,8 +57,8 @@ pub fn field_label(field: &str, lang: Lang) -> &'static str {
     }
 }
 
-/// The message for one field error. Every code the validators and the intake produce has its
-/// own wording; an unknown code gets a generic message that names the field.
+/// The message for one field error. Every code has its own wording, in both languages: the match
+/// names every [`FieldCode`], so a new code does not compile until it is worded.
 pub fn field_message(err: &FieldError, lang: Lang) -> String {
     let label = field_label(err.field, lang);
     let zh = lang == Lang::Zh;
@@ -66,8 +66,8 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
         if zh { zh_text.to_owned() } else { en_text.to_owned() }
     };
     match err.code {
-        "required" => required(err.field, lang),
-        "invalid_type" => {
+        FieldCode::Required => required(err.field, lang),
+        FieldCode::InvalidType => {
             if zh {
                 format!("{label}的数据格式不正确，请重新填写")
             } else {
@@ -75,7 +75,7 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             }
         }
 
-        "name_too_long" => {
+        FieldCode::NameTooLong => {
             let limit = err.limit.unwrap_or(NAME_MAX_CHARS);
             if zh {
                 format!("姓名不能超过{limit}个字")
@@ -83,56 +83,56 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
                 format!("Your name can be at most {limit} characters long")
             }
         }
-        "name_invalid_character" => text(
+        FieldCode::NameInvalidCharacter => text(
             "姓名只能填写文字，可以使用空格和间隔号“·”，不能包含数字或其他符号",
             "Your name may contain letters, spaces and the marks · . - ' only, not digits or other symbols",
         ),
 
-        "id_number_legacy" => text(
+        FieldCode::IdNumberLegacy => text(
             "15位旧身份证号码已停止使用，请填写18位身份证号码",
             "15-digit ID numbers are no longer valid; please enter your 18-digit ID card number",
         ),
-        "id_number_format" => text(
+        FieldCode::IdNumberFormat => text(
             "身份证号码应为18位，由17位数字和最后1位数字或字母X组成，请核对",
             "An ID card number has 18 characters: 17 digits followed by a digit or the letter X",
         ),
-        "id_number_region" => text(
+        FieldCode::IdNumberRegion => text(
             "身份证号码的前两位（地区代码）不正确，请核对",
             "The first two digits (the region code) of the ID card number are not valid; please check the number",
         ),
-        "id_number_birth_date" => text(
+        FieldCode::IdNumberBirthDate => text(
             "身份证号码中的出生日期不正确，请核对",
             "The date of birth in the ID card number is not valid; please check the number",
         ),
-        "id_number_checksum" => text(
+        FieldCode::IdNumberChecksum => text(
             "身份证号码校验位不正确，请核对",
             "The ID card number is not valid (its check digit is wrong); please check the number",
         ),
 
-        "phone_invalid" => text(
+        FieldCode::PhoneInvalid => text(
             "请填写正确的手机号码，或带区号的固定电话号码（如 024-22951510）",
             "Please enter a valid mobile number, or a landline number with its area code (such as 024-22951510)",
         ),
-        "phone_not_mainland" => {
+        FieldCode::PhoneNotMainland => {
             text("请填写中国大陆的手机号码或固定电话号码", "Please enter a mobile or landline number in mainland China")
         }
-        "phone_service_number" => text(
+        FieldCode::PhoneServiceNumber => text(
             "请填写本人的手机号码或固定电话号码，不能使用400、800等服务号码或短号码",
             "Please enter your own mobile or landline number; service numbers such as 400 or 800 numbers and short numbers cannot be used",
         ),
 
-        "email_invalid" => text(
+        FieldCode::EmailInvalid => text(
             "请填写正确的邮箱地址，如 name@example.com",
             "Please enter a valid email address, such as name@example.com",
         ),
-        "email_domain" => text(
+        FieldCode::EmailDomain => text(
             "邮箱地址中“@”后面的部分不正确，请核对",
             "The part of the email address after the @ is not valid; please check it",
         ),
         // The limit is in octets, which people do not count, so it is not named.
-        "email_too_long" => text("邮箱地址过长，请核对", "The email address is too long; please check it"),
+        FieldCode::EmailTooLong => text("邮箱地址过长，请核对", "The email address is too long; please check it"),
 
-        "opinion_too_long" => match (err.limit, zh) {
+        FieldCode::OpinionTooLong => match (err.limit, zh) {
             (Some(limit), true) => format!("意见不能超过{limit}个字，请精简后再提交"),
             (Some(limit), false) => {
                 format!("Your comments can be at most {limit} characters long; please shorten them")
@@ -140,27 +140,29 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             (None, true) => "意见内容过长，请精简后再提交".to_owned(),
             (None, false) => "Your comments are too long; please shorten them".to_owned(),
         },
-        "opinion_control_character" => text(
+        FieldCode::OpinionControlCharacter => text(
             "意见中含有无法显示的控制字符，请删除后再提交（可尝试以纯文本方式重新粘贴）",
             "Your comments contain invisible control characters; please remove them (try pasting the text again as plain text)",
         ),
 
-        "note_too_long" => match (err.limit, zh) {
+        FieldCode::NoteTooLong => match (err.limit, zh) {
             (Some(limit), true) => format!("备注不能超过{limit}个字"),
             (Some(limit), false) => format!("The note can be at most {limit} characters long"),
             (None, true) => "备注过长".to_owned(),
             (None, false) => "The note is too long".to_owned(),
         },
-        "position_unknown" => text("请选择列表中的职位", "Please choose a position from the list"),
-        "article_unknown" => {
+        FieldCode::PositionUnknown => text("请选择列表中的职位", "Please choose a position from the list"),
+        FieldCode::ArticleUnknown => {
             text("所选条款不存在，请重新选择", "A selected article does not exist; please choose again")
         }
-        "captcha_wrong" => text("验证码不正确，请重新输入", "The verification code is not correct; please try again"),
-        "consent_required" => text(
+        FieldCode::CaptchaWrong => {
+            text("验证码不正确，请重新输入", "The verification code is not correct; please try again")
+        }
+        FieldCode::ConsentRequired => text(
             "请阅读个人信息保护说明，并勾选同意后再提交",
             "Please read the privacy notice and tick the box to agree before you submit",
         ),
-        "rate_limited" => {
+        FieldCode::RateLimited => {
             let secs = err.limit.unwrap_or(60);
             if zh {
                 format!("提交过于频繁，您填写的内容已保留，请{secs}秒后再提交")
@@ -170,26 +172,18 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
                 )
             }
         }
-        "form_expired" => text(
+        FieldCode::FormExpired => text(
             "页面已过期，您填写的内容已保留，请重新填写验证码后再提交",
             "This form had expired. What you typed is kept; please answer the captcha again and resubmit",
         ),
-        "storage_failed" => text(
+        FieldCode::StorageFailed => text(
             "服务器出现问题，您的意见没有保存，请稍后再试",
             "Something went wrong on the server; your comment was not saved. Please try again later",
         ),
-        "captcha_expired" => text(
+        FieldCode::CaptchaExpired => text(
             "验证码已失效，请点击图片获取新的验证码",
             "The verification code has expired or was already used; please get a new image",
         ),
-
-        _ => {
-            if zh {
-                format!("{label}填写有误，请核对")
-            } else {
-                format!("{label}: the value is not valid; please check it")
-            }
-        }
     }
 }
 
@@ -222,37 +216,6 @@ fn required(field: &str, lang: Lang) -> String {
 mod tests {
     use super::*;
 
-    /// Every code a validator or the intake produces, with the field it comes with.
-    const CODES: [(&str, &str); 23] = [
-        ("name", "name_too_long"),
-        ("name", "name_invalid_character"),
-        ("id_number", "id_number_legacy"),
-        ("id_number", "id_number_format"),
-        ("id_number", "id_number_region"),
-        ("id_number", "id_number_birth_date"),
-        ("id_number", "id_number_checksum"),
-        ("phone", "phone_invalid"),
-        ("phone", "phone_not_mainland"),
-        ("phone", "phone_service_number"),
-        ("email", "email_invalid"),
-        ("email", "email_domain"),
-        ("email", "email_too_long"),
-        ("opinion", "opinion_too_long"),
-        ("opinion", "opinion_control_character"),
-        ("position", "position_unknown"),
-        ("articles", "article_unknown"),
-        ("note", "note_too_long"),
-        ("captcha_answer", "captcha_wrong"),
-        ("captcha_answer", "captcha_expired"),
-        ("captcha_id", "captcha_expired"),
-        ("name", "invalid_type"),
-        ("articles", "invalid_type"),
-    ];
-
-    fn generic(field: &'static str, lang: Lang) -> String {
-        field_message(&FieldError::new(field, "no_such_code"), lang)
-    }
-
     #[test]
     fn required_names_the_field() {
         let cases: &[(&str, &str, &str)] = &[
@@ -268,25 +231,44 @@ mod tests {
             ("other", "请填写此项", "Please fill in this field"),
         ];
         for (field, zh, en) in cases {
-            let e = FieldError::new(field, "required");
+            let e = FieldError::new(field, FieldCode::Required);
             assert_eq!(field_message(&e, Lang::Zh), *zh);
             assert_eq!(field_message(&e, Lang::En), *en);
         }
     }
 
+    /// The field each code comes with in practice, for a realistic message.
+    fn field_of(code: FieldCode) -> &'static str {
+        match code.as_str().split('_').next() {
+            Some("name") => "name",
+            Some("id") => "id_number",
+            Some("phone") => "phone",
+            Some("email") => "email",
+            Some("opinion") => "opinion",
+            Some("note") => "note",
+            Some("position") => "position",
+            Some("article") => "articles",
+            Some("captcha") => "captcha_answer",
+            Some("consent") => "consent",
+            _ => "form",
+        }
+    }
+
     #[test]
-    fn every_code_has_its_own_message() {
-        for (field, code) in CODES {
+    fn every_code_has_its_own_message_in_both_languages() {
+        let mut seen = std::collections::HashSet::new();
+        for code in FieldCode::ALL {
+            let field = field_of(code);
             for lang in [Lang::Zh, Lang::En] {
                 let m = field_message(&FieldError::new(field, code), lang);
                 assert!(!m.is_empty(), "{field}/{code}");
-                assert_ne!(m, generic(field, lang), "{field}/{code} falls through to the generic message");
-                assert!(!m.contains(code), "{field}/{code}: the code leaks into {m}");
+                assert!(!m.contains(code.as_str()), "{field}/{code}: the code leaks into {m}");
                 assert_eq!(
                     lang == Lang::Zh,
                     m.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)),
                     "{field}/{code}: {m}"
                 );
+                assert!(seen.insert(m.clone()), "{field}/{code}: the same words as another code: {m}");
             }
         }
     }
@@ -294,42 +276,39 @@ mod tests {
     #[test]
     fn specific_wording() {
         let cases: &[(FieldError, Lang, &str)] = &[
-            (FieldError::new("id_number", "id_number_checksum"), Lang::Zh, "身份证号码校验位不正确，请核对"),
+            (FieldError::new("id_number", FieldCode::IdNumberChecksum), Lang::Zh, "身份证号码校验位不正确，请核对"),
             (
-                FieldError::new("id_number", "id_number_legacy"),
+                FieldError::new("id_number", FieldCode::IdNumberLegacy),
                 Lang::Zh,
                 "15位旧身份证号码已停止使用，请填写18位身份证号码",
             ),
-            (FieldError::new("position", "position_unknown"), Lang::Zh, "请选择列表中的职位"),
+            (FieldError::new("position", FieldCode::PositionUnknown), Lang::Zh, "请选择列表中的职位"),
             (
-                FieldError::new("opinion", "opinion_too_long").with_limit(2000),
+                FieldError::new("opinion", FieldCode::OpinionTooLong).with_limit(2000),
                 Lang::Zh,
                 "意见不能超过2000个字，请精简后再提交",
             ),
             (
-                FieldError::new("opinion", "opinion_too_long").with_limit(10),
+                FieldError::new("opinion", FieldCode::OpinionTooLong).with_limit(10),
                 Lang::En,
                 "Your comments can be at most 10 characters long; please shorten them",
             ),
-            (FieldError::new("opinion", "opinion_too_long"), Lang::Zh, "意见内容过长，请精简后再提交"),
-            (FieldError::new("name", "name_too_long"), Lang::Zh, "姓名不能超过50个字"),
+            (FieldError::new("opinion", FieldCode::OpinionTooLong), Lang::Zh, "意见内容过长，请精简后再提交"),
+            (FieldError::new("name", FieldCode::NameTooLong), Lang::Zh, "姓名不能超过50个字"),
             (
-                FieldError::new("name", "name_too_long").with_limit(30),
+                FieldError::new("name", FieldCode::NameTooLong).with_limit(30),
                 Lang::En,
                 "Your name can be at most 30 characters long",
             ),
-            (FieldError::new("phone", "invalid_type"), Lang::Zh, "联系电话的数据格式不正确，请重新填写"),
-            (FieldError::new("phone", "invalid_type"), Lang::En, "Phone number: the value has the wrong type"),
-            (FieldError::new("email", "whatever"), Lang::Zh, "邮箱填写有误，请核对"),
-            (FieldError::new("email", "whatever"), Lang::En, "Email: the value is not valid; please check it"),
-            (FieldError::new("unknown_field", "whatever"), Lang::Zh, "此项填写有误，请核对"),
+            (FieldError::new("phone", FieldCode::InvalidType), Lang::Zh, "联系电话的数据格式不正确，请重新填写"),
+            (FieldError::new("phone", FieldCode::InvalidType), Lang::En, "Phone number: the value has the wrong type"),
         ];
         for (err, lang, want) in cases {
             assert_eq!(field_message(err, *lang), *want, "{err:?} {lang:?}");
         }
-        let expired = field_message(&FieldError::new("captcha_answer", "captcha_expired"), Lang::En);
+        let expired = field_message(&FieldError::new("captcha_answer", FieldCode::CaptchaExpired), Lang::En);
         assert!(expired.contains("new image"), "{expired}");
-        let expired = field_message(&FieldError::new("captcha_answer", "captcha_expired"), Lang::Zh);
+        let expired = field_message(&FieldError::new("captcha_answer", FieldCode::CaptchaExpired), Lang::Zh);
         assert!(expired.contains("新的验证码"), "{expired}");
     }
 

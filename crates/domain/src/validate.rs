@@ -19,6 +19,7 @@ use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use crate::FieldCode;
 use crate::pii::{IdNumber, PhoneNumber, cn_area_code_len};
 
 /// The longest name accepted, in Unicode scalar values.
@@ -28,7 +29,7 @@ pub const EMAIL_MAX_OCTETS: usize = 254;
 /// The longest local part (before the `@`) accepted, in octets (RFC 5321).
 pub const EMAIL_LOCAL_MAX_OCTETS: usize = 64;
 
-const REQUIRED: &str = "required";
+const REQUIRED: FieldCode = FieldCode::Required;
 
 // ---------------------------------------------------------------------------------------------
 // Name
@@ -42,7 +43,7 @@ const REQUIRED: &str = "required";
 /// `·` (U+00B7, as in 阿卜杜勒·克里木), `・` (U+30FB), `•` (U+2022), `.`, `-`, `'` and `’`
 /// (U+2019, the apostrophe phones type). It must hold at least one letter. Returns the
 /// trimmed name in NFC.
-pub fn name(raw: &str) -> Result<String, &'static str> {
+pub fn name(raw: &str) -> Result<String, FieldCode> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(REQUIRED);
@@ -62,16 +63,16 @@ pub fn name(raw: &str) -> Result<String, &'static str> {
         if c.is_alphabetic() {
             has_letter = true;
         } else if !(is_combining_mark(c) || NAME_SEPARATORS.contains(&c)) {
-            return Err("name_invalid_character");
+            return Err(FieldCode::NameInvalidCharacter);
         }
         out.push(c);
     }
     if !has_letter {
-        return Err("name_invalid_character");
+        return Err(FieldCode::NameInvalidCharacter);
     }
     let out: String = out.nfc().collect();
     if out.chars().count() > NAME_MAX_CHARS {
-        return Err("name_too_long");
+        return Err(FieldCode::NameTooLong);
     }
     Ok(out)
 }
@@ -91,30 +92,30 @@ const NAME_SEPARATORS: [char; 7] = ['\u{00B7}', '\u{30FB}', '\u{2022}', '.', '-'
 /// first two digits must be a province-level code (`id_number_region`); digits 7 to 14 must be
 /// a real date from 1900-01-01 to `today` inclusive (`id_number_birth_date`); the last
 /// character must be the ISO 7064 MOD 11-2 check character (`id_number_checksum`).
-pub fn id_number(raw: &str, today: Date) -> Result<IdNumber, &'static str> {
+pub fn id_number(raw: &str, today: Date) -> Result<IdNumber, FieldCode> {
     let normalised: String = raw.trim().nfkc().collect::<String>().trim().replace('x', "X");
     if normalised.is_empty() {
         return Err(REQUIRED);
     }
     let b = normalised.as_bytes();
     if b.len() == 15 && b.iter().all(u8::is_ascii_digit) {
-        return Err("id_number_legacy");
+        return Err(FieldCode::IdNumberLegacy);
     }
     if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
-        return Err("id_number_format");
+        return Err(FieldCode::IdNumberFormat);
     }
     let region = digits_value(&b[..2]);
     if !is_province_code(region) {
-        return Err("id_number_region");
+        return Err(FieldCode::IdNumberRegion);
     }
     let birth =
         Date::new(digits_value(&b[6..10]) as i16, digits_value(&b[10..12]) as i8, digits_value(&b[12..14]) as i8)
-            .map_err(|_| "id_number_birth_date")?;
+            .map_err(|_| FieldCode::IdNumberBirthDate)?;
     if birth < jiff::civil::date(1900, 1, 1) || birth > today {
-        return Err("id_number_birth_date");
+        return Err(FieldCode::IdNumberBirthDate);
     }
     if b[17] != id_check_character(&b[..17]) {
-        return Err("id_number_checksum");
+        return Err(FieldCode::IdNumberChecksum);
     }
     Ok(IdNumber::from_normalised(normalised))
 }
@@ -143,9 +144,9 @@ fn id_check_character(first17: &[u8]) -> u8 {
 // Phone
 // ---------------------------------------------------------------------------------------------
 
-const PHONE_INVALID: &str = "phone_invalid";
-const PHONE_NOT_MAINLAND: &str = "phone_not_mainland";
-const PHONE_SERVICE: &str = "phone_service_number";
+const PHONE_INVALID: FieldCode = FieldCode::PhoneInvalid;
+const PHONE_NOT_MAINLAND: FieldCode = FieldCode::PhoneNotMainland;
+const PHONE_SERVICE: FieldCode = FieldCode::PhoneServiceNumber;
 
 /// The longest input looked at; anything longer is not a phone number.
 const PHONE_MAX_INPUT_CHARS: usize = 64;
@@ -167,7 +168,7 @@ const EXTENSION_MARKERS: [&str; 7] = ["extension", "ext.", "ext", "分机号", "
 /// service numbers such as 95588, 12345, 10086 or 110 (`phone_service_number`); valid numbers
 /// of other countries and regions, Hong Kong, Macao and Taiwan included
 /// (`phone_not_mainland`); everything else (`phone_invalid`).
-pub fn phone(raw: &str) -> Result<PhoneNumber, &'static str> {
+pub fn phone(raw: &str) -> Result<PhoneNumber, FieldCode> {
     let text: String = raw.nfkc().collect();
     let text = text.trim();
     if text.is_empty() {
@@ -211,7 +212,7 @@ enum PhoneKind {
 }
 
 /// Only a fixed line has extensions.
-fn with_extension(e164: String, kind: PhoneKind, extension: Option<String>) -> Result<PhoneNumber, &'static str> {
+fn with_extension(e164: String, kind: PhoneKind, extension: Option<String>) -> Result<PhoneNumber, FieldCode> {
     if extension.is_some() && kind == PhoneKind::Mobile {
         return Err(PHONE_INVALID);
     }
@@ -231,7 +232,7 @@ fn is_extension_digits(s: &str) -> bool {
 /// Finds an extension marker (`转`, `分机`, `ext.`, `x`, ...) and splits the input around it.
 /// `Ok(None)` when there is none; `Err` when a marker is followed by something other than an
 /// extension.
-fn split_extension_marker(text: &str) -> Result<Option<(&str, String)>, &'static str> {
+fn split_extension_marker(text: &str) -> Result<Option<(&str, String)>, FieldCode> {
     // ASCII case folding only, so that byte offsets in `lower` are those of `text`.
     let lower = text.to_ascii_lowercase();
     for (at, _) in lower.char_indices() {
@@ -251,7 +252,7 @@ fn split_extension_marker(text: &str) -> Result<Option<(&str, String)>, &'static
 }
 
 /// Checks the number without its extension; returns its E.164 form and kind.
-fn phone_main(text: &str) -> Result<(String, PhoneKind), &'static str> {
+fn phone_main(text: &str) -> Result<(String, PhoneKind), FieldCode> {
     let (plus, digits) = phone_digits(text)?;
     if plus || digits.starts_with("00") {
         let international = if plus { &digits[..] } else { &digits[2..] };
@@ -270,7 +271,7 @@ fn phone_main(text: &str) -> Result<(String, PhoneKind), &'static str> {
 
 /// The digits of the number, and whether it started with `+`. Allowed besides digits: a leading
 /// `+`, spaces, dashes and one pair of brackets around a group of digits (the area code).
-fn phone_digits(text: &str) -> Result<(bool, String), &'static str> {
+fn phone_digits(text: &str) -> Result<(bool, String), FieldCode> {
     let text = text.trim();
     let (plus, body) = match text.strip_prefix('+') {
         Some(rest) => (true, rest),
@@ -301,7 +302,7 @@ fn phone_digits(text: &str) -> Result<(bool, String), &'static str> {
 }
 
 /// A number with a country code other than 86: of another country if it is valid there.
-fn foreign(international: &str) -> &'static str {
+fn foreign(international: &str) -> FieldCode {
     match phonenumber::parse(None, format!("+{international}")) {
         Ok(number) if number.code().value() != 86 && phonenumber::is_valid(&number) => PHONE_NOT_MAINLAND,
         _ => PHONE_INVALID,
@@ -327,7 +328,7 @@ fn foreign(international: &str) -> &'static str {
 ///   extension is split off in [`phone`] before this is called.
 /// * Short service numbers (95588, 12345, 10086, 010-95xxx) are merely "invalid" to the crate;
 ///   they are told apart here so that the citizen learns why.
-fn cn_national(digits: &str) -> Result<(String, PhoneKind), &'static str> {
+fn cn_national(digits: &str) -> Result<(String, PhoneKind), FieldCode> {
     let (nsn, trunk) = match digits.strip_prefix('0') {
         Some(rest) => (rest, true),
         None => (digits, false),
@@ -478,9 +479,9 @@ fn cn_full_match_type(nsn: &str) -> Type {
 // Email
 // ---------------------------------------------------------------------------------------------
 
-const EMAIL_INVALID: &str = "email_invalid";
-const EMAIL_DOMAIN: &str = "email_domain";
-const EMAIL_TOO_LONG: &str = "email_too_long";
+const EMAIL_INVALID: FieldCode = FieldCode::EmailInvalid;
+const EMAIL_DOMAIN: FieldCode = FieldCode::EmailDomain;
+const EMAIL_TOO_LONG: FieldCode = FieldCode::EmailTooLong;
 
 /// Checks an email address: an RFC 5322 addr-spec restricted to the dot-atom form, with the
 /// RFC 6531 extension (UTF-8 in the local part) and internationalised domain names.
@@ -497,7 +498,7 @@ const EMAIL_TOO_LONG: &str = "email_too_long";
 /// letters (any script), digits or hyphens, none starting or ending with a hyphen, and a
 /// top-level label that is not all digits; the whole is at most 254 octets. The local part is
 /// kept as typed.
-pub fn email(raw: &str) -> Result<String, &'static str> {
+pub fn email(raw: &str) -> Result<String, FieldCode> {
     let text = raw.trim();
     if text.is_empty() {
         return Err(REQUIRED);
@@ -573,15 +574,15 @@ fn is_domain(domain: &str) -> bool {
 /// as given; not only whitespace (`required`); no control characters (C0, DEL, C1) other than
 /// tab, line feed and carriage return (`opinion_control_character`); not longer than
 /// `max_chars` (`opinion_too_long`). Returned exactly as given: no trimming, no normalisation.
-pub fn opinion(raw: &str, max_chars: usize) -> Result<String, &'static str> {
+pub fn opinion(raw: &str, max_chars: usize) -> Result<String, FieldCode> {
     if raw.trim().is_empty() {
         return Err(REQUIRED);
     }
     if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err("opinion_control_character");
+        return Err(FieldCode::OpinionControlCharacter);
     }
     if raw.chars().count() > max_chars {
-        return Err("opinion_too_long");
+        return Err(FieldCode::OpinionTooLong);
     }
     Ok(raw.to_owned())
 }
@@ -599,7 +600,7 @@ mod tests {
         let long50 = "张".repeat(50);
         let long51 = "张".repeat(51);
         let decomposed50 = "e\u{301}".repeat(50); // 100 scalar values, 50 after NFC
-        let cases: &[(&str, Result<&str, &str>)] = &[
+        let cases: &[(&str, Result<&str, FieldCode>)] = &[
             ("张三", Ok("张三")),
             ("  张三  ", Ok("张三")),
             ("\u{3000}张三\u{3000}", Ok("张三")),
@@ -625,28 +626,28 @@ mod tests {
             ("葛\u{E0100}", Ok("葛\u{E0100}")), // ideographic variation selector (a mark)
             (&long50, Ok(&long50)),
             (&decomposed50, Ok(&"\u{e9}".repeat(50))),
-            ("", Err("required")),
-            ("   ", Err("required")),
-            ("\u{3000}\u{3000}", Err("required")),
-            ("\t\n", Err("required")),
-            (&long51, Err("name_too_long")),
-            ("张三1", Err("name_invalid_character")),
-            ("张三１", Err("name_invalid_character")),
-            ("١٢٣", Err("name_invalid_character")),
-            ("<script>", Err("name_invalid_character")),
-            ("Tom & Jerry", Err("name_invalid_character")),
-            ("a\"b", Err("name_invalid_character")),
-            ("张\t三", Err("name_invalid_character")),
-            ("张\n三", Err("name_invalid_character")),
-            ("张\u{0}三", Err("name_invalid_character")),
-            ("张\u{A0}三", Err("name_invalid_character")),
-            ("张\u{200B}三", Err("name_invalid_character")),
-            ("张三😀", Err("name_invalid_character")),
-            ("张_三", Err("name_invalid_character")),
-            ("张,三", Err("name_invalid_character")),
-            ("张（三）", Err("name_invalid_character")),
-            ("·", Err("name_invalid_character")),
-            ("- '", Err("name_invalid_character")),
+            ("", Err(FieldCode::Required)),
+            ("   ", Err(FieldCode::Required)),
+            ("\u{3000}\u{3000}", Err(FieldCode::Required)),
+            ("\t\n", Err(FieldCode::Required)),
+            (&long51, Err(FieldCode::NameTooLong)),
+            ("张三1", Err(FieldCode::NameInvalidCharacter)),
+            ("张三１", Err(FieldCode::NameInvalidCharacter)),
+            ("١٢٣", Err(FieldCode::NameInvalidCharacter)),
+            ("<script>", Err(FieldCode::NameInvalidCharacter)),
+            ("Tom & Jerry", Err(FieldCode::NameInvalidCharacter)),
+            ("a\"b", Err(FieldCode::NameInvalidCharacter)),
+            ("张\t三", Err(FieldCode::NameInvalidCharacter)),
+            ("张\n三", Err(FieldCode::NameInvalidCharacter)),
+            ("张\u{0}三", Err(FieldCode::NameInvalidCharacter)),
+            ("张\u{A0}三", Err(FieldCode::NameInvalidCharacter)),
+            ("张\u{200B}三", Err(FieldCode::NameInvalidCharacter)),
+            ("张三😀", Err(FieldCode::NameInvalidCharacter)),
+            ("张_三", Err(FieldCode::NameInvalidCharacter)),
+            ("张,三", Err(FieldCode::NameInvalidCharacter)),
+            ("张（三）", Err(FieldCode::NameInvalidCharacter)),
+            ("·", Err(FieldCode::NameInvalidCharacter)),
+            ("- '", Err(FieldCode::NameInvalidCharacter)),
         ];
         for (raw, want) in cases {
             let got = name(raw);
@@ -656,7 +657,7 @@ mod tests {
 
     #[test]
     fn id_numbers() {
-        let cases: &[(&str, Result<&str, &str>)] = &[
+        let cases: &[(&str, Result<&str, FieldCode>)] = &[
             ("11010519491231002X", Ok("11010519491231002X")),
             ("11010519491231002x", Ok("11010519491231002X")),
             ("  11010519491231002X \t", Ok("11010519491231002X")),
@@ -674,43 +675,43 @@ mod tests {
             ("110105202402290011", Ok("110105202402290011")),
             ("11010519000101001X", Ok("11010519000101001X")), // first day allowed
             ("110105202505150011", Ok("110105202505150011")), // born today
-            ("", Err("required")),
-            ("   ", Err("required")),
-            ("110105491231002", Err("id_number_legacy")),
-            ("  110105491231002 ", Err("id_number_legacy")),
-            ("１１０１０５４９１２３１００２", Err("id_number_legacy")),
-            ("11010519491231002", Err("id_number_format")),
-            ("1101051949123100211", Err("id_number_format")),
-            ("11010519491231002Y", Err("id_number_format")),
-            ("X10105194912310021", Err("id_number_format")),
-            ("1101051949123100X2", Err("id_number_format")),
-            ("11010519491231 002X", Err("id_number_format")),
-            ("110105-19491231-002X", Err("id_number_format")),
-            ("11010519491231002X\u{0}", Err("id_number_format")),
-            ("abcdefghijklmnopqr", Err("id_number_format")),
-            ("990105194912310023", Err("id_number_region")),
-            ("000105194912310024", Err("id_number_region")),
-            ("100105194912310028", Err("id_number_region")),
-            ("160105194912310029", Err("id_number_region")),
-            ("38010519491231002X", Err("id_number_region")),
-            ("47010519491231002X", Err("id_number_region")), // check character irrelevant
-            ("550105194912310021", Err("id_number_region")),
-            ("660105194912310027", Err("id_number_region")),
-            ("720105194912310023", Err("id_number_region")),
-            ("840105194912310020", Err("id_number_region")),
-            ("110105190002290017", Err("id_number_birth_date")), // 1900 is not a leap year
-            ("110105202302290014", Err("id_number_birth_date")),
-            ("110105189912310015", Err("id_number_birth_date")),
-            ("110105202505160017", Err("id_number_birth_date")), // tomorrow
-            ("110105199013010018", Err("id_number_birth_date")),
-            ("110105199001000015", Err("id_number_birth_date")),
-            ("110105199001320019", Err("id_number_birth_date")),
-            ("11010520250431001X", Err("id_number_birth_date")),
-            ("110105194912310021", Err("id_number_checksum")),
-            ("110105194912310020", Err("id_number_checksum")),
-            ("210102198506151231", Err("id_number_checksum")),
-            ("21010219850615123X", Err("id_number_checksum")),
-            ("110105194912320021", Err("id_number_birth_date")), // Dec 32 reported before the checksum
+            ("", Err(FieldCode::Required)),
+            ("   ", Err(FieldCode::Required)),
+            ("110105491231002", Err(FieldCode::IdNumberLegacy)),
+            ("  110105491231002 ", Err(FieldCode::IdNumberLegacy)),
+            ("１１０１０５４９１２３１００２", Err(FieldCode::IdNumberLegacy)),
+            ("11010519491231002", Err(FieldCode::IdNumberFormat)),
+            ("1101051949123100211", Err(FieldCode::IdNumberFormat)),
+            ("11010519491231002Y", Err(FieldCode::IdNumberFormat)),
+            ("X10105194912310021", Err(FieldCode::IdNumberFormat)),
+            ("1101051949123100X2", Err(FieldCode::IdNumberFormat)),
+            ("11010519491231 002X", Err(FieldCode::IdNumberFormat)),
+            ("110105-19491231-002X", Err(FieldCode::IdNumberFormat)),
+            ("11010519491231002X\u{0}", Err(FieldCode::IdNumberFormat)),
+            ("abcdefghijklmnopqr", Err(FieldCode::IdNumberFormat)),
+            ("990105194912310023", Err(FieldCode::IdNumberRegion)),
+            ("000105194912310024", Err(FieldCode::IdNumberRegion)),
+            ("100105194912310028", Err(FieldCode::IdNumberRegion)),
+            ("160105194912310029", Err(FieldCode::IdNumberRegion)),
+            ("38010519491231002X", Err(FieldCode::IdNumberRegion)),
+            ("47010519491231002X", Err(FieldCode::IdNumberRegion)), // check character irrelevant
+            ("550105194912310021", Err(FieldCode::IdNumberRegion)),
+            ("660105194912310027", Err(FieldCode::IdNumberRegion)),
+            ("720105194912310023", Err(FieldCode::IdNumberRegion)),
+            ("840105194912310020", Err(FieldCode::IdNumberRegion)),
+            ("110105190002290017", Err(FieldCode::IdNumberBirthDate)), // 1900 is not a leap year
+            ("110105202302290014", Err(FieldCode::IdNumberBirthDate)),
+            ("110105189912310015", Err(FieldCode::IdNumberBirthDate)),
+            ("110105202505160017", Err(FieldCode::IdNumberBirthDate)), // tomorrow
+            ("110105199013010018", Err(FieldCode::IdNumberBirthDate)),
+            ("110105199001000015", Err(FieldCode::IdNumberBirthDate)),
+            ("110105199001320019", Err(FieldCode::IdNumberBirthDate)),
+            ("11010520250431001X", Err(FieldCode::IdNumberBirthDate)),
+            ("110105194912310021", Err(FieldCode::IdNumberChecksum)),
+            ("110105194912310020", Err(FieldCode::IdNumberChecksum)),
+            ("210102198506151231", Err(FieldCode::IdNumberChecksum)),
+            ("21010219850615123X", Err(FieldCode::IdNumberChecksum)),
+            ("110105194912320021", Err(FieldCode::IdNumberBirthDate)), // Dec 32 reported before the checksum
         ];
         for (raw, want) in cases {
             let got = id_number(raw, today());
@@ -733,7 +734,7 @@ mod tests {
             if valid.contains(&code) {
                 assert!(got.is_ok(), "{full}: {got:?}");
             } else {
-                assert_eq!(got.unwrap_err(), "id_number_region", "{full}");
+                assert_eq!(got.unwrap_err(), FieldCode::IdNumberRegion, "{full}");
             }
         }
     }
@@ -749,7 +750,7 @@ mod tests {
 
     #[test]
     fn phones() {
-        type Want = Result<(&'static str, Option<&'static str>), &'static str>;
+        type Want = Result<(&'static str, Option<&'static str>), FieldCode>;
         let ok = |e: &'static str| -> Want { Ok((e, None)) };
         let ext = |e: &'static str, x: &'static str| -> Want { Ok((e, Some(x))) };
         let cases: &[(&str, Want)] = &[
@@ -809,88 +810,88 @@ mod tests {
             ("0755-8888888-8", ok("+8675588888888")), // complete as a whole: not an extension
             ("０２４－２２９５１５１０转８００１", ext("+862422951510", "8001")),
             // Service and short numbers.
-            ("4008123123", Err("phone_service_number")),
-            ("400-812-3123", Err("phone_service_number")),
-            ("+86 400 812 3123", Err("phone_service_number")),
-            ("8008101234", Err("phone_service_number")),
-            ("800-810-1234", Err("phone_service_number")),
-            ("95588", Err("phone_service_number")),
-            ("95105188", Err("phone_service_number")),
-            ("12345", Err("phone_service_number")),
-            ("12315", Err("phone_service_number")),
-            ("10086", Err("phone_service_number")),
-            ("110", Err("phone_service_number")),
-            ("114", Err("phone_service_number")),
-            ("119", Err("phone_service_number")),
-            ("120", Err("phone_service_number")),
-            ("11185", Err("phone_service_number")),
-            ("12580", Err("phone_service_number")),
-            ("10000", Err("phone_service_number")),
-            ("96123", Err("phone_service_number")),
-            ("123", Err("phone_invalid")),
-            ("999", Err("phone_invalid")),
-            ("99999", Err("phone_invalid")),
-            ("1234", Err("phone_invalid")),
-            ("9558", Err("phone_invalid")),
-            ("010-95588", Err("phone_service_number")),
-            ("021-12345", Err("phone_service_number")),
-            ("0755 95555", Err("phone_service_number")),
-            ("+86 95588", Err("phone_service_number")),
-            ("86 4008123123", Err("phone_service_number")),
-            ("16812345", Err("phone_service_number")), // premium rate
-            ("1381234", Err("phone_invalid")),
+            ("4008123123", Err(FieldCode::PhoneServiceNumber)),
+            ("400-812-3123", Err(FieldCode::PhoneServiceNumber)),
+            ("+86 400 812 3123", Err(FieldCode::PhoneServiceNumber)),
+            ("8008101234", Err(FieldCode::PhoneServiceNumber)),
+            ("800-810-1234", Err(FieldCode::PhoneServiceNumber)),
+            ("95588", Err(FieldCode::PhoneServiceNumber)),
+            ("95105188", Err(FieldCode::PhoneServiceNumber)),
+            ("12345", Err(FieldCode::PhoneServiceNumber)),
+            ("12315", Err(FieldCode::PhoneServiceNumber)),
+            ("10086", Err(FieldCode::PhoneServiceNumber)),
+            ("110", Err(FieldCode::PhoneServiceNumber)),
+            ("114", Err(FieldCode::PhoneServiceNumber)),
+            ("119", Err(FieldCode::PhoneServiceNumber)),
+            ("120", Err(FieldCode::PhoneServiceNumber)),
+            ("11185", Err(FieldCode::PhoneServiceNumber)),
+            ("12580", Err(FieldCode::PhoneServiceNumber)),
+            ("10000", Err(FieldCode::PhoneServiceNumber)),
+            ("96123", Err(FieldCode::PhoneServiceNumber)),
+            ("123", Err(FieldCode::PhoneInvalid)),
+            ("999", Err(FieldCode::PhoneInvalid)),
+            ("99999", Err(FieldCode::PhoneInvalid)),
+            ("1234", Err(FieldCode::PhoneInvalid)),
+            ("9558", Err(FieldCode::PhoneInvalid)),
+            ("010-95588", Err(FieldCode::PhoneServiceNumber)),
+            ("021-12345", Err(FieldCode::PhoneServiceNumber)),
+            ("0755 95555", Err(FieldCode::PhoneServiceNumber)),
+            ("+86 95588", Err(FieldCode::PhoneServiceNumber)),
+            ("86 4008123123", Err(FieldCode::PhoneServiceNumber)),
+            ("16812345", Err(FieldCode::PhoneServiceNumber)), // premium rate
+            ("1381234", Err(FieldCode::PhoneInvalid)),
             // Wrong length or shape.
-            ("1380013800", Err("phone_invalid")),
-            ("138001380001", Err("phone_invalid")),
-            ("13800138000123", Err("phone_invalid")),
-            ("12345678901", Err("phone_invalid")),
-            ("11012345678", Err("phone_invalid")),
-            ("10012345678", Err("phone_invalid")),
-            ("02422951510123", Err("phone_invalid")),
-            ("0242295151012", Err("phone_invalid")),
-            ("024229515101", Err("phone_invalid")), // the crate calls this a valid fixed line
-            ("010888888888", Err("phone_invalid")), // so this
-            ("0201234567", Err("phone_invalid")),   // and this (Guangzhou numbers have 8 digits)
-            ("0108888888", Err("phone_invalid")),
-            ("22951510", Err("phone_invalid")), // no area code
-            ("2295-1510", Err("phone_invalid")),
-            ("123456789012", Err("phone_invalid")),
-            ("000000000000", Err("phone_invalid")),
-            ("0", Err("phone_invalid")),
-            ("+86", Err("phone_invalid")),
-            ("+", Err("phone_invalid")),
-            ("138.0013.8000", Err("phone_invalid")),
-            ("138/0013/8000", Err("phone_invalid")),
-            ("13800138000a", Err("phone_invalid")),
-            ("abc", Err("phone_invalid")),
-            ("tel:+8613800138000", Err("phone_invalid")),
-            ("138 0013 8000 转 8001", Err("phone_invalid")), // a mobile has no extension
-            ("138-0013-8000-1", Err("phone_invalid")),
-            ("024-22951510转", Err("phone_invalid")),
-            ("024-22951510转abc", Err("phone_invalid")),
-            ("024-22951510转1234567", Err("phone_invalid")),
-            ("转8001", Err("phone_invalid")),
+            ("1380013800", Err(FieldCode::PhoneInvalid)),
+            ("138001380001", Err(FieldCode::PhoneInvalid)),
+            ("13800138000123", Err(FieldCode::PhoneInvalid)),
+            ("12345678901", Err(FieldCode::PhoneInvalid)),
+            ("11012345678", Err(FieldCode::PhoneInvalid)),
+            ("10012345678", Err(FieldCode::PhoneInvalid)),
+            ("02422951510123", Err(FieldCode::PhoneInvalid)),
+            ("0242295151012", Err(FieldCode::PhoneInvalid)),
+            ("024229515101", Err(FieldCode::PhoneInvalid)), // the crate calls this a valid fixed line
+            ("010888888888", Err(FieldCode::PhoneInvalid)), // so this
+            ("0201234567", Err(FieldCode::PhoneInvalid)),   // and this (Guangzhou numbers have 8 digits)
+            ("0108888888", Err(FieldCode::PhoneInvalid)),
+            ("22951510", Err(FieldCode::PhoneInvalid)), // no area code
+            ("2295-1510", Err(FieldCode::PhoneInvalid)),
+            ("123456789012", Err(FieldCode::PhoneInvalid)),
+            ("000000000000", Err(FieldCode::PhoneInvalid)),
+            ("0", Err(FieldCode::PhoneInvalid)),
+            ("+86", Err(FieldCode::PhoneInvalid)),
+            ("+", Err(FieldCode::PhoneInvalid)),
+            ("138.0013.8000", Err(FieldCode::PhoneInvalid)),
+            ("138/0013/8000", Err(FieldCode::PhoneInvalid)),
+            ("13800138000a", Err(FieldCode::PhoneInvalid)),
+            ("abc", Err(FieldCode::PhoneInvalid)),
+            ("tel:+8613800138000", Err(FieldCode::PhoneInvalid)),
+            ("138 0013 8000 转 8001", Err(FieldCode::PhoneInvalid)), // a mobile has no extension
+            ("138-0013-8000-1", Err(FieldCode::PhoneInvalid)),
+            ("024-22951510转", Err(FieldCode::PhoneInvalid)),
+            ("024-22951510转abc", Err(FieldCode::PhoneInvalid)),
+            ("024-22951510转1234567", Err(FieldCode::PhoneInvalid)),
+            ("转8001", Err(FieldCode::PhoneInvalid)),
             ("024-22951510-", ok("+862422951510")), // a stray dash is only a separator
-            ("(024)(22951510)", Err("phone_invalid")),
-            ("(024 22951510", Err("phone_invalid")),
-            ("024)22951510", Err("phone_invalid")),
-            ("13800+138000", Err("phone_invalid")),
-            ("١٣٨٠٠١٣٨٠٠٠", Err("phone_invalid")),
-            ("\u{0}13800138000", Err("phone_invalid")),
+            ("(024)(22951510)", Err(FieldCode::PhoneInvalid)),
+            ("(024 22951510", Err(FieldCode::PhoneInvalid)),
+            ("024)22951510", Err(FieldCode::PhoneInvalid)),
+            ("13800+138000", Err(FieldCode::PhoneInvalid)),
+            ("١٣٨٠٠١٣٨٠٠٠", Err(FieldCode::PhoneInvalid)),
+            ("\u{0}13800138000", Err(FieldCode::PhoneInvalid)),
             // Other countries and regions.
-            ("+85291234567", Err("phone_not_mainland")),
-            ("+852 2123 4567", Err("phone_not_mainland")),
-            ("00852 9123 4567", Err("phone_not_mainland")),
-            ("+886 912 345 678", Err("phone_not_mainland")),
-            ("+14155552671", Err("phone_not_mainland")),
-            ("+1 (415) 555-2671", Err("phone_not_mainland")),
-            ("+44 7912 345678", Err("phone_not_mainland")),
-            ("+8529123456", Err("phone_invalid")), // too short for Hong Kong
-            ("+999 1234567", Err("phone_invalid")),
+            ("+85291234567", Err(FieldCode::PhoneNotMainland)),
+            ("+852 2123 4567", Err(FieldCode::PhoneNotMainland)),
+            ("00852 9123 4567", Err(FieldCode::PhoneNotMainland)),
+            ("+886 912 345 678", Err(FieldCode::PhoneNotMainland)),
+            ("+14155552671", Err(FieldCode::PhoneNotMainland)),
+            ("+1 (415) 555-2671", Err(FieldCode::PhoneNotMainland)),
+            ("+44 7912 345678", Err(FieldCode::PhoneNotMainland)),
+            ("+8529123456", Err(FieldCode::PhoneInvalid)), // too short for Hong Kong
+            ("+999 1234567", Err(FieldCode::PhoneInvalid)),
             // Nothing.
-            ("", Err("required")),
-            ("   ", Err("required")),
-            ("\u{3000}", Err("required")),
+            ("", Err(FieldCode::Required)),
+            ("   ", Err(FieldCode::Required)),
+            ("\u{3000}", Err(FieldCode::Required)),
         ];
         for (raw, want) in cases {
             let got = phone(raw);
@@ -1012,7 +1013,7 @@ mod tests {
         let ok254 = format!("{local64}@{l61}.{l61}.{l61}.com");
         let too_long = format!("{local64}@{l61}.{l61}.{l61}.coms");
         assert_eq!(ok254.len(), 254);
-        let cases: &[(&str, Result<&str, &str>)] = &[
+        let cases: &[(&str, Result<&str, FieldCode>)] = &[
             ("zhang@example.com", Ok("zhang@example.com")),
             ("  zhang@example.com  ", Ok("zhang@example.com")),
             ("Zhang.San@Example.COM", Ok("Zhang.San@example.com")),
@@ -1035,63 +1036,63 @@ mod tests {
             (&ok64, Ok(&ok64)),
             (&ok_label, Ok(&ok_label)),
             (&ok254, Ok(&ok254)),
-            ("", Err("required")),
-            ("  ", Err("required")),
-            ("x", Err("email_invalid")),
-            ("zhang.example.com", Err("email_invalid")),
-            ("@example.com", Err("email_invalid")),
-            ("a@b@example.com", Err("email_invalid")),
-            ("a＠b@example.com", Err("email_invalid")),
-            (".zhang@example.com", Err("email_invalid")),
-            ("zhang.@example.com", Err("email_invalid")),
-            ("zh..ang@example.com", Err("email_invalid")),
-            ("\"zhang san\"@example.com", Err("email_invalid")),
-            ("\"zhang\"@example.com", Err("email_invalid")),
-            ("zhang(comment)@example.com", Err("email_invalid")),
-            ("zhang@example.com (Zhang)", Err("email_invalid")),
-            ("Zhang <zhang@example.com>", Err("email_invalid")),
-            ("zhang san@example.com", Err("email_invalid")),
-            ("zhang@exam ple.com", Err("email_invalid")),
-            ("zhang\t@example.com", Err("email_invalid")),
-            ("zhang\u{0}@example.com", Err("email_invalid")),
-            ("zhang\u{200B}@example.com", Err("email_invalid")),
-            ("zh\u{202E}gna@example.com", Err("email_invalid")),
-            ("zhang,li@example.com", Err("email_invalid")),
-            ("zhang;@example.com", Err("email_invalid")),
-            ("zhang\\@example.com", Err("email_invalid")),
-            ("zhang@", Err("email_domain")),
-            ("zhang@[1.2.3.4]", Err("email_domain")),
-            ("zhang@[IPv6:::1]", Err("email_domain")),
-            ("zhang@localhost", Err("email_domain")),
-            ("zhang@example", Err("email_domain")),
-            ("zhang@.example.com", Err("email_domain")),
-            ("zhang@example.com.", Err("email_domain")),
-            ("zhang@example..com", Err("email_domain")),
-            ("zhang@-example.com", Err("email_domain")),
-            ("zhang@example-.com", Err("email_domain")),
-            ("zhang@example.-com", Err("email_domain")),
-            ("zhang@exa_mple.com", Err("email_domain")),
-            ("zhang@example.123", Err("email_domain")),
-            ("zhang@1.2.3.4", Err("email_domain")),
-            ("zhang@example.com:25", Err("email_domain")),
-            ("zhang@exa!mple.com", Err("email_domain")),
-            ("zhang@例子。", Err("email_domain")),
-            (&bad_label, Err("email_domain")),
-            (&too_long_local, Err("email_too_long")),
-            (&too_long, Err("email_too_long")),
+            ("", Err(FieldCode::Required)),
+            ("  ", Err(FieldCode::Required)),
+            ("x", Err(FieldCode::EmailInvalid)),
+            ("zhang.example.com", Err(FieldCode::EmailInvalid)),
+            ("@example.com", Err(FieldCode::EmailInvalid)),
+            ("a@b@example.com", Err(FieldCode::EmailInvalid)),
+            ("a＠b@example.com", Err(FieldCode::EmailInvalid)),
+            (".zhang@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang.@example.com", Err(FieldCode::EmailInvalid)),
+            ("zh..ang@example.com", Err(FieldCode::EmailInvalid)),
+            ("\"zhang san\"@example.com", Err(FieldCode::EmailInvalid)),
+            ("\"zhang\"@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang(comment)@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang@example.com (Zhang)", Err(FieldCode::EmailInvalid)),
+            ("Zhang <zhang@example.com>", Err(FieldCode::EmailInvalid)),
+            ("zhang san@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang@exam ple.com", Err(FieldCode::EmailInvalid)),
+            ("zhang\t@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang\u{0}@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang\u{200B}@example.com", Err(FieldCode::EmailInvalid)),
+            ("zh\u{202E}gna@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang,li@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang;@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang\\@example.com", Err(FieldCode::EmailInvalid)),
+            ("zhang@", Err(FieldCode::EmailDomain)),
+            ("zhang@[1.2.3.4]", Err(FieldCode::EmailDomain)),
+            ("zhang@[IPv6:::1]", Err(FieldCode::EmailDomain)),
+            ("zhang@localhost", Err(FieldCode::EmailDomain)),
+            ("zhang@example", Err(FieldCode::EmailDomain)),
+            ("zhang@.example.com", Err(FieldCode::EmailDomain)),
+            ("zhang@example.com.", Err(FieldCode::EmailDomain)),
+            ("zhang@example..com", Err(FieldCode::EmailDomain)),
+            ("zhang@-example.com", Err(FieldCode::EmailDomain)),
+            ("zhang@example-.com", Err(FieldCode::EmailDomain)),
+            ("zhang@example.-com", Err(FieldCode::EmailDomain)),
+            ("zhang@exa_mple.com", Err(FieldCode::EmailDomain)),
+            ("zhang@example.123", Err(FieldCode::EmailDomain)),
+            ("zhang@1.2.3.4", Err(FieldCode::EmailDomain)),
+            ("zhang@example.com:25", Err(FieldCode::EmailDomain)),
+            ("zhang@exa!mple.com", Err(FieldCode::EmailDomain)),
+            ("zhang@例子。", Err(FieldCode::EmailDomain)),
+            (&bad_label, Err(FieldCode::EmailDomain)),
+            (&too_long_local, Err(FieldCode::EmailTooLong)),
+            (&too_long, Err(FieldCode::EmailTooLong)),
         ];
         for (raw, want) in cases {
             let got = email(raw);
             assert_eq!(got.as_deref().map_err(|e| *e), *want, "email({raw:?})");
         }
-        assert_eq!(email(&"a".repeat(5000)), Err("email_too_long"));
+        assert_eq!(email(&"a".repeat(5000)), Err(FieldCode::EmailTooLong));
     }
 
     #[test]
     fn opinions() {
         let ten = "这是十个字的一条意见";
         assert_eq!(ten.chars().count(), 10);
-        let cases: &[(&str, usize, Result<&str, &str>)] = &[
+        let cases: &[(&str, usize, Result<&str, FieldCode>)] = &[
             ("建议很好", 10, Ok("建议很好")),
             (ten, 10, Ok(ten)),
             ("  留着空格  ", 10, Ok("  留着空格  ")),
@@ -1101,21 +1102,21 @@ mod tests {
             ("<b>&amp;</b>", 20, Ok("<b>&amp;</b>")),
             ("😀", 1, Ok("😀")),
             ("x", 1, Ok("x")),
-            ("", 10, Err("required")),
-            ("   ", 10, Err("required")),
-            ("\n\r\t\u{3000}", 10, Err("required")),
-            ("这是十一个字的一条意见", 10, Err("opinion_too_long")),
-            ("e\u{301}", 1, Err("opinion_too_long")),
-            ("x", 0, Err("opinion_too_long")),
-            ("ab\u{0}", 10, Err("opinion_control_character")),
-            ("\u{0}", 10, Err("opinion_control_character")),
-            ("a\u{7}b", 10, Err("opinion_control_character")),
-            ("a\u{1b}[31mb", 10, Err("opinion_control_character")),
-            ("a\u{7f}b", 10, Err("opinion_control_character")),
-            ("a\u{85}b", 10, Err("opinion_control_character")),
-            ("a\u{9f}b", 10, Err("opinion_control_character")),
-            ("a\u{b}b", 10, Err("opinion_control_character")),
-            ("a\u{c}b", 10, Err("opinion_control_character")),
+            ("", 10, Err(FieldCode::Required)),
+            ("   ", 10, Err(FieldCode::Required)),
+            ("\n\r\t\u{3000}", 10, Err(FieldCode::Required)),
+            ("这是十一个字的一条意见", 10, Err(FieldCode::OpinionTooLong)),
+            ("e\u{301}", 1, Err(FieldCode::OpinionTooLong)),
+            ("x", 0, Err(FieldCode::OpinionTooLong)),
+            ("ab\u{0}", 10, Err(FieldCode::OpinionControlCharacter)),
+            ("\u{0}", 10, Err(FieldCode::OpinionControlCharacter)),
+            ("a\u{7}b", 10, Err(FieldCode::OpinionControlCharacter)),
+            ("a\u{1b}[31mb", 10, Err(FieldCode::OpinionControlCharacter)),
+            ("a\u{7f}b", 10, Err(FieldCode::OpinionControlCharacter)),
+            ("a\u{85}b", 10, Err(FieldCode::OpinionControlCharacter)),
+            ("a\u{9f}b", 10, Err(FieldCode::OpinionControlCharacter)),
+            ("a\u{b}b", 10, Err(FieldCode::OpinionControlCharacter)),
+            ("a\u{c}b", 10, Err(FieldCode::OpinionControlCharacter)),
         ];
         for (raw, max, want) in cases {
             let got = opinion(raw, *max);

@@ -20,7 +20,7 @@ use yijian_domain::comment::Channel;
 use yijian_domain::consultation::{ConsultationMeta, Status};
 use yijian_domain::document::chinese_numeral;
 use yijian_domain::receipt::Receipt;
-use yijian_domain::{FieldError, Lang, messages};
+use yijian_domain::{FieldCode, FieldError, Lang, messages};
 
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
@@ -710,7 +710,7 @@ pub async fn submit(
         // Too many: the form comes back with everything typed, and says how long to wait.
         let secs = crate::limits::retry_after_secs(wait);
         let mut res = back(
-            vec![FieldError::new("form", "rate_limited").with_limit(secs as usize)],
+            vec![FieldError::new("form", FieldCode::RateLimited).with_limit(secs as usize)],
             entered,
             StatusCode::TOO_MANY_REQUESTS,
         )
@@ -720,7 +720,7 @@ pub async fn submit(
     }
     if !csrf_ok || entered.form_id.is_none() {
         // An expired or forged form: nothing is stored, and what was typed comes back.
-        return back(vec![FieldError::new("form", "form_expired")], entered, StatusCode::FORBIDDEN).await;
+        return back(vec![FieldError::new("form", FieldCode::FormExpired)], entered, StatusCode::FORBIDDEN).await;
     }
     let form_id = entered.form_id.clone().expect("checked above");
     let cell = {
@@ -759,8 +759,8 @@ pub async fn submit(
                 }
                 Err(Refused::Invalid(errors)) => Err(errors),
                 // The deadline passed while the form was being checked.
-                Err(Refused::NotOpen(_)) => Err(vec![FieldError::new("form", "storage_failed")]),
-                Err(Refused::Storage(_)) => Err(vec![FieldError::new("form", "storage_failed")]),
+                Err(Refused::NotOpen(_)) => Err(vec![FieldError::new("form", FieldCode::StorageFailed)]),
+                Err(Refused::Storage(_)) => Err(vec![FieldError::new("form", FieldCode::StorageFailed)]),
             }
         })
         .await;
