@@ -90,8 +90,10 @@ async fn audits_commit_with_their_changes(backend: Backend) {
     let mut spec = MailSpec::simple("一封与征求意见无关的邮件", "张三 <zhangsan@example.cn>", "你好");
     spec.message_id = Some("unrouted@example.cn".into());
     let intake = Intake::new(store.clone(), Default::default()).await.unwrap();
-    let stored =
-        intake.import(vec![Incoming { raw: spec.to_bytes(), source: "test".into(), arrival: None }]).await.unwrap();
+    let stored = intake
+        .import(vec![Incoming { raw: spec.to_bytes(), source: "test".into(), arrival: None }], now)
+        .await
+        .unwrap();
     let mail_id = match stored[0].outcome {
         yijian_mail::intake::Outcome::Unrouted { mail_id } => mail_id,
         ref other => panic!("the mail should be unrouted: {other:?}"),

@@ -321,10 +321,13 @@ async fn trays(backend: Backend) {
     unrouted.message_id = Some("tray-1@example.cn".into());
     let rejected_case = corpus::corpus().into_iter().find(|c| c.expect.rejected.is_some()).unwrap();
     let done = intake
-        .import(vec![
-            yijian_mail::intake::Incoming { raw: unrouted.to_bytes(), source: "test".into(), arrival: None },
-            yijian_mail::intake::Incoming { raw: rejected_case.raw.clone(), source: "bad".into(), arrival: None },
-        ])
+        .import(
+            vec![
+                yijian_mail::intake::Incoming { raw: unrouted.to_bytes(), source: "test".into(), arrival: None },
+                yijian_mail::intake::Incoming { raw: rejected_case.raw.clone(), source: "bad".into(), arrival: None },
+            ],
+            jiff::Timestamp::now(),
+        )
         .await
         .unwrap();
     let yijian_mail::intake::Outcome::Unrouted { mail_id } = done[0].outcome else { panic!("{:?}", done[0].outcome) };

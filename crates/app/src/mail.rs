@@ -2,6 +2,7 @@
 //! that runs passes inside the server. Each returns what became of the mails (a [`Tally`]);
 //! printing it is the caller's business.
 
+use jiff::Timestamp;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -70,7 +71,7 @@ fn fetch_replier(store: &Store, settings: &MailSettings) -> Result<Option<Replie
 pub async fn fetch_once(store: &Store, settings: &MailSettings) -> Result<Tally, MailError> {
     let Some(account) = &settings.imap else { return Err(MailError::NoImap) };
     let replier = fetch_replier(store, settings)?;
-    fetch::fetch_once(store, account, &settings.limits, replier.as_ref())
+    fetch::fetch_once(store, account, &settings.limits, replier.as_ref(), Timestamp::now)
         .await
         .map_err(|source| MailError::Fetch { account: fetch::cursor_key(account), source })
 }
@@ -151,11 +152,12 @@ async fn flush(
     if batch.is_empty() {
         return Ok(());
     }
-    let imported = intake.import(std::mem::take(batch)).await.map_err(MailError::Storing)?;
+    let now = Timestamp::now();
+    let imported = intake.import(std::mem::take(batch), now).await.map_err(MailError::Storing)?;
     for i in &imported {
         tally.add(i);
     }
-    fetch::settle_replies(intake, &imported, replier, tally).await;
+    fetch::settle_replies(intake, &imported, replier, tally, now).await;
     Ok(())
 }
 
@@ -202,7 +204,7 @@ pub fn spawn_poll(store: Store, settings: &MailSettings) -> Result<Option<tokio:
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            match fetch::fetch_once(&store, &account, &limits, replier.as_deref()).await {
+            match fetch::fetch_once(&store, &account, &limits, replier.as_deref(), Timestamp::now).await {
                 Ok(t) if tally_total(&t) > 0 => tracing::info!(
                     imported = t.imported,
                     duplicates = t.duplicates,

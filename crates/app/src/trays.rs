@@ -128,7 +128,7 @@ impl App {
         let meta = intake.target(consultation).map(|t| t.meta.clone());
         match (&imported.reply, &self.mail.replier, meta) {
             (Ok(plan), Some(replier), Some(meta)) => {
-                replier.reply(plan, &meta).await;
+                replier.reply(plan, &meta, now).await;
             }
             (Err(why), _, _) => {
                 let _ = self.store.set_reply_state(id, &format!("withheld: {why}")).await;

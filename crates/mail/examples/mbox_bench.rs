@@ -62,11 +62,11 @@ async fn main() {
     for (i, raw) in reader.enumerate() {
         batch.push(Incoming { raw: raw.unwrap(), source: format!("bench.mbox#{}", i + 1), arrival: None });
         if batch.len() == 200 {
-            count(intake.import(std::mem::take(&mut batch)).await.unwrap());
+            count(intake.import(std::mem::take(&mut batch), jiff::Timestamp::now()).await.unwrap());
         }
     }
     if !batch.is_empty() {
-        count(intake.import(batch).await.unwrap());
+        count(intake.import(batch, jiff::Timestamp::now()).await.unwrap());
     }
     let secs = started.elapsed().as_secs_f64();
     println!("imported {} mails ({comments} comments, {other} other) in {secs:.1} s on {backend}", comments + other);

@@ -5,6 +5,7 @@
 //! batch again and the Message-ID makes the second copy a duplicate: a mail is never lost and
 //! never taken twice. Mail is never deleted from the server.
 
+use jiff::Timestamp;
 use yijian_store::{Store, StoreError, StoredCursor};
 
 use crate::imap::{Cursor, ImapAccount, ImapClient, ImapError};
@@ -63,13 +64,19 @@ pub enum FetchError {
 
 /// Sends the replies a stored batch earned (when `replier` is given) and records on each mail
 /// why it got none when a rule withheld it.
-pub async fn settle_replies(intake: &Intake, batch: &[Imported], replier: Option<&Replier>, tally: &mut Tally) {
+pub async fn settle_replies(
+    intake: &Intake,
+    batch: &[Imported],
+    replier: Option<&Replier>,
+    tally: &mut Tally,
+    now: Timestamp,
+) {
     for imported in batch {
         let Outcome::Comment { mail_id, consultation_id, .. } = &imported.outcome else { continue };
         match (&imported.reply, replier) {
             (Ok(plan), Some(replier)) => {
                 let Some(target) = intake.target(consultation_id) else { continue };
-                if replier.reply(plan, &target.meta).await == ReplyState::Sent {
+                if replier.reply(plan, &target.meta, now).await == ReplyState::Sent {
                     tally.replies += 1;
                 }
             }
@@ -88,12 +95,13 @@ pub fn cursor_key(account: &ImapAccount) -> String {
     format!("{}@{}/{}", account.username, account.host, account.mailbox)
 }
 
-/// Fetches every new mail once.
+/// Fetches every new mail once. A pass may take a while: `clock` tells the time at each step.
 pub async fn fetch_once(
     store: &Store,
     account: &ImapAccount,
     limits: &Limits,
     replier: Option<&Replier>,
+    clock: impl Fn() -> Timestamp,
 ) -> Result<Tally, FetchError> {
     let intake = Intake::new(store.clone(), limits.clone()).await?;
     let key = cursor_key(account);
@@ -111,7 +119,7 @@ pub async fn fetch_once(
                     .set_imap_cursor(
                         &key,
                         StoredCursor { uid_validity: next.uid_validity, last_uid: next.last_uid },
-                        jiff::Timestamp::now(),
+                        clock(),
                     )
                     .await?;
             }
@@ -126,13 +134,10 @@ pub async fn fetch_once(
                 arrival: m.internal_date,
             })
             .collect();
-        let imported = intake.import(batch).await?;
+        let now = clock();
+        let imported = intake.import(batch, now).await?;
         store
-            .set_imap_cursor(
-                &key,
-                StoredCursor { uid_validity: next.uid_validity, last_uid: next.last_uid },
-                jiff::Timestamp::now(),
-            )
+            .set_imap_cursor(&key, StoredCursor { uid_validity: next.uid_validity, last_uid: next.last_uid }, now)
             .await?;
         cursor = Some(next);
         for i in &imported {
@@ -141,7 +146,7 @@ pub async fn fetch_once(
         if account.move_to.is_some() {
             client.move_to_folder(&uids).await?;
         }
-        settle_replies(&intake, &imported, replier, &mut tally).await;
+        settle_replies(&intake, &imported, replier, &mut tally, clock()).await;
     }
     client.logout().await?;
     Ok(tally)

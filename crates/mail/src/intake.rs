@@ -104,13 +104,12 @@ impl Intake {
         self.targets.iter().find(|t| t.id == id)
     }
 
-    /// Stores a batch of mails in one transaction. Parsing runs on a blocking thread: a large
-    /// attachment must not stall the server's other tasks.
-    pub async fn import(&self, batch: Vec<Incoming>) -> Result<Vec<Imported>, StoreError> {
+    /// Stores a batch of mails in one transaction, arrived by `now`. Parsing runs on a blocking
+    /// thread: a large attachment must not stall the server's other tasks.
+    pub async fn import(&self, batch: Vec<Incoming>, now: Timestamp) -> Result<Vec<Imported>, StoreError> {
         let limits = self.limits.clone();
         let targets = self.targets.clone();
         let routes = self.routes.clone();
-        let now = Timestamp::now();
         let (sources, prepared) = tokio::task::spawn_blocking(move || {
             batch
                 .into_iter()

@@ -87,16 +87,10 @@ impl Replier {
         ])
     }
 
-    async fn send_limited(&self, kind: &str, mail: OutgoingMail) -> ReplyState {
+    async fn send_limited(&self, kind: &str, mail: OutgoingMail, now: Timestamp) -> ReplyState {
         match self
             .store
-            .take_reply_allowance(
-                &mail.to,
-                kind,
-                self.settings.max_per_address,
-                self.settings.window,
-                jiff::Timestamp::now(),
-            )
+            .take_reply_allowance(&mail.to, kind, self.settings.max_per_address, self.settings.window, now)
             .await
         {
             Ok(true) => {}
@@ -110,7 +104,7 @@ impl Replier {
     }
 
     /// Replies to a routed mail with its receipt and records what happened on the mail.
-    pub async fn reply(&self, plan: &ReplyPlan, meta: &ConsultationMeta) -> ReplyState {
+    pub async fn reply(&self, plan: &ReplyPlan, meta: &ConsultationMeta, now: Timestamp) -> ReplyState {
         let mail = OutgoingMail {
             to: plan.to.clone(),
             subject: plan.subject.clone(),
@@ -119,7 +113,7 @@ impl Replier {
             references: plan.references.clone(),
             auto_reply: true,
         };
-        let state = self.send_limited("reply", mail).await;
+        let state = self.send_limited("reply", mail, now).await;
         if let Err(e) = self.store.set_reply_state(plan.mail_id, &state.as_record()).await {
             tracing::warn!(error = %e, mail = plan.mail_id, "could not record the reply's state");
         }
@@ -145,7 +139,8 @@ impl Replier {
             references: Vec::new(),
             auto_reply: false,
         };
-        let state = self.send_limited("confirmation", mail).await;
+        // The confirmation goes out a moment after the receipt: the allowance counts from it.
+        let state = self.send_limited("confirmation", mail, submitted_at).await;
         if let ReplyState::Failed(e) = &state {
             tracing::warn!(error = %e, "the confirmation mail failed");
         }
