@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -22,6 +22,7 @@ use yijian_domain::document::chinese_numeral;
 use yijian_domain::receipt::Receipt;
 use yijian_domain::{FieldError, Lang, messages};
 
+use crate::extract::{PageLanguage, PublicConsultation};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
 
@@ -44,9 +45,9 @@ pub type FormMemory = std::collections::HashMap<String, (Instant, Arc<tokio::syn
 // Language, cookies, headers
 // ------------------------------------------------------------------------------------------
 
+/// What a public page's query may carry besides `lang` (see [`PageLanguage`]).
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
-    lang: Option<String>,
     article: Option<u32>,
     captcha: Option<String>,
     receipt: Option<String>,
@@ -57,19 +58,6 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         let (k, v) = c.trim().split_once('=')?;
         (k == name).then_some(v)
     })
-}
-
-/// The page language, and whether the choice must be remembered.
-pub(crate) fn page_lang(q: &PageQuery, headers: &HeaderMap) -> (Lang, bool) {
-    match q.lang.as_deref() {
-        Some("en") => (Lang::En, true),
-        Some("zh") => (Lang::Zh, true),
-        _ => match cookie(headers, LANG_COOKIE) {
-            Some("en") => (Lang::En, false),
-            Some("zh") => (Lang::Zh, false),
-            _ => (crate::error::lang_of(headers), false),
-        },
-    }
 }
 
 /// Every page: HTML, never cached (some carry personal data or one-time tokens), a strict
@@ -169,20 +157,13 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The exact bytes whose SHA-256 the page shows, so anyone can check a copy.
-pub async fn canonical_text(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    match state.app.consultation(&id).await {
-        Ok(Some(c)) => {
-            let mut res = c.canonical_text().into_response();
-            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-            if let Ok(v) = HeaderValue::from_str(&c.content_sha256) {
-                res.headers_mut().insert("x-content-sha256", v);
-            }
-            res
-        }
-        Ok(None) => message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body),
-        Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, lang, texts(lang).integrity, texts(lang).integrity_body),
+pub async fn canonical_text(PublicConsultation(c): PublicConsultation) -> Response {
+    let mut res = c.canonical_text().into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&c.content_sha256) {
+        res.headers_mut().insert("x-content-sha256", v);
     }
+    res
 }
 
 #[derive(Template)]
@@ -221,8 +202,7 @@ struct IndexPage {
     items: Vec<IndexItem>,
 }
 
-pub async fn index(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
+pub async fn index(State(state): State<AppState>, PageLanguage { lang, remember }: PageLanguage) -> Response {
     let t = texts(lang);
     let Ok(list) = state.app.consultations().await else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body);
@@ -602,36 +582,14 @@ pub(crate) fn with_csrf_cookie(mut res: Response, token: &str) -> Response {
     res
 }
 
-async fn load_live(state: &AppState, id: &str, lang: Lang) -> Result<Arc<LiveConsultation>, Response> {
-    let t = texts(lang);
-    match state.app.consultation(id).await {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(message(StatusCode::NOT_FOUND, lang, t.not_found, t.not_found_body)),
-        Err(yijian_app::Error::Integrity) => {
-            Err(message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.integrity, t.integrity_body))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "loading a consultation failed");
-            Err(message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body))
-        }
-    }
-}
-
 pub async fn consultation(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageLanguage { lang, remember }: PageLanguage,
+    PublicConsultation(c): PublicConsultation,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
-    let c = match load_live(&state, &id, lang).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let csrf = cookie(&headers, CSRF_COOKIE)
-        .filter(|t| csrf_valid(&state, t))
-        .map(String::from)
-        .unwrap_or_else(|| new_csrf(&state));
+    let csrf = csrf_for(&state, &headers);
     let entered = Entered { articles: q.article.into_iter().collect(), ..Entered::default() };
     let page = consultation_page(&state, &c, lang, &entered, &[], q.captcha.as_deref() == Some("text"), &csrf).await;
     with_csrf_cookie(html(StatusCode::OK, render(&page), lang, remember), &csrf)
@@ -642,18 +600,13 @@ pub async fn consultation(
 /// resubmitted page store one comment, not two.
 pub async fn submit(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<PageQuery>,
+    PageLanguage { lang, remember }: PageLanguage,
+    PublicConsultation(c): PublicConsultation,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
     let t = texts(lang);
-    let c = match load_live(&state, &id, lang).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let Ok(bytes) = axum::body::to_bytes(body, crate::api::MAX_BODY).await else {
         return message(StatusCode::PAYLOAD_TOO_LARGE, lang, t.too_large, t.too_large_body);
     };
@@ -819,8 +772,11 @@ struct LookupPage {
 }
 
 /// Looks a tracking number up: its status only, never the comment or anything personal.
-pub async fn lookup(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
+pub async fn lookup(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+    PageLanguage { lang, remember }: PageLanguage,
+) -> Response {
     let t = texts(lang);
     let query = q.receipt.clone().unwrap_or_default();
     let mut page = LookupPage {
@@ -884,16 +840,9 @@ struct PrivacyPage {
     sections: Vec<(&'static str, &'static str)>,
 }
 
-pub async fn privacy(Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
+pub async fn privacy(PageLanguage { lang, remember }: PageLanguage) -> Response {
     let t = texts(lang);
     let page =
         PrivacyPage { t, other_lang_href: other_lang_href("/privacy", lang), sections: t.privacy_sections.to_vec() };
     html(StatusCode::OK, render(&page), lang, remember)
-}
-
-/// Any page that does not exist.
-pub async fn not_found_page(headers: HeaderMap) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body)
 }
