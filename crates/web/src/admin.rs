@@ -699,11 +699,8 @@ pub async fn api_comment(
         None => None,
     };
     let Some(c) = found else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": {"code": "comment_not_found", "message": "No comment has this tracking number."}})),
-        )
-            .into_response();
+        let message = "No comment has this tracking number.".to_string();
+        return WebError::said(StatusCode::NOT_FOUND, "comment_not_found", Lang::En, message).into_response();
     };
     Json(json!({
         "receipt": c.receipt.to_string(),

@@ -221,3 +221,55 @@ pub fn field_errors(errors: &[FieldError], lang: Lang) -> Response {
         .collect();
     (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({ "errors": list }))).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(res: Response) -> String {
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_error_answers_json_for_the_api_and_a_page_elsewhere() {
+        let e = WebError::new(StatusCode::CONFLICT, "consultation_closed", Lang::En, "已截止。", "Closed.")
+            .with(json!({"closes_at": "2025-05-18T00:00:00+08:00"}))
+            .retry_after(7);
+        let json = e.render(true);
+        assert_eq!(json.status(), StatusCode::CONFLICT);
+        assert_eq!(json.headers()[header::RETRY_AFTER], "7");
+        let v: Value = serde_json::from_str(&body(json).await).unwrap();
+        assert_eq!(
+            v,
+            json!({"error": {"code": "consultation_closed", "message": "Closed.", "closes_at": "2025-05-18T00:00:00+08:00"}})
+        );
+        let page = e.render(false);
+        assert_eq!(page.status(), StatusCode::CONFLICT);
+        assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert_eq!(page.headers()[header::RETRY_AFTER], "7");
+        let html = body(page).await;
+        assert!(html.contains("Closed.") && html.contains(texts(Lang::En).error), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_page_may_say_more_than_the_message_and_speaks_the_callers_language() {
+        let t = texts(Lang::Zh);
+        let e = WebError::consultation_not_found(Lang::Zh).on_page(t.not_found, t.not_found_body);
+        let html = body(e.render(false)).await;
+        assert!(html.contains(t.not_found_body) && !html.contains("没有找到这项征求意见"), "{html}");
+        let v: Value = serde_json::from_str(&body(e.render(true)).await).unwrap();
+        assert_eq!(v["error"]["message"], "没有找到这项征求意见。");
+        let html = body(WebError::forbidden(Lang::Zh).render(false)).await;
+        assert!(html.contains("没有权限") && html.contains("此操作仅限管理员。"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn the_answer_carries_the_error_until_it_is_shaped() {
+        let res = WebError::expired(Lang::En).into_response();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(res.extensions().get::<WebError>().map(|e| e.code), Some("csrf"));
+        let v: Value = serde_json::from_str(&body(res).await).unwrap();
+        assert_eq!(v["error"]["code"], "csrf");
+    }
+}

@@ -270,3 +270,38 @@ pub async fn read_fields(headers: &HeaderMap, body: Body, limit: usize, lang: La
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, cookie: Option<&str>) -> Parts {
+        let mut req = axum::http::Request::builder().uri(uri).header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn a_page_speaks_the_asked_language_and_remembers_it_else_the_cookie_else_the_browser() {
+        let p = PageLanguage::of(&parts("/c/x?article=2&lang=zh", Some("lang=en")));
+        assert!(p.lang == Lang::Zh && p.remember);
+        let p = PageLanguage::of(&parts("/c/x", Some("lang=zh")));
+        assert!(p.lang == Lang::Zh && !p.remember);
+        let p = PageLanguage::of(&parts("/c/x?lang=fr", None));
+        assert!(p.lang == Lang::En && !p.remember);
+    }
+
+    #[tokio::test]
+    async fn staff_without_the_permission_are_refused() {
+        let mut p = parts("/admin/users", None);
+        let user = |role| SessionUser { name: "li".into(), role };
+        p.extensions.insert(user(staff::Role::Reviewer));
+        let refused = Admin::<ManageUsers>::from_request_parts(&mut p, &()).await.err().unwrap();
+        assert_eq!((refused.status, refused.code), (StatusCode::FORBIDDEN, "forbidden"));
+        assert!(Staff::from_request_parts(&mut p, &()).await.is_ok());
+        p.extensions.insert(user(staff::Role::Admin));
+        assert!(Admin::<ManageUsers>::from_request_parts(&mut p, &()).await.is_ok());
+    }
+}
