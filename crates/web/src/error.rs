@@ -75,6 +75,11 @@ impl WebError {
         WebError::said(StatusCode::UNPROCESSABLE_ENTITY, "invalid", lang, message)
     }
 
+    /// 422 with a message of these words.
+    pub fn invalid(lang: Lang, zh: &str, en: &str) -> Self {
+        WebError::bad(lang, say(lang, zh, en))
+    }
+
     /// 403: the role does not allow it.
     pub fn forbidden(lang: Lang) -> Self {
         WebError::new(StatusCode::FORBIDDEN, "forbidden", lang, "此操作仅限管理员。", "Administrators only.")

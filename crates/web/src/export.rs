@@ -16,7 +16,7 @@ use yijian_store::SessionUser;
 use crate::AppState;
 use crate::error::WebError;
 use crate::extract::{Form, Language, Staff, StaffConsultation, check_csrf};
-use crate::forms::{Fields, say};
+use crate::forms::Fields;
 use crate::texts::{Texts, texts};
 
 #[derive(Template)]
@@ -68,19 +68,16 @@ fn export_page(
 /// reason.
 fn request_from(f: &Fields, user: &SessionUser, lang: Lang) -> Result<ExportRequest, WebError> {
     let format: Format = f.get("format").unwrap_or("csv").parse().map_err(|_| {
-        WebError::bad(lang, say(lang, "导出格式须为 csv、xlsx 或 jsonl。", "format must be csv, xlsx or jsonl."))
+        WebError::invalid(lang, "导出格式须为 csv、xlsx 或 jsonl。", "format must be csv, xlsx or jsonl.")
     })?;
     let personal = matches!(f.get("include_personal_data"), Some("on" | "true" | "1" | "yes"));
     let reason = f.get("reason").map(String::from);
     yijian_app::export::staff_request(user, format, personal, reason).map_err(|e| match e {
         ExportFailure::Forbidden => WebError::forbidden(lang),
-        _ => WebError::bad(
+        _ => WebError::invalid(
             lang,
-            say(
-                lang,
-                "导出完整个人信息须写明理由（至少4个字），理由将记入审计日志。",
-                "Give a reason (4 characters or more) to export personal data; it goes to the audit log.",
-            ),
+            "导出完整个人信息须写明理由（至少4个字），理由将记入审计日志。",
+            "Give a reason (4 characters or more) to export personal data; it goes to the audit log.",
         ),
     })
 }
@@ -162,9 +159,10 @@ pub async fn api_export_get(
 ) -> Result<Response, WebError> {
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
     if f.has("include_personal_data") {
-        return Err(WebError::bad(
+        return Err(WebError::invalid(
             lang,
-            say(lang, "导出个人信息请用 POST 并写明理由。", "Use POST with a reason to export personal data."),
+            "导出个人信息请用 POST 并写明理由。",
+            "Use POST with a reason to export personal data.",
         ));
     }
     download(&state, &c, &request_from(&f, &user, lang)?, lang).await

@@ -79,13 +79,10 @@ fn tray_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<
     match q.get("state").map(String::as_str) {
         None | Some("") => Ok("unrouted"),
         Some(s) => TRAYS.into_iter().find(|t| *t == s).ok_or_else(|| {
-            WebError::bad(
+            WebError::invalid(
                 lang,
-                say(
-                    lang,
-                    "state 只能是 unrouted、rejected 或 comment。",
-                    "state must be unrouted, rejected or comment.",
-                ),
+                "state 只能是 unrouted、rejected 或 comment。",
+                "state must be unrouted, rejected or comment.",
             )
         }),
     }
@@ -96,7 +93,7 @@ fn before_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Resul
         .filter(|b| !b.is_empty())
         .map(|b| {
             b.parse::<i64>()
-                .map_err(|_| WebError::bad(lang, say(lang, "before 必须是邮件编号。", "before must be a mail id.")))
+                .map_err(|_| WebError::invalid(lang, "before 必须是邮件编号。", "before must be a mail id."))
         })
         .transpose()
 }
@@ -317,7 +314,7 @@ async fn mail_page(
 async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang: Lang) -> Result<String, WebError> {
     let consultation = f.get("consultation").map(str::trim).unwrap_or("");
     if consultation.is_empty() {
-        return Err(WebError::bad(lang, say(lang, "请选择征求意见。", "Choose a consultation.")));
+        return Err(WebError::invalid(lang, "请选择征求意见。", "Choose a consultation."));
     }
     match state.app.assign_mail(user, id, consultation, Timestamp::now()).await {
         Ok(receipt) => Ok(receipt.to_string()),

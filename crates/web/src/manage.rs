@@ -142,7 +142,7 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
             match name.as_str() {
                 "file" | "source" => {
                     source = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                        WebError::bad(lang, say(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text."))
+                        WebError::invalid(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text.")
                     })?
                 }
                 "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
@@ -325,10 +325,7 @@ pub async fn draft_post(
             let result = async {
                 let file = parse_source(&source, lang)?;
                 if file.meta.id != id {
-                    return Err(WebError::bad(
-                        lang,
-                        say(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change."),
-                    ));
+                    return Err(WebError::invalid(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change."));
                 }
                 state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
             }
@@ -346,7 +343,7 @@ pub async fn draft_post(
             Ok(_) => Ok(Redirect::to("/admin/consultations/new").into_response()),
             Err(e) => Err(WebError::app(lang, e)),
         },
-        _ => Err(WebError::bad(lang, say(lang, "未知操作。", "Unknown action."))),
+        _ => Err(WebError::invalid(lang, "未知操作。", "Unknown action.")),
     }
 }
 
@@ -458,9 +455,10 @@ pub async fn manage(State(state): State<AppState>, _: Admin, Path(id): Path<Stri
 /// RFC 3339 instant.
 fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Timestamp, WebError> {
     let bad = || {
-        WebError::bad(
+        WebError::invalid(
             lang,
-            say(lang, "请填写有效的新截止日期（如 2025-06-30）。", "Give a valid new deadline, e.g. 2025-06-30."),
+            "请填写有效的新截止日期（如 2025-06-30）。",
+            "Give a valid new deadline, e.g. 2025-06-30.",
         )
     };
     if let Ok(t) = value.parse::<Timestamp>() {
@@ -473,13 +471,10 @@ fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Time
 
 fn reason_of(f: &Fields, lang: Lang) -> Result<AuditReason, WebError> {
     AuditReason::parse(f.get("reason").unwrap_or("")).ok_or_else(|| {
-        WebError::bad(
+        WebError::invalid(
             lang,
-            say(
-                lang,
-                "请写明理由（4至1000字），理由将公开显示。",
-                "Give a reason (4 to 1,000 characters); it is shown publicly.",
-            ),
+            "请写明理由（4至1000字），理由将公开显示。",
+            "Give a reason (4 to 1,000 characters); it is shown publicly.",
         )
     })
 }
@@ -515,7 +510,7 @@ async fn schedule_action(
             state.app.archive(user, id, now).await.map_err(|e| manage_error(e, lang))?;
             say(lang, "已归档。", "Archived.")
         }
-        _ => return Err(WebError::bad(lang, say(lang, "未知操作。", "Unknown action."))),
+        _ => return Err(WebError::invalid(lang, "未知操作。", "Unknown action.")),
     };
     Ok(done)
 }
@@ -571,9 +566,10 @@ async fn import_over(
 ) -> Result<String, WebError> {
     let file = parse_source(source, lang)?;
     if file.meta.id != id {
-        return Err(WebError::bad(
+        return Err(WebError::invalid(
             lang,
-            say(lang, "文件中的编号（id）与这项征求意见不符。", "The file's id is not this consultation's."),
+            "文件中的编号（id）与这项征求意见不符。",
+            "The file's id is not this consultation's.",
         ));
     }
     let outcome = state.app.import_by(user, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;

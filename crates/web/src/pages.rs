@@ -121,7 +121,7 @@ fn day(meta: &ConsultationMeta, ts: Timestamp, lang: Lang) -> String {
 }
 
 /// "Open until 18 May 2025, 12 days left" and the like.
-fn when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
+fn open_when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
     let t = texts(lang);
     match meta.status(now) {
         Status::Open => {
@@ -227,7 +227,7 @@ pub async fn index(State(state): State<AppState>, PageLanguage { lang, remember 
                 issuer: c.meta.issuer.clone(),
                 demo: c.demo,
                 status_label: status_label(t, status),
-                when: when(&c.meta, now, lang),
+                when: open_when(&c.meta, now, lang),
             },
         ));
     }
@@ -493,7 +493,7 @@ async fn consultation_page(
         issuer: m.issuer.clone(),
         demo: c.demo,
         status_label: status_label(t, status),
-        when: when(m, now, lang),
+        when: open_when(m, now, lang),
         notice: m
             .rendered_notice(lang)
             .split('\n')

@@ -350,7 +350,7 @@ async fn publish_now(
 ) -> Result<i64, WebError> {
     state.app.publish_report(user, c, preface, Timestamp::now()).await.map_err(|e| match e {
         yijian_app::Error::Invalid(_) => {
-            WebError::bad(lang, say(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters."))
+            WebError::invalid(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters.")
         }
         e => WebError::app(lang, e),
     })

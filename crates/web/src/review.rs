@@ -52,17 +52,16 @@ async fn run_queue(
 ) -> Result<(QueueFilter, QueuePage, Option<usize>), WebError> {
     let filter = queue_filter(f, &c.tz, lang).map_err(|m| WebError::bad(lang, m))?;
     let before = match f.get("before") {
-        Some(b) => {
-            Some(b.parse::<i64>().map_err(|_| WebError::bad(lang, say(lang, "分页参数无效。", "Bad page cursor.")))?)
-        }
+        Some(b) => Some(b.parse::<i64>().map_err(|_| WebError::invalid(lang, "分页参数无效。", "Bad page cursor."))?),
         None => None,
     };
-    let limit = match f.get("limit") {
-        Some(l) => l.parse::<usize>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| {
-            WebError::bad(lang, say(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500."))
-        })?,
-        None => PAGE_SIZE,
-    };
+    let limit =
+        match f.get("limit") {
+            Some(l) => l.parse::<usize>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| {
+                WebError::invalid(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500.")
+            })?,
+            None => PAGE_SIZE,
+        };
     let hits = search_ids(state, &c.meta.id, &filter, lang).await?;
     let page = state
         .app
@@ -312,7 +311,7 @@ pub async fn api_queue(
 
 /// Applies an action to the comments a target names. A bulk action is written to the audit
 /// log with its filter and how many comments it changed.
-async fn apply(
+async fn apply_action(
     state: &AppState,
     user: &SessionUser,
     c: &LiveConsultation,
@@ -333,7 +332,7 @@ async fn apply(
             WebError::bad(lang, action_message(yijian_domain::review::ActionError::ExcerptNotInOpinion, lang))
         }
         yijian_app::Error::Review(ReviewError::ExcerptInBulk) => {
-            WebError::bad(lang, say(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time."))
+            WebError::invalid(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time.")
         }
         e => WebError::app(lang, e),
     })?;
@@ -362,7 +361,7 @@ async fn bulk_action(
 ) -> Result<u64, WebError> {
     let action = review_action(action_fields, lang).map_err(|m| WebError::bad(lang, m))?;
     let (filter, ids) = bulk_target(state, c, filter_fields, lang).await?;
-    apply(state, user, c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await
+    apply_action(state, user, c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await
 }
 
 /// `POST /admin/c/{id}/bulk`: an action on every comment the posted filter selects.
@@ -415,7 +414,8 @@ pub async fn api_bulk(
     Ok(Json(json!({"changed": n})))
 }
 
-async fn one(
+/// One action on the comment with this tracking number; for the page and the API alike.
+async fn review_by_receipt(
     state: &AppState,
     user: &SessionUser,
     receipt: &str,
@@ -428,7 +428,7 @@ async fn one(
     let info = state.app.receipt(&r).await.map_err(|e| WebError::app(lang, e))?.ok_or_else(not_found)?;
     let c = staff_consultation(state, &info.consultation_id, lang).await?;
     let action = review_action(f, lang).map_err(|m| WebError::bad(lang, m))?;
-    let n = apply(state, user, &c, Target::One(r), &action, lang).await?;
+    let n = apply_action(state, user, &c, Target::One(r), &action, lang).await?;
     Ok((r.to_string(), n))
 }
 
@@ -442,7 +442,7 @@ pub async fn review_one(
     form: Result<CsrfForm, WebError>,
 ) -> Result<Response, WebError> {
     let result = match form {
-        Ok(CsrfForm(f)) => one(&state, &user, &receipt, &f, lang).await,
+        Ok(CsrfForm(f)) => review_by_receipt(&state, &user, &receipt, &f, lang).await,
         Err(e) => Err(e),
     };
     match result {
@@ -463,7 +463,7 @@ pub async fn api_review_one(
     Path(receipt): Path<String>,
     Form(f): Form,
 ) -> Result<Json<Value>, WebError> {
-    let (r, n) = one(&state, &user, &receipt, &f, lang).await?;
+    let (r, n) = review_by_receipt(&state, &user, &receipt, &f, lang).await?;
     Ok(Json(json!({"receipt": r, "changed": n})))
 }
 
@@ -546,7 +546,7 @@ pub async fn manual_form(
 }
 
 /// Checks and stores a manual entry; the receipt comes back only once it is on disk.
-async fn enter(
+async fn enter_by_hand(
     state: &AppState,
     user: &SessionUser,
     c: &LiveConsultation,
@@ -576,7 +576,7 @@ pub async fn manual_submit(
 ) -> Result<Response, WebError> {
     let (status, errors, done) = match crate::extract::check_csrf(&state, &headers, &f, lang) {
         Err(e) => (e.status, vec![("csrf".into(), e.message)], None),
-        Ok(()) => match enter(&state, &user, &c, &f, lang).await? {
+        Ok(()) => match enter_by_hand(&state, &user, &c, &f, lang).await? {
             Ok((receipt, at)) => (StatusCode::CREATED, vec![], Some((receipt, c.meta.rfc3339(at)))),
             Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
         },
@@ -592,7 +592,7 @@ pub async fn api_manual(
     StaffConsultation(c): StaffConsultation,
     Form(f): Form<{ 256 * 1024 }>,
 ) -> Result<Response, WebError> {
-    Ok(match enter(&state, &user, &c, &f, lang).await? {
+    Ok(match enter_by_hand(&state, &user, &c, &f, lang).await? {
         Ok((receipt, at)) => (
             StatusCode::CREATED,
             Json(json!({"receipt": receipt, "submitted_at": c.meta.rfc3339(at), "channel": "manual"})),
