@@ -20,7 +20,7 @@ use yijian_store::SessionUser;
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::extract::{Admin, CsrfForm, Language, ManageUsers, RevealPersonalData, Staff};
+use crate::extract::{Admin, CsrfForm, Form, Language, ManageUsers, RevealPersonalData, Staff, check_csrf};
 use crate::texts::{Texts, texts};
 
 const SESSION_COOKIE: &str = "yj_session";
@@ -125,28 +125,21 @@ pub async fn login(
     State(state): State<AppState>,
     Language(lang): Language,
     headers: HeaderMap,
-    body: Body,
+    form: Result<Form<{ 16 * 1024 }>, WebError>,
 ) -> Response {
     let zh = lang == Lang::Zh;
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
-        return login_page(&state, lang, StatusCode::PAYLOAD_TOO_LARGE, String::new(), None, &headers);
+    let f = match form {
+        Ok(Form(f)) => f,
+        Err(e) => return login_page(&state, lang, e.status, String::new(), None, &headers),
     };
-    let (mut username, mut password, mut csrf, mut code) = (String::new(), String::new(), String::new(), String::new());
-    for (k, v) in form_urlencoded::parse(&bytes) {
-        match k.as_ref() {
-            "username" => username = v.trim().to_string(),
-            "password" => password = v.into_owned(),
-            "totp" => code = v.into_owned(),
-            "csrf" => csrf = v.into_owned(),
-            _ => {}
-        }
-    }
-    if !crate::pages::csrf_matches(&state, &headers, &csrf) {
+    // The password and the code as typed.
+    let (username, password, code) = (f.raw("username").trim().to_string(), f.raw("password"), f.raw("totp"));
+    if check_csrf(&state, &headers, &f, lang).is_err() {
         let msg =
             if zh { "页面已过期，请重新登录。" } else { "The page had expired; please log in again." };
         return login_page(&state, lang, StatusCode::FORBIDDEN, username, Some(msg.into()), &headers);
     }
-    match state.app.sign_in(&username, &password, &code, Timestamp::now()).await {
+    match state.app.sign_in(&username, password, code, Timestamp::now()).await {
         Ok(SignIn::Session { token, .. }) => {
             let secure = if state.options.secure_cookies { "; Secure" } else { "" };
             let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
