@@ -26,7 +26,7 @@ use crate::texts::{Texts, texts};
 const SESSION_COOKIE: &str = "yj_session";
 
 fn session_token(headers: &HeaderMap) -> Option<&str> {
-    crate::pages::cookie(headers, SESSION_COOKIE)
+    crate::extract::cookie(headers, SESSION_COOKIE)
 }
 
 /// Lets a request through only with a live staff session, which it attaches for the handlers.
@@ -97,7 +97,7 @@ fn login_page(
     error: Option<String>,
     headers: &HeaderMap,
 ) -> Response {
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let zh = lang == Lang::Zh;
     let page = LoginPage {
         t: texts(lang),
@@ -114,7 +114,7 @@ fn login_page(
         csrf: csrf.clone(),
         error,
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 pub async fn login_form(State(state): State<AppState>, Language(lang): Language, headers: HeaderMap) -> Response {
@@ -179,7 +179,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bod
     let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
     let csrf =
         form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    if !crate::pages::csrf_matches(&state, &headers, &csrf) {
+    if !crate::csrf::matches(&state, &headers, &csrf) {
         return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
     }
     if let Some(token) = session_token(&headers) {
@@ -220,7 +220,7 @@ pub async fn home(
     headers: HeaderMap,
 ) -> Response {
     let zh = lang == Lang::Zh;
-    let csrf = crate::pages::csrf_for(&state, &headers);
+    let csrf = crate::csrf::token_for(&state, &headers);
     let page = HomePage {
         t: texts(lang),
         other_lang_href: "/admin?lang=en".into(),
@@ -237,7 +237,7 @@ pub async fn home(
         logout_label: if zh { "退出登录" } else { "Log out" },
         csrf: csrf.clone(),
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf)
 }
 
 #[derive(Template)]
@@ -323,8 +323,8 @@ async fn account_page(
     status: StatusCode,
     message: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
-    let csrf = crate::pages::csrf_for(state, headers);
+    let lang = crate::extract::lang_of(headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let totp_on = state.app.totp_enabled(&user.name).await.unwrap_or(false);
     let secret = yijian_crypto::totp::new_secret();
     let page = AccountPage {
@@ -338,7 +338,7 @@ async fn account_page(
         new_secret: yijian_crypto::totp::base32(&secret),
         otpauth: yijian_crypto::totp::otpauth_uri("yijian", &user.name, &secret),
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 pub async fn account(State(state): State<AppState>, Staff(user): Staff, headers: HeaderMap) -> Response {
@@ -467,7 +467,7 @@ pub(crate) async fn comment_page(
     status: StatusCode,
     message: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
+    let lang = crate::extract::lang_of(headers);
     let zh = lang == Lang::Zh;
     let reveal = reveal_for.is_some();
     let Some(r) = yijian_domain::receipt::Receipt::parse(receipt) else {
@@ -598,7 +598,7 @@ pub(crate) async fn comment_page(
         _ => vec![],
     };
 
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = CommentPage {
         t: texts(lang),
         other_lang_href: format!("/admin/comments/{r}?lang=en"),
@@ -626,7 +626,7 @@ pub(crate) async fn comment_page(
         mail_id: mail.as_ref().map(|m| m.id),
         attachments: crate::mail::attachment_rows(&attachments, lang),
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 pub async fn comment(

@@ -4,7 +4,7 @@
 //! `{"errors": [{"field", "code", "message"}]}` ([`field_errors`]).
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -12,21 +12,6 @@ use yijian_domain::{FieldError, Lang, messages};
 
 use crate::forms::say;
 use crate::texts::texts;
-
-/// The language of an answer: the `lang` cookie a person chose on the public pages, else the
-/// browser's Accept-Language.
-pub fn lang_of(headers: &HeaderMap) -> Lang {
-    match crate::pages::cookie(headers, "lang") {
-        Some("en") => return Lang::En,
-        Some("zh") => return Lang::Zh,
-        _ => {}
-    }
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Lang::from_accept_language)
-        .unwrap_or_default()
-}
 
 /// A request that failed, with what to tell the caller.
 #[derive(Debug, Clone)]

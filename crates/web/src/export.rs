@@ -49,8 +49,8 @@ fn export_page(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
-    let csrf = crate::pages::csrf_for(state, headers);
+    let lang = crate::extract::lang_of(headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = ExportPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}/export?lang=en", c.meta.id),
@@ -61,7 +61,7 @@ fn export_page(
         is_admin: user.role == Role::Admin,
         error,
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 /// Reads the request's format and personal-data choice; personal data needs an admin and a

@@ -17,13 +17,36 @@ use yijian_domain::Lang;
 use yijian_domain::staff;
 use yijian_store::SessionUser;
 
-use crate::error::{WebError, lang_of};
+use crate::error::WebError;
 use crate::forms::{Fields, say};
 use crate::texts::texts;
 use crate::{AppState, LiveConsultation};
 
 /// Bytes a staff form may have unless its handler says otherwise.
 pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// The language of an answer: the `lang` cookie a person chose on the public pages, else the
+/// browser's Accept-Language.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    match cookie(headers, "lang") {
+        Some("en") => return Lang::En,
+        Some("zh") => return Lang::Zh,
+        _ => {}
+    }
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+/// A cookie the request carries.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
 
 /// The caller's language (see [`lang_of`]): the `lang` cookie, else Accept-Language.
 pub struct Language(pub Lang);
@@ -232,7 +255,7 @@ impl<const LIMIT: usize> FromRequest<AppState> for CsrfForm<LIMIT> {
 
 /// The form's `csrf` field matches the browser's token.
 pub fn check_csrf(state: &AppState, headers: &HeaderMap, f: &Fields, lang: Lang) -> Result<(), WebError> {
-    match crate::pages::csrf_matches(state, headers, f.get("csrf").unwrap_or("")) {
+    match crate::csrf::matches(state, headers, f.get("csrf").unwrap_or("")) {
         true => Ok(()),
         false => Err(WebError::expired(lang)),
     }

@@ -9,6 +9,7 @@
 
 mod admin;
 mod api;
+mod csrf;
 mod error;
 pub mod export;
 mod extract;

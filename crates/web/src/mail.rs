@@ -160,7 +160,7 @@ pub async fn tray(
 ) -> Result<Response, WebError> {
     let (tray, mails, counts) = load_tray(&state, &user, &q, lang).await?;
     let consultations = assignable(&state, lang).await?;
-    let csrf = crate::pages::csrf_for(&state, &headers);
+    let csrf = crate::csrf::token_for(&state, &headers);
     let page = TrayPage {
         t: texts(lang),
         other_lang_href: format!("/admin/mail?state={tray}&lang=en"),
@@ -187,10 +187,7 @@ pub async fn tray(
         consultations,
         csrf: csrf.clone(),
     };
-    Ok(crate::pages::with_csrf_cookie(
-        crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false),
-        &csrf,
-    ))
+    Ok(crate::csrf::with_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf))
 }
 
 fn from_of(m: &MailSummary) -> String {
@@ -272,7 +269,7 @@ async fn mail_page(
     status: StatusCode,
     message: Option<String>,
 ) -> Result<Response, WebError> {
-    let lang = crate::error::lang_of(headers);
+    let lang = crate::extract::lang_of(headers);
     let zh = lang == Lang::Zh;
     let MailView { summary: m, attachments, full_text, receipt } = load_mail(state, user, id, lang).await?;
     let full_text = full_text.unwrap_or_default();
@@ -291,7 +288,7 @@ async fn mail_page(
         (if zh { "分配人" } else { "Assigned by" }, m.assigned_by.clone().unwrap_or_else(none)),
     ];
     let consultations = if m.state == "unrouted" { assignable(state, lang).await? } else { vec![] };
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = MailPage {
         t: texts(lang),
         other_lang_href: format!("/admin/mail/{id}?lang=en"),
@@ -307,7 +304,7 @@ async fn mail_page(
         csrf: csrf.clone(),
         message,
     };
-    Ok(crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
+    Ok(crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
 }
 
 /// Assigns an unrouted mail; the comment and its receipt are made now, and the reply sent.

@@ -188,8 +188,8 @@ async fn new_page(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
-    let csrf = crate::pages::csrf_for(state, headers);
+    let lang = crate::extract::lang_of(headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let drafts = state
         .app
         .drafts(user)
@@ -206,7 +206,7 @@ async fn new_page(
         error,
         drafts,
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 /// `POST /admin/consultations`: an uploaded file or the form becomes a draft.
@@ -254,7 +254,7 @@ async fn draft_page(
     source: Option<String>,
     error: Option<String>,
 ) -> Result<Response, WebError> {
-    let lang = crate::error::lang_of(headers);
+    let lang = crate::extract::lang_of(headers);
     let source = match source {
         Some(s) => s,
         None => match state.app.draft(user, id).await {
@@ -282,7 +282,7 @@ async fn draft_page(
             Some(say(lang, &format!("第 {} 行：{}", e.line, e.message), &format!("line {}: {}", e.line, e.message))),
         ),
     };
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = DraftPage {
         t: texts(lang),
         other_lang_href: format!("/admin/drafts/{id}?lang=en"),
@@ -293,7 +293,7 @@ async fn draft_page(
         summary,
         error: error.or(parse_error),
     };
-    Ok(crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
+    Ok(crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
 }
 
 fn draft_not_found(lang: Lang) -> WebError {
@@ -405,13 +405,13 @@ async fn manage_page(
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
+    let lang = crate::extract::lang_of(headers);
     let result = async {
         let c = crate::extract::staff_consultation(state, id, lang).await?;
         let events = state.app.schedule_events(id).await.map_err(|e| WebError::app(lang, e))?;
         let archived = state.app.is_archived(id).await.map_err(|e| WebError::app(lang, e))?;
         let now = Timestamp::now();
-        let csrf = crate::pages::csrf_for(state, headers);
+        let csrf = crate::csrf::token_for(state, headers);
         let page = ManagePage {
             t: texts(lang),
             other_lang_href: format!("/admin/c/{id}/manage?lang=en"),
@@ -438,7 +438,7 @@ async fn manage_page(
             message,
             error,
         };
-        Ok::<_, WebError>(crate::pages::with_csrf_cookie(
+        Ok::<_, WebError>(crate::csrf::with_cookie(
             crate::pages::html(status, crate::pages::render(&page), lang, false),
             &csrf,
         ))

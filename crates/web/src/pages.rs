@@ -26,7 +26,6 @@ use crate::extract::{PageLanguage, PublicConsultation};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
 
-const CSRF_COOKIE: &str = "yj_csrf";
 const LANG_COOKIE: &str = "lang";
 /// How long a form id remembers its receipt, so a resubmitted page shows it again.
 const FORM_MEMORY: Duration = Duration::from_secs(3600);
@@ -51,13 +50,6 @@ pub struct PageQuery {
     article: Option<u32>,
     captcha: Option<String>,
     receipt: Option<String>,
-}
-
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
-        let (k, v) = c.trim().split_once('=')?;
-        (k == name).then_some(v)
-    })
 }
 
 /// Every page: HTML, never cached (some carry personal data or one-time tokens), a strict
@@ -551,37 +543,6 @@ async fn consultation_page(
     }
 }
 
-/// A CSRF token: a random nonce and its MAC under a key derived from the master key. The same
-/// token sits in a SameSite=Strict cookie and in the form (double submit).
-fn new_csrf(state: &AppState) -> String {
-    let nonce = hex::encode(yijian_crypto::random_bytes::<16>());
-    let mac = hex::encode(&state.app.mac("csrf", &nonce)[..16]);
-    format!("{nonce}.{mac}")
-}
-
-/// The browser's CSRF token if it has a valid one, else a new one.
-pub(crate) fn csrf_for(state: &AppState, headers: &HeaderMap) -> String {
-    cookie(headers, CSRF_COOKIE).filter(|t| csrf_valid(state, t)).map(String::from).unwrap_or_else(|| new_csrf(state))
-}
-
-/// A form's token matches the cookie and carries a valid MAC.
-pub(crate) fn csrf_matches(state: &AppState, headers: &HeaderMap, form_token: &str) -> bool {
-    !form_token.is_empty() && cookie(headers, CSRF_COOKIE) == Some(form_token) && csrf_valid(state, form_token)
-}
-
-fn csrf_valid(state: &AppState, token: &str) -> bool {
-    let Some((nonce, mac)) = token.split_once('.') else { return false };
-    nonce.len() == 32 && hex::encode(&state.app.mac("csrf", nonce)[..16]) == mac
-}
-
-pub(crate) fn with_csrf_cookie(mut res: Response, token: &str) -> Response {
-    let v = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
-    if let Ok(v) = HeaderValue::from_str(&v) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    res
-}
-
 pub async fn consultation(
     State(state): State<AppState>,
     PageLanguage { lang, remember }: PageLanguage,
@@ -589,10 +550,10 @@ pub async fn consultation(
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let csrf = csrf_for(&state, &headers);
+    let csrf = crate::csrf::token_for(&state, &headers);
     let entered = Entered { articles: q.article.into_iter().collect(), ..Entered::default() };
     let page = consultation_page(&state, &c, lang, &entered, &[], q.captcha.as_deref() == Some("text"), &csrf).await;
-    with_csrf_cookie(html(StatusCode::OK, render(&page), lang, remember), &csrf)
+    crate::csrf::with_cookie(html(StatusCode::OK, render(&page), lang, remember), &csrf)
 }
 
 /// The form's POST. Errors come back on the same page with every entry kept (but the captcha);
@@ -643,9 +604,8 @@ pub async fn submit(
     let (csrf_token, form_id) =
         csrf_field.split_once('|').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
     entered.form_id = (form_id.len() == 32 && form_id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| form_id.clone());
-    let cookie_token = cookie(&headers, CSRF_COOKIE).unwrap_or("");
-    let csrf_ok = !csrf_token.is_empty() && csrf_token == cookie_token && csrf_valid(&state, &csrf_token);
-    let fresh_csrf = if csrf_valid(&state, cookie_token) { cookie_token.to_string() } else { new_csrf(&state) };
+    let csrf_ok = crate::csrf::matches(&state, &headers, &csrf_token);
+    let fresh_csrf = crate::csrf::token_for(&state, &headers);
 
     let back = |errors: Vec<FieldError>, entered: Entered, status: StatusCode| {
         let state = state.clone();
@@ -653,7 +613,7 @@ pub async fn submit(
         let fresh = fresh_csrf.clone();
         async move {
             let page = consultation_page(&state, &c, lang, &entered, &errors, false, &fresh).await;
-            with_csrf_cookie(html(status, render(&page), lang, remember), &fresh)
+            crate::csrf::with_cookie(html(status, render(&page), lang, remember), &fresh)
         }
     };
     if c.meta.status(Timestamp::now()) != Status::Open {

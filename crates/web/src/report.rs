@@ -305,12 +305,12 @@ async fn staff_page(
     preface: Option<String>,
     message: Option<String>,
 ) -> Result<Response, WebError> {
-    let lang = crate::error::lang_of(headers);
+    let lang = crate::extract::lang_of(headers);
     let id = &c.meta.id;
     let published = state.app.published_report(id).await.map_err(|e| WebError::app(lang, e))?;
     let preface = preface.or_else(|| published.as_ref().map(|(_, _, r)| r.preface.clone())).unwrap_or_default();
     let report = state.app.preview_report(c, &preface).await.map_err(|e| WebError::app(lang, e))?;
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = ReportPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{id}/report?lang=en"),
@@ -327,7 +327,7 @@ async fn staff_page(
             message,
         }),
     };
-    Ok(crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
+    Ok(crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
 }
 
 /// `GET /admin/c/{id}/report`: the report as it would be published now.

@@ -250,7 +250,7 @@ pub async fn queue_page(
         pairs.push(("before", b.to_string()));
         format!("/admin/c/{}?{}", c.meta.id, query_string(&pairs))
     });
-    let csrf = crate::pages::csrf_for(&state, &headers);
+    let csrf = crate::csrf::token_for(&state, &headers);
     let view = QueuePageView {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}?lang=en", c.meta.id),
@@ -282,7 +282,7 @@ pub async fn queue_page(
         filtered: !pairs.is_empty(),
     };
     let status = if view.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    Ok(crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&view), lang, false), &csrf))
+    Ok(crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&view), lang, false), &csrf))
 }
 
 pub(crate) use yijian_domain::messages::{article_label, channel_label};
@@ -502,8 +502,8 @@ fn manual_page(
     errors: Vec<(String, String)>,
     done: Option<(String, String)>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
-    let csrf = crate::pages::csrf_for(state, headers);
+    let lang = crate::extract::lang_of(headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let chosen: Vec<&str> = f.all("articles");
     let mut positions = vec![(String::new(), say(lang, "未注明", "Not given"))];
     positions.extend(c.meta.positions.iter().map(|p| (p.clone(), p.clone())));
@@ -534,7 +534,7 @@ fn manual_page(
             .collect(),
         done,
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 pub async fn manual_form(
