@@ -255,7 +255,12 @@ impl<const LIMIT: usize> FromRequest<AppState> for CsrfForm<LIMIT> {
 
 /// The form's `csrf` field matches the browser's token.
 pub fn check_csrf(state: &AppState, headers: &HeaderMap, f: &Fields, lang: Lang) -> Result<(), WebError> {
-    match crate::csrf::matches(state, headers, f.get("csrf").unwrap_or("")) {
+    check_csrf_token(state, headers, f.get("csrf").unwrap_or(""), lang)
+}
+
+/// This token, sent with a form, matches the browser's.
+pub fn check_csrf_token(state: &AppState, headers: &HeaderMap, token: &str, lang: Lang) -> Result<(), WebError> {
+    match crate::csrf::matches(state, headers, token) {
         true => Ok(()),
         false => Err(WebError::expired(lang)),
     }

@@ -17,7 +17,7 @@ use yijian_store::{ImportOutcome, ManageError, SessionUser};
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::extract::{Admin, CsrfForm, Form, Language, check_csrf, read_fields};
+use crate::extract::{Admin, CsrfForm, Form, Language, check_csrf_token, read_fields};
 use crate::forms::{Fields, say};
 use crate::texts::{Texts, texts};
 
@@ -219,7 +219,7 @@ pub async fn create(
     let headers = req.headers().clone();
     let result = async {
         let (source, csrf) = read_source(&state, req, lang).await?;
-        check_csrf(&state, &headers, &Fields(vec![("csrf".into(), csrf)]), lang)?;
+        check_csrf_token(&state, &headers, &csrf, lang)?;
         let file = parse_source(&source, lang)?;
         state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
         Ok::<_, WebError>(file.meta.id)
@@ -550,7 +550,7 @@ pub async fn upload_version(
     let headers = req.headers().clone();
     let done = async {
         let (source, csrf) = read_source(&state, req, lang).await?;
-        check_csrf(&state, &headers, &Fields(vec![("csrf".into(), csrf)]), lang)?;
+        check_csrf_token(&state, &headers, &csrf, lang)?;
         import_over(&state, &user, &id, &source, lang).await
     }
     .await;
