@@ -15,16 +15,18 @@ use jiff::Timestamp;
 use serde_json::json;
 use yijian_app::staff::SignIn;
 use yijian_domain::Lang;
-use yijian_domain::staff::{AuditReason, Permission, Role};
+use yijian_domain::staff::{AuditReason, Role};
 use yijian_store::SessionUser;
 
 use crate::AppState;
+use crate::error::WebError;
+use crate::extract::{Admin, CsrfForm, Form, Language, ManageUsers, RevealPersonalData, Staff, check_csrf};
 use crate::texts::{Texts, texts};
 
 const SESSION_COOKIE: &str = "yj_session";
 
 fn session_token(headers: &HeaderMap) -> Option<&str> {
-    crate::pages::cookie(headers, SESSION_COOKIE)
+    crate::extract::cookie(headers, SESSION_COOKIE)
 }
 
 /// Lets a request through only with a live staff session, which it attaches for the handlers.
@@ -70,10 +72,7 @@ pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> 
 }
 
 fn forbidden_page(lang: Lang) -> Response {
-    let heading = if lang == Lang::Zh { "没有权限" } else { "Not allowed" };
-    let body =
-        if lang == Lang::Zh { "此页面仅限管理员访问。" } else { "This page is for administrators only." };
-    crate::pages::message(StatusCode::FORBIDDEN, lang, heading, body)
+    crate::extract::page_for_admins(lang).render(false)
 }
 
 #[derive(Template)]
@@ -98,7 +97,7 @@ fn login_page(
     error: Option<String>,
     headers: &HeaderMap,
 ) -> Response {
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let zh = lang == Lang::Zh;
     let page = LoginPage {
         t: texts(lang),
@@ -115,35 +114,32 @@ fn login_page(
         csrf: csrf.clone(),
         error,
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
-pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    login_page(&state, crate::error::lang_of(&headers), StatusCode::OK, String::new(), None, &headers)
+pub async fn login_form(State(state): State<AppState>, Language(lang): Language, headers: HeaderMap) -> Response {
+    login_page(&state, lang, StatusCode::OK, String::new(), None, &headers)
 }
 
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let lang = crate::error::lang_of(&headers);
+pub async fn login(
+    State(state): State<AppState>,
+    Language(lang): Language,
+    headers: HeaderMap,
+    form: Result<Form<{ 16 * 1024 }>, WebError>,
+) -> Response {
     let zh = lang == Lang::Zh;
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
-        return login_page(&state, lang, StatusCode::PAYLOAD_TOO_LARGE, String::new(), None, &headers);
+    let f = match form {
+        Ok(Form(f)) => f,
+        Err(e) => return login_page(&state, lang, e.status, String::new(), None, &headers),
     };
-    let (mut username, mut password, mut csrf, mut code) = (String::new(), String::new(), String::new(), String::new());
-    for (k, v) in form_urlencoded::parse(&bytes) {
-        match k.as_ref() {
-            "username" => username = v.trim().to_string(),
-            "password" => password = v.into_owned(),
-            "totp" => code = v.into_owned(),
-            "csrf" => csrf = v.into_owned(),
-            _ => {}
-        }
-    }
-    if !crate::pages::csrf_matches(&state, &headers, &csrf) {
+    // The password and the code as typed.
+    let (username, password, code) = (f.raw("username").trim().to_string(), f.raw("password"), f.raw("totp"));
+    if check_csrf(&state, &headers, &f, lang).is_err() {
         let msg =
             if zh { "页面已过期，请重新登录。" } else { "The page had expired; please log in again." };
         return login_page(&state, lang, StatusCode::FORBIDDEN, username, Some(msg.into()), &headers);
     }
-    match state.app.sign_in(&username, &password, &code, Timestamp::now()).await {
+    match state.app.sign_in(&username, password, code, Timestamp::now()).await {
         Ok(SignIn::Session { token, .. }) => {
             let secure = if state.options.secure_cookies { "; Secure" } else { "" };
             let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
@@ -183,7 +179,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bod
     let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
     let csrf =
         form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    if !crate::pages::csrf_matches(&state, &headers, &csrf) {
+    if !crate::csrf::matches(&state, &headers, &csrf) {
         return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
     }
     if let Some(token) = session_token(&headers) {
@@ -219,12 +215,12 @@ async fn consultations_with_counts(state: &AppState) -> Vec<(String, String, i64
 
 pub async fn home(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
+    Language(lang): Language,
     headers: HeaderMap,
 ) -> Response {
-    let lang = crate::error::lang_of(&headers);
     let zh = lang == Lang::Zh;
-    let csrf = crate::pages::csrf_for(&state, &headers);
+    let csrf = crate::csrf::token_for(&state, &headers);
     let page = HomePage {
         t: texts(lang),
         other_lang_href: "/admin?lang=en".into(),
@@ -241,7 +237,7 @@ pub async fn home(
         logout_label: if zh { "退出登录" } else { "Log out" },
         csrf: csrf.clone(),
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf)
 }
 
 #[derive(Template)]
@@ -258,13 +254,9 @@ struct UsersPage {
 
 pub async fn users(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    headers: HeaderMap,
+    Admin(user, _): Admin<ManageUsers>,
+    Language(lang): Language,
 ) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    if user.role != Role::Admin {
-        return forbidden_page(lang);
-    }
     let zh = lang == Lang::Zh;
     let page = UsersPage {
         t: texts(lang),
@@ -294,14 +286,7 @@ pub async fn api_consultations(State(state): State<AppState>) -> Response {
     Json(list).into_response()
 }
 
-pub async fn api_users(State(state): State<AppState>, axum::Extension(user): axum::Extension<SessionUser>) -> Response {
-    if user.role != Role::Admin {
-        return (
-            StatusCode::FORBIDDEN,
-            Json(json!({"error": {"code": "forbidden", "message": "Administrators only."}})),
-        )
-            .into_response();
-    }
+pub async fn api_users(State(state): State<AppState>, Admin(user, _): Admin<ManageUsers>) -> Response {
     let list: Vec<_> = state
         .app
         .users(&user)
@@ -338,8 +323,8 @@ async fn account_page(
     status: StatusCode,
     message: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
-    let csrf = crate::pages::csrf_for(state, headers);
+    let lang = crate::extract::lang_of(headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let totp_on = state.app.totp_enabled(&user.name).await.unwrap_or(false);
     let secret = yijian_crypto::totp::new_secret();
     let page = AccountPage {
@@ -353,14 +338,10 @@ async fn account_page(
         new_secret: yijian_crypto::totp::base32(&secret),
         otpauth: yijian_crypto::totp::otpauth_uri("yijian", &user.name, &secret),
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
-pub async fn account(
-    State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn account(State(state): State<AppState>, Staff(user): Staff, headers: HeaderMap) -> Response {
     account_page(&state, &user, &headers, StatusCode::OK, None).await
 }
 
@@ -368,15 +349,13 @@ pub async fn account(
 /// first code proves the app holds the secret) or off (the password is asked for).
 pub async fn account_update(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
+    Language(lang): Language,
     headers: HeaderMap,
-    body: Body,
+    form: Result<CsrfForm<{ 16 * 1024 }>, WebError>,
 ) -> Response {
-    let zh = crate::error::lang_of(&headers) == Lang::Zh;
-    let bytes = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
-    let form: std::collections::HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
-    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-    if !crate::pages::csrf_matches(&state, &headers, &get("csrf")) {
+    let zh = lang == Lang::Zh;
+    let Ok(CsrfForm(form)) = form else {
         return account_page(
             &state,
             &user,
@@ -385,7 +364,9 @@ pub async fn account_update(
             Some(if zh { "页面已过期，请重试。" } else { "The page had expired; try again." }.into()),
         )
         .await;
-    }
+    };
+    // Passwords as typed, spaces and all.
+    let get = |k: &str| form.raw(k).to_string();
     let password_ok = state.app.check_password(&user.name, &get("current")).await.ok().flatten().is_some();
     let (status, msg) = match get("action").as_str() {
         "password" => {
@@ -486,7 +467,7 @@ pub(crate) async fn comment_page(
     status: StatusCode,
     message: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
+    let lang = crate::extract::lang_of(headers);
     let zh = lang == Lang::Zh;
     let reveal = reveal_for.is_some();
     let Some(r) = yijian_domain::receipt::Receipt::parse(receipt) else {
@@ -617,7 +598,7 @@ pub(crate) async fn comment_page(
         _ => vec![],
     };
 
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = CommentPage {
         t: texts(lang),
         other_lang_href: format!("/admin/comments/{r}?lang=en"),
@@ -645,18 +626,19 @@ pub(crate) async fn comment_page(
         mail_id: mail.as_ref().map(|m| m.id),
         attachments: crate::mail::attachment_rows(&attachments, lang),
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 pub async fn comment(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
+    Language(lang): Language,
     axum::extract::Path(receipt): axum::extract::Path<String>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let done = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "done=1"));
-    let zh = crate::error::lang_of(&headers) == Lang::Zh;
+    let zh = lang == Lang::Zh;
     let message = done.then(|| if zh { "已保存。" } else { "Saved." }.to_string());
     comment_page(&state, &user, &headers, &receipt, None, StatusCode::OK, message).await
 }
@@ -664,19 +646,14 @@ pub async fn comment(
 /// Shows one comment's ID and phone numbers in full: admins only, with a reason, audited.
 pub async fn reveal(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Admin(user, _): Admin<RevealPersonalData>,
+    Language(lang): Language,
     axum::extract::Path(receipt): axum::extract::Path<String>,
     headers: HeaderMap,
-    body: Body,
+    form: Result<CsrfForm<{ 16 * 1024 }>, WebError>,
 ) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    if !user.role.may(Permission::RevealPersonalData) {
-        return forbidden_page(lang);
-    }
-    let bytes = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
-    let form: std::collections::HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
     let zh = lang == Lang::Zh;
-    if !crate::pages::csrf_matches(&state, &headers, form.get("csrf").map(String::as_str).unwrap_or("")) {
+    let Ok(CsrfForm(form)) = form else {
         return comment_page(
             &state,
             &user,
@@ -687,8 +664,8 @@ pub async fn reveal(
             Some(if zh { "页面已过期，请重试。" } else { "The page had expired." }.into()),
         )
         .await;
-    }
-    let Some(reason) = AuditReason::parse(form.get("reason").map(String::as_str).unwrap_or("")) else {
+    };
+    let Some(reason) = AuditReason::parse(form.raw("reason")) else {
         let msg =
             if zh { "请写明查看理由（至少4个字）。" } else { "Give a reason (4 characters or more)." };
         return comment_page(
@@ -707,7 +684,7 @@ pub async fn reveal(
 
 pub async fn api_comment(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     axum::extract::Path(receipt): axum::extract::Path<String>,
 ) -> Response {
     let found = match yijian_domain::receipt::Receipt::parse(&receipt) {
@@ -715,11 +692,8 @@ pub async fn api_comment(
         None => None,
     };
     let Some(c) = found else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": {"code": "comment_not_found", "message": "No comment has this tracking number."}})),
-        )
-            .into_response();
+        let message = "No comment has this tracking number.".to_string();
+        return WebError::said(StatusCode::NOT_FOUND, "comment_not_found", Lang::En, message).into_response();
     };
     Json(json!({
         "receipt": c.receipt.to_string(),
@@ -746,9 +720,8 @@ pub async fn api_comment(
 /// with or without dashes.
 pub async fn lookup(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
-    headers: HeaderMap,
+    Language(lang): Language,
 ) -> Response {
-    let lang = crate::error::lang_of(&headers);
     match q.get("receipt").and_then(|r| yijian_domain::receipt::Receipt::parse(r)) {
         Some(r) => Redirect::to(&format!("/admin/comments/{r}")).into_response(),
         None => crate::pages::message(

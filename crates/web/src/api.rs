@@ -15,8 +15,9 @@ use yijian_domain::comment::Channel;
 use yijian_domain::consultation::{Status, rfc3339_in};
 use yijian_domain::receipt::Receipt;
 
-use crate::error::{ApiError, field_errors, lang_of};
-use crate::{AppState, LiveConsultation};
+use crate::AppState;
+use crate::error::{WebError, field_errors};
+use crate::extract::{Language, PublicConsultation, load_public};
 use yijian_domain::Lang;
 
 /// Largest accepted request body.
@@ -34,27 +35,10 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/openapi.json", get(openapi))
 }
 
-pub async fn not_found(headers: HeaderMap) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", lang_of(&headers), "没有这个地址。", "No such address.")
-}
-
-async fn load(state: &AppState, id: &str, lang: Lang) -> Result<std::sync::Arc<LiveConsultation>, ApiError> {
-    match state.app.consultation(id).await {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(ApiError::consultation_not_found(lang)),
-        Err(yijian_app::Error::Integrity) => Err(ApiError::integrity(lang)),
-        Err(e) => {
-            tracing::error!(error = %e, "loading a consultation failed");
-            Err(ApiError::internal(lang))
-        }
-    }
-}
-
-async fn list_consultations(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let lang = lang_of(&headers);
+async fn list_consultations(State(state): State<AppState>, Language(lang): Language) -> Result<Json<Value>, WebError> {
     let list = state.app.consultations().await.map_err(|e| {
         tracing::error!(error = %e, "listing consultations failed");
-        ApiError::internal(lang)
+        WebError::public_internal(lang)
     })?;
     let now = Timestamp::now();
     let items: Vec<Value> = list
@@ -74,12 +58,9 @@ async fn list_consultations(State(state): State<AppState>, headers: HeaderMap) -
 }
 
 async fn get_consultation(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let lang = lang_of(&headers);
-    let c = load(&state, &id, lang).await?;
+    Language(lang): Language,
+    PublicConsultation(c): PublicConsultation,
+) -> Result<Json<Value>, WebError> {
     let m = &c.meta;
     let chapters: Vec<Value> = c
         .document
@@ -119,39 +100,33 @@ async fn submit_comment(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Language(lang): Language,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, WebError> {
     if let Err(wait) = state.check_rate(peer, &headers) {
         let secs = crate::limits::retry_after_secs(wait);
-        let lang = lang_of(&headers);
-        let mut res = ApiError::new(
+        return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             lang,
             &format!("提交过于频繁，请{secs}秒后再试。"),
             &format!("Too many submissions from your address; please try again in {secs} s."),
         )
-        .into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, secs.into());
-        return res;
+        .retry_after(secs));
     }
-    match intake(&state, &id, &headers, body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+    intake(&state, &id, lang, body).await
 }
 
 /// The order matters: an unknown or closed consultation is answered before the body is read,
 /// then the body's size and syntax, then every field at once.
-async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
-    let lang = lang_of(headers);
-    let c = load(state, id, lang).await?;
+async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Response, WebError> {
+    let c = load_public(state, id, lang).await?;
     let m = &c.meta;
     let now = Timestamp::now();
     let dates = || json!({ "opens_at": m.rfc3339(m.opens_at), "closes_at": m.rfc3339(m.closes_at) });
     let closed = || {
-        ApiError::new(
+        WebError::new(
             StatusCode::CONFLICT,
             "consultation_closed",
             lang,
@@ -163,7 +138,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
     match m.status(now) {
         Status::Open => {}
         Status::Upcoming => {
-            return Err(ApiError::new(
+            return Err(WebError::new(
                 StatusCode::CONFLICT,
                 "consultation_not_open",
                 lang,
@@ -175,7 +150,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
         Status::Closed => return Err(closed()),
     }
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        ApiError::new(
+        WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             lang,
@@ -183,7 +158,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
             "The request body is larger than 64 KB.",
         )
     })?;
-    let malformed = |zh: &str, en: &str| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", lang, zh, en);
+    let malformed = |zh: &str, en: &str| WebError::new(StatusCode::BAD_REQUEST, "malformed_json", lang, zh, en);
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         malformed(
             &format!("提交的内容不是有效的JSON（第{}行第{}列）。", e.line(), e.column()),
@@ -200,7 +175,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
         Err(Refused::Invalid(errors)) => return Ok(field_errors(&errors, lang)),
         // Checked above; a deadline that passed meanwhile answers as closed.
         Err(Refused::NotOpen(_)) => return Err(closed()),
-        Err(Refused::Storage(_)) => return Err(ApiError::internal(lang)),
+        Err(Refused::Storage(_)) => return Err(WebError::public_internal(lang)),
     };
     let (receipt, submitted_at) = (receipt.receipt, receipt.submitted_at);
     let location = format!("/api/v1/receipts/{receipt}");
@@ -215,11 +190,10 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
 async fn get_receipt(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let lang = lang_of(&headers);
+    Language(lang): Language,
+) -> Result<Json<Value>, WebError> {
     let not_found = || {
-        ApiError::new(
+        WebError::new(
             StatusCode::NOT_FOUND,
             "receipt_not_found",
             lang,
@@ -230,7 +204,7 @@ async fn get_receipt(
     let receipt = Receipt::parse(&receipt).ok_or_else(not_found)?;
     let info = state.app.receipt(&receipt).await.map_err(|e| {
         tracing::error!(error = %e, "receipt lookup failed");
-        ApiError::internal(lang)
+        WebError::public_internal(lang)
     })?;
     let info = info.ok_or_else(not_found)?;
     let tz = match state.app.consultation(&info.consultation_id).await {
@@ -245,14 +219,13 @@ async fn get_receipt(
     })))
 }
 
-async fn new_captcha(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let lang = lang_of(&headers);
+async fn new_captcha(State(state): State<AppState>, Language(lang): Language) -> Result<Json<Value>, WebError> {
     let captchas = state.app.captchas().clone();
     let challenge = tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now()))
         .await
         .ok()
         .flatten()
-        .ok_or_else(|| ApiError::internal(lang))?;
+        .ok_or_else(|| WebError::public_internal(lang))?;
     let tz = jiff::tz::TimeZone::get(yijian_domain::consultation::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
     Ok(Json(json!({
         "captcha_id": challenge.id,

@@ -1,50 +1,92 @@
-//! JSON error answers: `{"error": {"code", "message"}}` for the request as a whole and
-//! `{"errors": [{"field", "code", "message"}]}` for the fields of a submission.
+//! One error for every handler. [`WebError`] answers `{"error": {"code", "message", ...}}` under
+//! `/api/` and an HTML message page elsewhere, in the language it was made in; [`shape_errors`]
+//! picks the form by the request's path. Field errors of a submission are answered apart, as
+//! `{"errors": [{"field", "code", "message"}]}` ([`field_errors`]).
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use yijian_domain::{FieldError, Lang, messages};
 
-/// The language of an answer: the `lang` cookie a person chose on the public pages, else the
-/// browser's Accept-Language.
-pub fn lang_of(headers: &HeaderMap) -> Lang {
-    match crate::pages::cookie(headers, "lang") {
-        Some("en") => return Lang::En,
-        Some("zh") => return Lang::Zh,
-        _ => {}
-    }
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Lang::from_accept_language)
-        .unwrap_or_default()
-}
+use crate::forms::say;
+use crate::texts::texts;
 
-#[derive(Debug)]
-pub struct ApiError {
+/// A request that failed, with what to tell the caller.
+#[derive(Debug, Clone)]
+pub struct WebError {
     pub status: StatusCode,
     pub code: &'static str,
+    /// In `lang`; the body of the page, the `message` of the JSON.
     pub message: String,
-    pub extra: Option<Value>,
+    lang: Lang,
+    /// More members of the JSON error object.
+    extra: Option<Box<Value>>,
+    /// Heading and body of the page, where they are not the status's heading and the message.
+    page: Option<Box<(&'static str, &'static str)>>,
+    retry_after: Option<u64>,
 }
 
-impl ApiError {
+impl WebError {
     pub fn new(status: StatusCode, code: &'static str, lang: Lang, zh: &str, en: &str) -> Self {
-        let message = match lang {
-            Lang::Zh => zh.to_string(),
-            Lang::En => en.to_string(),
-        };
-        ApiError { status, code, message, extra: None }
+        WebError::said(status, code, lang, say(lang, zh, en))
     }
 
+    /// With a message already in `lang`.
+    pub fn said(status: StatusCode, code: &'static str, lang: Lang, message: String) -> Self {
+        WebError { status, code, message, lang, extra: None, page: None, retry_after: None }
+    }
+
+    /// More members of the JSON error object.
     pub fn with(mut self, extra: Value) -> Self {
-        self.extra = Some(extra);
+        self.extra = Some(Box::new(extra));
         self
     }
 
+    /// The page's heading and body, for errors whose page says more (or less) than the message.
+    pub fn on_page(mut self, heading: &'static str, body: &'static str) -> Self {
+        self.page = Some(Box::new((heading, body)));
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    /// 422: an input a staff member can correct.
+    pub fn bad(lang: Lang, message: String) -> Self {
+        WebError::said(StatusCode::UNPROCESSABLE_ENTITY, "invalid", lang, message)
+    }
+
+    /// 422 with a message of these words.
+    pub fn invalid(lang: Lang, zh: &str, en: &str) -> Self {
+        WebError::bad(lang, say(lang, zh, en))
+    }
+
+    /// 403: the role does not allow it.
+    pub fn forbidden(lang: Lang) -> Self {
+        WebError::new(StatusCode::FORBIDDEN, "forbidden", lang, "此操作仅限管理员。", "Administrators only.")
+    }
+
+    /// 403: a form whose CSRF token is missing or wrong.
+    pub fn expired(lang: Lang) -> Self {
+        WebError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            lang,
+            "页面已过期，请刷新后重试。",
+            "The page had expired; reload it and try again.",
+        )
+    }
+
+    pub fn not_found(lang: Lang) -> Self {
+        WebError::new(StatusCode::NOT_FOUND, "not_found", lang, "没有找到。", "Not found.")
+    }
+
     pub fn consultation_not_found(lang: Lang) -> Self {
-        Self::new(
+        WebError::new(
             StatusCode::NOT_FOUND,
             "consultation_not_found",
             lang,
@@ -53,34 +95,111 @@ impl ApiError {
         )
     }
 
-    pub fn internal(lang: Lang) -> Self {
-        Self::new(
+    /// 500 on a staff page or call; the cause goes to the log.
+    pub fn internal(lang: Lang, e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "staff request failed");
+        WebError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            lang,
+            "服务器出错，请稍后再试。",
+            "Server error; try again later.",
+        )
+    }
+
+    /// 500 on the public side, which says that nothing was saved.
+    pub fn public_internal(lang: Lang) -> Self {
+        let t = texts(lang);
+        WebError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             lang,
             "服务器出现问题，您的意见没有保存，请稍后再试。",
             "Something went wrong on the server; nothing was saved. Please try again later.",
         )
+        .on_page(t.error, t.error_body)
     }
 
+    /// 500: a published text failed its integrity check and is withheld.
     pub fn integrity(lang: Lang) -> Self {
-        Self::new(
+        let t = texts(lang);
+        WebError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "integrity_check_failed",
             lang,
             "该征求意见稿的文本未通过完整性校验，暂不提供，管理员已收到记录。",
             "The text of this draft failed its integrity check and is withheld; the incident has been logged.",
         )
+        .on_page(t.integrity, t.integrity_body)
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// A use case's failure where the caller has no more specific answer for it.
+    pub fn app(lang: Lang, e: yijian_app::Error) -> Self {
+        match e {
+            yijian_app::Error::Forbidden => WebError::forbidden(lang),
+            yijian_app::Error::NotFound(_) => WebError::not_found(lang),
+            yijian_app::Error::Integrity => WebError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "integrity_check_failed",
+                lang,
+                "文本校验失败，已拒绝显示。",
+                "The stored text failed its integrity check.",
+            ),
+            e => WebError::internal(lang, e),
+        }
+    }
+
+    fn json(&self) -> Response {
         let mut error = json!({ "code": self.code, "message": self.message });
-        if let (Some(Value::Object(extra)), Some(obj)) = (self.extra, error.as_object_mut()) {
+        if let (Some(Value::Object(extra)), Some(obj)) = (self.extra.as_deref().cloned(), error.as_object_mut()) {
             obj.extend(extra);
         }
         (self.status, axum::Json(json!({ "error": error }))).into_response()
+    }
+
+    fn page(&self) -> Response {
+        let lang = self.lang;
+        let (heading, body) = match self.page.as_deref() {
+            Some(&(heading, body)) => (heading, body),
+            None => {
+                let heading = match self.status {
+                    StatusCode::NOT_FOUND => texts(lang).not_found,
+                    StatusCode::FORBIDDEN if lang == Lang::Zh => "没有权限",
+                    StatusCode::FORBIDDEN => "Not allowed",
+                    _ => texts(lang).error,
+                };
+                (heading, self.message.as_str())
+            }
+        };
+        crate::pages::message(self.status, lang, heading, body)
+    }
+
+    /// The answer as JSON (`api`) or as a page.
+    pub fn render(&self, api: bool) -> Response {
+        let mut res = if api { self.json() } else { self.page() };
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}
+
+/// JSON until [`shape_errors`] sees that the request wanted a page.
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let mut res = self.render(true);
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+/// Gives each [`WebError`] the shape its caller reads: JSON under `/api/`, a page elsewhere.
+pub async fn shape_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut res = next.run(req).await;
+    match res.extensions_mut().remove::<WebError>() {
+        Some(e) if !api => e.render(false),
+        _ => res,
     }
 }
 
@@ -91,4 +210,56 @@ pub fn field_errors(errors: &[FieldError], lang: Lang) -> Response {
         .map(|e| json!({ "field": e.field, "code": e.code, "message": messages::field_message(e, lang) }))
         .collect();
     (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({ "errors": list }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(res: Response) -> String {
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_error_answers_json_for_the_api_and_a_page_elsewhere() {
+        let e = WebError::new(StatusCode::CONFLICT, "consultation_closed", Lang::En, "已截止。", "Closed.")
+            .with(json!({"closes_at": "2025-05-18T00:00:00+08:00"}))
+            .retry_after(7);
+        let json = e.render(true);
+        assert_eq!(json.status(), StatusCode::CONFLICT);
+        assert_eq!(json.headers()[header::RETRY_AFTER], "7");
+        let v: Value = serde_json::from_str(&body(json).await).unwrap();
+        assert_eq!(
+            v,
+            json!({"error": {"code": "consultation_closed", "message": "Closed.", "closes_at": "2025-05-18T00:00:00+08:00"}})
+        );
+        let page = e.render(false);
+        assert_eq!(page.status(), StatusCode::CONFLICT);
+        assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert_eq!(page.headers()[header::RETRY_AFTER], "7");
+        let html = body(page).await;
+        assert!(html.contains("Closed.") && html.contains(texts(Lang::En).error), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_page_may_say_more_than_the_message_and_speaks_the_callers_language() {
+        let t = texts(Lang::Zh);
+        let e = WebError::consultation_not_found(Lang::Zh).on_page(t.not_found, t.not_found_body);
+        let html = body(e.render(false)).await;
+        assert!(html.contains(t.not_found_body) && !html.contains("没有找到这项征求意见"), "{html}");
+        let v: Value = serde_json::from_str(&body(e.render(true)).await).unwrap();
+        assert_eq!(v["error"]["message"], "没有找到这项征求意见。");
+        let html = body(WebError::forbidden(Lang::Zh).render(false)).await;
+        assert!(html.contains("没有权限") && html.contains("此操作仅限管理员。"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn the_answer_carries_the_error_until_it_is_shaped() {
+        let res = WebError::expired(Lang::En).into_response();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(res.extensions().get::<WebError>().map(|e| e.code), Some("csrf"));
+        let v: Value = serde_json::from_str(&body(res).await).unwrap();
+        assert_eq!(v["error"]["code"], "csrf");
+    }
 }

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -14,8 +14,9 @@ use yijian_formats::Format;
 use yijian_store::SessionUser;
 
 use crate::AppState;
-use crate::forms::{Fields, say};
-use crate::review::{Failure, expired, read_fields, staff_consultation};
+use crate::error::WebError;
+use crate::extract::{Form, Language, Staff, StaffConsultation, check_csrf};
+use crate::forms::Fields;
 use crate::texts::{Texts, texts};
 
 #[derive(Template)]
@@ -33,15 +34,11 @@ struct ExportPage {
 
 pub async fn export_form(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    UrlPath(id): UrlPath<String>,
+    Staff(user): Staff,
+    StaffConsultation(c): StaffConsultation,
     headers: HeaderMap,
 ) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    match staff_consultation(&state, &id, lang).await {
-        Ok(c) => export_page(&state, &user, &c, &headers, StatusCode::OK, None),
-        Err(e) => e.page(lang),
-    }
+    export_page(&state, &user, &c, &headers, StatusCode::OK, None)
 }
 
 fn export_page(
@@ -52,8 +49,8 @@ fn export_page(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
-    let csrf = crate::pages::csrf_for(state, headers);
+    let lang = crate::extract::lang_of(headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = ExportPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}/export?lang=en", c.meta.id),
@@ -64,30 +61,30 @@ fn export_page(
         is_admin: user.role == Role::Admin,
         error,
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 /// Reads the request's format and personal-data choice; personal data needs an admin and a
 /// reason.
-fn request_from(f: &Fields, user: &SessionUser, lang: Lang) -> Result<ExportRequest, Failure> {
+fn request_from(f: &Fields, user: &SessionUser, lang: Lang) -> Result<ExportRequest, WebError> {
     let format: Format = f.get("format").unwrap_or("csv").parse().map_err(|_| {
-        Failure::bad(say(lang, "导出格式须为 csv、xlsx 或 jsonl。", "format must be csv, xlsx or jsonl."))
+        WebError::invalid(lang, "导出格式须为 csv、xlsx 或 jsonl。", "format must be csv, xlsx or jsonl.")
     })?;
     let personal = matches!(f.get("include_personal_data"), Some("on" | "true" | "1" | "yes"));
     let reason = f.get("reason").map(String::from);
     yijian_app::export::staff_request(user, format, personal, reason).map_err(|e| match e {
-        ExportFailure::Forbidden => Failure::forbidden(lang),
-        _ => Failure::bad(say(
+        ExportFailure::Forbidden => WebError::forbidden(lang),
+        _ => WebError::invalid(
             lang,
             "导出完整个人信息须写明理由（至少4个字），理由将记入审计日志。",
             "Give a reason (4 characters or more) to export personal data; it goes to the audit log.",
-        )),
+        ),
     })
 }
 
 /// Runs the export into a temporary file and streams it back. The file is unlinked as soon as
 /// it is open, so nothing stays behind on disk whatever happens to the download.
-async fn download(state: &AppState, c: &Consultation, req: &ExportRequest, lang: Lang) -> Result<Response, Failure> {
+async fn download(state: &AppState, c: &Consultation, req: &ExportRequest, lang: Lang) -> Result<Response, WebError> {
     let path = std::env::temp_dir().join(format!(
         "yijian-export-{}.{}",
         hex::encode(yijian_crypto::random_bytes::<12>()),
@@ -98,11 +95,11 @@ async fn download(state: &AppState, c: &Consultation, req: &ExportRequest, lang:
         Ok(_) => tokio::fs::File::open(&path).await,
         Err(e) => {
             let _ = std::fs::remove_file(&path);
-            return Err(Failure::internal(lang, e));
+            return Err(WebError::internal(lang, e));
         }
     };
     let _ = std::fs::remove_file(&path);
-    let file = opened.map_err(|e| Failure::internal(lang, e))?;
+    let file = opened.map_err(|e| WebError::internal(lang, e))?;
     let len = file.metadata().await.map(|m| m.len()).ok();
     let stream = futures_util::stream::unfold(file, |mut file| async move {
         use tokio::io::AsyncReadExt;
@@ -135,74 +132,48 @@ async fn download(state: &AppState, c: &Consultation, req: &ExportRequest, lang:
     Ok(res)
 }
 
-/// `POST /admin/c/{id}/export`: the form's choice, downloaded.
+/// `POST /admin/c/{id}/export`: the form's choice, downloaded; or the form again, with what is
+/// wrong.
 pub async fn export_post(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    UrlPath(id): UrlPath<String>,
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let c = match staff_consultation(&state, &id, lang).await {
-        Ok(c) => c,
-        Err(e) => return e.page(lang),
-    };
-    let f = match read_fields(&headers, body, 16 * 1024, lang).await {
-        Ok(f) => f,
-        Err(e) => return e.page(lang),
-    };
-    if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
-        return export_page(&state, &user, &c, &headers, StatusCode::FORBIDDEN, Some(expired(lang).message));
+    Form(f): Form<{ 16 * 1024 }>,
+) -> Result<Response, WebError> {
+    match check_csrf(&state, &headers, &f, lang).and_then(|()| request_from(&f, &user, lang)) {
+        Ok(req) => download(&state, &c, &req, lang).await,
+        Err(e) => Ok(export_page(&state, &user, &c, &headers, e.status, Some(e.message))),
     }
-    let req = match request_from(&f, &user, lang) {
-        Ok(r) => r,
-        Err(e) => return export_page(&state, &user, &c, &headers, e.status, Some(e.message)),
-    };
-    download(&state, &c, &req, lang).await.unwrap_or_else(|e| e.page(lang))
 }
 
 /// `GET /api/v1/admin/consultations/{id}/export?format=…` (masked), or `POST` with
 /// `{"format", "include_personal_data": true, "reason"}`.
 pub async fn api_export_get(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    UrlPath(id): UrlPath<String>,
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
+) -> Result<Response, WebError> {
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
-    let result = async {
-        if f.has("include_personal_data") {
-            return Err(Failure::bad(say(
-                lang,
-                "导出个人信息请用 POST 并写明理由。",
-                "Use POST with a reason to export personal data.",
-            )));
-        }
-        let c = staff_consultation(&state, &id, lang).await?;
-        let req = request_from(&f, &user, lang)?;
-        download(&state, &c, &req, lang).await
+    if f.has("include_personal_data") {
+        return Err(WebError::invalid(
+            lang,
+            "导出个人信息请用 POST 并写明理由。",
+            "Use POST with a reason to export personal data.",
+        ));
     }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    download(&state, &c, &request_from(&f, &user, lang)?, lang).await
 }
 
 pub async fn api_export_post(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let c = staff_consultation(&state, &id, lang).await?;
-        let f = read_fields(&headers, body, 16 * 1024, lang).await?;
-        let req = request_from(&f, &user, lang)?;
-        download(&state, &c, &req, lang).await
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+    Form(f): Form<{ 16 * 1024 }>,
+) -> Result<Response, WebError> {
+    download(&state, &c, &request_from(&f, &user, lang)?, lang).await
 }

@@ -56,6 +56,11 @@ impl Fields {
         self.0.iter().filter(|(k, v)| k == key && !v.trim().is_empty()).map(|(_, v)| v.trim()).collect()
     }
 
+    /// The last value of a key as sent, untrimmed (passwords); empty if there is none.
+    pub fn raw(&self, key: &str) -> &str {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.0.iter().any(|(k, _)| k == key)
     }

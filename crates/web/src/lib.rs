@@ -3,12 +3,16 @@
 //!
 //! [`router`] builds the whole application on an [`AppState`]; the binary binds it to a socket.
 //! Handlers turn requests into calls of the use cases in `yijian-app` and their results into
-//! pages or JSON; they never reach the store.
+//! pages or JSON; they never reach the store. What they share comes through the extractors of
+//! `extract` (language, staff member, permission, consultation, CSRF-checked form), and every
+//! failure is one `WebError`, answered as JSON under `/api/` and as a page elsewhere.
 
 mod admin;
 mod api;
+mod csrf;
 mod error;
 pub mod export;
+mod extract;
 mod forms;
 pub mod limits;
 pub mod mail;
@@ -29,7 +33,7 @@ use axum::response::Response;
 use yijian_app::App;
 pub use yijian_app::{LiveConsultation, MailSettings, captcha};
 
-pub use error::ApiError;
+pub use error::WebError;
 
 /// Settings of the web layer.
 #[derive(Debug, Clone, Default)]
@@ -121,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .merge(staff_routes(state.clone()))
         .fallback(fallback)
+        .layer(middleware::from_fn(error::shape_errors))
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -179,6 +184,7 @@ fn staff_routes(state: AppState) -> Router<AppState> {
 /// answered only after authentication, so it tells a stranger nothing of what exists there.
 async fn fallback(
     axum::extract::State(state): axum::extract::State<AppState>,
+    extract::Language(lang): extract::Language,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
@@ -188,11 +194,10 @@ async fn fallback(
     if staff && let Err(refused) = admin::authenticate(&state, path, &headers).await {
         return refused;
     }
-    if path.starts_with("/api/") {
-        api::not_found(headers).await.into_response()
-    } else {
-        pages::not_found_page(headers).await
-    }
+    let t = texts::texts(lang);
+    WebError::new(axum::http::StatusCode::NOT_FOUND, "not_found", lang, "没有这个地址。", "No such address.")
+        .on_page(t.not_found, t.not_found_body)
+        .into_response()
 }
 
 async fn security_headers(req: axum::extract::Request, next: Next) -> Response {

@@ -5,8 +5,7 @@
 
 use askama::Template;
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
@@ -17,28 +16,13 @@ use yijian_store::SessionUser;
 use yijian_store::{AttachmentInfo, MailSummary};
 
 use crate::AppState;
+use crate::error::WebError;
+use crate::extract::{CsrfForm, Form, Language, Staff};
 use crate::forms::{Fields, say};
-use crate::review::{Failure, read_fields};
 use crate::texts::{Texts, texts};
 
+pub use crate::extract::MailId;
 pub use yijian_app::MailSettings;
-
-/// A mail's or attachment's id from the path. Anything but a number is a 404 in the shape the
-/// caller reads (JSON under /api/, a page elsewhere), never axum's plain-text rejection.
-pub struct MailId(i64);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for MailId {
-    type Rejection = Response;
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Response> {
-        let lang = crate::error::lang_of(&parts.headers);
-        let api = parts.uri.path().starts_with("/api/");
-        let Path(raw): Path<String> = Path::from_request_parts(parts, state).await.map_err(|e| e.into_response())?;
-        raw.parse::<i64>().map(MailId).map_err(|_| {
-            let e = Failure::new(StatusCode::NOT_FOUND, "not_found", say(lang, "没有找到。", "Not found."));
-            if api { e.json() } else { e.page(lang) }
-        })
-    }
-}
 
 const TRAYS: [&str; 3] = ["unrouted", "rejected", "comment"];
 const TRAY_PAGE: i64 = 100;
@@ -87,29 +71,29 @@ fn attachment_json(a: &AttachmentInfo) -> serde_json::Value {
     })
 }
 
-fn not_found(lang: Lang) -> Failure {
-    Failure::new(StatusCode::NOT_FOUND, "mail_not_found", say(lang, "没有找到这封邮件。", "No such mail."))
+fn not_found(lang: Lang) -> WebError {
+    WebError::new(StatusCode::NOT_FOUND, "mail_not_found", lang, "没有找到这封邮件。", "No such mail.")
 }
 
-fn tray_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<&'static str, Failure> {
+fn tray_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<&'static str, WebError> {
     match q.get("state").map(String::as_str) {
         None | Some("") => Ok("unrouted"),
         Some(s) => TRAYS.into_iter().find(|t| *t == s).ok_or_else(|| {
-            Failure::bad(say(
+            WebError::invalid(
                 lang,
                 "state 只能是 unrouted、rejected 或 comment。",
                 "state must be unrouted, rejected or comment.",
-            ))
+            )
         }),
     }
 }
 
-fn before_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<Option<i64>, Failure> {
+fn before_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<Option<i64>, WebError> {
     q.get("before")
         .filter(|b| !b.is_empty())
         .map(|b| {
             b.parse::<i64>()
-                .map_err(|_| Failure::bad(say(lang, "before 必须是邮件编号。", "before must be a mail id.")))
+                .map_err(|_| WebError::invalid(lang, "before 必须是邮件编号。", "before must be a mail id."))
         })
         .transpose()
 }
@@ -120,28 +104,28 @@ async fn load_tray(
     user: &SessionUser,
     q: &std::collections::HashMap<String, String>,
     lang: Lang,
-) -> Result<(&'static str, Vec<MailSummary>, Vec<(String, i64)>), Failure> {
+) -> Result<(&'static str, Vec<MailSummary>, Vec<(String, i64)>), WebError> {
     let tray = tray_of(q, lang)?;
     let before = before_of(q, lang)?;
     let (mails, counts) =
-        state.app.mail_tray(user, tray, TRAY_PAGE, before).await.map_err(|e| Failure::app(lang, e))?;
+        state.app.mail_tray(user, tray, TRAY_PAGE, before).await.map_err(|e| WebError::app(lang, e))?;
     Ok((tray, mails, counts))
 }
 
 /// The consultations a mail may be assigned to, as (id, title).
-async fn assignable(state: &AppState, lang: Lang) -> Result<Vec<(String, String)>, Failure> {
+async fn assignable(state: &AppState, lang: Lang) -> Result<Vec<(String, String)>, WebError> {
     Ok(state
         .app
         .mail_targets()
         .await
-        .map_err(|e| Failure::app(lang, e))?
+        .map_err(|e| WebError::app(lang, e))?
         .into_iter()
         .map(|t| (t.id, t.meta.title))
         .collect())
 }
 
-async fn load_mail(state: &AppState, user: &SessionUser, id: i64, lang: Lang) -> Result<MailView, Failure> {
-    state.app.mail(user, id).await.map_err(|e| Failure::app(lang, e))?.ok_or_else(|| not_found(lang))
+async fn load_mail(state: &AppState, user: &SessionUser, id: i64, lang: Lang) -> Result<MailView, WebError> {
+    state.app.mail(user, id).await.map_err(|e| WebError::app(lang, e))?.ok_or_else(|| not_found(lang))
 }
 
 #[derive(Template)]
@@ -169,48 +153,41 @@ struct MailRow {
 /// `GET /admin/mail?state=unrouted|rejected|comment`
 pub async fn tray(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     Query(q): Query<std::collections::HashMap<String, String>>,
+    Language(lang): Language,
     headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let (tray, mails, counts) = load_tray(&state, &user, &q, lang).await?;
-        let consultations = assignable(&state, lang).await?;
-        let csrf = crate::pages::csrf_for(&state, &headers);
-        let page = TrayPage {
-            t: texts(lang),
-            other_lang_href: format!("/admin/mail?state={tray}&lang=en"),
-            zh: lang == Lang::Zh,
-            tray,
-            tabs: TRAYS
-                .iter()
-                .map(|s| {
-                    let n = counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
-                    (*s, tray_label(s, lang), n)
-                })
-                .collect(),
-            next: (mails.len() as i64 == TRAY_PAGE).then(|| mails.last().map(|m| m.id)).flatten(),
-            mails: mails
-                .iter()
-                .map(|m| MailRow {
-                    id: m.id,
-                    received_at: m.received_at.to_string(),
-                    from: from_of(m),
-                    subject: m.subject.clone(),
-                    reason: m.reason.clone().unwrap_or_default(),
-                })
-                .collect(),
-            consultations,
-            csrf: csrf.clone(),
-        };
-        Ok::<_, Failure>(crate::pages::with_csrf_cookie(
-            crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false),
-            &csrf,
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.page(lang))
+) -> Result<Response, WebError> {
+    let (tray, mails, counts) = load_tray(&state, &user, &q, lang).await?;
+    let consultations = assignable(&state, lang).await?;
+    let csrf = crate::csrf::token_for(&state, &headers);
+    let page = TrayPage {
+        t: texts(lang),
+        other_lang_href: format!("/admin/mail?state={tray}&lang=en"),
+        zh: lang == Lang::Zh,
+        tray,
+        tabs: TRAYS
+            .iter()
+            .map(|s| {
+                let n = counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
+                (*s, tray_label(s, lang), n)
+            })
+            .collect(),
+        next: (mails.len() as i64 == TRAY_PAGE).then(|| mails.last().map(|m| m.id)).flatten(),
+        mails: mails
+            .iter()
+            .map(|m| MailRow {
+                id: m.id,
+                received_at: m.received_at.to_string(),
+                from: from_of(m),
+                subject: m.subject.clone(),
+                reason: m.reason.clone().unwrap_or_default(),
+            })
+            .collect(),
+        consultations,
+        csrf: csrf.clone(),
+    };
+    Ok(crate::csrf::with_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf))
 }
 
 fn from_of(m: &MailSummary) -> String {
@@ -277,12 +254,11 @@ fn human_size(bytes: i64) -> String {
 /// `GET /admin/mail/{id}`
 pub async fn one(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     MailId(id): MailId,
     headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    mail_page(&state, &user, &headers, id, StatusCode::OK, None).await.unwrap_or_else(|e| e.page(lang))
+) -> Result<Response, WebError> {
+    mail_page(&state, &user, &headers, id, StatusCode::OK, None).await
 }
 
 async fn mail_page(
@@ -292,8 +268,8 @@ async fn mail_page(
     id: i64,
     status: StatusCode,
     message: Option<String>,
-) -> Result<Response, Failure> {
-    let lang = crate::error::lang_of(headers);
+) -> Result<Response, WebError> {
+    let lang = crate::extract::lang_of(headers);
     let zh = lang == Lang::Zh;
     let MailView { summary: m, attachments, full_text, receipt } = load_mail(state, user, id, lang).await?;
     let full_text = full_text.unwrap_or_default();
@@ -312,7 +288,7 @@ async fn mail_page(
         (if zh { "分配人" } else { "Assigned by" }, m.assigned_by.clone().unwrap_or_else(none)),
     ];
     let consultations = if m.state == "unrouted" { assignable(state, lang).await? } else { vec![] };
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = MailPage {
         t: texts(lang),
         other_lang_href: format!("/admin/mail/{id}?lang=en"),
@@ -328,116 +304,87 @@ async fn mail_page(
         csrf: csrf.clone(),
         message,
     };
-    Ok(crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
+    Ok(crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
 }
 
 /// Assigns an unrouted mail; the comment and its receipt are made now, and the reply sent.
-async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang: Lang) -> Result<String, Failure> {
+async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang: Lang) -> Result<String, WebError> {
     let consultation = f.get("consultation").map(str::trim).unwrap_or("");
     if consultation.is_empty() {
-        return Err(Failure::bad(say(lang, "请选择征求意见。", "Choose a consultation.")));
+        return Err(WebError::invalid(lang, "请选择征求意见。", "Choose a consultation."));
     }
     match state.app.assign_mail(user, id, consultation, Timestamp::now()).await {
         Ok(receipt) => Ok(receipt.to_string()),
-        Err(AssignError::NoConsultation) => Err(Failure::new(
+        Err(AssignError::NoConsultation) => Err(WebError::new(
             StatusCode::NOT_FOUND,
             "consultation_not_found",
-            say(lang, "没有找到这项征求意见（或已归档）。", "No such consultation (or it is archived)."),
+            lang,
+            "没有找到这项征求意见（或已归档）。",
+            "No such consultation (or it is archived).",
         )),
-        Err(AssignError::NotUnrouted) => Err(Failure::new(
+        Err(AssignError::NotUnrouted) => Err(WebError::new(
             StatusCode::CONFLICT,
             "mail_not_unrouted",
-            say(
-                lang,
-                "这封邮件不在待分配列表中（可能已被分配）。",
-                "This mail is not in the unrouted tray (already assigned?).",
-            ),
+            lang,
+            "这封邮件不在待分配列表中（可能已被分配）。",
+            "This mail is not in the unrouted tray (already assigned?).",
         )),
-        Err(AssignError::Failed(e)) => Err(Failure::app(lang, e)),
+        Err(AssignError::Failed(e)) => Err(WebError::app(lang, e)),
     }
 }
 
 /// `POST /admin/mail/{id}/assign` (form: csrf, consultation)
 pub async fn assign_post(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     MailId(id): MailId,
+    Language(lang): Language,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let f = read_fields(&headers, body, 16 * 1024, lang).await?;
-        if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
-            return Err(Failure::new(
-                StatusCode::FORBIDDEN,
-                "csrf",
-                say(lang, "页面已过期，请刷新后重试。", "The page had expired; reload and try again."),
-            ));
-        }
-        let receipt = assign(&state, &user, id, &f, lang).await?;
-        Ok(Redirect::to(&format!("/admin/comments/{receipt}?done=1")).into_response())
-    }
-    .await;
-    match result {
-        Ok(r) => r,
+    CsrfForm(f): CsrfForm<{ 16 * 1024 }>,
+) -> Result<Response, WebError> {
+    match assign(&state, &user, id, &f, lang).await {
+        Ok(receipt) => Ok(Redirect::to(&format!("/admin/comments/{receipt}?done=1")).into_response()),
+        // The mail comes back with what was wrong.
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
-            let status = e.status;
-            mail_page(&state, &user, &headers, id, status, Some(e.message)).await.unwrap_or_else(|e| e.page(lang))
+            mail_page(&state, &user, &headers, id, e.status, Some(e.message)).await
         }
-        Err(e) => e.page(lang),
+        Err(e) => Err(e),
     }
 }
 
 /// `GET /admin/mail/{id}/raw`: the message as it arrived, as a download. Audited.
 pub async fn raw(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     MailId(id): MailId,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let api = is_api(&headers);
-    let result = async {
-        // Audited before the bytes are read out: no entry, no bytes.
-        let Some(raw) = state.app.mail_raw(&user, id, Timestamp::now()).await.map_err(|e| Failure::app(lang, e))?
-        else {
-            return Err(not_found(lang));
-        };
-        Ok(download(raw, "message/rfc822", &format!("mail-{id}.eml")))
-    }
-    .await;
-    result.unwrap_or_else(|e| if api { e.json() } else { e.page(lang) })
+    Language(lang): Language,
+) -> Result<Response, WebError> {
+    // Audited before the bytes are read out: no entry, no bytes.
+    let raw = state.app.mail_raw(&user, id, Timestamp::now()).await.map_err(|e| WebError::app(lang, e))?;
+    let raw = raw.ok_or_else(|| not_found(lang))?;
+    Ok(download(raw, "message/rfc822", &format!("mail-{id}.eml")))
 }
 
 /// `GET /admin/attachments/{id}`: an attachment, always as a download. Audited.
 pub async fn attachment(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     MailId(id): MailId,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let api = is_api(&headers);
-    let result = async {
-        let Some((info, bytes)) =
-            state.app.attachment(&user, id, Timestamp::now()).await.map_err(|e| Failure::app(lang, e))?
-        else {
-            return Err(Failure::new(
-                StatusCode::NOT_FOUND,
-                "attachment_not_found",
-                say(lang, "没有找到这个附件（或它因超出限制未被保存）。", "No such attachment (or it was not kept)."),
-            ));
-        };
-        // Served as bytes to save, never rendered: an attachment is whatever its sender made it.
-        Ok(download(bytes, "application/octet-stream", &info.filename))
-    }
-    .await;
-    result.unwrap_or_else(|e| if api { e.json() } else { e.page(lang) })
-}
-
-fn is_api(headers: &HeaderMap) -> bool {
-    headers.get(header::AUTHORIZATION).is_some()
+    Language(lang): Language,
+) -> Result<Response, WebError> {
+    let Some((info, bytes)) =
+        state.app.attachment(&user, id, Timestamp::now()).await.map_err(|e| WebError::app(lang, e))?
+    else {
+        return Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "attachment_not_found",
+            lang,
+            "没有找到这个附件（或它因超出限制未被保存）。",
+            "No such attachment (or it was not kept).",
+        ));
+    };
+    // Served as bytes to save, never rendered: an attachment is whatever its sender made it.
+    Ok(download(bytes, "application/octet-stream", &info.filename))
 }
 
 fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
@@ -462,61 +409,43 @@ fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Respo
 /// `GET /api/v1/admin/mail?state=…&before=…`
 pub async fn api_tray(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     Query(q): Query<std::collections::HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let (tray, mails, counts) = load_tray(&state, &user, &q, lang).await?;
-        Ok::<_, Failure>(
-            Json(json!({
-                "state": tray,
-                "counts": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-                "mails": mails.iter().map(mail_json).collect::<Vec<_>>(),
-                "next_before": (mails.len() as i64 == TRAY_PAGE).then(|| mails.last().map(|m| m.id)).flatten(),
-            }))
-            .into_response(),
-        )
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    Language(lang): Language,
+) -> Result<Response, WebError> {
+    let (tray, mails, counts) = load_tray(&state, &user, &q, lang).await?;
+    Ok(Json(json!({
+        "state": tray,
+        "counts": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "mails": mails.iter().map(mail_json).collect::<Vec<_>>(),
+        "next_before": (mails.len() as i64 == TRAY_PAGE).then(|| mails.last().map(|m| m.id)).flatten(),
+    }))
+    .into_response())
 }
 
 /// `GET /api/v1/admin/mail/{id}`
 pub async fn api_one(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     MailId(id): MailId,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let MailView { summary: m, attachments, full_text, receipt } = load_mail(&state, &user, id, lang).await?;
-        let mut v = mail_json(&m);
-        v["attachments"] = attachments.iter().map(attachment_json).collect();
-        v["full_text"] = json!(full_text);
-        v["receipt"] = json!(receipt.map(|r| r.to_string()));
-        Ok::<_, Failure>(Json(v).into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    Language(lang): Language,
+) -> Result<Response, WebError> {
+    let MailView { summary: m, attachments, full_text, receipt } = load_mail(&state, &user, id, lang).await?;
+    let mut v = mail_json(&m);
+    v["attachments"] = attachments.iter().map(attachment_json).collect();
+    v["full_text"] = json!(full_text);
+    v["receipt"] = json!(receipt.map(|r| r.to_string()));
+    Ok(Json(v).into_response())
 }
 
 /// `POST /api/v1/admin/mail/{id}/assign` `{"consultation": "…"}`
 pub async fn api_assign(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
     MailId(id): MailId,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let f = read_fields(&headers, body, 16 * 1024, lang).await?;
-        let receipt = assign(&state, &user, id, &f, lang).await?;
-        Ok::<_, Failure>((StatusCode::CREATED, Json(json!({"mail_id": id, "receipt": receipt}))).into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    Language(lang): Language,
+    Form(f): Form<{ 16 * 1024 }>,
+) -> Result<Response, WebError> {
+    let receipt = assign(&state, &user, id, &f, lang).await?;
+    Ok((StatusCode::CREATED, Json(json!({"mail_id": id, "receipt": receipt}))).into_response())
 }

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,22 +12,19 @@ use jiff::Timestamp;
 use serde_json::json;
 use yijian_domain::Lang;
 use yijian_domain::file::{ConsultationFile, parse};
-use yijian_domain::staff::{AuditReason, Permission};
+use yijian_domain::staff::AuditReason;
 use yijian_store::{ImportOutcome, ManageError, SessionUser};
 
 use crate::AppState;
+use crate::error::WebError;
+use crate::extract::{Admin, CsrfForm, Form, Language, check_csrf_token, read_fields};
 use crate::forms::{Fields, say};
-use crate::review::{Failure, expired, read_fields, staff_consultation};
 use crate::texts::{Texts, texts};
 
 /// Largest consultation file accepted.
 const MAX_FILE: usize = 2 * 1024 * 1024;
 
-fn admin_only(user: &SessionUser, lang: Lang) -> Result<(), Failure> {
-    if user.role.may(Permission::ManageConsultations) { Ok(()) } else { Err(Failure::forbidden(lang)) }
-}
-
-fn manage_error(e: yijian_app::Error, lang: Lang) -> Failure {
+fn manage_error(e: yijian_app::Error, lang: Lang) -> WebError {
     let (status, code, zh, en) = match &e {
         yijian_app::Error::Manage(m) => match m {
             ManageError::NotFound(_) => {
@@ -55,23 +51,26 @@ fn manage_error(e: yijian_app::Error, lang: Lang) -> Failure {
             ManageError::Archived(_) => {
                 (StatusCode::CONFLICT, "archived", "该征求意见已归档，不能再修改。".into(), m.to_string())
             }
-            ManageError::Store(_) => return Failure::internal(lang, m),
+            ManageError::Store(_) => return WebError::internal(lang, m),
         },
         yijian_app::Error::Store(yijian_store::StoreError::ClosedConsultation(_)) => {
             (StatusCode::CONFLICT, "closed", "征求意见已结束，正文不能再修改。".into(), e.to_string())
         }
-        _ => return Failure::app(lang, e),
+        _ => return WebError::app(lang, e),
     };
-    Failure::new(status, code, say(lang, &zh, &en))
+    WebError::said(status, code, lang, say(lang, &zh, &en))
 }
 
-fn parse_source(source: &str, lang: Lang) -> Result<ConsultationFile, Failure> {
+fn parse_source(source: &str, lang: Lang) -> Result<ConsultationFile, WebError> {
     parse(source).map_err(|e| {
-        Failure::bad(say(
+        WebError::bad(
             lang,
-            &format!("征求意见文件第 {} 行：{}", e.line, e.message),
-            &format!("Consultation file, line {}: {}", e.line, e.message),
-        ))
+            say(
+                lang,
+                &format!("征求意见文件第 {} 行：{}", e.line, e.message),
+                &format!("Consultation file, line {}: {}", e.line, e.message),
+            ),
+        )
     })
 }
 
@@ -116,21 +115,23 @@ pub fn source_from_form(f: &Fields) -> String {
 
 /// Reads an upload (multipart with a `file` part, or a form with `source`) or the form's
 /// fields: the consultation file's text, plus the CSRF token.
-async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(String, String), Failure> {
+async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(String, String), WebError> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let too_big = || {
-        Failure::new(
+        WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            say(lang, "文件不能超过 2 MB。", "The file is limited to 2 MB."),
+            lang,
+            "文件不能超过 2 MB。",
+            "The file is limited to 2 MB.",
         )
     };
     if is_multipart {
-        let mut mp = Multipart::from_request(req, state).await.map_err(|e| Failure::bad(e.to_string()))?;
+        let mut mp = Multipart::from_request(req, state).await.map_err(|e| WebError::bad(lang, e.to_string()))?;
         let (mut source, mut csrf) = (String::new(), String::new());
         while let Some(field) = mp.next_field().await.map_err(|_| too_big())? {
             let name = field.name().unwrap_or("").to_string();
@@ -141,7 +142,7 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
             match name.as_str() {
                 "file" | "source" => {
                     source = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                        Failure::bad(say(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text."))
+                        WebError::invalid(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text.")
                     })?
                 }
                 "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
@@ -176,11 +177,7 @@ struct NewPage {
     drafts: Vec<(String, String)>,
 }
 
-pub async fn new_form(
-    State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn new_form(State(state): State<AppState>, Admin(user, _): Admin, headers: HeaderMap) -> Response {
     new_page(&state, &user, &headers, StatusCode::OK, None).await
 }
 
@@ -191,11 +188,8 @@ async fn new_page(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
-    if let Err(e) = admin_only(user, lang) {
-        return e.page(lang);
-    }
-    let csrf = crate::pages::csrf_for(state, headers);
+    let lang = crate::extract::lang_of(headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let drafts = state
         .app
         .drafts(user)
@@ -212,34 +206,29 @@ async fn new_page(
         error,
         drafts,
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
 /// `POST /admin/consultations`: an uploaded file or the form becomes a draft.
 pub async fn create(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Admin(user, _): Admin,
+    Language(lang): Language,
     req: Request,
-) -> Response {
+) -> Result<Response, WebError> {
     let headers = req.headers().clone();
-    let lang = crate::error::lang_of(&headers);
-    if let Err(e) = admin_only(&user, lang) {
-        return e.page(lang);
-    }
     let result = async {
         let (source, csrf) = read_source(&state, req, lang).await?;
-        if !crate::pages::csrf_matches(&state, &headers, &csrf) {
-            return Err(expired(lang));
-        }
+        check_csrf_token(&state, &headers, &csrf, lang)?;
         let file = parse_source(&source, lang)?;
         state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
-        Ok(file.meta.id)
+        Ok::<_, WebError>(file.meta.id)
     }
     .await;
     match result {
-        Ok(id) => Redirect::to(&format!("/admin/drafts/{id}")).into_response(),
-        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::INTERNAL_SERVER_ERROR => e.page(lang),
-        Err(e) => new_page(&state, &user, &headers, e.status, Some(e.message)).await,
+        Ok(id) => Ok(Redirect::to(&format!("/admin/drafts/{id}")).into_response()),
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(e),
+        Err(e) => Ok(new_page(&state, &user, &headers, e.status, Some(e.message)).await),
     }
 }
 
@@ -264,21 +253,14 @@ async fn draft_page(
     status: StatusCode,
     source: Option<String>,
     error: Option<String>,
-) -> Response {
-    let lang = crate::error::lang_of(headers);
+) -> Result<Response, WebError> {
+    let lang = crate::extract::lang_of(headers);
     let source = match source {
         Some(s) => s,
         None => match state.app.draft(user, id).await {
             Ok(Some(d)) => d.source,
-            Ok(None) => {
-                return Failure::new(
-                    StatusCode::NOT_FOUND,
-                    "draft_not_found",
-                    say(lang, "没有这份草稿。", "No such draft."),
-                )
-                .page(lang);
-            }
-            Err(e) => return Failure::internal(lang, e).page(lang),
+            Ok(None) => return Err(draft_not_found(lang)),
+            Err(e) => return Err(WebError::internal(lang, e)),
         },
     };
     let (summary, parse_error) = match parse(&source) {
@@ -300,7 +282,7 @@ async fn draft_page(
             Some(say(lang, &format!("第 {} 行：{}", e.line, e.message), &format!("line {}: {}", e.line, e.message))),
         ),
     };
-    let csrf = crate::pages::csrf_for(state, headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let page = DraftPage {
         t: texts(lang),
         other_lang_href: format!("/admin/drafts/{id}?lang=en"),
@@ -311,41 +293,31 @@ async fn draft_page(
         summary,
         error: error.or(parse_error),
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    Ok(crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
+}
+
+fn draft_not_found(lang: Lang) -> WebError {
+    WebError::new(StatusCode::NOT_FOUND, "draft_not_found", lang, "没有这份草稿。", "No such draft.")
 }
 
 pub async fn draft(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Admin(user, _): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    if let Err(e) = admin_only(&user, lang) {
-        return e.page(lang);
-    }
+) -> Result<Response, WebError> {
     draft_page(&state, &user, &headers, &id, StatusCode::OK, None, None).await
 }
 
 /// `POST /admin/drafts/{id}`: `action` = `save` (with `source`), `publish` or `delete`.
 pub async fn draft_post(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Admin(user, _): Admin,
+    Language(lang): Language,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    if let Err(e) = admin_only(&user, lang) {
-        return e.page(lang);
-    }
-    let f = match read_fields(&headers, body, MAX_FILE, lang).await {
-        Ok(f) => f,
-        Err(e) => return e.page(lang),
-    };
-    if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
-        return expired(lang).page(lang);
-    }
+    CsrfForm(f): CsrfForm<MAX_FILE>,
+) -> Result<Response, WebError> {
     let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.replace("\r\n", "\n"));
     match f.get("action").unwrap_or("") {
         "save" => {
@@ -353,32 +325,31 @@ pub async fn draft_post(
             let result = async {
                 let file = parse_source(&source, lang)?;
                 if file.meta.id != id {
-                    return Err(Failure::bad(say(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change.")));
+                    return Err(WebError::invalid(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change."));
                 }
                 state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
             }
             .await;
             match result {
-                Ok(()) => Redirect::to(&format!("/admin/drafts/{id}")).into_response(),
+                Ok(()) => Ok(Redirect::to(&format!("/admin/drafts/{id}")).into_response()),
                 Err(e) => draft_page(&state, &user, &headers, &id, e.status, Some(source), Some(e.message)).await,
             }
         }
         "publish" => match publish_draft(&state, &user, &id, lang).await {
-            Ok(_) => Redirect::to(&format!("/admin/c/{id}/manage")).into_response(),
+            Ok(_) => Ok(Redirect::to(&format!("/admin/c/{id}/manage")).into_response()),
             Err(e) => draft_page(&state, &user, &headers, &id, e.status, None, Some(e.message)).await,
         },
         "delete" => match state.app.delete_draft(&user, &id, Timestamp::now()).await {
-            Ok(_) => Redirect::to("/admin/consultations/new").into_response(),
-            Err(e) => Failure::app(lang, e).page(lang),
+            Ok(_) => Ok(Redirect::to("/admin/consultations/new").into_response()),
+            Err(e) => Err(WebError::app(lang, e)),
         },
-        _ => Failure::bad(say(lang, "未知操作。", "Unknown action.")).page(lang),
+        _ => Err(WebError::invalid(lang, "未知操作。", "Unknown action.")),
     }
 }
 
-async fn publish_draft(state: &AppState, user: &SessionUser, id: &str, lang: Lang) -> Result<ImportOutcome, Failure> {
-    let d = state.app.draft(user, id).await.map_err(|e| Failure::app(lang, e))?.ok_or_else(|| {
-        Failure::new(StatusCode::NOT_FOUND, "draft_not_found", say(lang, "没有这份草稿。", "No such draft."))
-    })?;
+async fn publish_draft(state: &AppState, user: &SessionUser, id: &str, lang: Lang) -> Result<ImportOutcome, WebError> {
+    let d =
+        state.app.draft(user, id).await.map_err(|e| WebError::app(lang, e))?.ok_or_else(|| draft_not_found(lang))?;
     let file = parse_source(&d.source, lang)?;
     state.app.publish_draft(user, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
 }
@@ -428,21 +399,19 @@ pub(crate) fn event_line(e: &yijian_store::ScheduleEvent, tz: &jiff::tz::TimeZon
 
 async fn manage_page(
     state: &AppState,
-    user: &SessionUser,
     headers: &HeaderMap,
     id: &str,
     status: StatusCode,
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
+    let lang = crate::extract::lang_of(headers);
     let result = async {
-        admin_only(user, lang)?;
-        let c = staff_consultation(state, id, lang).await?;
-        let events = state.app.schedule_events(id).await.map_err(|e| Failure::app(lang, e))?;
-        let archived = state.app.is_archived(id).await.map_err(|e| Failure::app(lang, e))?;
+        let c = crate::extract::staff_consultation(state, id, lang).await?;
+        let events = state.app.schedule_events(id).await.map_err(|e| WebError::app(lang, e))?;
+        let archived = state.app.is_archived(id).await.map_err(|e| WebError::app(lang, e))?;
         let now = Timestamp::now();
-        let csrf = crate::pages::csrf_for(state, headers);
+        let csrf = crate::csrf::token_for(state, headers);
         let page = ManagePage {
             t: texts(lang),
             other_lang_href: format!("/admin/c/{id}/manage?lang=en"),
@@ -469,33 +438,28 @@ async fn manage_page(
             message,
             error,
         };
-        Ok::<_, Failure>(crate::pages::with_csrf_cookie(
+        Ok::<_, WebError>(crate::csrf::with_cookie(
             crate::pages::html(status, crate::pages::render(&page), lang, false),
             &csrf,
         ))
     }
     .await;
-    result.unwrap_or_else(|e| e.page(lang))
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
-pub async fn manage(
-    State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    manage_page(&state, &user, &headers, &id, StatusCode::OK, None, None).await
+pub async fn manage(State(state): State<AppState>, _: Admin, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    manage_page(&state, &headers, &id, StatusCode::OK, None, None).await
 }
 
 /// The deadline a form or API call names: a date (the end of that day, local time) or an
 /// RFC 3339 instant.
-fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Timestamp, Failure> {
+fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Timestamp, WebError> {
     let bad = || {
-        Failure::bad(say(
+        WebError::invalid(
             lang,
             "请填写有效的新截止日期（如 2025-06-30）。",
             "Give a valid new deadline, e.g. 2025-06-30.",
-        ))
+        )
     };
     if let Ok(t) = value.parse::<Timestamp>() {
         return Ok(t);
@@ -505,13 +469,13 @@ fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Time
     next.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|_| bad())
 }
 
-fn reason_of(f: &Fields, lang: Lang) -> Result<AuditReason, Failure> {
+fn reason_of(f: &Fields, lang: Lang) -> Result<AuditReason, WebError> {
     AuditReason::parse(f.get("reason").unwrap_or("")).ok_or_else(|| {
-        Failure::bad(say(
+        WebError::invalid(
             lang,
             "请写明理由（4至1000字），理由将公开显示。",
             "Give a reason (4 to 1,000 characters); it is shown publicly.",
-        ))
+        )
     })
 }
 
@@ -523,9 +487,8 @@ async fn schedule_action(
     action: &str,
     f: &Fields,
     lang: Lang,
-) -> Result<String, Failure> {
-    admin_only(user, lang)?;
-    let c = staff_consultation(state, id, lang).await?;
+) -> Result<String, WebError> {
+    let c = crate::extract::staff_consultation(state, id, lang).await?;
     let now = Timestamp::now();
     let done = match action {
         "extend" => {
@@ -547,7 +510,7 @@ async fn schedule_action(
             state.app.archive(user, id, now).await.map_err(|e| manage_error(e, lang))?;
             say(lang, "已归档。", "Archived.")
         }
-        _ => return Err(Failure::bad(say(lang, "未知操作。", "Unknown action."))),
+        _ => return Err(WebError::invalid(lang, "未知操作。", "Unknown action.")),
     };
     Ok(done)
 }
@@ -555,53 +518,43 @@ async fn schedule_action(
 /// `POST /admin/c/{id}/manage`: `action` = `extend` | `close` | `archive`.
 pub async fn manage_post(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Admin(user, _): Admin,
+    Language(lang): Language,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Body,
+    CsrfForm(f): CsrfForm,
 ) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let f = match read_fields(&headers, body, 64 * 1024, lang).await {
-        Ok(f) => f,
-        Err(e) => return e.page(lang),
-    };
-    if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
-        return expired(lang).page(lang);
-    }
-    match schedule_action(&state, &user, &id, f.get("action").unwrap_or(""), &f, lang).await {
-        Ok(msg) => manage_page(&state, &user, &headers, &id, StatusCode::OK, Some(msg), None).await,
+    let done = schedule_action(&state, &user, &id, f.get("action").unwrap_or(""), &f, lang).await;
+    after_change(&state, &headers, &id, done).await
+}
+
+/// The manage page again, saying what was done or what was wrong.
+async fn after_change(state: &AppState, headers: &HeaderMap, id: &str, done: Result<String, WebError>) -> Response {
+    match done {
+        Ok(msg) => manage_page(state, headers, id, StatusCode::OK, Some(msg), None).await,
         Err(e) if matches!(e.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT) => {
-            manage_page(&state, &user, &headers, &id, e.status, None, Some(e.message)).await
+            manage_page(state, headers, id, e.status, None, Some(e.message)).await
         }
-        Err(e) => e.page(lang),
+        Err(e) => e.into_response(),
     }
 }
 
 /// `POST /admin/c/{id}/upload`: a new file over a published consultation.
 pub async fn upload_version(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Admin(user, _): Admin,
+    Language(lang): Language,
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
     let headers = req.headers().clone();
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        admin_only(&user, lang)?;
+    let done = async {
         let (source, csrf) = read_source(&state, req, lang).await?;
-        if !crate::pages::csrf_matches(&state, &headers, &csrf) {
-            return Err(expired(lang));
-        }
+        check_csrf_token(&state, &headers, &csrf, lang)?;
         import_over(&state, &user, &id, &source, lang).await
     }
     .await;
-    match result {
-        Ok(msg) => manage_page(&state, &user, &headers, &id, StatusCode::OK, Some(msg), None).await,
-        Err(e) if matches!(e.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT) => {
-            manage_page(&state, &user, &headers, &id, e.status, None, Some(e.message)).await
-        }
-        Err(e) => e.page(lang),
-    }
+    after_change(&state, &headers, &id, done).await
 }
 
 async fn import_over(
@@ -610,14 +563,14 @@ async fn import_over(
     id: &str,
     source: &str,
     lang: Lang,
-) -> Result<String, Failure> {
+) -> Result<String, WebError> {
     let file = parse_source(source, lang)?;
     if file.meta.id != id {
-        return Err(Failure::bad(say(
+        return Err(WebError::invalid(
             lang,
             "文件中的编号（id）与这项征求意见不符。",
             "The file's id is not this consultation's.",
-        )));
+        ));
     }
     let outcome = state.app.import_by(user, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
     Ok(match outcome {
@@ -640,84 +593,58 @@ async fn import_over(
 /// draft (or, with `"publish": true`, publishes it at once).
 pub async fn api_create(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        admin_only(&user, lang)?;
-        let f = read_fields(&headers, body, MAX_FILE, lang).await?;
-        let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone()).unwrap_or_default();
-        let file = parse_source(&source, lang)?;
-        state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
-        if f.get("publish") == Some("true") {
-            publish_draft(&state, &user, &file.meta.id, lang).await?;
-            return Ok((StatusCode::CREATED, Json(json!({"id": file.meta.id, "state": "published"}))).into_response());
-        }
-        Ok::<_, Failure>((StatusCode::CREATED, Json(json!({"id": file.meta.id, "state": "draft"}))).into_response())
+    Admin(user, _): Admin,
+    Language(lang): Language,
+    Form(f): Form<MAX_FILE>,
+) -> Result<Response, WebError> {
+    let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone()).unwrap_or_default();
+    let file = parse_source(&source, lang)?;
+    state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
+    let published = f.get("publish") == Some("true");
+    if published {
+        publish_draft(&state, &user, &file.meta.id, lang).await?;
     }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    let body = json!({"id": file.meta.id, "state": if published { "published" } else { "draft" }});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 pub async fn api_drafts(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    if let Err(e) = admin_only(&user, lang) {
-        return e.json();
-    }
-    match state.app.drafts(&user).await {
-        Ok(list) => Json(
-            list.iter()
-                .map(|d| json!({"id": d.id, "created_by": d.created_by, "updated_at": d.updated_at.to_string()}))
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(e) => Failure::app(lang, e).json(),
-    }
+    Admin(user, _): Admin,
+    Language(lang): Language,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let list = state.app.drafts(&user).await.map_err(|e| WebError::app(lang, e))?;
+    Ok(Json(json!(
+        list.iter()
+            .map(|d| json!({"id": d.id, "created_by": d.created_by, "updated_at": d.updated_at.to_string()}))
+            .collect::<Vec<_>>()
+    )))
 }
 
 pub async fn api_publish_draft(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Admin(user, _): Admin,
+    Language(lang): Language,
     Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        admin_only(&user, lang)?;
-        let outcome = publish_draft(&state, &user, &id, lang).await?;
-        Ok::<_, Failure>(Json(json!({"id": id, "outcome": format!("{outcome:?}")})).into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+) -> Result<Json<serde_json::Value>, WebError> {
+    let outcome = publish_draft(&state, &user, &id, lang).await?;
+    Ok(Json(json!({"id": id, "outcome": format!("{outcome:?}")})))
 }
 
 /// `POST /api/v1/admin/consultations/{id}/{extend|close|archive}` with `{"closes_at", "reason"}`;
 /// `…/version` with `{"source"}` uploads a new file.
 pub async fn api_action(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Admin(user, _): Admin,
+    Language(lang): Language,
     Path((id, action)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let f = read_fields(&headers, body, MAX_FILE, lang).await?;
-        let msg = if action == "version" {
-            admin_only(&user, lang)?;
-            let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone()).unwrap_or_default();
-            import_over(&state, &user, &id, &source, lang).await?
-        } else {
-            schedule_action(&state, &user, &id, &action, &f, lang).await?
-        };
-        Ok::<_, Failure>(Json(json!({"id": id, "message": msg})).into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    Form(f): Form<MAX_FILE>,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let msg = if action == "version" {
+        let source = f.0.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone()).unwrap_or_default();
+        import_over(&state, &user, &id, &source, lang).await?
+    } else {
+        schedule_action(&state, &user, &id, &action, &f, lang).await?
+    };
+    Ok(Json(json!({"id": id, "message": msg})))
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -22,10 +22,10 @@ use yijian_domain::document::chinese_numeral;
 use yijian_domain::receipt::Receipt;
 use yijian_domain::{FieldCode, FieldError, Lang, messages};
 
+use crate::extract::{PageLanguage, PublicConsultation};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
 
-const CSRF_COOKIE: &str = "yj_csrf";
 const LANG_COOKIE: &str = "lang";
 /// How long a form id remembers its receipt, so a resubmitted page shows it again.
 const FORM_MEMORY: Duration = Duration::from_secs(3600);
@@ -44,32 +44,12 @@ pub type FormMemory = std::collections::HashMap<String, (Instant, Arc<tokio::syn
 // Language, cookies, headers
 // ------------------------------------------------------------------------------------------
 
+/// What a public page's query may carry besides `lang` (see [`PageLanguage`]).
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
-    lang: Option<String>,
     article: Option<u32>,
     captcha: Option<String>,
     receipt: Option<String>,
-}
-
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
-        let (k, v) = c.trim().split_once('=')?;
-        (k == name).then_some(v)
-    })
-}
-
-/// The page language, and whether the choice must be remembered.
-pub(crate) fn page_lang(q: &PageQuery, headers: &HeaderMap) -> (Lang, bool) {
-    match q.lang.as_deref() {
-        Some("en") => (Lang::En, true),
-        Some("zh") => (Lang::Zh, true),
-        _ => match cookie(headers, LANG_COOKIE) {
-            Some("en") => (Lang::En, false),
-            Some("zh") => (Lang::Zh, false),
-            _ => (crate::error::lang_of(headers), false),
-        },
-    }
 }
 
 /// Every page: HTML, never cached (some carry personal data or one-time tokens), a strict
@@ -133,7 +113,7 @@ fn day(meta: &ConsultationMeta, ts: Timestamp, lang: Lang) -> String {
 }
 
 /// "Open until 18 May 2025, 12 days left" and the like.
-fn when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
+fn open_when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
     let t = texts(lang);
     match meta.status(now) {
         Status::Open => {
@@ -169,20 +149,13 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The exact bytes whose SHA-256 the page shows, so anyone can check a copy.
-pub async fn canonical_text(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    match state.app.consultation(&id).await {
-        Ok(Some(c)) => {
-            let mut res = c.canonical_text().into_response();
-            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-            if let Ok(v) = HeaderValue::from_str(&c.content_sha256) {
-                res.headers_mut().insert("x-content-sha256", v);
-            }
-            res
-        }
-        Ok(None) => message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body),
-        Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, lang, texts(lang).integrity, texts(lang).integrity_body),
+pub async fn canonical_text(PublicConsultation(c): PublicConsultation) -> Response {
+    let mut res = c.canonical_text().into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&c.content_sha256) {
+        res.headers_mut().insert("x-content-sha256", v);
     }
+    res
 }
 
 #[derive(Template)]
@@ -221,8 +194,7 @@ struct IndexPage {
     items: Vec<IndexItem>,
 }
 
-pub async fn index(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
+pub async fn index(State(state): State<AppState>, PageLanguage { lang, remember }: PageLanguage) -> Response {
     let t = texts(lang);
     let Ok(list) = state.app.consultations().await else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body);
@@ -247,7 +219,7 @@ pub async fn index(State(state): State<AppState>, Query(q): Query<PageQuery>, he
                 issuer: c.meta.issuer.clone(),
                 demo: c.demo,
                 status_label: status_label(t, status),
-                when: when(&c.meta, now, lang),
+                when: open_when(&c.meta, now, lang),
             },
         ));
     }
@@ -513,7 +485,7 @@ async fn consultation_page(
         issuer: m.issuer.clone(),
         demo: c.demo,
         status_label: status_label(t, status),
-        when: when(m, now, lang),
+        when: open_when(m, now, lang),
         notice: m
             .rendered_notice(lang)
             .split('\n')
@@ -571,70 +543,17 @@ async fn consultation_page(
     }
 }
 
-/// A CSRF token: a random nonce and its MAC under a key derived from the master key. The same
-/// token sits in a SameSite=Strict cookie and in the form (double submit).
-fn new_csrf(state: &AppState) -> String {
-    let nonce = hex::encode(yijian_crypto::random_bytes::<16>());
-    let mac = hex::encode(&state.app.mac("csrf", &nonce)[..16]);
-    format!("{nonce}.{mac}")
-}
-
-/// The browser's CSRF token if it has a valid one, else a new one.
-pub(crate) fn csrf_for(state: &AppState, headers: &HeaderMap) -> String {
-    cookie(headers, CSRF_COOKIE).filter(|t| csrf_valid(state, t)).map(String::from).unwrap_or_else(|| new_csrf(state))
-}
-
-/// A form's token matches the cookie and carries a valid MAC.
-pub(crate) fn csrf_matches(state: &AppState, headers: &HeaderMap, form_token: &str) -> bool {
-    !form_token.is_empty() && cookie(headers, CSRF_COOKIE) == Some(form_token) && csrf_valid(state, form_token)
-}
-
-fn csrf_valid(state: &AppState, token: &str) -> bool {
-    let Some((nonce, mac)) = token.split_once('.') else { return false };
-    nonce.len() == 32 && hex::encode(&state.app.mac("csrf", nonce)[..16]) == mac
-}
-
-pub(crate) fn with_csrf_cookie(mut res: Response, token: &str) -> Response {
-    let v = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
-    if let Ok(v) = HeaderValue::from_str(&v) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    res
-}
-
-async fn load_live(state: &AppState, id: &str, lang: Lang) -> Result<Arc<LiveConsultation>, Response> {
-    let t = texts(lang);
-    match state.app.consultation(id).await {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(message(StatusCode::NOT_FOUND, lang, t.not_found, t.not_found_body)),
-        Err(yijian_app::Error::Integrity) => {
-            Err(message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.integrity, t.integrity_body))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "loading a consultation failed");
-            Err(message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body))
-        }
-    }
-}
-
 pub async fn consultation(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageLanguage { lang, remember }: PageLanguage,
+    PublicConsultation(c): PublicConsultation,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
-    let c = match load_live(&state, &id, lang).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let csrf = cookie(&headers, CSRF_COOKIE)
-        .filter(|t| csrf_valid(&state, t))
-        .map(String::from)
-        .unwrap_or_else(|| new_csrf(&state));
+    let csrf = crate::csrf::token_for(&state, &headers);
     let entered = Entered { articles: q.article.into_iter().collect(), ..Entered::default() };
     let page = consultation_page(&state, &c, lang, &entered, &[], q.captcha.as_deref() == Some("text"), &csrf).await;
-    with_csrf_cookie(html(StatusCode::OK, render(&page), lang, remember), &csrf)
+    crate::csrf::with_cookie(html(StatusCode::OK, render(&page), lang, remember), &csrf)
 }
 
 /// The form's POST. Errors come back on the same page with every entry kept (but the captcha);
@@ -642,18 +561,13 @@ pub async fn consultation(
 /// resubmitted page store one comment, not two.
 pub async fn submit(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<PageQuery>,
+    PageLanguage { lang, remember }: PageLanguage,
+    PublicConsultation(c): PublicConsultation,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
     let t = texts(lang);
-    let c = match load_live(&state, &id, lang).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let Ok(bytes) = axum::body::to_bytes(body, crate::api::MAX_BODY).await else {
         return message(StatusCode::PAYLOAD_TOO_LARGE, lang, t.too_large, t.too_large_body);
     };
@@ -690,9 +604,8 @@ pub async fn submit(
     let (csrf_token, form_id) =
         csrf_field.split_once('|').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
     entered.form_id = (form_id.len() == 32 && form_id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| form_id.clone());
-    let cookie_token = cookie(&headers, CSRF_COOKIE).unwrap_or("");
-    let csrf_ok = !csrf_token.is_empty() && csrf_token == cookie_token && csrf_valid(&state, &csrf_token);
-    let fresh_csrf = if csrf_valid(&state, cookie_token) { cookie_token.to_string() } else { new_csrf(&state) };
+    let csrf_ok = crate::csrf::matches(&state, &headers, &csrf_token);
+    let fresh_csrf = crate::csrf::token_for(&state, &headers);
 
     let back = |errors: Vec<FieldError>, entered: Entered, status: StatusCode| {
         let state = state.clone();
@@ -700,7 +613,7 @@ pub async fn submit(
         let fresh = fresh_csrf.clone();
         async move {
             let page = consultation_page(&state, &c, lang, &entered, &errors, false, &fresh).await;
-            with_csrf_cookie(html(status, render(&page), lang, remember), &fresh)
+            crate::csrf::with_cookie(html(status, render(&page), lang, remember), &fresh)
         }
     };
     if c.meta.status(Timestamp::now()) != Status::Open {
@@ -819,8 +732,11 @@ struct LookupPage {
 }
 
 /// Looks a tracking number up: its status only, never the comment or anything personal.
-pub async fn lookup(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
+pub async fn lookup(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+    PageLanguage { lang, remember }: PageLanguage,
+) -> Response {
     let t = texts(lang);
     let query = q.receipt.clone().unwrap_or_default();
     let mut page = LookupPage {
@@ -884,16 +800,9 @@ struct PrivacyPage {
     sections: Vec<(&'static str, &'static str)>,
 }
 
-pub async fn privacy(Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let (lang, remember) = page_lang(&q, &headers);
+pub async fn privacy(PageLanguage { lang, remember }: PageLanguage) -> Response {
     let t = texts(lang);
     let page =
         PrivacyPage { t, other_lang_href: other_lang_href("/privacy", lang), sections: t.privacy_sections.to_vec() };
     html(StatusCode::OK, render(&page), lang, remember)
-}
-
-/// Any page that does not exist.
-pub async fn not_found_page(headers: HeaderMap) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body)
 }

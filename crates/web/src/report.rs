@@ -6,7 +6,6 @@
 
 use askama::Template;
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,10 +17,12 @@ use yijian_domain::staff::Role;
 use yijian_formats::docx::{Block, write_docx};
 use yijian_store::SessionUser;
 
-use crate::AppState;
+use crate::error::WebError;
+use crate::extract::{CsrfForm, Form, Language, PageLanguage, Staff, StaffConsultation};
 use crate::forms::say;
-use crate::review::{Failure, article_label, channel_label, expired, read_fields, staff_consultation};
+use crate::review::{article_label, channel_label};
 use crate::texts::{Texts, texts};
+use crate::{AppState, LiveConsultation};
 
 /// The report as lines for people, shared by the page and the .docx.
 struct View {
@@ -214,10 +215,8 @@ struct StaffPart {
 pub async fn public_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<crate::pages::PageQuery>,
-    headers: HeaderMap,
+    PageLanguage { lang, remember }: PageLanguage,
 ) -> Response {
-    let (lang, remember) = crate::pages::page_lang(&q, &headers);
     match state.app.published_report(&id).await {
         Ok(Some((_, at, r))) => {
             let page = ReportPage {
@@ -240,7 +239,7 @@ pub async fn public_page(
                 "The adoption report for this consultation has not been published yet.",
             ),
         ),
-        Err(e) => Failure::internal(lang, e).page(lang),
+        Err(e) => WebError::internal(lang, e).into_response(),
     }
 }
 
@@ -248,10 +247,8 @@ pub async fn public_page(
 pub async fn public_docx(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<crate::pages::PageQuery>,
-    headers: HeaderMap,
+    PageLanguage { lang, .. }: PageLanguage,
 ) -> Response {
-    let (lang, _) = crate::pages::page_lang(&q, &headers);
     match state.app.published_report(&id).await {
         Ok(Some((_, at, r))) => {
             let v = view(&r, Some(at), lang);
@@ -270,152 +267,134 @@ pub async fn public_docx(
                     }
                     res
                 }
-                Err(e) => Failure::internal(lang, e).page(lang),
+                Err(e) => WebError::internal(lang, e).into_response(),
             }
         }
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => Failure::internal(lang, e).page(lang),
+        Err(e) => WebError::internal(lang, e).into_response(),
     }
 }
 
 /// `GET /api/v1/consultations/{id}/report`: the published report as JSON.
-pub async fn public_json(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let lang = crate::error::lang_of(&headers);
+pub async fn public_json(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Language(lang): Language,
+) -> Result<Json<serde_json::Value>, WebError> {
     match state.app.published_report(&id).await {
         Ok(Some((revision, at, r))) => {
-            Json(serde_json::json!({"revision": revision, "published_at": at.to_string(), "report": r})).into_response()
+            Ok(Json(serde_json::json!({"revision": revision, "published_at": at.to_string(), "report": r})))
         }
-        Ok(None) => Failure::new(
+        Ok(None) => Err(WebError::new(
             StatusCode::NOT_FOUND,
             "report_not_published",
-            say(lang, "采纳情况尚未发布。", "The report has not been published."),
-        )
-        .json(),
-        Err(e) => Failure::internal(lang, e).json(),
+            lang,
+            "采纳情况尚未发布。",
+            "The report has not been published.",
+        )),
+        Err(e) => Err(WebError::internal(lang, e)),
     }
 }
 
 async fn staff_page(
     state: &AppState,
     user: &SessionUser,
-    id: &str,
+    c: &LiveConsultation,
     headers: &HeaderMap,
     status: StatusCode,
     preface: Option<String>,
     message: Option<String>,
-) -> Response {
-    let lang = crate::error::lang_of(headers);
-    let result = async {
-        let c = staff_consultation(state, id, lang).await?;
-        let published = state.app.published_report(id).await.map_err(|e| Failure::app(lang, e))?;
-        let preface = preface.or_else(|| published.as_ref().map(|(_, _, r)| r.preface.clone())).unwrap_or_default();
-        let report = state.app.preview_report(&c, &preface).await.map_err(|e| Failure::app(lang, e))?;
-        let csrf = crate::pages::csrf_for(state, headers);
-        let page = ReportPage {
-            t: texts(lang),
-            other_lang_href: format!("/admin/c/{id}/report?lang=en"),
-            zh: lang == Lang::Zh,
-            id: id.to_string(),
-            v: view(&report, None, lang),
-            staff: Some(StaffPart {
-                csrf: csrf.clone(),
-                is_admin: user.role == Role::Admin,
-                preface,
-                published: published.map(|(rev, at, _)| {
-                    say(lang, &format!("已发布第 {rev} 版（{at}）"), &format!("Revision {rev} published {at}"))
-                }),
-                message,
+) -> Result<Response, WebError> {
+    let lang = crate::extract::lang_of(headers);
+    let id = &c.meta.id;
+    let published = state.app.published_report(id).await.map_err(|e| WebError::app(lang, e))?;
+    let preface = preface.or_else(|| published.as_ref().map(|(_, _, r)| r.preface.clone())).unwrap_or_default();
+    let report = state.app.preview_report(c, &preface).await.map_err(|e| WebError::app(lang, e))?;
+    let csrf = crate::csrf::token_for(state, headers);
+    let page = ReportPage {
+        t: texts(lang),
+        other_lang_href: format!("/admin/c/{id}/report?lang=en"),
+        zh: lang == Lang::Zh,
+        id: id.to_string(),
+        v: view(&report, None, lang),
+        staff: Some(StaffPart {
+            csrf: csrf.clone(),
+            is_admin: user.role == Role::Admin,
+            preface,
+            published: published.map(|(rev, at, _)| {
+                say(lang, &format!("已发布第 {rev} 版（{at}）"), &format!("Revision {rev} published {at}"))
             }),
-        };
-        Ok::<_, Failure>(crate::pages::with_csrf_cookie(
-            crate::pages::html(status, crate::pages::render(&page), lang, false),
-            &csrf,
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.page(lang))
+            message,
+        }),
+    };
+    Ok(crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf))
 }
 
 /// `GET /admin/c/{id}/report`: the report as it would be published now.
 pub async fn preview(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
+    Staff(user): Staff,
+    StaffConsultation(c): StaffConsultation,
     headers: HeaderMap,
-) -> Response {
-    staff_page(&state, &user, &id, &headers, StatusCode::OK, None, None).await
+) -> Result<Response, WebError> {
+    staff_page(&state, &user, &c, &headers, StatusCode::OK, None, None).await
 }
 
+/// Publishes the report as it stands now, with this preface.
 async fn publish_now(
     state: &AppState,
     user: &SessionUser,
-    id: &str,
+    c: &LiveConsultation,
     preface: &str,
     lang: Lang,
-) -> Result<i64, Failure> {
-    let c = staff_consultation(state, id, lang).await?;
-    state.app.publish_report(user, &c, preface, Timestamp::now()).await.map_err(|e| match e {
+) -> Result<i64, WebError> {
+    state.app.publish_report(user, c, preface, Timestamp::now()).await.map_err(|e| match e {
         yijian_app::Error::Invalid(_) => {
-            Failure::bad(say(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters."))
+            WebError::invalid(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters.")
         }
-        e => Failure::app(lang, e),
+        e => WebError::app(lang, e),
     })
+}
+
+fn preface_of(f: &crate::forms::Fields) -> String {
+    f.0.iter().find(|(k, _)| k == "preface").map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
 /// `POST /admin/c/{id}/report`: publishes (admins only).
 pub async fn publish(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let f = match read_fields(&headers, body, 64 * 1024, lang).await {
-        Ok(f) => f,
-        Err(e) => return e.page(lang),
-    };
-    if !crate::pages::csrf_matches(&state, &headers, f.get("csrf").unwrap_or("")) {
-        return expired(lang).page(lang);
-    }
-    let preface = f.0.iter().find(|(k, _)| k == "preface").map(|(_, v)| v.clone()).unwrap_or_default();
-    match publish_now(&state, &user, &id, &preface, lang).await {
-        Ok(_) => Redirect::to(&format!("/c/{id}/report")).into_response(),
+    CsrfForm(f): CsrfForm,
+) -> Result<Response, WebError> {
+    let preface = preface_of(&f);
+    match publish_now(&state, &user, &c, &preface, lang).await {
+        Ok(_) => Ok(Redirect::to(&format!("/c/{}/report", c.meta.id)).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            staff_page(&state, &user, &id, &headers, e.status, Some(preface), Some(e.message)).await
+            staff_page(&state, &user, &c, &headers, e.status, Some(preface), Some(e.message)).await
         }
-        Err(e) => e.page(lang),
+        Err(e) => Err(e),
     }
 }
 
-pub async fn api_preview(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let c = staff_consultation(&state, &id, lang).await?;
-        let r = state.app.preview_report(&c, "").await.map_err(|e| Failure::app(lang, e))?;
-        Ok::<_, Failure>(Json(r).into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+pub async fn api_preview(
+    State(state): State<AppState>,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+) -> Result<Json<AdoptionReport>, WebError> {
+    Ok(Json(state.app.preview_report(&c, "").await.map_err(|e| WebError::app(lang, e))?))
 }
 
 pub async fn api_publish(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let f = read_fields(&headers, body, 64 * 1024, lang).await?;
-        let preface = f.0.iter().find(|(k, _)| k == "preface").map(|(_, v)| v.clone()).unwrap_or_default();
-        let revision = publish_now(&state, &user, &id, &preface, lang).await?;
-        Ok::<_, Failure>(
-            (StatusCode::CREATED, Json(serde_json::json!({"revision": revision, "url": format!("/c/{id}/report")})))
-                .into_response(),
-        )
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+    Form(f): Form,
+) -> Result<Response, WebError> {
+    let revision = publish_now(&state, &user, &c, &preface_of(&f), lang).await?;
+    let url = format!("/c/{}/report", c.meta.id);
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"revision": revision, "url": url}))).into_response())
 }

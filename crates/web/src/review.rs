@@ -4,13 +4,10 @@
 //! Each page has a JSON twin under `/api/v1/admin`; both read their input through
 //! [`crate::forms`], so a filter or an action means the same in either.
 
-use std::sync::Arc;
-
 use askama::Template;
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -18,6 +15,8 @@ use yijian_domain::Lang;
 use yijian_domain::review::{Disposition, Moderation, QueueFilter, ReviewAction, ReviewStatus, action_message};
 use yijian_store::{QueueItem, QueuePage, ReviewError, SessionUser, Target};
 
+use crate::error::WebError;
+use crate::extract::{CsrfForm, Form, Language, Staff, StaffConsultation, staff_consultation};
 use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_action, say};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
@@ -25,145 +24,22 @@ use crate::{AppState, LiveConsultation};
 pub use yijian_app::review::SEARCH_CAP;
 const PAGE_SIZE: usize = 50;
 
-/// A failure on a staff page or API call, answered in the right shape for each.
-pub(crate) struct Failure {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn new(status: StatusCode, code: &'static str, message: String) -> Failure {
-        Failure { status, code, message }
-    }
-    pub fn json(self) -> Response {
-        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
-    }
-    pub fn page(self, lang: Lang) -> Response {
-        let heading = match self.status {
-            StatusCode::NOT_FOUND => texts(lang).not_found,
-            StatusCode::FORBIDDEN => {
-                if lang == Lang::Zh {
-                    "没有权限"
-                } else {
-                    "Not allowed"
-                }
-            }
-            _ => texts(lang).error,
-        };
-        crate::pages::message(self.status, lang, heading, &self.message)
-    }
-    pub fn internal(lang: Lang, e: impl std::fmt::Display) -> Failure {
-        tracing::error!(error = %e, "staff request failed");
-        Failure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            say(lang, "服务器出错，请稍后再试。", "Server error; try again later."),
-        )
-    }
-    pub fn forbidden(lang: Lang) -> Failure {
-        Failure::new(StatusCode::FORBIDDEN, "forbidden", say(lang, "此操作仅限管理员。", "Administrators only."))
-    }
-    pub fn bad(message: String) -> Failure {
-        Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-    }
-    /// A use case's failure where the caller has no more specific answer for it.
-    pub fn app(lang: Lang, e: yijian_app::Error) -> Failure {
-        match e {
-            yijian_app::Error::Forbidden => Failure::forbidden(lang),
-            yijian_app::Error::NotFound(_) => {
-                Failure::new(StatusCode::NOT_FOUND, "not_found", say(lang, "没有找到。", "Not found."))
-            }
-            yijian_app::Error::Integrity => Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "integrity_check_failed",
-                say(lang, "文本校验失败，已拒绝显示。", "The stored text failed its integrity check."),
-            ),
-            e => Failure::internal(lang, e),
-        }
-    }
-}
-
-/// A consultation for staff: verified, like the public side's.
-pub(crate) async fn staff_consultation(
-    state: &AppState,
-    id: &str,
-    lang: Lang,
-) -> Result<Arc<LiveConsultation>, Failure> {
-    match state.app.consultation(id).await {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(Failure::new(
-            StatusCode::NOT_FOUND,
-            "consultation_not_found",
-            say(lang, "没有找到这项征求意见。", "No such consultation."),
-        )),
-        Err(e) => Err(Failure::app(lang, e)),
-    }
-}
-
-/// Reads a body of at most `limit` bytes as form fields or a JSON object.
-pub(crate) async fn read_fields(headers: &HeaderMap, body: Body, limit: usize, lang: Lang) -> Result<Fields, Failure> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        Failure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            say(lang, "提交的内容过大。", "The request body is too large."),
-        )
-    })?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                say(lang, &format!("JSON 格式错误：{e}"), &format!("Malformed JSON: {e}")),
-            )
-        })?;
-        Fields::from_json(&v).ok_or_else(|| {
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                say(
-                    lang,
-                    "请求体须为由字符串、数字或其数组组成的 JSON 对象。",
-                    "The body must be a JSON object of strings, numbers or arrays of them.",
-                ),
-            )
-        })
-    } else {
-        Ok(Fields::from_urlencoded(&bytes))
-    }
-}
-
-fn csrf_ok(state: &AppState, headers: &HeaderMap, f: &Fields) -> bool {
-    crate::pages::csrf_matches(state, headers, f.get("csrf").unwrap_or(""))
-}
-
-pub(crate) fn expired(lang: Lang) -> Failure {
-    Failure::new(
-        StatusCode::FORBIDDEN,
-        "csrf",
-        say(lang, "页面已过期，请刷新后重试。", "The page had expired; reload it and try again."),
-    )
-}
-
 /// Runs the full-text part of a filter (see [`yijian_app::App::search_ids`]).
 async fn search_ids(
     state: &AppState,
     consultation: &str,
     q: &QueueFilter,
     lang: Lang,
-) -> Result<Option<(Vec<i64>, usize)>, Failure> {
+) -> Result<Option<(Vec<i64>, usize)>, WebError> {
     state.app.search_ids(consultation, q).await.map_err(|e| match e {
-        yijian_app::review::SearchFailure::Unavailable => Failure::new(
+        yijian_app::review::SearchFailure::Unavailable => WebError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "search_unavailable",
-            say(lang, "全文检索暂不可用。", "Full-text search is not available."),
+            lang,
+            "全文检索暂不可用。",
+            "Full-text search is not available.",
         ),
-        e => Failure::internal(lang, e),
+        e => WebError::internal(lang, e),
     })
 }
 
@@ -173,16 +49,16 @@ async fn run_queue(
     c: &LiveConsultation,
     f: &Fields,
     lang: Lang,
-) -> Result<(QueueFilter, QueuePage, Option<usize>), Failure> {
-    let filter = queue_filter(f, &c.tz, lang).map_err(Failure::bad)?;
+) -> Result<(QueueFilter, QueuePage, Option<usize>), WebError> {
+    let filter = queue_filter(f, &c.tz, lang).map_err(|m| WebError::bad(lang, m))?;
     let before = match f.get("before") {
-        Some(b) => Some(b.parse::<i64>().map_err(|_| Failure::bad(say(lang, "分页参数无效。", "Bad page cursor.")))?),
+        Some(b) => Some(b.parse::<i64>().map_err(|_| WebError::invalid(lang, "分页参数无效。", "Bad page cursor."))?),
         None => None,
     };
     let limit =
         match f.get("limit") {
             Some(l) => l.parse::<usize>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| {
-                Failure::bad(say(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500."))
+                WebError::invalid(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500.")
             })?,
             None => PAGE_SIZE,
         };
@@ -191,7 +67,7 @@ async fn run_queue(
         .app
         .queue(user, &c.meta.id, &filter, hits.as_ref().map(|(ids, _)| ids.as_slice()), before, limit)
         .await
-        .map_err(|e| Failure::app(lang, e))?;
+        .map_err(|e| WebError::app(lang, e))?;
     Ok((filter, page, hits.map(|(_, total)| total)))
 }
 
@@ -287,21 +163,17 @@ fn any(lang: Lang) -> (String, String) {
 
 pub async fn queue_page(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let c = match staff_consultation(&state, &id, lang).await {
-        Ok(c) => c,
-        Err(f) => return f.page(lang),
-    };
+) -> Result<Response, WebError> {
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
     let (page, search_total, error) = match run_queue(&state, &user, &c, &f, lang).await {
         Ok((_, page, total)) => (Some(page), total, None),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => (None, None, Some(e.message)),
-        Err(e) => return e.page(lang),
+        Err(e) => return Err(e),
     };
     let message = f.get("done").map(|n| say(lang, &format!("已处理 {n} 条意见。"), &format!("{n} comments changed.")));
     let zh = lang == Lang::Zh;
@@ -378,7 +250,7 @@ pub async fn queue_page(
         pairs.push(("before", b.to_string()));
         format!("/admin/c/{}?{}", c.meta.id, query_string(&pairs))
     });
-    let csrf = crate::pages::csrf_for(&state, &headers);
+    let csrf = crate::csrf::token_for(&state, &headers);
     let view = QueuePageView {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}?lang=en", c.meta.id),
@@ -410,35 +282,27 @@ pub async fn queue_page(
         filtered: !pairs.is_empty(),
     };
     let status = if view.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&view), lang, false), &csrf)
+    Ok(crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&view), lang, false), &csrf))
 }
 
 pub(crate) use yijian_domain::messages::{article_label, channel_label};
 
 pub async fn api_queue(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let c = match staff_consultation(&state, &id, lang).await {
-        Ok(c) => c,
-        Err(f) => return f.json(),
-    };
+) -> Result<Json<Value>, WebError> {
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
-    match run_queue(&state, &user, &c, &f, lang).await {
-        Ok((_, page, search_total)) => Json(json!({
-            "total": page.total,
-            "total_is_lower_bound": page.capped,
-            "search_matches": search_total,
-            "next_before": page.next_before,
-            "items": page.items.iter().map(|i| item_json(&c, i)).collect::<Vec<_>>(),
-        }))
-        .into_response(),
-        Err(e) => e.json(),
-    }
+    let (_, page, search_total) = run_queue(&state, &user, &c, &f, lang).await?;
+    Ok(Json(json!({
+        "total": page.total,
+        "total_is_lower_bound": page.capped,
+        "search_matches": search_total,
+        "next_before": page.next_before,
+        "items": page.items.iter().map(|i| item_json(&c, i)).collect::<Vec<_>>(),
+    })))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -447,28 +311,30 @@ pub async fn api_queue(
 
 /// Applies an action to the comments a target names. A bulk action is written to the audit
 /// log with its filter and how many comments it changed.
-async fn apply(
+async fn apply_action(
     state: &AppState,
     user: &SessionUser,
     c: &LiveConsultation,
     target: Target<'_>,
     action: &ReviewAction,
     lang: Lang,
-) -> Result<u64, Failure> {
-    action.check(&c.rules.articles).map_err(|e| Failure::bad(action_message(e, lang)))?;
+) -> Result<u64, WebError> {
+    action.check(&c.rules.articles).map_err(|e| WebError::bad(lang, action_message(e, lang)))?;
     let changed = state.app.review(user, c, target, action, Timestamp::now()).await.map_err(|e| match e {
-        yijian_app::Error::Review(ReviewError::NotFound) => Failure::new(
+        yijian_app::Error::Review(ReviewError::NotFound) => WebError::new(
             StatusCode::NOT_FOUND,
             "comment_not_found",
-            say(lang, "没有找到这条意见。", "No such comment in this consultation."),
+            lang,
+            "没有找到这条意见。",
+            "No such comment in this consultation.",
         ),
         yijian_app::Error::Review(ReviewError::ExcerptNotInOpinion) => {
-            Failure::bad(action_message(yijian_domain::review::ActionError::ExcerptNotInOpinion, lang))
+            WebError::bad(lang, action_message(yijian_domain::review::ActionError::ExcerptNotInOpinion, lang))
         }
         yijian_app::Error::Review(ReviewError::ExcerptInBulk) => {
-            Failure::bad(say(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time."))
+            WebError::invalid(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time.")
         }
-        e => Failure::app(lang, e),
+        e => WebError::app(lang, e),
     })?;
     Ok(changed)
 }
@@ -478,147 +344,127 @@ async fn bulk_target(
     c: &LiveConsultation,
     f: &Fields,
     lang: Lang,
-) -> Result<(QueueFilter, Option<Vec<i64>>), Failure> {
-    let filter = queue_filter(f, &c.tz, lang).map_err(Failure::bad)?;
+) -> Result<(QueueFilter, Option<Vec<i64>>), WebError> {
+    let filter = queue_filter(f, &c.tz, lang).map_err(|m| WebError::bad(lang, m))?;
     let ids = search_ids(state, &c.meta.id, &filter, lang).await?.map(|(ids, _)| ids);
     Ok((filter, ids))
+}
+
+/// Runs one action on every comment a filter selects; for the page and the API alike.
+async fn bulk_action(
+    state: &AppState,
+    user: &SessionUser,
+    c: &LiveConsultation,
+    filter_fields: &Fields,
+    action_fields: &Fields,
+    lang: Lang,
+) -> Result<u64, WebError> {
+    let action = review_action(action_fields, lang).map_err(|m| WebError::bad(lang, m))?;
+    let (filter, ids) = bulk_target(state, c, filter_fields, lang).await?;
+    apply_action(state, user, c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await
 }
 
 /// `POST /admin/c/{id}/bulk`: an action on every comment the posted filter selects.
 pub async fn bulk(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let f = read_fields(&headers, body, 64 * 1024, lang).await?;
-        if !csrf_ok(&state, &headers, &f) {
-            return Err(expired(lang));
-        }
-        let c = staff_consultation(&state, &id, lang).await?;
-        let action = review_action(&f, lang).map_err(Failure::bad)?;
-        // The filter travels as `filter.KEY` fields, apart from the action's own fields (a
-        // filter on `disposition` and the disposition to set are different things).
-        let filter_fields = Fields(
-            f.0.iter().filter_map(|(k, v)| k.strip_prefix("filter.").map(|k| (k.to_string(), v.clone()))).collect(),
-        );
-        let (filter, ids) = bulk_target(&state, &c, &filter_fields, lang).await?;
-        let n =
-            apply(&state, &user, &c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await?;
-        let mut pairs = filter_pairs(&filter_fields);
-        pairs.push(("done", n.to_string()));
-        Ok::<_, Failure>(Redirect::to(&format!("/admin/c/{id}?{}", query_string(&pairs))).into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.page(lang))
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+    CsrfForm(f): CsrfForm,
+) -> Result<Response, WebError> {
+    // The filter travels as `filter.KEY` fields, apart from the action's own fields (a filter
+    // on `disposition` and the disposition to set are different things).
+    let filter_fields =
+        Fields(f.0.iter().filter_map(|(k, v)| k.strip_prefix("filter.").map(|k| (k.to_string(), v.clone()))).collect());
+    let n = bulk_action(&state, &user, &c, &filter_fields, &f, lang).await?;
+    let mut pairs = filter_pairs(&filter_fields);
+    pairs.push(("done", n.to_string()));
+    Ok(Redirect::to(&format!("/admin/c/{}?{}", c.meta.id, query_string(&pairs))).into_response())
 }
 
 /// `POST /api/v1/admin/consultations/{id}/review`: `{"filter": {...}, "action": "dispose", ...}`.
 pub async fn api_bulk(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
-            Failure::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                say(lang, "请求体过大。", "Body too large."),
-            )
-        })?;
-        let v: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "malformed_json", format!("{e}")))?;
-        let malformed = || {
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                say(lang, "请求体格式不正确。", "The body must be {\"filter\": {...}, \"action\": ...}."),
-            )
-        };
-        let filter_fields = Fields::from_json(v.get("filter").unwrap_or(&json!({}))).ok_or_else(malformed)?;
-        let mut action_value = v.clone();
-        if let Some(o) = action_value.as_object_mut() {
-            o.remove("filter");
-        }
-        let action_fields = Fields::from_json(&action_value).ok_or_else(malformed)?;
-        let c = staff_consultation(&state, &id, lang).await?;
-        let action = review_action(&action_fields, lang).map_err(Failure::bad)?;
-        let (filter, ids) = bulk_target(&state, &c, &filter_fields, lang).await?;
-        let n =
-            apply(&state, &user, &c, Target::Filtered { filter: &filter, ids: ids.as_deref() }, &action, lang).await?;
-        Ok::<_, Failure>(Json(json!({"changed": n})).into_response())
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+    body: axum::body::Body,
+) -> Result<Json<Value>, WebError> {
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
+        WebError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", lang, "请求体过大。", "Body too large.")
+    })?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| WebError::said(StatusCode::BAD_REQUEST, "malformed_json", lang, format!("{e}")))?;
+    let malformed = || {
+        WebError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            lang,
+            "请求体格式不正确。",
+            "The body must be {\"filter\": {...}, \"action\": ...}.",
+        )
+    };
+    let filter_fields = Fields::from_json(v.get("filter").unwrap_or(&json!({}))).ok_or_else(malformed)?;
+    let mut action_value = v.clone();
+    if let Some(o) = action_value.as_object_mut() {
+        o.remove("filter");
     }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    let action_fields = Fields::from_json(&action_value).ok_or_else(malformed)?;
+    let n = bulk_action(&state, &user, &c, &filter_fields, &action_fields, lang).await?;
+    Ok(Json(json!({"changed": n})))
 }
 
-async fn one(
+/// One action on the comment with this tracking number; for the page and the API alike.
+async fn review_by_receipt(
     state: &AppState,
     user: &SessionUser,
     receipt: &str,
     f: &Fields,
     lang: Lang,
-) -> Result<(String, u64), Failure> {
-    let not_found = || {
-        Failure::new(StatusCode::NOT_FOUND, "comment_not_found", say(lang, "没有找到这条意见。", "No such comment."))
-    };
+) -> Result<(String, u64), WebError> {
+    let not_found =
+        || WebError::new(StatusCode::NOT_FOUND, "comment_not_found", lang, "没有找到这条意见。", "No such comment.");
     let r = yijian_domain::receipt::Receipt::parse(receipt).ok_or_else(not_found)?;
-    let info = state.app.receipt(&r).await.map_err(|e| Failure::app(lang, e))?.ok_or_else(not_found)?;
+    let info = state.app.receipt(&r).await.map_err(|e| WebError::app(lang, e))?.ok_or_else(not_found)?;
     let c = staff_consultation(state, &info.consultation_id, lang).await?;
-    let action = review_action(f, lang).map_err(Failure::bad)?;
-    let n = apply(state, user, &c, Target::One(r), &action, lang).await?;
+    let action = review_action(f, lang).map_err(|m| WebError::bad(lang, m))?;
+    let n = apply_action(state, user, &c, Target::One(r), &action, lang).await?;
     Ok((r.to_string(), n))
 }
 
 /// `POST /admin/comments/{receipt}/review`: one action on one comment, then back to it.
 pub async fn review_one(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
+    Language(lang): Language,
     Path(receipt): Path<String>,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let f = read_fields(&headers, body, 64 * 1024, lang).await?;
-        if !csrf_ok(&state, &headers, &f) {
-            return Err(expired(lang));
-        }
-        let (r, _) = one(&state, &user, &receipt, &f, lang).await?;
-        Ok(Redirect::to(&format!("/admin/comments/{r}?done=1")).into_response())
-    }
-    .await;
+    form: Result<CsrfForm, WebError>,
+) -> Result<Response, WebError> {
+    let result = match form {
+        Ok(CsrfForm(f)) => review_by_receipt(&state, &user, &receipt, &f, lang).await,
+        Err(e) => Err(e),
+    };
     match result {
-        Ok(r) => r,
+        Ok((r, _)) => Ok(Redirect::to(&format!("/admin/comments/{r}?done=1")).into_response()),
+        // The comment comes back with what was wrong.
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::FORBIDDEN => {
-            crate::admin::comment_page(&state, &user, &headers, &receipt, None, e.status, Some(e.message)).await
+            Ok(crate::admin::comment_page(&state, &user, &headers, &receipt, None, e.status, Some(e.message)).await)
         }
-        Err(e) => e.page(lang),
+        Err(e) => Err(e),
     }
 }
 
+/// `POST /api/v1/admin/comments/{receipt}/review`
 pub async fn api_review_one(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    Staff(user): Staff,
+    Language(lang): Language,
     Path(receipt): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let f = read_fields(&headers, body, 64 * 1024, lang).await?;
-        let (r, n) = one(&state, &user, &receipt, &f, lang).await?;
-        Ok::<_, Failure>(Json(json!({"receipt": r, "changed": n})).into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    Form(f): Form,
+) -> Result<Json<Value>, WebError> {
+    let (r, n) = review_by_receipt(&state, &user, &receipt, &f, lang).await?;
+    Ok(Json(json!({"receipt": r, "changed": n})))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -656,8 +502,8 @@ fn manual_page(
     errors: Vec<(String, String)>,
     done: Option<(String, String)>,
 ) -> Response {
-    let lang = crate::error::lang_of(headers);
-    let csrf = crate::pages::csrf_for(state, headers);
+    let lang = crate::extract::lang_of(headers);
+    let csrf = crate::csrf::token_for(state, headers);
     let chosen: Vec<&str> = f.all("articles");
     let mut positions = vec![(String::new(), say(lang, "未注明", "Not given"))];
     positions.extend(c.meta.positions.iter().map(|p| (p.clone(), p.clone())));
@@ -688,28 +534,28 @@ fn manual_page(
             .collect(),
         done,
     };
-    crate::pages::with_csrf_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
+    crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
 
-pub async fn manual_form(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    match staff_consultation(&state, &id, lang).await {
-        Ok(c) => manual_page(&state, &c, &headers, StatusCode::OK, &Fields::default(), vec![], None),
-        Err(e) => e.page(lang),
-    }
+pub async fn manual_form(
+    State(state): State<AppState>,
+    StaffConsultation(c): StaffConsultation,
+    headers: HeaderMap,
+) -> Response {
+    manual_page(&state, &c, &headers, StatusCode::OK, &Fields::default(), vec![], None)
 }
 
 /// Checks and stores a manual entry; the receipt comes back only once it is on disk.
-async fn enter(
+async fn enter_by_hand(
     state: &AppState,
     user: &SessionUser,
     c: &LiveConsultation,
     f: &Fields,
     lang: Lang,
-) -> Result<Result<(String, Timestamp), Vec<(String, String)>>, Failure> {
+) -> Result<Result<(String, Timestamp), Vec<(String, String)>>, WebError> {
     let articles = f.all("articles");
     let entered = state.app.enter_comment(user, c, &f.map(), &articles, Timestamp::now()).await;
-    match entered.map_err(|e| Failure::app(lang, e))? {
+    match entered.map_err(|e| WebError::app(lang, e))? {
         Ok((receipt, at)) => Ok(Ok((receipt.to_string(), at))),
         Err(errors) => Ok(Err(errors
             .iter()
@@ -718,68 +564,46 @@ async fn enter(
     }
 }
 
+/// `POST /admin/c/{id}/manual`: the form comes back empty with the receipt, or as it was with
+/// what is wrong.
 pub async fn manual_submit(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let c = match staff_consultation(&state, &id, lang).await {
-        Ok(c) => c,
-        Err(e) => return e.page(lang),
+    Form(f): Form<{ 256 * 1024 }>,
+) -> Result<Response, WebError> {
+    let (status, errors, done) = match crate::extract::check_csrf(&state, &headers, &f, lang) {
+        Err(e) => (e.status, vec![("csrf".into(), e.message)], None),
+        Ok(()) => match enter_by_hand(&state, &user, &c, &f, lang).await? {
+            Ok((receipt, at)) => (StatusCode::CREATED, vec![], Some((receipt, c.meta.rfc3339(at)))),
+            Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
+        },
     };
-    let f = match read_fields(&headers, body, 256 * 1024, lang).await {
-        Ok(f) => f,
-        Err(e) => return e.page(lang),
-    };
-    if !csrf_ok(&state, &headers, &f) {
-        return manual_page(
-            &state,
-            &c,
-            &headers,
-            StatusCode::FORBIDDEN,
-            &f,
-            vec![("csrf".into(), expired(lang).message)],
-            None,
-        );
-    }
-    match enter(&state, &user, &c, &f, lang).await {
-        Ok(Ok((receipt, at))) => {
-            manual_page(&state, &c, &headers, StatusCode::CREATED, &f, vec![], Some((receipt, c.meta.rfc3339(at))))
-        }
-        Ok(Err(errors)) => manual_page(&state, &c, &headers, StatusCode::UNPROCESSABLE_ENTITY, &f, errors, None),
-        Err(e) => e.page(lang),
-    }
+    Ok(manual_page(&state, &c, &headers, status, &f, errors, done))
 }
 
+/// `POST /api/v1/admin/consultations/{id}/comments`
 pub async fn api_manual(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let c = staff_consultation(&state, &id, lang).await?;
-        let f = read_fields(&headers, body, 256 * 1024, lang).await?;
-        match enter(&state, &user, &c, &f, lang).await? {
-            Ok((receipt, at)) => Ok((
-                StatusCode::CREATED,
-                Json(json!({"receipt": receipt, "submitted_at": c.meta.rfc3339(at), "channel": "manual"})),
-            )
-                .into_response()),
-            Err(errors) => Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({"errors": errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<_>>()})),
-            )
-                .into_response()),
-        }
-    }
-    .await;
-    result.unwrap_or_else(|e: Failure| e.json())
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+    Form(f): Form<{ 256 * 1024 }>,
+) -> Result<Response, WebError> {
+    Ok(match enter_by_hand(&state, &user, &c, &f, lang).await? {
+        Ok((receipt, at)) => (
+            StatusCode::CREATED,
+            Json(json!({"receipt": receipt, "submitted_at": c.meta.rfc3339(at), "channel": "manual"})),
+        )
+            .into_response(),
+        Err(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"errors": errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<_>>()})),
+        )
+            .into_response(),
+    })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -802,8 +626,8 @@ async fn dashboard_data(
     user: &SessionUser,
     c: &LiveConsultation,
     lang: Lang,
-) -> Result<yijian_store::Dashboard, Failure> {
-    state.app.dashboard(user, c).await.map_err(|e| Failure::app(lang, e))
+) -> Result<yijian_store::Dashboard, WebError> {
+    state.app.dashboard(user, c).await.map_err(|e| WebError::app(lang, e))
 }
 
 fn label_of(kind: &str, key: &str, lang: Lang) -> String {
@@ -818,78 +642,64 @@ fn label_of(kind: &str, key: &str, lang: Lang) -> String {
 
 pub async fn dashboard(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let c = staff_consultation(&state, &id, lang).await?;
-        let d = dashboard_data(&state, &user, &c, lang).await?;
-        let u = |n: i64| n.max(0) as u64;
-        let per_day: Vec<(String, u64)> = d.per_day.iter().map(|(day, n)| (day.to_string(), u(*n))).collect();
-        let by_article: Vec<(String, u64)> = c
-            .document
-            .articles()
-            .map(|a| {
-                let n = d.by_article.iter().find(|(x, _)| *x == a.number).map(|(_, n)| u(*n)).unwrap_or(0);
-                (format!("{} {}", article_label(a.number, lang), a.title), n)
-            })
-            .collect();
-        let group = |kind: &str, rows: &[(String, i64)]| -> Vec<(String, u64)> {
-            rows.iter().map(|(k, n)| (label_of(kind, k, lang), u(*n))).collect()
-        };
-        let charts = vec![
-            yijian_formats::svg::time_series(&say(lang, "每日收到的意见", "Comments per day"), &per_day),
-            yijian_formats::svg::bar_chart(&say(lang, "各条款收到的意见", "Comments by article"), &by_article),
-            yijian_formats::svg::bar_chart(&say(lang, "按职位", "By position"), &group("position", &d.by_position)),
-            yijian_formats::svg::bar_chart(&say(lang, "按渠道", "By channel"), &group("channel", &d.by_channel)),
-            yijian_formats::svg::bar_chart(
-                &say(lang, "按处理结果", "By disposition"),
-                &group("disposition", &d.by_disposition),
-            ),
-            yijian_formats::svg::bar_chart(
-                &say(lang, "按标记", "By moderation mark"),
-                &group("moderation", &d.by_moderation),
-            ),
-        ];
-        let page = DashboardPage {
-            t: texts(lang),
-            other_lang_href: format!("/admin/c/{id}/dashboard?lang=en"),
-            zh: lang == Lang::Zh,
-            id: c.meta.id.clone(),
-            title: c.meta.title.clone(),
-            charts,
-        };
-        Ok::<_, Failure>(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.page(lang))
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+) -> Result<Response, WebError> {
+    let id = &c.meta.id;
+    let d = dashboard_data(&state, &user, &c, lang).await?;
+    let u = |n: i64| n.max(0) as u64;
+    let per_day: Vec<(String, u64)> = d.per_day.iter().map(|(day, n)| (day.to_string(), u(*n))).collect();
+    let by_article: Vec<(String, u64)> = c
+        .document
+        .articles()
+        .map(|a| {
+            let n = d.by_article.iter().find(|(x, _)| *x == a.number).map(|(_, n)| u(*n)).unwrap_or(0);
+            (format!("{} {}", article_label(a.number, lang), a.title), n)
+        })
+        .collect();
+    let group = |kind: &str, rows: &[(String, i64)]| -> Vec<(String, u64)> {
+        rows.iter().map(|(k, n)| (label_of(kind, k, lang), u(*n))).collect()
+    };
+    let charts = vec![
+        yijian_formats::svg::time_series(&say(lang, "每日收到的意见", "Comments per day"), &per_day),
+        yijian_formats::svg::bar_chart(&say(lang, "各条款收到的意见", "Comments by article"), &by_article),
+        yijian_formats::svg::bar_chart(&say(lang, "按职位", "By position"), &group("position", &d.by_position)),
+        yijian_formats::svg::bar_chart(&say(lang, "按渠道", "By channel"), &group("channel", &d.by_channel)),
+        yijian_formats::svg::bar_chart(
+            &say(lang, "按处理结果", "By disposition"),
+            &group("disposition", &d.by_disposition),
+        ),
+        yijian_formats::svg::bar_chart(
+            &say(lang, "按标记", "By moderation mark"),
+            &group("moderation", &d.by_moderation),
+        ),
+    ];
+    let page = DashboardPage {
+        t: texts(lang),
+        other_lang_href: format!("/admin/c/{id}/dashboard?lang=en"),
+        zh: lang == Lang::Zh,
+        id: c.meta.id.clone(),
+        title: c.meta.title.clone(),
+        charts,
+    };
+    Ok(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false))
 }
 
 pub async fn api_dashboard(
     State(state): State<AppState>,
-    axum::Extension(user): axum::Extension<SessionUser>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::error::lang_of(&headers);
-    let result = async {
-        let c = staff_consultation(&state, &id, lang).await?;
-        let d = dashboard_data(&state, &user, &c, lang).await?;
-        let obj = |rows: &[(String, i64)]| rows.iter().map(|(k, n)| json!({"key": k, "comments": n})).collect::<Vec<_>>();
-        Ok::<_, Failure>(
-            Json(json!({
-                "per_day": d.per_day.iter().map(|(day, n)| json!({"date": day.to_string(), "comments": n})).collect::<Vec<_>>(),
-                "by_article": d.by_article.iter().map(|(a, n)| json!({"article": a, "comments": n})).collect::<Vec<_>>(),
-                "by_position": obj(&d.by_position),
-                "by_channel": obj(&d.by_channel),
-                "by_disposition": obj(&d.by_disposition),
-                "by_moderation": obj(&d.by_moderation),
-            }))
-            .into_response(),
-        )
-    }
-    .await;
-    result.unwrap_or_else(|e| e.json())
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+) -> Result<Json<Value>, WebError> {
+    let d = dashboard_data(&state, &user, &c, lang).await?;
+    let obj = |rows: &[(String, i64)]| rows.iter().map(|(k, n)| json!({"key": k, "comments": n})).collect::<Vec<_>>();
+    Ok(Json(json!({
+        "per_day": d.per_day.iter().map(|(day, n)| json!({"date": day.to_string(), "comments": n})).collect::<Vec<_>>(),
+        "by_article": d.by_article.iter().map(|(a, n)| json!({"article": a, "comments": n})).collect::<Vec<_>>(),
+        "by_position": obj(&d.by_position),
+        "by_channel": obj(&d.by_channel),
+        "by_disposition": obj(&d.by_disposition),
+        "by_moderation": obj(&d.by_moderation),
+    })))
 }
