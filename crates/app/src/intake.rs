@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
-use yijian_domain::comment::{Channel, NewComment, ValidSubmission, validate_manual_entry, validate_submission};
+use yijian_domain::comment::{
+    Channel, NewComment, ValidSubmission, text_field, validate_manual_entry, validate_submission,
+};
 use yijian_domain::consultation::{Consultation, Status};
 use yijian_domain::receipt::Receipt;
 use yijian_domain::staff::Permission;
@@ -148,23 +150,16 @@ impl App {
             return Vec::new();
         }
         let mut errors = Vec::new();
-        let text = |field: &'static str, v: Option<&Value>, errors: &mut Vec<FieldError>| match v {
-            None | Some(Value::Null) => {
+        // A blank answer is no answer.
+        let mut text = |field: &'static str| match text_field(fields, field) {
+            Ok(s) if s.trim().is_empty() => {
                 errors.push(FieldError::new(field, FieldCode::Required));
                 None
             }
-            Some(Value::String(s)) if s.trim().is_empty() => {
-                errors.push(FieldError::new(field, FieldCode::Required));
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                errors.push(FieldError::new(field, FieldCode::InvalidType));
-                None
-            }
+            r => r.map_err(|e| errors.push(e)).ok(),
         };
-        let id = text("captcha_id", id, &mut errors);
-        let answer = text("captcha_answer", answer, &mut errors);
+        let id = text("captcha_id");
+        let answer = text("captcha_answer");
         match (id, answer) {
             (Some(id), Some(answer)) => match self.captchas.check(&id, &answer, now) {
                 Verdict::Right => {}

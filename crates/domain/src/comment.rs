@@ -205,6 +205,15 @@ impl NewCommentFields {
 /// The order in which fields are reported, which is the form's order.
 pub const FIELDS: [&str; 7] = ["name", "id_number", "position", "phone", "email", "opinion", "articles"];
 
+/// A text field of a JSON submission: required (absent or null is refused) and a string.
+pub fn text_field(body: &Map<String, Value>, field: &'static str) -> Result<String, FieldError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Err(FieldError::new(field, FieldCode::Required)),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(FieldError::new(field, FieldCode::InvalidType)),
+    }
+}
+
 /// Checks every field of a JSON submission and reports every problem at once.
 /// `today` is the local date in the consultation's zone (birth dates may not lie after it).
 pub fn validate_submission(
@@ -213,19 +222,7 @@ pub fn validate_submission(
     today: Date,
 ) -> Result<ValidSubmission, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut text = |field: &'static str| -> Option<String> {
-        match body.get(field) {
-            None | Some(Value::Null) => {
-                errors.push(FieldError::new(field, FieldCode::Required));
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                errors.push(FieldError::new(field, FieldCode::InvalidType));
-                None
-            }
-        }
-    };
+    let mut text = |field: &'static str| text_field(body, field).map_err(|e| errors.push(e)).ok();
     let name = text("name");
     let id_number = text("id_number");
     let position = text("position");
