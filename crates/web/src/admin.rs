@@ -19,7 +19,7 @@ use yijian_domain::staff::{AuditReason, Role};
 use yijian_store::SessionUser;
 
 use crate::AppState;
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{Admin, CsrfForm, Form, Language, ManageUsers, RevealPersonalData, Staff, check_csrf};
 use crate::texts::{Texts, texts};
 
@@ -64,7 +64,7 @@ pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> 
         None if path.starts_with("/api/") => Err((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(json!({"error": {"code": "unauthenticated", "message": "Log in first."}})),
+            Json(json!({"error": {"code": ErrorCode::Unauthenticated.as_str(), "message": "Log in first."}})),
         )
             .into_response()),
         None => Err(Redirect::to("/admin/login").into_response()),
@@ -693,7 +693,7 @@ pub async fn api_comment(
     };
     let Some(c) = found else {
         let message = "No comment has this tracking number.".to_string();
-        return WebError::said(StatusCode::NOT_FOUND, "comment_not_found", Lang::En, message).into_response();
+        return WebError::said(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, Lang::En, message).into_response();
     };
     Json(json!({
         "receipt": c.receipt.to_string(),

@@ -16,7 +16,7 @@ use yijian_domain::consultation::{Status, rfc3339_in};
 use yijian_domain::receipt::Receipt;
 
 use crate::AppState;
-use crate::error::{WebError, field_errors};
+use crate::error::{ErrorCode, WebError, field_errors};
 use crate::extract::{Language, PublicConsultation, load_public};
 use yijian_domain::Lang;
 
@@ -108,7 +108,7 @@ async fn submit_comment(
         let secs = crate::limits::retry_after_secs(wait);
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             lang,
             &format!("提交过于频繁，请{secs}秒后再试。"),
             &format!("Too many submissions from your address; please try again in {secs} s."),
@@ -128,7 +128,7 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
     let closed = || {
         WebError::new(
             StatusCode::CONFLICT,
-            "consultation_closed",
+            ErrorCode::ConsultationClosed,
             lang,
             &format!("这项征求意见已于{}截止，不再接收意见。", m.deadline_text(Lang::Zh)),
             &format!("This consultation closed on {}; comments are no longer accepted.", m.deadline_text(Lang::En)),
@@ -140,7 +140,7 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
         Status::Upcoming => {
             return Err(WebError::new(
                 StatusCode::CONFLICT,
-                "consultation_not_open",
+                ErrorCode::ConsultationNotOpen,
                 lang,
                 &format!("这项征求意见尚未开始，将于{}开始接收意见。", m.rfc3339(m.opens_at)),
                 &format!("This consultation is not open yet; it opens at {}.", m.rfc3339(m.opens_at)),
@@ -152,13 +152,13 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             lang,
             "提交的内容超过64KB，请缩短后再提交。",
             "The request body is larger than 64 KB.",
         )
     })?;
-    let malformed = |zh: &str, en: &str| WebError::new(StatusCode::BAD_REQUEST, "malformed_json", lang, zh, en);
+    let malformed = |zh: &str, en: &str| WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, zh, en);
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         malformed(
             &format!("提交的内容不是有效的JSON（第{}行第{}列）。", e.line(), e.column()),
@@ -195,7 +195,7 @@ async fn get_receipt(
     let not_found = || {
         WebError::new(
             StatusCode::NOT_FOUND,
-            "receipt_not_found",
+            ErrorCode::ReceiptNotFound,
             lang,
             "没有找到这个意见编号，请核对后再查。",
             "No comment has this tracking number; please check it.",

@@ -17,7 +17,7 @@ use yijian_domain::Lang;
 use yijian_domain::staff;
 use yijian_store::SessionUser;
 
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::forms::{Fields, say};
 use crate::texts::texts;
 use crate::{AppState, LiveConsultation};
@@ -271,7 +271,7 @@ pub async fn read_fields(headers: &HeaderMap, body: Body, limit: usize, lang: La
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             lang,
             "提交的内容过大。",
             "The request body is too large.",
@@ -286,12 +286,12 @@ pub async fn read_fields(headers: &HeaderMap, body: Body, limit: usize, lang: La
     }
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
         let message = say(lang, &format!("JSON 格式错误：{e}"), &format!("Malformed JSON: {e}"));
-        WebError::said(StatusCode::BAD_REQUEST, "malformed_json", lang, message)
+        WebError::said(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, message)
     })?;
     Fields::from_json(&v).ok_or_else(|| {
         WebError::new(
             StatusCode::BAD_REQUEST,
-            "malformed_json",
+            ErrorCode::MalformedJson,
             lang,
             "请求体须为由字符串、数字或其数组组成的 JSON 对象。",
             "The body must be a JSON object of strings, numbers or arrays of them.",
@@ -327,7 +327,7 @@ mod tests {
         let user = |role| SessionUser { name: "li".into(), role };
         p.extensions.insert(user(staff::Role::Reviewer));
         let refused = Admin::<ManageUsers>::from_request_parts(&mut p, &()).await.err().unwrap();
-        assert_eq!((refused.status, refused.code), (StatusCode::FORBIDDEN, "forbidden"));
+        assert_eq!((refused.status, refused.code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
         assert!(Staff::from_request_parts(&mut p, &()).await.is_ok());
         p.extensions.insert(user(staff::Role::Admin));
         assert!(Admin::<ManageUsers>::from_request_parts(&mut p, &()).await.is_ok());

@@ -16,7 +16,7 @@ use yijian_store::SessionUser;
 use yijian_store::{AttachmentInfo, MailSummary};
 
 use crate::AppState;
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{CsrfForm, Form, Language, Staff};
 use crate::forms::{Fields, say};
 use crate::texts::{Texts, texts};
@@ -72,7 +72,7 @@ fn attachment_json(a: &AttachmentInfo) -> serde_json::Value {
 }
 
 fn not_found(lang: Lang) -> WebError {
-    WebError::new(StatusCode::NOT_FOUND, "mail_not_found", lang, "没有找到这封邮件。", "No such mail.")
+    WebError::new(StatusCode::NOT_FOUND, ErrorCode::MailNotFound, lang, "没有找到这封邮件。", "No such mail.")
 }
 
 fn tray_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<&'static str, WebError> {
@@ -317,14 +317,14 @@ async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang:
         Ok(receipt) => Ok(receipt.to_string()),
         Err(AssignError::NoConsultation) => Err(WebError::new(
             StatusCode::NOT_FOUND,
-            "consultation_not_found",
+            ErrorCode::ConsultationNotFound,
             lang,
             "没有找到这项征求意见（或已归档）。",
             "No such consultation (or it is archived).",
         )),
         Err(AssignError::NotUnrouted) => Err(WebError::new(
             StatusCode::CONFLICT,
-            "mail_not_unrouted",
+            ErrorCode::MailNotUnrouted,
             lang,
             "这封邮件不在待分配列表中（可能已被分配）。",
             "This mail is not in the unrouted tray (already assigned?).",
@@ -377,7 +377,7 @@ pub async fn attachment(
     else {
         return Err(WebError::new(
             StatusCode::NOT_FOUND,
-            "attachment_not_found",
+            ErrorCode::AttachmentNotFound,
             lang,
             "没有找到这个附件（或它因超出限制未被保存）。",
             "No such attachment (or it was not kept).",

@@ -16,7 +16,7 @@ use yijian_domain::staff::AuditReason;
 use yijian_store::{ImportOutcome, ManageError, SessionUser};
 
 use crate::AppState;
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{Admin, CsrfForm, Form, Language, check_csrf_token, read_fields};
 use crate::forms::{Fields, say};
 use crate::texts::{Texts, texts};
@@ -27,34 +27,37 @@ const MAX_FILE: usize = 2 * 1024 * 1024;
 fn manage_error(e: yijian_app::Error, lang: Lang) -> WebError {
     let (status, code, zh, en) = match &e {
         yijian_app::Error::Manage(m) => match m {
-            ManageError::NotFound(_) => {
-                (StatusCode::NOT_FOUND, "consultation_not_found", "没有找到这项征求意见。".to_string(), m.to_string())
-            }
+            ManageError::NotFound(_) => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::ConsultationNotFound,
+                "没有找到这项征求意见。".to_string(),
+                m.to_string(),
+            ),
             ManageError::AlreadyPublished(_) => (
                 StatusCode::CONFLICT,
-                "already_published",
+                ErrorCode::AlreadyPublished,
                 "该编号的征求意见已发布，请在其“管理”页上传新版本。".into(),
                 m.to_string(),
             ),
             ManageError::NotLater => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "not_later",
+                ErrorCode::NotLater,
                 "新的截止日期须晚于当前截止时间和现在。".into(),
                 m.to_string(),
             ),
             ManageError::AlreadyClosed(_) => {
-                (StatusCode::CONFLICT, "already_closed", "征求意见已经结束。".into(), m.to_string())
+                (StatusCode::CONFLICT, ErrorCode::AlreadyClosed, "征求意见已经结束。".into(), m.to_string())
             }
             ManageError::StillOpen(_) => {
-                (StatusCode::CONFLICT, "still_open", "征求意见尚未结束，结束后才能归档。".into(), m.to_string())
+                (StatusCode::CONFLICT, ErrorCode::StillOpen, "征求意见尚未结束，结束后才能归档。".into(), m.to_string())
             }
             ManageError::Archived(_) => {
-                (StatusCode::CONFLICT, "archived", "该征求意见已归档，不能再修改。".into(), m.to_string())
+                (StatusCode::CONFLICT, ErrorCode::Archived, "该征求意见已归档，不能再修改。".into(), m.to_string())
             }
             ManageError::Store(_) => return WebError::internal(lang, m),
         },
         yijian_app::Error::Store(yijian_store::StoreError::ClosedConsultation(_)) => {
-            (StatusCode::CONFLICT, "closed", "征求意见已结束，正文不能再修改。".into(), e.to_string())
+            (StatusCode::CONFLICT, ErrorCode::Closed, "征求意见已结束，正文不能再修改。".into(), e.to_string())
         }
         _ => return WebError::app(lang, e),
     };
@@ -124,7 +127,7 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
     let too_big = || {
         WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             lang,
             "文件不能超过 2 MB。",
             "The file is limited to 2 MB.",
@@ -297,7 +300,7 @@ async fn draft_page(
 }
 
 fn draft_not_found(lang: Lang) -> WebError {
-    WebError::new(StatusCode::NOT_FOUND, "draft_not_found", lang, "没有这份草稿。", "No such draft.")
+    WebError::new(StatusCode::NOT_FOUND, ErrorCode::DraftNotFound, lang, "没有这份草稿。", "No such draft.")
 }
 
 pub async fn draft(

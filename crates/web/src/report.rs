@@ -17,7 +17,7 @@ use yijian_domain::staff::Role;
 use yijian_formats::docx::{Block, write_docx};
 use yijian_store::SessionUser;
 
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{CsrfForm, Form, Language, PageLanguage, Staff, StaffConsultation};
 use crate::forms::say;
 use crate::review::{article_label, channel_label};
@@ -287,7 +287,7 @@ pub async fn public_json(
         }
         Ok(None) => Err(WebError::new(
             StatusCode::NOT_FOUND,
-            "report_not_published",
+            ErrorCode::ReportNotPublished,
             lang,
             "采纳情况尚未发布。",
             "The report has not been published.",

@@ -15,7 +15,7 @@ use yijian_domain::Lang;
 use yijian_domain::review::{Disposition, Moderation, QueueFilter, ReviewAction, ReviewStatus, action_message};
 use yijian_store::{QueueItem, QueuePage, ReviewError, SessionUser, Target};
 
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{CsrfForm, Form, Language, Staff, StaffConsultation, staff_consultation};
 use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_action, say};
 use crate::texts::{Texts, texts};
@@ -34,7 +34,7 @@ async fn search_ids(
     state.app.search_ids(consultation, q).await.map_err(|e| match e {
         yijian_app::review::SearchFailure::Unavailable => WebError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "search_unavailable",
+            ErrorCode::SearchUnavailable,
             lang,
             "全文检索暂不可用。",
             "Full-text search is not available.",
@@ -323,7 +323,7 @@ async fn apply_action(
     let changed = state.app.review(user, c, target, action, Timestamp::now()).await.map_err(|e| match e {
         yijian_app::Error::Review(ReviewError::NotFound) => WebError::new(
             StatusCode::NOT_FOUND,
-            "comment_not_found",
+            ErrorCode::CommentNotFound,
             lang,
             "没有找到这条意见。",
             "No such comment in this consultation.",
@@ -391,14 +391,20 @@ pub async fn api_bulk(
     body: axum::body::Body,
 ) -> Result<Json<Value>, WebError> {
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
-        WebError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", lang, "请求体过大。", "Body too large.")
+        WebError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            lang,
+            "请求体过大。",
+            "Body too large.",
+        )
     })?;
     let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| WebError::said(StatusCode::BAD_REQUEST, "malformed_json", lang, format!("{e}")))?;
+        .map_err(|e| WebError::said(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, format!("{e}")))?;
     let malformed = || {
         WebError::new(
             StatusCode::BAD_REQUEST,
-            "malformed_json",
+            ErrorCode::MalformedJson,
             lang,
             "请求体格式不正确。",
             "The body must be {\"filter\": {...}, \"action\": ...}.",
@@ -422,8 +428,9 @@ async fn review_by_receipt(
     f: &Fields,
     lang: Lang,
 ) -> Result<(String, u64), WebError> {
-    let not_found =
-        || WebError::new(StatusCode::NOT_FOUND, "comment_not_found", lang, "没有找到这条意见。", "No such comment.");
+    let not_found = || {
+        WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, "没有找到这条意见。", "No such comment.")
+    };
     let r = yijian_domain::receipt::Receipt::parse(receipt).ok_or_else(not_found)?;
     let info = state.app.receipt(&r).await.map_err(|e| WebError::app(lang, e))?.ok_or_else(not_found)?;
     let c = staff_consultation(state, &info.consultation_id, lang).await?;
