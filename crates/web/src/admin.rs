@@ -307,7 +307,6 @@ pub async fn api_users(State(state): State<AppState>, Admin(user, _): Admin<Mana
 struct AccountPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     user: String,
     csrf: String,
     message: Option<String>,
@@ -330,7 +329,6 @@ async fn account_page(
     let page = AccountPage {
         t: texts(lang),
         other_lang_href: "/admin/account?lang=en".into(),
-        zh: lang == Lang::Zh,
         user: user.name.clone(),
         csrf: csrf.clone(),
         message,
@@ -437,7 +435,6 @@ pub async fn account_update(
 struct CommentPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     receipt: String,
     rows: Vec<(&'static str, String)>,
     others: Vec<String>,
@@ -602,7 +599,6 @@ pub(crate) async fn comment_page(
     let page = CommentPage {
         t: texts(lang),
         other_lang_href: format!("/admin/comments/{r}?lang=en"),
-        zh,
         receipt: r.to_string(),
         rows,
         others,

@@ -24,7 +24,6 @@ use crate::texts::{Texts, texts};
 struct ExportPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     csrf: String,
@@ -54,7 +53,6 @@ fn export_page(
     let page = ExportPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}/export?lang=en", c.meta.id),
-        zh: lang == Lang::Zh,
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         csrf: csrf.clone(),

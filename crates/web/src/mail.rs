@@ -133,7 +133,6 @@ async fn load_mail(state: &AppState, user: &SessionUser, id: i64, lang: Lang) ->
 struct TrayPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     tray: &'static str,
     tabs: Vec<(&'static str, &'static str, i64)>,
     mails: Vec<MailRow>,
@@ -164,7 +163,6 @@ pub async fn tray(
     let page = TrayPage {
         t: texts(lang),
         other_lang_href: format!("/admin/mail?state={tray}&lang=en"),
-        zh: lang == Lang::Zh,
         tray,
         tabs: TRAYS
             .iter()
@@ -204,7 +202,6 @@ fn from_of(m: &MailSummary) -> String {
 struct MailPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: i64,
     subject: String,
     rows: Vec<(&'static str, String)>,
@@ -292,7 +289,6 @@ async fn mail_page(
     let page = MailPage {
         t: texts(lang),
         other_lang_href: format!("/admin/mail/{id}?lang=en"),
-        zh,
         id,
         subject: if m.subject.is_empty() { say(lang, "（无主题）", "(no subject)") } else { m.subject.clone() },
         rows,

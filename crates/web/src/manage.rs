@@ -174,7 +174,6 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
 struct NewPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     csrf: String,
     error: Option<String>,
     drafts: Vec<(String, String)>,
@@ -204,7 +203,6 @@ async fn new_page(
     let page = NewPage {
         t: texts(lang),
         other_lang_href: "/admin/consultations/new?lang=en".into(),
-        zh: lang == Lang::Zh,
         csrf: csrf.clone(),
         error,
         drafts,
@@ -240,7 +238,6 @@ pub async fn create(
 struct DraftPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     csrf: String,
     source: String,
@@ -289,7 +286,6 @@ async fn draft_page(
     let page = DraftPage {
         t: texts(lang),
         other_lang_href: format!("/admin/drafts/{id}?lang=en"),
-        zh: lang == Lang::Zh,
         id: id.to_string(),
         csrf: csrf.clone(),
         source,
@@ -362,7 +358,6 @@ async fn publish_draft(state: &AppState, user: &SessionUser, id: &str, lang: Lan
 struct ManagePage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     csrf: String,
@@ -418,7 +413,6 @@ async fn manage_page(
         let page = ManagePage {
             t: texts(lang),
             other_lang_href: format!("/admin/c/{id}/manage?lang=en"),
-            zh: lang == Lang::Zh,
             id: id.to_string(),
             title: c.meta.title.clone(),
             csrf: csrf.clone(),

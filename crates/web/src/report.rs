@@ -197,7 +197,6 @@ fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
 struct ReportPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     v: View,
     staff: Option<StaffPart>,
@@ -222,7 +221,6 @@ pub async fn public_page(
             let page = ReportPage {
                 t: texts(lang),
                 other_lang_href: format!("/c/{id}/report?lang=en"),
-                zh: lang == Lang::Zh,
                 id: id.clone(),
                 v: view(&r, Some(at), lang),
                 staff: None,
@@ -314,7 +312,6 @@ async fn staff_page(
     let page = ReportPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{id}/report?lang=en"),
-        zh: lang == Lang::Zh,
         id: id.to_string(),
         v: view(&report, None, lang),
         staff: Some(StaffPart {

@@ -125,7 +125,6 @@ struct Row {
 struct QueuePageView {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     is_admin: bool,
@@ -176,7 +175,6 @@ pub async fn queue_page(
         Err(e) => return Err(e),
     };
     let message = f.get("done").map(|n| say(lang, &format!("已处理 {n} 条意见。"), &format!("{n} comments changed.")));
-    let zh = lang == Lang::Zh;
     let current = |k: &str| f.get(k).map(String::from);
     let cur = |k: &str| current(k);
     let mut statuses = vec![any(lang)];
@@ -254,7 +252,6 @@ pub async fn queue_page(
     let view = QueuePageView {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}?lang=en", c.meta.id),
-        zh,
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         is_admin: user.role == yijian_domain::staff::Role::Admin,
@@ -483,7 +480,6 @@ pub async fn api_review_one(
 struct ManualPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     csrf: String,
@@ -517,7 +513,6 @@ fn manual_page(
     let page = ManualPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}/manual?lang=en", c.meta.id),
-        zh: lang == Lang::Zh,
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         csrf: csrf.clone(),
@@ -622,7 +617,6 @@ pub async fn api_manual(
 struct DashboardPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     charts: Vec<String>,
@@ -685,7 +679,6 @@ pub async fn dashboard(
     let page = DashboardPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{id}/dashboard?lang=en"),
-        zh: lang == Lang::Zh,
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         charts,
