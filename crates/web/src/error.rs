@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use yijian_domain::{FieldError, Lang, messages};
 
-use crate::forms::say;
 use crate::texts::texts;
 
 macro_rules! error_codes {
@@ -88,8 +87,9 @@ pub struct WebError {
 }
 
 impl WebError {
-    pub fn new(status: StatusCode, code: ErrorCode, lang: Lang, zh: &str, en: &str) -> Self {
-        WebError::said(status, code, lang, say(lang, zh, en))
+    /// With a message already in `lang`, usually from its catalogue.
+    pub fn new(status: StatusCode, code: ErrorCode, lang: Lang, message: impl Into<String>) -> Self {
+        WebError::said(status, code, lang, message.into())
     }
 
     /// With a message already in `lang`.
@@ -119,39 +119,22 @@ impl WebError {
         WebError::said(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, lang, message)
     }
 
-    /// 422 with a message of these words.
-    pub fn invalid(lang: Lang, zh: &str, en: &str) -> Self {
-        WebError::bad(lang, say(lang, zh, en))
-    }
-
     /// 403: the role does not allow it.
     pub fn forbidden(lang: Lang) -> Self {
-        WebError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, lang, "此操作仅限管理员。", "Administrators only.")
+        WebError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, lang, texts(lang).administrators_only)
     }
 
     /// 403: a form whose CSRF token is missing or wrong.
     pub fn expired(lang: Lang) -> Self {
-        WebError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Csrf,
-            lang,
-            "页面已过期，请刷新后重试。",
-            "The page had expired; reload it and try again.",
-        )
+        WebError::new(StatusCode::FORBIDDEN, ErrorCode::Csrf, lang, texts(lang).the_page_had_expired_reload)
     }
 
     pub fn not_found(lang: Lang) -> Self {
-        WebError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, lang, "没有找到。", "Not found.")
+        WebError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, lang, texts(lang).not_found_2)
     }
 
     pub fn consultation_not_found(lang: Lang) -> Self {
-        WebError::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::ConsultationNotFound,
-            lang,
-            "没有找到这项征求意见。",
-            "No such consultation.",
-        )
+        WebError::new(StatusCode::NOT_FOUND, ErrorCode::ConsultationNotFound, lang, texts(lang).no_such_consultation)
     }
 
     /// 500 on a staff page or call; the cause goes to the log.
@@ -161,8 +144,7 @@ impl WebError {
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             lang,
-            "服务器出错，请稍后再试。",
-            "Server error; try again later.",
+            texts(lang).server_error_try_again_later,
         )
     }
 
@@ -173,8 +155,7 @@ impl WebError {
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::InternalError,
             lang,
-            "服务器出现问题，您的意见没有保存，请稍后再试。",
-            "Something went wrong on the server; nothing was saved. Please try again later.",
+            texts(lang).something_went_wrong_on_the,
         )
         .on_page(t.error, t.error_body)
     }
@@ -186,8 +167,7 @@ impl WebError {
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::IntegrityCheckFailed,
             lang,
-            "该征求意见稿的文本未通过完整性校验，暂不提供，管理员已收到记录。",
-            "The text of this draft failed its integrity check and is withheld; the incident has been logged.",
+            texts(lang).integrity_body,
         )
         .on_page(t.integrity, t.integrity_body)
     }
@@ -201,8 +181,7 @@ impl WebError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::IntegrityCheckFailed,
                 lang,
-                "文本校验失败，已拒绝显示。",
-                "The stored text failed its integrity check.",
+                texts(lang).the_stored_text_failed_its,
             ),
             e => WebError::internal(lang, e),
         }
@@ -223,8 +202,7 @@ impl WebError {
             None => {
                 let heading = match self.status {
                     StatusCode::NOT_FOUND => texts(lang).not_found,
-                    StatusCode::FORBIDDEN if lang == Lang::Zh => "没有权限",
-                    StatusCode::FORBIDDEN => "Not allowed",
+                    StatusCode::FORBIDDEN => texts(lang).not_allowed,
                     _ => texts(lang).error,
                 };
                 (heading, self.message.as_str())
@@ -282,7 +260,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_error_answers_json_for_the_api_and_a_page_elsewhere() {
-        let e = WebError::new(StatusCode::CONFLICT, ErrorCode::ConsultationClosed, Lang::En, "已截止。", "Closed.")
+        let e = WebError::new(StatusCode::CONFLICT, ErrorCode::ConsultationClosed, Lang::En, "Closed.")
             .with(json!({"closes_at": "2025-05-18T00:00:00+08:00"}))
             .retry_after(7);
         let json = e.render(true);

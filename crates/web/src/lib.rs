@@ -195,15 +195,9 @@ async fn fallback(
         return refused;
     }
     let t = texts::texts(lang);
-    WebError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        error::ErrorCode::NotFound,
-        lang,
-        "没有这个地址。",
-        "No such address.",
-    )
-    .on_page(t.not_found, t.not_found_body)
-    .into_response()
+    WebError::new(axum::http::StatusCode::NOT_FOUND, error::ErrorCode::NotFound, lang, t.no_such_address)
+        .on_page(t.not_found, t.not_found_body)
+        .into_response()
 }
 
 async fn security_headers(req: axum::extract::Request, next: Next) -> Response {

@@ -129,8 +129,7 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::PayloadTooLarge,
             lang,
-            "文件不能超过 2 MB。",
-            "The file is limited to 2 MB.",
+            texts(lang).the_file_is_limited_to,
         )
     };
     if is_multipart {
@@ -144,9 +143,8 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
             }
             match name.as_str() {
                 "file" | "source" => {
-                    source = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                        WebError::invalid(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text.")
-                    })?
+                    source = String::from_utf8(bytes.to_vec())
+                        .map_err(|_| WebError::bad(lang, texts(lang).the_file_must_be_utf.into()))?
                 }
                 "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
                 _ => {}
@@ -296,7 +294,7 @@ async fn draft_page(
 }
 
 fn draft_not_found(lang: Lang) -> WebError {
-    WebError::new(StatusCode::NOT_FOUND, ErrorCode::DraftNotFound, lang, "没有这份草稿。", "No such draft.")
+    WebError::new(StatusCode::NOT_FOUND, ErrorCode::DraftNotFound, lang, texts(lang).no_such_draft)
 }
 
 pub async fn draft(
@@ -324,7 +322,7 @@ pub async fn draft_post(
             let result = async {
                 let file = parse_source(&source, lang)?;
                 if file.meta.id != id {
-                    return Err(WebError::invalid(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change."));
+                    return Err(WebError::bad(lang, texts(lang).a_draft_s_id_cannot.into()));
                 }
                 state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
             }
@@ -342,7 +340,7 @@ pub async fn draft_post(
             Ok(_) => Ok(Redirect::to("/admin/consultations/new").into_response()),
             Err(e) => Err(WebError::app(lang, e)),
         },
-        _ => Err(WebError::invalid(lang, "未知操作。", "Unknown action.")),
+        _ => Err(WebError::bad(lang, texts(lang).unknown_action.into())),
     }
 }
 
@@ -381,10 +379,10 @@ pub(crate) fn event_line(e: &yijian_store::ScheduleEvent, tz: &jiff::tz::TimeZon
         _ => String::new(),
     };
     let kind = match e.kind.as_str() {
-        "extended" => say(lang, "延长征求意见期限", "Deadline extended"),
-        "closed_early" => say(lang, "提前结束征求意见", "Closed early"),
-        "rescheduled" => say(lang, "调整征求意见期限", "Schedule changed"),
-        "archived" => say(lang, "归档", "Archived"),
+        "extended" => texts(lang).deadline_extended.to_string(),
+        "closed_early" => texts(lang).closed_early.to_string(),
+        "rescheduled" => texts(lang).schedule_changed.to_string(),
+        "archived" => texts(lang).archived.to_string(),
         other => other.to_string(),
     };
     let reason = if e.reason.is_empty() {
@@ -418,16 +416,16 @@ async fn manage_page(
             csrf: csrf.clone(),
             facts: vec![
                 (
-                    say(lang, "状态", "Status"),
+                    texts(lang).status.to_string(),
                     format!(
                         "{}{}",
                         c.meta.status(now).as_str(),
-                        if archived { say(lang, "（已归档）", " (archived)") } else { String::new() }
+                        if archived { texts(lang).archived_2.to_string() } else { String::new() }
                     ),
                 ),
-                (say(lang, "开始", "Opens"), c.meta.rfc3339(c.meta.opens_at)),
-                (say(lang, "截止", "Closes"), c.meta.rfc3339(c.meta.closes_at)),
-                (say(lang, "文本版本", "Text version"), c.version.to_string()),
+                (texts(lang).opens.to_string(), c.meta.rfc3339(c.meta.opens_at)),
+                (texts(lang).closes.to_string(), c.meta.rfc3339(c.meta.closes_at)),
+                (texts(lang).version.to_string(), c.version.to_string()),
             ],
             events: events.iter().map(|e| event_line(e, &c.tz, lang)).collect(),
             archived,
@@ -451,13 +449,7 @@ pub async fn manage(State(state): State<AppState>, _: Admin, Path(id): Path<Stri
 /// The deadline a form or API call names: a date (the end of that day, local time) or an
 /// RFC 3339 instant.
 fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Timestamp, WebError> {
-    let bad = || {
-        WebError::invalid(
-            lang,
-            "请填写有效的新截止日期（如 2025-06-30）。",
-            "Give a valid new deadline, e.g. 2025-06-30.",
-        )
-    };
+    let bad = || WebError::bad(lang, texts(lang).give_a_valid_new_deadline.into());
     if let Ok(t) = value.parse::<Timestamp>() {
         return Ok(t);
     }
@@ -467,13 +459,8 @@ fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Time
 }
 
 fn reason_of(f: &Fields, lang: Lang) -> Result<AuditReason, WebError> {
-    AuditReason::parse(f.get("reason").unwrap_or("")).ok_or_else(|| {
-        WebError::invalid(
-            lang,
-            "请写明理由（4至1000字），理由将公开显示。",
-            "Give a reason (4 to 1,000 characters); it is shown publicly.",
-        )
-    })
+    AuditReason::parse(f.get("reason").unwrap_or(""))
+        .ok_or_else(|| WebError::bad(lang, texts(lang).give_a_reason_4_to.into()))
 }
 
 /// Runs one schedule action for the page and the API alike.
@@ -492,22 +479,18 @@ async fn schedule_action(
             let t = new_deadline(f.get("closes_at").unwrap_or(""), &c.tz, lang)?;
             let reason = reason_of(f, lang)?;
             state.app.extend_deadline(user, id, t, &reason, now).await.map_err(|e| manage_error(e, lang))?;
-            say(
-                lang,
-                "截止时间已延长，并已在公开页面上注明。",
-                "The deadline is extended and the change is shown publicly.",
-            )
+            texts(lang).the_deadline_is_extended_and.to_string()
         }
         "close" => {
             let reason = reason_of(f, lang)?;
             state.app.close_early(user, id, &reason, now).await.map_err(|e| manage_error(e, lang))?;
-            say(lang, "征求意见已提前结束。", "The consultation is closed.")
+            texts(lang).the_consultation_is_closed.to_string()
         }
         "archive" => {
             state.app.archive(user, id, now).await.map_err(|e| manage_error(e, lang))?;
-            say(lang, "已归档。", "Archived.")
+            texts(lang).archived_3.to_string()
         }
-        _ => return Err(WebError::invalid(lang, "未知操作。", "Unknown action.")),
+        _ => return Err(WebError::bad(lang, texts(lang).unknown_action.into())),
     };
     Ok(done)
 }
@@ -563,22 +546,16 @@ async fn import_over(
 ) -> Result<String, WebError> {
     let file = parse_source(source, lang)?;
     if file.meta.id != id {
-        return Err(WebError::invalid(
-            lang,
-            "文件中的编号（id）与这项征求意见不符。",
-            "The file's id is not this consultation's.",
-        ));
+        return Err(WebError::bad(lang, texts(lang).the_file_s_id_is.into()));
     }
     let outcome = state.app.import_by(user, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
     Ok(match outcome {
         ImportOutcome::NewVersion { version } => {
             say(lang, &format!("正文已更新为第 {version} 版。"), &format!("The text is now version {version}."))
         }
-        ImportOutcome::MetadataUpdated { .. } => {
-            say(lang, "正文未变，设置已更新。", "Same text; the settings are updated.")
-        }
-        ImportOutcome::Unchanged { .. } => say(lang, "与当前版本相同，没有变化。", "Nothing changed."),
-        ImportOutcome::Created { .. } => say(lang, "已创建。", "Created."),
+        ImportOutcome::MetadataUpdated { .. } => texts(lang).same_text_the_settings_are.to_string(),
+        ImportOutcome::Unchanged { .. } => texts(lang).nothing_changed.to_string(),
+        ImportOutcome::Created { .. } => texts(lang).created.to_string(),
     })
 }
 

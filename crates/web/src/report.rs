@@ -57,12 +57,10 @@ fn figures(s: &Section, lang: Lang) -> String {
         .iter()
         .filter(|d| s.counts.get(**d) > 0)
         .map(|d| format!("{} {}", d.label(lang), s.counts.get(*d)))
-        .chain(
-            (s.counts.undecided > 0).then(|| format!("{} {}", say(lang, "尚未处理", "undecided"), s.counts.undecided)),
-        )
+        .chain((s.counts.undecided > 0).then(|| format!("{} {}", texts(lang).undecided, s.counts.undecided)))
         .collect();
     if s.comments == 0 {
-        say(lang, "未收到针对本条的意见。", "No comment addressed this article.")
+        texts(lang).no_comment_addressed_this_article.to_string()
     } else {
         say(
             lang,
@@ -101,11 +99,7 @@ fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
         .iter()
         .map(|s| section_view(s, format!("{} {}", article_label(s.article, lang), s.title), lang))
         .collect();
-    sections.push(section_view(
-        &r.general,
-        say(lang, "对征求意见稿的总体意见", "Comments on the draft as a whole"),
-        lang,
-    ));
+    sections.push(section_view(&r.general, texts(lang).comments_on_the_draft_as.to_string(), lang));
     let mut summary = vec![if zh {
         format!(
             "本次征求意见自{}起至{}止，共收到有效意见 {} 条。",
@@ -131,14 +125,10 @@ fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
             ),
         ));
     }
-    summary.push(say(
-        lang,
-        "一条意见涉及多个条款的，在每个条款下分别计数；总数中只计一次。本报告不含任何个人信息。",
-        "A comment on several articles counts under each of them, and once in the totals. This report holds no personal data.",
-    ));
+    summary.push(texts(lang).a_comment_on_several_articles.to_string());
     let mut overall: Vec<(String, String)> =
         Disposition::ALL.iter().map(|d| (d.label(lang).to_string(), r.counts.get(*d).to_string())).collect();
-    overall.push((say(lang, "尚未处理", "Undecided"), r.counts.undecided.to_string()));
+    overall.push((texts(lang).undecided_2.to_string(), r.counts.undecided.to_string()));
     View {
         title: say(
             lang,
@@ -151,7 +141,7 @@ fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
                 r.issuer,
                 say(lang, &format!("{}发布", day(r, t, lang)), &format!("published {}", day(r, t, lang)))
             ),
-            None => format!("{} · {}", r.issuer, say(lang, "预览，尚未发布", "preview, not published")),
+            None => format!("{} · {}", r.issuer, texts(lang).preview_not_published),
         },
         preface: r.preface.split('\n').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
         summary,
@@ -165,13 +155,13 @@ fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
 fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
     let mut b = vec![Block::Title(v.title.clone()), Block::Paragraph(v.subtitle.clone())];
     b.extend(v.preface.iter().cloned().map(Block::Paragraph));
-    b.push(Block::Heading(1, say(lang, "一、总体情况", "1. Overview")));
+    b.push(Block::Heading(1, texts(lang).n1_overview.to_string()));
     b.extend(v.summary.iter().cloned().map(Block::Paragraph));
     b.push(Block::Table {
-        header: vec![say(lang, "处理结果", "Disposition"), say(lang, "意见数", "Comments")],
+        header: vec![texts(lang).disposition.to_string(), texts(lang).comments_2.to_string()],
         rows: v.overall.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
-    b.push(Block::Heading(1, say(lang, "二、逐条采纳情况", "2. Article by article")));
+    b.push(Block::Heading(1, texts(lang).n2_article_by_article.to_string()));
     for s in &v.sections {
         b.push(Block::Heading(2, s.heading.clone()));
         b.push(Block::Paragraph(s.figures.clone()));
@@ -180,13 +170,13 @@ fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
         }
         b.extend(s.excerpts.iter().cloned().map(Block::Quote));
     }
-    b.push(Block::Heading(1, say(lang, "三、意见来源", "3. Where the comments came from")));
+    b.push(Block::Heading(1, texts(lang).n3_where_the_comments_came.to_string()));
     b.push(Block::Table {
-        header: vec![say(lang, "渠道", "Channel"), say(lang, "意见数", "Comments")],
+        header: vec![texts(lang).channel.to_string(), texts(lang).comments_2.to_string()],
         rows: v.by_channel.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
     b.push(Block::Table {
-        header: vec![say(lang, "职位", "Position"), say(lang, "意见数", "Comments")],
+        header: vec![texts(lang).f_position.to_string(), texts(lang).comments_2.to_string()],
         rows: v.by_position.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
     b
@@ -230,12 +220,8 @@ pub async fn public_page(
         Ok(None) => crate::pages::message(
             StatusCode::NOT_FOUND,
             lang,
-            &say(lang, "采纳情况尚未发布", "No report yet"),
-            &say(
-                lang,
-                "这项征求意见的采纳情况说明尚未发布。",
-                "The adoption report for this consultation has not been published yet.",
-            ),
+            texts(lang).no_report_yet,
+            texts(lang).the_adoption_report_for_this,
         ),
         Err(e) => WebError::internal(lang, e).into_response(),
     }
@@ -287,8 +273,7 @@ pub async fn public_json(
             StatusCode::NOT_FOUND,
             ErrorCode::ReportNotPublished,
             lang,
-            "采纳情况尚未发布。",
-            "The report has not been published.",
+            texts(lang).the_report_has_not_been,
         )),
         Err(e) => Err(WebError::internal(lang, e)),
     }
@@ -346,9 +331,7 @@ async fn publish_now(
     lang: Lang,
 ) -> Result<i64, WebError> {
     state.app.publish_report(user, c, preface, Timestamp::now()).await.map_err(|e| match e {
-        yijian_app::Error::Invalid(_) => {
-            WebError::invalid(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters.")
-        }
+        yijian_app::Error::Invalid(_) => WebError::bad(lang, texts(lang).the_preface_is_limited_to.into()),
         e => WebError::app(lang, e),
     })
 }

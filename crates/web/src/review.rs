@@ -36,8 +36,7 @@ async fn search_ids(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::SearchUnavailable,
             lang,
-            "全文检索暂不可用。",
-            "Full-text search is not available.",
+            texts(lang).full_text_search_is_not,
         ),
         e => WebError::internal(lang, e),
     })
@@ -52,16 +51,17 @@ async fn run_queue(
 ) -> Result<(QueueFilter, QueuePage, Option<usize>), WebError> {
     let filter = queue_filter(f, &c.tz, lang).map_err(|m| WebError::bad(lang, m))?;
     let before = match f.get("before") {
-        Some(b) => Some(b.parse::<i64>().map_err(|_| WebError::invalid(lang, "分页参数无效。", "Bad page cursor."))?),
+        Some(b) => Some(b.parse::<i64>().map_err(|_| WebError::bad(lang, texts(lang).bad_page_cursor.into()))?),
         None => None,
     };
-    let limit =
-        match f.get("limit") {
-            Some(l) => l.parse::<usize>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| {
-                WebError::invalid(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500.")
-            })?,
-            None => PAGE_SIZE,
-        };
+    let limit = match f.get("limit") {
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=500).contains(l))
+            .ok_or_else(|| WebError::bad(lang, texts(lang).limit_must_be_between_1.into()))?,
+        None => PAGE_SIZE,
+    };
     let hits = search_ids(state, &c.meta.id, &filter, lang).await?;
     let page = state
         .app
@@ -318,18 +318,14 @@ async fn apply_action(
 ) -> Result<u64, WebError> {
     action.check(&c.rules.articles).map_err(|e| WebError::bad(lang, action_message(e, lang)))?;
     let changed = state.app.review(user, c, target, action, Timestamp::now()).await.map_err(|e| match e {
-        yijian_app::Error::Review(ReviewError::NotFound) => WebError::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::CommentNotFound,
-            lang,
-            "没有找到这条意见。",
-            "No such comment in this consultation.",
-        ),
+        yijian_app::Error::Review(ReviewError::NotFound) => {
+            WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, texts(lang).no_such_comment_in_this)
+        }
         yijian_app::Error::Review(ReviewError::ExcerptNotInOpinion) => {
             WebError::bad(lang, action_message(yijian_domain::review::ActionError::ExcerptNotInOpinion, lang))
         }
         yijian_app::Error::Review(ReviewError::ExcerptInBulk) => {
-            WebError::invalid(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time.")
+            WebError::bad(lang, texts(lang).excerpts_are_chosen_one_comment.into())
         }
         e => WebError::app(lang, e),
     })?;
@@ -388,25 +384,12 @@ pub async fn api_bulk(
     body: axum::body::Body,
 ) -> Result<Json<Value>, WebError> {
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
-        WebError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::PayloadTooLarge,
-            lang,
-            "请求体过大。",
-            "Body too large.",
-        )
+        WebError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, lang, texts(lang).body_too_large)
     })?;
     let v: Value = serde_json::from_slice(&bytes)
         .map_err(|e| WebError::said(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, format!("{e}")))?;
-    let malformed = || {
-        WebError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::MalformedJson,
-            lang,
-            "请求体格式不正确。",
-            "The body must be {\"filter\": {...}, \"action\": ...}.",
-        )
-    };
+    let malformed =
+        || WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, texts(lang).the_body_must_be_filter);
     let filter_fields = Fields::from_json(v.get("filter").unwrap_or(&json!({}))).ok_or_else(malformed)?;
     let mut action_value = v.clone();
     if let Some(o) = action_value.as_object_mut() {
@@ -425,9 +408,8 @@ async fn review_by_receipt(
     f: &Fields,
     lang: Lang,
 ) -> Result<(String, u64), WebError> {
-    let not_found = || {
-        WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, "没有找到这条意见。", "No such comment.")
-    };
+    let not_found =
+        || WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, texts(lang).no_such_comment);
     let r = yijian_domain::receipt::Receipt::parse(receipt).ok_or_else(not_found)?;
     let info = state.app.receipt(&r).await.map_err(|e| WebError::app(lang, e))?.ok_or_else(not_found)?;
     let c = staff_consultation(state, &info.consultation_id, lang).await?;
@@ -508,7 +490,7 @@ fn manual_page(
     let lang = crate::extract::lang_of(headers);
     let csrf = crate::csrf::token_for(state, headers);
     let chosen: Vec<&str> = f.all("articles");
-    let mut positions = vec![(String::new(), say(lang, "未注明", "Not given"))];
+    let mut positions = vec![(String::new(), texts(lang).not_given.to_string())];
     positions.extend(c.meta.positions.iter().map(|p| (p.clone(), p.clone())));
     let page = ManualPage {
         t: texts(lang),
@@ -633,7 +615,7 @@ async fn dashboard_data(
 
 fn label_of(kind: &str, key: &str, lang: Lang) -> String {
     match (kind, key) {
-        (_, "") => say(lang, "（无）", "(none)"),
+        (_, "") => texts(lang).none_2.to_string(),
         ("channel", ch) => channel_label(ch, lang).to_string(),
         ("disposition", d) => Disposition::parse(d).map(|d| d.label(lang).to_string()).unwrap_or_else(|| d.to_string()),
         ("moderation", m) => Moderation::parse(m).map(|m| m.label(lang).to_string()).unwrap_or_else(|| m.to_string()),
@@ -663,18 +645,12 @@ pub async fn dashboard(
         rows.iter().map(|(k, n)| (label_of(kind, k, lang), u(*n))).collect()
     };
     let charts = vec![
-        yijian_formats::svg::time_series(&say(lang, "每日收到的意见", "Comments per day"), &per_day),
-        yijian_formats::svg::bar_chart(&say(lang, "各条款收到的意见", "Comments by article"), &by_article),
-        yijian_formats::svg::bar_chart(&say(lang, "按职位", "By position"), &group("position", &d.by_position)),
-        yijian_formats::svg::bar_chart(&say(lang, "按渠道", "By channel"), &group("channel", &d.by_channel)),
-        yijian_formats::svg::bar_chart(
-            &say(lang, "按处理结果", "By disposition"),
-            &group("disposition", &d.by_disposition),
-        ),
-        yijian_formats::svg::bar_chart(
-            &say(lang, "按标记", "By moderation mark"),
-            &group("moderation", &d.by_moderation),
-        ),
+        yijian_formats::svg::time_series(texts(lang).comments_per_day, &per_day),
+        yijian_formats::svg::bar_chart(texts(lang).comments_by_article, &by_article),
+        yijian_formats::svg::bar_chart(texts(lang).by_position, &group("position", &d.by_position)),
+        yijian_formats::svg::bar_chart(texts(lang).by_channel, &group("channel", &d.by_channel)),
+        yijian_formats::svg::bar_chart(texts(lang).by_disposition, &group("disposition", &d.by_disposition)),
+        yijian_formats::svg::bar_chart(texts(lang).by_moderation_mark, &group("moderation", &d.by_moderation)),
     ];
     let page = DashboardPage {
         t: texts(lang),
