@@ -72,11 +72,6 @@ impl Fields {
     }
 }
 
-/// A message for staff, in their language.
-pub fn say(lang: Lang, zh: &str, en: &str) -> String {
-    if lang == Lang::Zh { zh.to_string() } else { en.to_string() }
-}
-
 fn local_day_start(d: Date, tz: &jiff::tz::TimeZone) -> Option<Timestamp> {
     d.to_zoned(tz.clone()).ok().map(|z| z.timestamp())
 }

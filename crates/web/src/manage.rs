@@ -18,61 +18,45 @@ use yijian_store::{ImportOutcome, ManageError, SessionUser};
 use crate::AppState;
 use crate::error::{ErrorCode, WebError};
 use crate::extract::{Admin, CsrfForm, Form, Language, check_csrf_token, read_fields};
-use crate::forms::{Fields, say};
+use crate::forms::Fields;
 use crate::texts::{Texts, texts};
 
 /// Largest consultation file accepted.
 const MAX_FILE: usize = 2 * 1024 * 1024;
 
 fn manage_error(e: yijian_app::Error, lang: Lang) -> WebError {
-    let (status, code, zh, en) = match &e {
+    let t = texts(lang);
+    let (status, code, message, id) = match &e {
         yijian_app::Error::Manage(m) => match m {
-            ManageError::NotFound(_) => (
-                StatusCode::NOT_FOUND,
-                ErrorCode::ConsultationNotFound,
-                "没有找到这项征求意见。".to_string(),
-                m.to_string(),
-            ),
-            ManageError::AlreadyPublished(_) => (
-                StatusCode::CONFLICT,
-                ErrorCode::AlreadyPublished,
-                "该编号的征求意见已发布，请在其“管理”页上传新版本。".into(),
-                m.to_string(),
-            ),
-            ManageError::NotLater => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::NotLater,
-                "新的截止日期须晚于当前截止时间和现在。".into(),
-                m.to_string(),
-            ),
-            ManageError::AlreadyClosed(_) => {
-                (StatusCode::CONFLICT, ErrorCode::AlreadyClosed, "征求意见已经结束。".into(), m.to_string())
+            ManageError::NotFound(id) => {
+                (StatusCode::NOT_FOUND, ErrorCode::ConsultationNotFound, t.manage_not_found, id.as_str())
             }
-            ManageError::StillOpen(_) => {
-                (StatusCode::CONFLICT, ErrorCode::StillOpen, "征求意见尚未结束，结束后才能归档。".into(), m.to_string())
+            ManageError::AlreadyPublished(id) => {
+                (StatusCode::CONFLICT, ErrorCode::AlreadyPublished, t.manage_already_published, id.as_str())
             }
-            ManageError::Archived(_) => {
-                (StatusCode::CONFLICT, ErrorCode::Archived, "该征求意见已归档，不能再修改。".into(), m.to_string())
+            ManageError::NotLater => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NotLater, t.manage_not_later, ""),
+            ManageError::AlreadyClosed(id) => {
+                (StatusCode::CONFLICT, ErrorCode::AlreadyClosed, t.manage_already_closed, id.as_str())
             }
+            ManageError::StillOpen(id) => {
+                (StatusCode::CONFLICT, ErrorCode::StillOpen, t.manage_still_open, id.as_str())
+            }
+            ManageError::Archived(id) => (StatusCode::CONFLICT, ErrorCode::Archived, t.manage_archived, id.as_str()),
             ManageError::Store(_) => return WebError::internal(lang, m),
         },
-        yijian_app::Error::Store(yijian_store::StoreError::ClosedConsultation(_)) => {
-            (StatusCode::CONFLICT, ErrorCode::Closed, "征求意见已结束，正文不能再修改。".into(), e.to_string())
+        yijian_app::Error::Store(yijian_store::StoreError::ClosedConsultation(id)) => {
+            (StatusCode::CONFLICT, ErrorCode::Closed, t.manage_text_closed, id.as_str())
         }
         _ => return WebError::app(lang, e),
     };
-    WebError::said(status, code, lang, say(lang, &zh, &en))
+    WebError::new(status, code, lang, message.replace("{id}", id))
 }
 
 fn parse_source(source: &str, lang: Lang) -> Result<ConsultationFile, WebError> {
     parse(source).map_err(|e| {
         WebError::bad(
             lang,
-            say(
-                lang,
-                &format!("征求意见文件第 {} 行：{}", e.line, e.message),
-                &format!("Consultation file, line {}: {}", e.line, e.message),
-            ),
+            texts(lang).file_line_error.replace("{line}", &e.line.to_string()).replace("{message}", &e.message),
         )
     })
 }
@@ -266,18 +250,17 @@ async fn draft_page(
             vec![
                 f.meta.title.clone(),
                 f.meta.issuer.clone(),
-                say(
-                    lang,
-                    &format!("{} 章，{} 条", f.document.chapters.len(), f.document.articles().count()),
-                    &format!("{} chapters, {} articles", f.document.chapters.len(), f.document.articles().count()),
-                ),
+                texts(lang)
+                    .chapters_and_articles
+                    .replace("{chapters}", &f.document.chapters.len().to_string())
+                    .replace("{articles}", &f.document.articles().count().to_string()),
                 format!("{} — {}", f.meta.rfc3339(f.meta.opens_at), f.meta.rfc3339(f.meta.closes_at)),
             ],
             None,
         ),
         Err(e) => (
             vec![],
-            Some(say(lang, &format!("第 {} 行：{}", e.line, e.message), &format!("line {}: {}", e.line, e.message))),
+            Some(texts(lang).line_error.replace("{line}", &e.line.to_string()).replace("{message}", &e.message)),
         ),
     };
     let csrf = crate::csrf::token_for(state, headers);
@@ -371,11 +354,7 @@ pub(crate) fn event_line(e: &yijian_store::ScheduleEvent, tz: &jiff::tz::TimeZon
     let fmt = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string();
     let when = fmt(e.at);
     let change = match (e.old_closes_at, e.new_closes_at) {
-        (Some(o), Some(n)) => say(
-            lang,
-            &format!("截止时间由 {} 改为 {}", fmt(o), fmt(n)),
-            &format!("deadline moved from {} to {}", fmt(o), fmt(n)),
-        ),
+        (Some(o), Some(n)) => texts(lang).deadline_moved.replace("{from}", &fmt(o)).replace("{to}", &fmt(n)),
         _ => String::new(),
     };
     let kind = match e.kind.as_str() {
@@ -385,11 +364,8 @@ pub(crate) fn event_line(e: &yijian_store::ScheduleEvent, tz: &jiff::tz::TimeZon
         "archived" => texts(lang).archived.to_string(),
         other => other.to_string(),
     };
-    let reason = if e.reason.is_empty() {
-        String::new()
-    } else {
-        say(lang, &format!("。理由：{}", e.reason), &format!(". Reason: {}", e.reason))
-    };
+    let reason =
+        if e.reason.is_empty() { String::new() } else { texts(lang).event_reason.replace("{reason}", &e.reason) };
     if change.is_empty() { format!("{when} {kind}{reason}") } else { format!("{when} {kind}：{change}{reason}") }
 }
 
@@ -550,9 +526,7 @@ async fn import_over(
     }
     let outcome = state.app.import_by(user, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
     Ok(match outcome {
-        ImportOutcome::NewVersion { version } => {
-            say(lang, &format!("正文已更新为第 {version} 版。"), &format!("The text is now version {version}."))
-        }
+        ImportOutcome::NewVersion { version } => texts(lang).new_version.replace("{version}", &version.to_string()),
         ImportOutcome::MetadataUpdated { .. } => texts(lang).same_text_the_settings_are.to_string(),
         ImportOutcome::Unchanged { .. } => texts(lang).nothing_changed.to_string(),
         ImportOutcome::Created { .. } => texts(lang).created.to_string(),

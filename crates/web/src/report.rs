@@ -19,7 +19,6 @@ use yijian_store::SessionUser;
 
 use crate::error::{ErrorCode, WebError};
 use crate::extract::{CsrfForm, Form, Language, PageLanguage, Staff, StaffConsultation};
-use crate::forms::say;
 use crate::review::{article_label, channel_label};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
@@ -62,11 +61,10 @@ fn figures(s: &Section, lang: Lang) -> String {
     if s.comments == 0 {
         texts(lang).no_comment_addressed_this_article.to_string()
     } else {
-        say(
-            lang,
-            &format!("收到意见 {} 条：{}。", s.comments, parts.join("，")),
-            &format!("{} comments: {}.", s.comments, parts.join(", ")),
-        )
+        let t = texts(lang);
+        t.section_figures
+            .replace("{comments}", &s.comments.to_string())
+            .replace("{parts}", &parts.join(t.list_separator))
     }
 }
 
@@ -79,11 +77,10 @@ fn section_view(s: &Section, heading: String, lang: Lang) -> SectionView {
             .iter()
             .map(|r| {
                 (
-                    say(
-                        lang,
-                        &format!("{}（{} 条）", r.disposition.label(lang), r.comments),
-                        &format!("{} ({})", r.disposition.label(lang), r.comments),
-                    ),
+                    texts(lang)
+                        .reasoning_heading
+                        .replace("{comments}", &r.comments.to_string())
+                        .replace("{disposition}", r.disposition.label(lang)),
                     r.text.clone(),
                 )
             })
@@ -93,54 +90,36 @@ fn section_view(s: &Section, heading: String, lang: Lang) -> SectionView {
 }
 
 fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
-    let zh = lang == Lang::Zh;
     let mut sections: Vec<SectionView> = r
         .articles
         .iter()
         .map(|s| section_view(s, format!("{} {}", article_label(s.article, lang), s.title), lang))
         .collect();
     sections.push(section_view(&r.general, texts(lang).comments_on_the_draft_as.to_string(), lang));
-    let mut summary = vec![if zh {
-        format!(
-            "本次征求意见自{}起至{}止，共收到有效意见 {} 条。",
-            day(r, r.opens_at, lang),
-            day(r, r.closes_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(r.closes_at), lang),
-            r.comments
-        )
-    } else {
-        format!(
-            "The consultation ran from {} to {} and received {} comments counted here.",
-            day(r, r.opens_at, lang),
-            day(r, r.closes_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(r.closes_at), lang),
-            r.comments
-        )
-    }];
+    let last_day = r.closes_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(r.closes_at);
+    let mut summary = vec![
+        texts(lang)
+            .report_summary
+            .replace("{from}", &day(r, r.opens_at, lang))
+            .replace("{until}", &day(r, last_day, lang))
+            .replace("{comments}", &r.comments.to_string()),
+    ];
     if r.left_out_spam + r.left_out_hidden > 0 {
-        summary.push(say(
-            lang,
-            &format!("另有 {} 条垃圾信息和 {} 条经审核隐藏的意见未计入统计。", r.left_out_spam, r.left_out_hidden),
-            &format!(
-                "A further {} spam and {} hidden comments are left out of the figures.",
-                r.left_out_spam, r.left_out_hidden
-            ),
-        ));
+        summary.push(
+            texts(lang)
+                .report_left_out
+                .replace("{spam}", &r.left_out_spam.to_string())
+                .replace("{hidden}", &r.left_out_hidden.to_string()),
+        );
     }
     summary.push(texts(lang).a_comment_on_several_articles.to_string());
     let mut overall: Vec<(String, String)> =
         Disposition::ALL.iter().map(|d| (d.label(lang).to_string(), r.counts.get(*d).to_string())).collect();
     overall.push((texts(lang).undecided_2.to_string(), r.counts.undecided.to_string()));
     View {
-        title: say(
-            lang,
-            &format!("关于《{}》征求意见采纳情况的说明", r.title),
-            &format!("How the comments on “{}” were handled", r.title),
-        ),
+        title: texts(lang).report_title.replace("{title}", &r.title),
         subtitle: match published {
-            Some(t) => format!(
-                "{} · {}",
-                r.issuer,
-                say(lang, &format!("{}发布", day(r, t, lang)), &format!("published {}", day(r, t, lang)))
-            ),
+            Some(t) => format!("{} · {}", r.issuer, texts(lang).published_on.replace("{date}", &day(r, t, lang))),
             None => format!("{} · {}", r.issuer, texts(lang).preview_not_published),
         },
         preface: r.preface.split('\n').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
@@ -304,7 +283,7 @@ async fn staff_page(
             is_admin: user.role == Role::Admin,
             preface,
             published: published.map(|(rev, at, _)| {
-                say(lang, &format!("已发布第 {rev} 版（{at}）"), &format!("Revision {rev} published {at}"))
+                texts(lang).revision_published.replace("{rev}", &rev.to_string()).replace("{at}", &at.to_string())
             }),
             message,
         }),

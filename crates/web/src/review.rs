@@ -17,7 +17,7 @@ use yijian_store::{QueueItem, QueuePage, ReviewError, SessionUser, Target};
 
 use crate::error::{ErrorCode, WebError};
 use crate::extract::{CsrfForm, Form, Language, Staff, StaffConsultation, staff_consultation};
-use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_action, say};
+use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_action};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
 
@@ -152,12 +152,8 @@ struct QueuePageView {
     filtered: bool,
 }
 
-fn opt(lang: Lang, zh: &str, en: &str) -> String {
-    say(lang, zh, en)
-}
-
 fn any(lang: Lang) -> (String, String) {
-    (String::new(), opt(lang, "全部", "Any"))
+    (String::new(), texts(lang).any_value.to_string())
 }
 
 pub async fn queue_page(
@@ -174,7 +170,7 @@ pub async fn queue_page(
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => (None, None, Some(e.message)),
         Err(e) => return Err(e),
     };
-    let message = f.get("done").map(|n| say(lang, &format!("已处理 {n} 条意见。"), &format!("{n} comments changed.")));
+    let message = f.get("done").map(|n| texts(lang).comments_changed.replace("{n}", n));
     let current = |k: &str| f.get(k).map(String::from);
     let cur = |k: &str| current(k);
     let mut statuses = vec![any(lang)];
@@ -193,8 +189,8 @@ pub async fn queue_page(
     dispositions.extend(Disposition::ALL.map(|d| (d.as_str().to_string(), d.label(lang).to_string())));
     let mut moderations = vec![
         any(lang),
-        ("none".into(), opt(lang, "未标记", "Unmarked")),
-        ("any".into(), opt(lang, "已标记", "Marked")),
+        ("none".into(), texts(lang).unmarked.to_string()),
+        ("any".into(), texts(lang).marked.to_string()),
     ];
     moderations.extend(Moderation::ALL.map(|m| (m.as_str().to_string(), m.label(lang).to_string())));
     let pairs = filter_pairs(&f);
@@ -232,17 +228,13 @@ pub async fn queue_page(
         })
         .unwrap_or_default();
     let total = match &page {
-        Some(p) if p.capped => say(lang, &format!("超过 {} 条", p.total), &format!("more than {}", p.total)),
-        Some(p) => say(lang, &format!("共 {} 条", p.total), &format!("{} in all", p.total)),
+        Some(p) if p.capped => texts(lang).more_than_n.replace("{n}", &p.total.to_string()),
+        Some(p) => texts(lang).n_in_all.replace("{n}", &p.total.to_string()),
         None => String::new(),
     };
-    let search_note = search_total.filter(|n| *n > SEARCH_CAP).map(|n| {
-        say(
-            lang,
-            &format!("全文检索共命中 {n} 条，这里只列出最新的 {SEARCH_CAP} 条；请增加关键词或筛选条件。"),
-            &format!("The search matched {n}; only the newest {SEARCH_CAP} are used. Narrow it down."),
-        )
-    });
+    let search_note = search_total
+        .filter(|n| *n > SEARCH_CAP)
+        .map(|n| texts(lang).search_capped.replace("{n}", &n.to_string()).replace("{cap}", &SEARCH_CAP.to_string()));
     let next_href = page.as_ref().and_then(|p| p.next_before).map(|b| {
         let mut pairs = pairs.clone();
         pairs.push(("before", b.to_string()));
