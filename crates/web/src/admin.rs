@@ -64,7 +64,7 @@ pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> 
         None if path.starts_with("/api/") => Err((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(json!({"error": {"code": ErrorCode::Unauthenticated.as_str(), "message": "Log in first."}})),
+            Json(json!({"error": {"code": ErrorCode::Unauthenticated.as_str(), "message": texts(Lang::En).log_in_first}})),
         )
             .into_response()),
         None => Err(Redirect::to("/admin/login").into_response()),
@@ -122,7 +122,6 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<{ 16 * 1024 }>, WebError>,
 ) -> Response {
-    let zh = lang == Lang::Zh;
     let f = match form {
         Ok(Form(f)) => f,
         Err(e) => return login_page(&state, lang, e.status, String::new(), None, &headers),
@@ -151,11 +150,7 @@ pub async fn login(
             let at = until
                 .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
                 .strftime("%H:%M");
-            let msg = if zh {
-                format!("登录失败次数过多，账户已暂时锁定，请于{at}后再试。")
-            } else {
-                format!("Too many failed logins: the account is locked until {at}.")
-            };
+            let msg = texts(lang).account_locked.replace("{at}", &at.to_string());
             login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, username, Some(msg), &headers)
         }
         Err(e) => {
@@ -170,7 +165,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bod
     let csrf =
         form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()).unwrap_or_default();
     if !crate::csrf::matches(&state, &headers, &csrf) {
-        return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
+        return (StatusCode::FORBIDDEN, texts(Lang::En).csrf_token_wrong).into_response();
     }
     if let Some(token) = session_token(&headers) {
         let _ = state.app.sign_out(token, Timestamp::now()).await;
@@ -209,7 +204,6 @@ pub async fn home(
     Language(lang): Language,
     headers: HeaderMap,
 ) -> Response {
-    let zh = lang == Lang::Zh;
     let csrf = crate::csrf::token_for(&state, &headers);
     let page = HomePage {
         t: texts(lang),
@@ -220,7 +214,7 @@ pub async fn home(
         consultations: consultations_with_counts(&state)
             .await
             .into_iter()
-            .map(|(id, title, n)| (id, title, if zh { format!("{n}条意见") } else { format!("{n} comments") }))
+            .map(|(id, title, n)| (id, title, texts(lang).n_comments.replace("{n}", &n.to_string())))
             .collect(),
         is_admin: user.role == Role::Admin,
         users_label: texts(lang).staff_accounts,
@@ -341,7 +335,6 @@ pub async fn account_update(
     headers: HeaderMap,
     form: Result<CsrfForm<{ 16 * 1024 }>, WebError>,
 ) -> Response {
-    let zh = lang == Lang::Zh;
     let Ok(CsrfForm(form)) = form else {
         return account_page(
             &state,
@@ -358,14 +351,7 @@ pub async fn account_update(
     let (status, msg) = match get("action").as_str() {
         "password" => {
             if !password_ok {
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    if zh {
-                        "当前密码不正确。".to_string()
-                    } else {
-                        "The current password is wrong.".to_string()
-                    },
-                )
+                (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).the_current_password_is_wrong.to_string())
             } else if get("new") != get("confirm") {
                 (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).the_two_new_passwords_differ.into())
             } else if let Some(problem) = yijian_domain::staff::password_problem(&get("new")) {
@@ -435,7 +421,6 @@ pub(crate) async fn comment_page(
     message: Option<String>,
 ) -> Response {
     let lang = crate::extract::lang_of(headers);
-    let zh = lang == Lang::Zh;
     let reveal = reveal_for.is_some();
     let Some(r) = yijian_domain::receipt::Receipt::parse(receipt) else {
         return crate::pages::message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body);
@@ -539,11 +524,7 @@ pub(crate) async fn comment_page(
             2,
             (
                 texts(lang).timing,
-                if zh {
-                    format!("{}（请决定是否受理）", timing.label())
-                } else {
-                    format!("{} (decide whether to take it)", timing.as_str())
-                },
+                texts(lang).timing_decide.replace("{timing}", crate::review::timing_label(timing, lang)),
             ),
         );
     }
@@ -646,8 +627,8 @@ pub async fn api_comment(
         None => None,
     };
     let Some(c) = found else {
-        let message = "No comment has this tracking number.".to_string();
-        return WebError::said(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, Lang::En, message).into_response();
+        let message = texts(Lang::En).no_comment_has_this_number;
+        return WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, Lang::En, message).into_response();
     };
     Json(json!({
         "receipt": c.receipt.to_string(),

@@ -28,13 +28,11 @@ const TRAYS: [&str; 3] = ["unrouted", "rejected", "comment"];
 const TRAY_PAGE: i64 = 100;
 
 fn tray_label(state: &str, lang: Lang) -> &'static str {
-    match (state, lang) {
-        ("unrouted", Lang::Zh) => "待分配",
-        ("unrouted", _) => "Unrouted",
-        ("rejected", Lang::Zh) => "无法受理",
-        ("rejected", _) => "Rejected",
-        (_, Lang::Zh) => "已成为意见",
-        _ => "Became comments",
+    let t = texts(lang);
+    match state {
+        "unrouted" => t.tray_unrouted,
+        "rejected" => t.tray_rejected,
+        _ => t.tray_comment,
     }
 }
 

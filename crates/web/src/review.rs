@@ -156,6 +156,14 @@ fn any(lang: Lang) -> (String, String) {
     (String::new(), texts(lang).any_value.to_string())
 }
 
+/// When a mail arrived against the consultation's dates, in a word.
+pub(crate) fn timing_label(t: yijian_store::Timing, lang: Lang) -> &'static str {
+    match t {
+        yijian_store::Timing::Early => texts(lang).timing_early,
+        yijian_store::Timing::Late => texts(lang).timing_late,
+    }
+}
+
 pub async fn queue_page(
     State(state): State<AppState>,
     Staff(user): Staff,
@@ -216,10 +224,10 @@ pub async fn queue_page(
                         .map(|m| m.label(lang).to_string())
                         .unwrap_or_default(),
                     tags: i.tags.join("、"),
-                    timing: match (i.timing.as_deref().and_then(yijian_store::Timing::parse), lang) {
-                        (Some(t), Lang::Zh) => t.label().to_string(),
-                        (Some(t), _) => format!("arrived {}", t.as_str()),
-                        (None, _) => String::new(),
+                    timing: match i.timing.as_deref().and_then(yijian_store::Timing::parse) {
+                        Some(yijian_store::Timing::Early) => texts(lang).arrived_early.to_string(),
+                        Some(yijian_store::Timing::Late) => texts(lang).arrived_late.to_string(),
+                        None => String::new(),
                     },
                     opening: i.opening.clone(),
                     more: i.opinion_chars > i.opening.chars().count(),

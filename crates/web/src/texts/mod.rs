@@ -408,6 +408,19 @@ catalogue! {
     more_than_n,
     n_in_all,
     search_capped,
+    account_locked,
+    n_comments,
+    timing_decide,
+    no_comment_has_this_number,
+    log_in_first,
+    tray_unrouted,
+    tray_rejected,
+    tray_comment,
+    arrived_early,
+    arrived_late,
+    timing_early,
+    timing_late,
+    csrf_token_wrong,
 }
 
 pub fn texts(lang: Lang) -> &'static Texts {
