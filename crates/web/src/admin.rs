@@ -208,7 +208,7 @@ pub async fn home(
     let page = HomePage {
         t: texts(lang),
         other_lang_href: "/admin?lang=en".into(),
-        heading: texts(lang).back_office_2,
+        heading: texts(lang).back_office,
         user: user.name.clone(),
         role: user.role.as_str(),
         consultations: consultations_with_counts(&state)
@@ -602,7 +602,7 @@ pub async fn reveal(
         .await;
     };
     let Some(reason) = AuditReason::parse(form.raw("reason")) else {
-        let msg = texts(lang).give_a_reason_4_characters;
+        let msg = texts(lang).reveal_reason_required;
         return comment_page(
             &state,
             &user,

@@ -130,7 +130,7 @@ impl WebError {
     }
 
     pub fn not_found(lang: Lang) -> Self {
-        WebError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, lang, texts(lang).not_found_2)
+        WebError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, lang, texts(lang).nothing_found)
     }
 
     pub fn consultation_not_found(lang: Lang) -> Self {

@@ -74,7 +74,7 @@ fn request_from(f: &Fields, user: &SessionUser, lang: Lang) -> Result<ExportRequ
     let reason = f.get("reason").map(String::from);
     yijian_app::export::staff_request(user, format, personal, reason).map_err(|e| match e {
         ExportFailure::Forbidden => WebError::forbidden(lang),
-        _ => WebError::bad(lang, texts(lang).give_a_reason_4_characters_2.into()),
+        _ => WebError::bad(lang, texts(lang).export_reason_required.into()),
     })
 }
 

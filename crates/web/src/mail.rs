@@ -264,7 +264,7 @@ async fn mail_page(
     let none = || "—".to_string();
     let rows = vec![
         (texts(lang).state, tray_label(&m.state, lang).to_string()),
-        (texts(lang).reason_2, m.reason.clone().unwrap_or_else(none)),
+        (texts(lang).rejection_reason, m.reason.clone().unwrap_or_else(none)),
         (texts(lang).from, from_of(&m)),
         (texts(lang).received_at, m.received_at.to_string()),
         (texts(lang).imported, m.imported_at.to_string()),

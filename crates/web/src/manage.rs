@@ -396,7 +396,7 @@ async fn manage_page(
                     format!(
                         "{}{}",
                         c.meta.status(now).as_str(),
-                        if archived { texts(lang).archived_2.to_string() } else { String::new() }
+                        if archived { texts(lang).archived_suffix.to_string() } else { String::new() }
                     ),
                 ),
                 (texts(lang).opens.to_string(), c.meta.rfc3339(c.meta.opens_at)),
@@ -436,7 +436,7 @@ fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Time
 
 fn reason_of(f: &Fields, lang: Lang) -> Result<AuditReason, WebError> {
     AuditReason::parse(f.get("reason").unwrap_or(""))
-        .ok_or_else(|| WebError::bad(lang, texts(lang).give_a_reason_4_to.into()))
+        .ok_or_else(|| WebError::bad(lang, texts(lang).schedule_reason_required.into()))
 }
 
 /// Runs one schedule action for the page and the API alike.
@@ -464,7 +464,7 @@ async fn schedule_action(
         }
         "archive" => {
             state.app.archive(user, id, now).await.map_err(|e| manage_error(e, lang))?;
-            texts(lang).archived_3.to_string()
+            texts(lang).archived_done.to_string()
         }
         _ => return Err(WebError::bad(lang, texts(lang).unknown_action.into())),
     };

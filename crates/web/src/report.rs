@@ -115,7 +115,7 @@ fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
     summary.push(texts(lang).a_comment_on_several_articles.to_string());
     let mut overall: Vec<(String, String)> =
         Disposition::ALL.iter().map(|d| (d.label(lang).to_string(), r.counts.get(*d).to_string())).collect();
-    overall.push((texts(lang).undecided_2.to_string(), r.counts.undecided.to_string()));
+    overall.push((texts(lang).undecided_heading.to_string(), r.counts.undecided.to_string()));
     View {
         title: texts(lang).report_title.replace("{title}", &r.title),
         subtitle: match published {
@@ -137,7 +137,7 @@ fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
     b.push(Block::Heading(1, texts(lang).n1_overview.to_string()));
     b.extend(v.summary.iter().cloned().map(Block::Paragraph));
     b.push(Block::Table {
-        header: vec![texts(lang).disposition.to_string(), texts(lang).comments_2.to_string()],
+        header: vec![texts(lang).disposition.to_string(), texts(lang).comment_count.to_string()],
         rows: v.overall.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
     b.push(Block::Heading(1, texts(lang).n2_article_by_article.to_string()));
@@ -151,11 +151,11 @@ fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
     }
     b.push(Block::Heading(1, texts(lang).n3_where_the_comments_came.to_string()));
     b.push(Block::Table {
-        header: vec![texts(lang).channel.to_string(), texts(lang).comments_2.to_string()],
+        header: vec![texts(lang).channel.to_string(), texts(lang).comment_count.to_string()],
         rows: v.by_channel.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
     b.push(Block::Table {
-        header: vec![texts(lang).f_position.to_string(), texts(lang).comments_2.to_string()],
+        header: vec![texts(lang).f_position.to_string(), texts(lang).comment_count.to_string()],
         rows: v.by_position.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
     b

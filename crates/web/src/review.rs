@@ -615,7 +615,7 @@ async fn dashboard_data(
 
 fn label_of(kind: &str, key: &str, lang: Lang) -> String {
     match (kind, key) {
-        (_, "") => texts(lang).none_2.to_string(),
+        (_, "") => texts(lang).none_in_brackets.to_string(),
         ("channel", ch) => channel_label(ch, lang).to_string(),
         ("disposition", d) => Disposition::parse(d).map(|d| d.label(lang).to_string()).unwrap_or_else(|| d.to_string()),
         ("moderation", m) => Moderation::parse(m).map(|m| m.label(lang).to_string()).unwrap_or_else(|| m.to_string()),
