@@ -87,13 +87,9 @@ pub struct WebError {
 }
 
 impl WebError {
-    /// With a message already in `lang`, usually from its catalogue.
+    /// With a message already in `lang`, usually from its catalogue ([`texts`]).
     pub fn new(status: StatusCode, code: ErrorCode, lang: Lang, message: impl Into<String>) -> Self {
-        WebError::said(status, code, lang, message.into())
-    }
-
-    /// With a message already in `lang`.
-    pub fn said(status: StatusCode, code: ErrorCode, lang: Lang, message: String) -> Self {
+        let message = message.into();
         WebError { status, code, message, lang, extra: None, page: None, retry_after: None }
     }
 
@@ -116,7 +112,7 @@ impl WebError {
 
     /// 422: an input a staff member can correct.
     pub fn bad(lang: Lang, message: String) -> Self {
-        WebError::said(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, lang, message)
+        WebError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, lang, message)
     }
 
     /// 403: the role does not allow it.

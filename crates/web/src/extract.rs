@@ -284,7 +284,7 @@ pub async fn read_fields(headers: &HeaderMap, body: Body, limit: usize, lang: La
     }
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
         let message = texts(lang).malformed_json.replace("{error}", &e.to_string());
-        WebError::said(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, message)
+        WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, message)
     })?;
     Fields::from_json(&v).ok_or_else(|| {
         WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, texts(lang).the_body_must_be_a)

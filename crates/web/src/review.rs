@@ -387,7 +387,7 @@ pub async fn api_bulk(
         WebError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, lang, texts(lang).body_too_large)
     })?;
     let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| WebError::said(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, format!("{e}")))?;
+        .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, format!("{e}")))?;
     let malformed =
         || WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, texts(lang).the_body_must_be_filter);
     let filter_fields = Fields::from_json(v.get("filter").unwrap_or(&json!({}))).ok_or_else(malformed)?;
