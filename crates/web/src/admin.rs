@@ -19,7 +19,7 @@ use yijian_domain::staff::{AuditReason, Role};
 use yijian_store::SessionUser;
 
 use crate::AppState;
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{Admin, CsrfForm, Form, Language, ManageUsers, RevealPersonalData, Staff, check_csrf};
 use crate::texts::{Texts, texts};
 
@@ -64,7 +64,7 @@ pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> 
         None if path.starts_with("/api/") => Err((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(json!({"error": {"code": "unauthenticated", "message": "Log in first."}})),
+            Json(json!({"error": {"code": ErrorCode::Unauthenticated.as_str(), "message": texts(Lang::En).log_in_first}})),
         )
             .into_response()),
         None => Err(Redirect::to("/admin/login").into_response()),
@@ -98,18 +98,13 @@ fn login_page(
     headers: &HeaderMap,
 ) -> Response {
     let csrf = crate::csrf::token_for(state, headers);
-    let zh = lang == Lang::Zh;
     let page = LoginPage {
         t: texts(lang),
         other_lang_href: "/admin/login?lang=en".into(),
-        heading: if zh { "工作人员登录" } else { "Staff login" },
-        username_label: if zh { "用户名" } else { "User name" },
-        password_label: if zh { "密码" } else { "Password" },
-        totp_label: if zh {
-            "动态验证码（已开启两步验证的账户填写）"
-        } else {
-            "One-time code (if two-step login is on)"
-        },
+        heading: texts(lang).staff_login,
+        username_label: texts(lang).user_name,
+        password_label: texts(lang).password,
+        totp_label: texts(lang).one_time_code_if_two,
         username,
         csrf: csrf.clone(),
         error,
@@ -127,7 +122,6 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<{ 16 * 1024 }>, WebError>,
 ) -> Response {
-    let zh = lang == Lang::Zh;
     let f = match form {
         Ok(Form(f)) => f,
         Err(e) => return login_page(&state, lang, e.status, String::new(), None, &headers),
@@ -135,8 +129,7 @@ pub async fn login(
     // The password and the code as typed.
     let (username, password, code) = (f.raw("username").trim().to_string(), f.raw("password"), f.raw("totp"));
     if check_csrf(&state, &headers, &f, lang).is_err() {
-        let msg =
-            if zh { "页面已过期，请重新登录。" } else { "The page had expired; please log in again." };
+        let msg = texts(lang).the_page_had_expired_please;
         return login_page(&state, lang, StatusCode::FORBIDDEN, username, Some(msg.into()), &headers);
     }
     match state.app.sign_in(&username, password, code, Timestamp::now()).await {
@@ -150,22 +143,14 @@ pub async fn login(
             res
         }
         Ok(SignIn::Refused) => {
-            let msg = if zh {
-                "用户名、密码或动态验证码不正确。"
-            } else {
-                "Wrong user name, password or one-time code."
-            };
+            let msg = texts(lang).wrong_user_name_password_or;
             login_page(&state, lang, StatusCode::UNAUTHORIZED, username, Some(msg.into()), &headers)
         }
         Ok(SignIn::Locked { until }) => {
             let at = until
                 .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
                 .strftime("%H:%M");
-            let msg = if zh {
-                format!("登录失败次数过多，账户已暂时锁定，请于{at}后再试。")
-            } else {
-                format!("Too many failed logins: the account is locked until {at}.")
-            };
+            let msg = texts(lang).account_locked.replace("{at}", &at.to_string());
             login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, username, Some(msg), &headers)
         }
         Err(e) => {
@@ -180,7 +165,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bod
     let csrf =
         form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()).unwrap_or_default();
     if !crate::csrf::matches(&state, &headers, &csrf) {
-        return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
+        return (StatusCode::FORBIDDEN, texts(Lang::En).csrf_token_wrong).into_response();
     }
     if let Some(token) = session_token(&headers) {
         let _ = state.app.sign_out(token, Timestamp::now()).await;
@@ -219,22 +204,21 @@ pub async fn home(
     Language(lang): Language,
     headers: HeaderMap,
 ) -> Response {
-    let zh = lang == Lang::Zh;
     let csrf = crate::csrf::token_for(&state, &headers);
     let page = HomePage {
         t: texts(lang),
         other_lang_href: "/admin?lang=en".into(),
-        heading: if zh { "工作台" } else { "Back office" },
+        heading: texts(lang).back_office,
         user: user.name.clone(),
         role: user.role.as_str(),
         consultations: consultations_with_counts(&state)
             .await
             .into_iter()
-            .map(|(id, title, n)| (id, title, if zh { format!("{n}条意见") } else { format!("{n} comments") }))
+            .map(|(id, title, n)| (id, title, texts(lang).n_comments.replace("{n}", &n.to_string())))
             .collect(),
         is_admin: user.role == Role::Admin,
-        users_label: if zh { "工作人员账户" } else { "Staff accounts" },
-        logout_label: if zh { "退出登录" } else { "Log out" },
+        users_label: texts(lang).staff_accounts,
+        logout_label: texts(lang).log_out,
         csrf: csrf.clone(),
     };
     crate::csrf::with_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf)
@@ -257,14 +241,13 @@ pub async fn users(
     Admin(user, _): Admin<ManageUsers>,
     Language(lang): Language,
 ) -> Response {
-    let zh = lang == Lang::Zh;
     let page = UsersPage {
         t: texts(lang),
         other_lang_href: "/admin/users?lang=en".into(),
-        heading: if zh { "工作人员账户" } else { "Staff accounts" },
-        name_label: if zh { "用户名" } else { "Name" },
-        role_label: if zh { "角色" } else { "Role" },
-        state_label: if zh { "状态" } else { "State" },
+        heading: texts(lang).staff_accounts,
+        name_label: texts(lang).name,
+        role_label: texts(lang).role,
+        state_label: texts(lang).state,
         users: state
             .app
             .users(&user)
@@ -307,7 +290,6 @@ pub async fn api_users(State(state): State<AppState>, Admin(user, _): Admin<Mana
 struct AccountPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     user: String,
     csrf: String,
     message: Option<String>,
@@ -330,7 +312,6 @@ async fn account_page(
     let page = AccountPage {
         t: texts(lang),
         other_lang_href: "/admin/account?lang=en".into(),
-        zh: lang == Lang::Zh,
         user: user.name.clone(),
         csrf: csrf.clone(),
         message,
@@ -354,14 +335,13 @@ pub async fn account_update(
     headers: HeaderMap,
     form: Result<CsrfForm<{ 16 * 1024 }>, WebError>,
 ) -> Response {
-    let zh = lang == Lang::Zh;
     let Ok(CsrfForm(form)) = form else {
         return account_page(
             &state,
             &user,
             &headers,
             StatusCode::FORBIDDEN,
-            Some(if zh { "页面已过期，请重试。" } else { "The page had expired; try again." }.into()),
+            Some(texts(lang).the_page_had_expired_try.into()),
         )
         .await;
     };
@@ -371,28 +351,14 @@ pub async fn account_update(
     let (status, msg) = match get("action").as_str() {
         "password" => {
             if !password_ok {
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    if zh {
-                        "当前密码不正确。".to_string()
-                    } else {
-                        "The current password is wrong.".to_string()
-                    },
-                )
+                (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).the_current_password_is_wrong.to_string())
             } else if get("new") != get("confirm") {
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    if zh {
-                        "两次输入的新密码不一致。".into()
-                    } else {
-                        "The two new passwords differ.".into()
-                    },
-                )
+                (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).the_two_new_passwords_differ.into())
             } else if let Some(problem) = yijian_domain::staff::password_problem(&get("new")) {
                 (StatusCode::UNPROCESSABLE_ENTITY, problem)
             } else {
                 match state.app.change_password(&user, &get("new"), Timestamp::now()).await {
-                    Ok(()) => (StatusCode::OK, if zh { "密码已修改。".into() } else { "Password changed.".into() }),
+                    Ok(()) => (StatusCode::OK, texts(lang).password_changed.into()),
                     Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
                 }
             }
@@ -400,30 +366,18 @@ pub async fn account_update(
         "totp_on" => match yijian_crypto::totp::from_base32(&get("secret")) {
             Some(secret) if secret.len() >= 16 && yijian_crypto::totp::check(&secret, &get("code")) => {
                 match state.app.set_totp(&user, Some(&secret), Timestamp::now()).await {
-                    Ok(()) => {
-                        (StatusCode::OK, if zh { "两步验证已开启。".into() } else { "Two-step login is on.".into() })
-                    }
+                    Ok(()) => (StatusCode::OK, texts(lang).two_step_login_is_on.into()),
                     Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
                 }
             }
-            _ => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                if zh {
-                    "动态验证码不正确，两步验证未开启。".into()
-                } else {
-                    "Wrong code; two-step login stays off.".into()
-                },
-            ),
+            _ => (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).wrong_code_two_step_login.into()),
         },
         "totp_off" if password_ok => match state.app.set_totp(&user, None, Timestamp::now()).await {
-            Ok(()) => (StatusCode::OK, if zh { "两步验证已关闭。".into() } else { "Two-step login is off.".into() }),
+            Ok(()) => (StatusCode::OK, texts(lang).two_step_login_is_off.into()),
             Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
         },
-        "totp_off" => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            if zh { "当前密码不正确。".into() } else { "The current password is wrong.".into() },
-        ),
-        _ => (StatusCode::BAD_REQUEST, if zh { "未知操作。".into() } else { "Unknown action.".into() }),
+        "totp_off" => (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).the_current_password_is_wrong.into()),
+        _ => (StatusCode::BAD_REQUEST, texts(lang).unknown_action.into()),
     };
     account_page(&state, &user, &headers, status, Some(msg)).await
 }
@@ -437,7 +391,6 @@ pub async fn account_update(
 struct CommentPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     receipt: String,
     rows: Vec<(&'static str, String)>,
     others: Vec<String>,
@@ -468,7 +421,6 @@ pub(crate) async fn comment_page(
     message: Option<String>,
 ) -> Response {
     let lang = crate::extract::lang_of(headers);
-    let zh = lang == Lang::Zh;
     let reveal = reveal_for.is_some();
     let Some(r) = yijian_domain::receipt::Receipt::parse(receipt) else {
         return crate::pages::message(StatusCode::NOT_FOUND, lang, texts(lang).not_found, texts(lang).not_found_body);
@@ -519,13 +471,10 @@ pub(crate) async fn comment_page(
     };
     let none = || "—".to_string();
     let rows = vec![
-        (
-            if zh { "征求意见" } else { "Consultation" },
-            format!("{} ({} {})", c.consultation_id, if zh { "文本版本" } else { "text version" }, c.version),
-        ),
-        (if zh { "渠道" } else { "Channel" }, c.channel.as_str().to_string()),
-        (if zh { "收到时间" } else { "Received" }, c.submitted_at.to_string()),
-        (if zh { "状态" } else { "Status" }, c.status.clone()),
+        (texts(lang).consultation, format!("{} ({} {})", c.consultation_id, texts(lang).text_version, c.version)),
+        (texts(lang).channel, c.channel.as_str().to_string()),
+        (texts(lang).received_at, c.submitted_at.to_string()),
+        (texts(lang).status, c.status.clone()),
         (label("name"), c.name.clone().unwrap_or_else(none)),
         (label("id_number"), id_shown.unwrap_or_else(none)),
         (label("position"), c.position.clone().unwrap_or_else(none)),
@@ -535,23 +484,20 @@ pub(crate) async fn comment_page(
             label("articles"),
             c.articles.iter().map(|n| crate::review::article_label(*n, lang)).collect::<Vec<_>>().join("、"),
         ),
-        (if zh { "发件人/录入人" } else { "Sender / entered by" }, c.sender.clone().unwrap_or_else(none)),
+        (texts(lang).sender_entered_by, c.sender.clone().unwrap_or_else(none)),
         (label("note"), c.note.clone().unwrap_or_else(none)),
+        (texts(lang).disposition, c.disposition.map(|d| d.label(lang).to_string()).unwrap_or_else(none)),
+        (texts(lang).reasoning, c.disposition_reason.clone().unwrap_or_else(none)),
         (
-            if zh { "处理结果" } else { "Disposition" },
-            c.disposition.map(|d| d.label(lang).to_string()).unwrap_or_else(none),
-        ),
-        (if zh { "处理理由" } else { "Reasoning" }, c.disposition_reason.clone().unwrap_or_else(none)),
-        (
-            if zh { "标记" } else { "Moderation" },
+            texts(lang).moderation,
             c.moderation
                 .map(|m| format!("{}（{}）", m.label(lang), c.moderation_reason.clone().unwrap_or_default()))
                 .unwrap_or_else(none),
         ),
-        (if zh { "标签" } else { "Tags" }, if c.tags.is_empty() { none() } else { c.tags.join("、") }),
-        (if zh { "报告摘录" } else { "Report excerpt" }, c.excerpt.clone().unwrap_or_else(none)),
+        (texts(lang).tags, if c.tags.is_empty() { none() } else { c.tags.join("、") }),
+        (texts(lang).report_excerpt, c.excerpt.clone().unwrap_or_else(none)),
         (
-            if zh { "最近处理" } else { "Last reviewed" },
+            texts(lang).last_reviewed,
             match (&c.reviewed_by, c.reviewed_at) {
                 (Some(by), Some(at)) => format!("{by} · {at}"),
                 _ => none(),
@@ -570,22 +516,15 @@ pub(crate) async fn comment_page(
     if let Some(m) = &mail {
         let at = rows.len() - 1;
         rows.insert(at, ("Message-ID", c.message_id.clone().unwrap_or_else(none)));
-        rows.insert(at + 1, (if zh { "邮件主题" } else { "Mail subject" }, m.subject.clone()));
-        rows.insert(
-            at + 2,
-            (if zh { "自动回复" } else { "Automatic reply" }, m.reply_state.clone().unwrap_or_else(none)),
-        );
+        rows.insert(at + 1, (texts(lang).mail_subject, m.subject.clone()));
+        rows.insert(at + 2, (texts(lang).automatic_reply, m.reply_state.clone().unwrap_or_else(none)));
     }
     if let Some(timing) = c.timing.as_deref().and_then(yijian_store::Timing::parse) {
         rows.insert(
             2,
             (
-                if zh { "时限" } else { "Timing" },
-                if zh {
-                    format!("{}（请决定是否受理）", timing.label())
-                } else {
-                    format!("{} (decide whether to take it)", timing.as_str())
-                },
+                texts(lang).timing,
+                texts(lang).timing_decide.replace("{timing}", crate::review::timing_label(timing, lang)),
             ),
         );
     }
@@ -602,7 +541,6 @@ pub(crate) async fn comment_page(
     let page = CommentPage {
         t: texts(lang),
         other_lang_href: format!("/admin/comments/{r}?lang=en"),
-        zh,
         receipt: r.to_string(),
         rows,
         others,
@@ -638,8 +576,7 @@ pub async fn comment(
     headers: HeaderMap,
 ) -> Response {
     let done = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "done=1"));
-    let zh = lang == Lang::Zh;
-    let message = done.then(|| if zh { "已保存。" } else { "Saved." }.to_string());
+    let message = done.then(|| texts(lang).saved.to_string());
     comment_page(&state, &user, &headers, &receipt, None, StatusCode::OK, message).await
 }
 
@@ -652,7 +589,6 @@ pub async fn reveal(
     headers: HeaderMap,
     form: Result<CsrfForm<{ 16 * 1024 }>, WebError>,
 ) -> Response {
-    let zh = lang == Lang::Zh;
     let Ok(CsrfForm(form)) = form else {
         return comment_page(
             &state,
@@ -661,13 +597,12 @@ pub async fn reveal(
             &receipt,
             None,
             StatusCode::FORBIDDEN,
-            Some(if zh { "页面已过期，请重试。" } else { "The page had expired." }.into()),
+            Some(texts(lang).the_page_had_expired.into()),
         )
         .await;
     };
     let Some(reason) = AuditReason::parse(form.raw("reason")) else {
-        let msg =
-            if zh { "请写明查看理由（至少4个字）。" } else { "Give a reason (4 characters or more)." };
+        let msg = texts(lang).reveal_reason_required;
         return comment_page(
             &state,
             &user,
@@ -692,8 +627,8 @@ pub async fn api_comment(
         None => None,
     };
     let Some(c) = found else {
-        let message = "No comment has this tracking number.".to_string();
-        return WebError::said(StatusCode::NOT_FOUND, "comment_not_found", Lang::En, message).into_response();
+        let message = texts(Lang::En).no_comment_has_this_number;
+        return WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, Lang::En, message).into_response();
     };
     Json(json!({
         "receipt": c.receipt.to_string(),
@@ -728,11 +663,7 @@ pub async fn lookup(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang,
             texts(lang).not_found,
-            if lang == Lang::Zh {
-                "受理编号格式不正确，应为 YJ-XXXX-XXXX。"
-            } else {
-                "A tracking number looks like YJ-XXXX-XXXX."
-            },
+            texts(lang).a_tracking_number_looks_like,
         ),
     }
 }

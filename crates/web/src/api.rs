@@ -16,8 +16,9 @@ use yijian_domain::consultation::{Status, rfc3339_in};
 use yijian_domain::receipt::Receipt;
 
 use crate::AppState;
-use crate::error::{WebError, field_errors};
+use crate::error::{ErrorCode, WebError, field_errors};
 use crate::extract::{Language, PublicConsultation, load_public};
+use crate::texts::texts;
 use yijian_domain::Lang;
 
 /// Largest accepted request body.
@@ -108,10 +109,9 @@ async fn submit_comment(
         let secs = crate::limits::retry_after_secs(wait);
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             lang,
-            &format!("提交过于频繁，请{secs}秒后再试。"),
-            &format!("Too many submissions from your address; please try again in {secs} s."),
+            texts(lang).rate_limited.replace("{secs}", &secs.to_string()),
         )
         .retry_after(secs));
     }
@@ -128,10 +128,9 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
     let closed = || {
         WebError::new(
             StatusCode::CONFLICT,
-            "consultation_closed",
+            ErrorCode::ConsultationClosed,
             lang,
-            &format!("这项征求意见已于{}截止，不再接收意见。", m.deadline_text(Lang::Zh)),
-            &format!("This consultation closed on {}; comments are no longer accepted.", m.deadline_text(Lang::En)),
+            texts(lang).api_closed.replace("{date}", &m.deadline_text(lang)),
         )
         .with(dates())
     };
@@ -140,10 +139,9 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
         Status::Upcoming => {
             return Err(WebError::new(
                 StatusCode::CONFLICT,
-                "consultation_not_open",
+                ErrorCode::ConsultationNotOpen,
                 lang,
-                &format!("这项征求意见尚未开始，将于{}开始接收意见。", m.rfc3339(m.opens_at)),
-                &format!("This consultation is not open yet; it opens at {}.", m.rfc3339(m.opens_at)),
+                texts(lang).api_not_open.replace("{at}", &m.rfc3339(m.opens_at)),
             )
             .with(dates()));
         }
@@ -152,21 +150,22 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             lang,
-            "提交的内容超过64KB，请缩短后再提交。",
-            "The request body is larger than 64 KB.",
+            texts(lang).the_request_body_is_larger,
         )
     })?;
-    let malformed = |zh: &str, en: &str| WebError::new(StatusCode::BAD_REQUEST, "malformed_json", lang, zh, en);
+    let malformed = |message: String| WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, message);
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         malformed(
-            &format!("提交的内容不是有效的JSON（第{}行第{}列）。", e.line(), e.column()),
-            &format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column()),
+            texts(lang)
+                .api_bad_json
+                .replace("{line}", &e.line().to_string())
+                .replace("{column}", &e.column().to_string()),
         )
     })?;
     let Value::Object(fields) = value else {
-        return Err(malformed("提交的内容应当是一个JSON对象。", "The body must be a JSON object."));
+        return Err(malformed(texts(lang).api_not_an_object.into()));
     };
 
     let sub = Submission { fields: &fields, channel: Channel::Api, consent: None };
@@ -192,15 +191,8 @@ async fn get_receipt(
     Path(receipt): Path<String>,
     Language(lang): Language,
 ) -> Result<Json<Value>, WebError> {
-    let not_found = || {
-        WebError::new(
-            StatusCode::NOT_FOUND,
-            "receipt_not_found",
-            lang,
-            "没有找到这个意见编号，请核对后再查。",
-            "No comment has this tracking number; please check it.",
-        )
-    };
+    let not_found =
+        || WebError::new(StatusCode::NOT_FOUND, ErrorCode::ReceiptNotFound, lang, texts(lang).receipt_unknown);
     let receipt = Receipt::parse(&receipt).ok_or_else(not_found)?;
     let info = state.app.receipt(&receipt).await.map_err(|e| {
         tracing::error!(error = %e, "receipt lookup failed");

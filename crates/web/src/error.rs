@@ -10,14 +10,72 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use yijian_domain::{FieldError, Lang, messages};
 
-use crate::forms::say;
 use crate::texts::texts;
+
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal,)*) => {
+        /// The `code` of a JSON error: what a program reads, never translated.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, for tests.
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The snake_case code the API writes.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AttachmentNotFound => "attachment_not_found",
+    AlreadyClosed => "already_closed",
+    AlreadyPublished => "already_published",
+    Archived => "archived",
+    Closed => "closed",
+    CommentNotFound => "comment_not_found",
+    ConsultationClosed => "consultation_closed",
+    ConsultationNotFound => "consultation_not_found",
+    ConsultationNotOpen => "consultation_not_open",
+    Csrf => "csrf",
+    DraftNotFound => "draft_not_found",
+    Forbidden => "forbidden",
+    IntegrityCheckFailed => "integrity_check_failed",
+    Internal => "internal",
+    InternalError => "internal_error",
+    Invalid => "invalid",
+    MailNotFound => "mail_not_found",
+    MailNotUnrouted => "mail_not_unrouted",
+    MalformedJson => "malformed_json",
+    NotFound => "not_found",
+    NotLater => "not_later",
+    PayloadTooLarge => "payload_too_large",
+    RateLimited => "rate_limited",
+    ReceiptNotFound => "receipt_not_found",
+    ReportNotPublished => "report_not_published",
+    SearchUnavailable => "search_unavailable",
+    StillOpen => "still_open",
+    Unauthenticated => "unauthenticated",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A request that failed, with what to tell the caller.
 #[derive(Debug, Clone)]
 pub struct WebError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// In `lang`; the body of the page, the `message` of the JSON.
     pub message: String,
     lang: Lang,
@@ -29,12 +87,9 @@ pub struct WebError {
 }
 
 impl WebError {
-    pub fn new(status: StatusCode, code: &'static str, lang: Lang, zh: &str, en: &str) -> Self {
-        WebError::said(status, code, lang, say(lang, zh, en))
-    }
-
-    /// With a message already in `lang`.
-    pub fn said(status: StatusCode, code: &'static str, lang: Lang, message: String) -> Self {
+    /// With a message already in `lang`, usually from its catalogue ([`texts`]).
+    pub fn new(status: StatusCode, code: ErrorCode, lang: Lang, message: impl Into<String>) -> Self {
+        let message = message.into();
         WebError { status, code, message, lang, extra: None, page: None, retry_after: None }
     }
 
@@ -57,42 +112,25 @@ impl WebError {
 
     /// 422: an input a staff member can correct.
     pub fn bad(lang: Lang, message: String) -> Self {
-        WebError::said(StatusCode::UNPROCESSABLE_ENTITY, "invalid", lang, message)
-    }
-
-    /// 422 with a message of these words.
-    pub fn invalid(lang: Lang, zh: &str, en: &str) -> Self {
-        WebError::bad(lang, say(lang, zh, en))
+        WebError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, lang, message)
     }
 
     /// 403: the role does not allow it.
     pub fn forbidden(lang: Lang) -> Self {
-        WebError::new(StatusCode::FORBIDDEN, "forbidden", lang, "此操作仅限管理员。", "Administrators only.")
+        WebError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, lang, texts(lang).administrators_only)
     }
 
     /// 403: a form whose CSRF token is missing or wrong.
     pub fn expired(lang: Lang) -> Self {
-        WebError::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            lang,
-            "页面已过期，请刷新后重试。",
-            "The page had expired; reload it and try again.",
-        )
+        WebError::new(StatusCode::FORBIDDEN, ErrorCode::Csrf, lang, texts(lang).the_page_had_expired_reload)
     }
 
     pub fn not_found(lang: Lang) -> Self {
-        WebError::new(StatusCode::NOT_FOUND, "not_found", lang, "没有找到。", "Not found.")
+        WebError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, lang, texts(lang).nothing_found)
     }
 
     pub fn consultation_not_found(lang: Lang) -> Self {
-        WebError::new(
-            StatusCode::NOT_FOUND,
-            "consultation_not_found",
-            lang,
-            "没有找到这项征求意见。",
-            "No such consultation.",
-        )
+        WebError::new(StatusCode::NOT_FOUND, ErrorCode::ConsultationNotFound, lang, texts(lang).no_such_consultation)
     }
 
     /// 500 on a staff page or call; the cause goes to the log.
@@ -100,10 +138,9 @@ impl WebError {
         tracing::error!(error = %e, "staff request failed");
         WebError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             lang,
-            "服务器出错，请稍后再试。",
-            "Server error; try again later.",
+            texts(lang).server_error_try_again_later,
         )
     }
 
@@ -112,10 +149,9 @@ impl WebError {
         let t = texts(lang);
         WebError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             lang,
-            "服务器出现问题，您的意见没有保存，请稍后再试。",
-            "Something went wrong on the server; nothing was saved. Please try again later.",
+            texts(lang).something_went_wrong_on_the,
         )
         .on_page(t.error, t.error_body)
     }
@@ -125,10 +161,9 @@ impl WebError {
         let t = texts(lang);
         WebError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "integrity_check_failed",
+            ErrorCode::IntegrityCheckFailed,
             lang,
-            "该征求意见稿的文本未通过完整性校验，暂不提供，管理员已收到记录。",
-            "The text of this draft failed its integrity check and is withheld; the incident has been logged.",
+            texts(lang).integrity_body,
         )
         .on_page(t.integrity, t.integrity_body)
     }
@@ -140,17 +175,16 @@ impl WebError {
             yijian_app::Error::NotFound(_) => WebError::not_found(lang),
             yijian_app::Error::Integrity => WebError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "integrity_check_failed",
+                ErrorCode::IntegrityCheckFailed,
                 lang,
-                "文本校验失败，已拒绝显示。",
-                "The stored text failed its integrity check.",
+                texts(lang).the_stored_text_failed_its,
             ),
             e => WebError::internal(lang, e),
         }
     }
 
     fn json(&self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
+        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
         if let (Some(Value::Object(extra)), Some(obj)) = (self.extra.as_deref().cloned(), error.as_object_mut()) {
             obj.extend(extra);
         }
@@ -164,8 +198,7 @@ impl WebError {
             None => {
                 let heading = match self.status {
                     StatusCode::NOT_FOUND => texts(lang).not_found,
-                    StatusCode::FORBIDDEN if lang == Lang::Zh => "没有权限",
-                    StatusCode::FORBIDDEN => "Not allowed",
+                    StatusCode::FORBIDDEN => texts(lang).not_allowed,
                     _ => texts(lang).error,
                 };
                 (heading, self.message.as_str())
@@ -223,7 +256,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_error_answers_json_for_the_api_and_a_page_elsewhere() {
-        let e = WebError::new(StatusCode::CONFLICT, "consultation_closed", Lang::En, "已截止。", "Closed.")
+        let e = WebError::new(StatusCode::CONFLICT, ErrorCode::ConsultationClosed, Lang::En, "Closed.")
             .with(json!({"closes_at": "2025-05-18T00:00:00+08:00"}))
             .retry_after(7);
         let json = e.render(true);
@@ -254,11 +287,21 @@ mod tests {
         assert!(html.contains("没有权限") && html.contains("此操作仅限管理员。"), "{html}");
     }
 
+    #[test]
+    fn error_codes_are_distinct_snake_case_strings() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(!s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
+            assert!(seen.insert(s), "{s} twice");
+        }
+    }
+
     #[tokio::test]
     async fn the_answer_carries_the_error_until_it_is_shaped() {
         let res = WebError::expired(Lang::En).into_response();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
-        assert_eq!(res.extensions().get::<WebError>().map(|e| e.code), Some("csrf"));
+        assert_eq!(res.extensions().get::<WebError>().map(|e| e.code), Some(ErrorCode::Csrf));
         let v: Value = serde_json::from_str(&body(res).await).unwrap();
         assert_eq!(v["error"]["code"], "csrf");
     }

@@ -24,7 +24,6 @@ use crate::texts::{Texts, texts};
 struct ExportPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     csrf: String,
@@ -54,7 +53,6 @@ fn export_page(
     let page = ExportPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}/export?lang=en", c.meta.id),
-        zh: lang == Lang::Zh,
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         csrf: csrf.clone(),
@@ -67,18 +65,16 @@ fn export_page(
 /// Reads the request's format and personal-data choice; personal data needs an admin and a
 /// reason.
 fn request_from(f: &Fields, user: &SessionUser, lang: Lang) -> Result<ExportRequest, WebError> {
-    let format: Format = f.get("format").unwrap_or("csv").parse().map_err(|_| {
-        WebError::invalid(lang, "导出格式须为 csv、xlsx 或 jsonl。", "format must be csv, xlsx or jsonl.")
-    })?;
+    let format: Format = f
+        .get("format")
+        .unwrap_or("csv")
+        .parse()
+        .map_err(|_| WebError::bad(lang, texts(lang).format_must_be_csv_xlsx.into()))?;
     let personal = matches!(f.get("include_personal_data"), Some("on" | "true" | "1" | "yes"));
     let reason = f.get("reason").map(String::from);
     yijian_app::export::staff_request(user, format, personal, reason).map_err(|e| match e {
         ExportFailure::Forbidden => WebError::forbidden(lang),
-        _ => WebError::invalid(
-            lang,
-            "导出完整个人信息须写明理由（至少4个字），理由将记入审计日志。",
-            "Give a reason (4 characters or more) to export personal data; it goes to the audit log.",
-        ),
+        _ => WebError::bad(lang, texts(lang).export_reason_required.into()),
     })
 }
 
@@ -159,11 +155,7 @@ pub async fn api_export_get(
 ) -> Result<Response, WebError> {
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
     if f.has("include_personal_data") {
-        return Err(WebError::invalid(
-            lang,
-            "导出个人信息请用 POST 并写明理由。",
-            "Use POST with a reason to export personal data.",
-        ));
+        return Err(WebError::bad(lang, texts(lang).use_post_with_a_reason.into()));
     }
     download(&state, &c, &request_from(&f, &user, lang)?, lang).await
 }

@@ -17,8 +17,8 @@ use yijian_domain::Lang;
 use yijian_domain::staff;
 use yijian_store::SessionUser;
 
-use crate::error::WebError;
-use crate::forms::{Fields, say};
+use crate::error::{ErrorCode, WebError};
+use crate::forms::Fields;
 use crate::texts::texts;
 use crate::{AppState, LiveConsultation};
 
@@ -123,9 +123,8 @@ impl Needs for ManageConsultations {
 
 /// The pages of these two say that the page, not the action, is for administrators.
 pub(crate) fn page_for_admins(lang: Lang) -> WebError {
-    let body =
-        if lang == Lang::Zh { "此页面仅限管理员访问。" } else { "This page is for administrators only." };
-    WebError::forbidden(lang).on_page(if lang == Lang::Zh { "没有权限" } else { "Not allowed" }, body)
+    let body = texts(lang).this_page_is_for_administrators;
+    WebError::forbidden(lang).on_page(texts(lang).not_allowed, body)
 }
 
 impl Needs for ManageUsers {
@@ -271,10 +270,9 @@ pub async fn read_fields(headers: &HeaderMap, body: Body, limit: usize, lang: La
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             lang,
-            "提交的内容过大。",
-            "The request body is too large.",
+            texts(lang).the_request_body_is_too,
         )
     })?;
     let is_json = headers
@@ -285,17 +283,11 @@ pub async fn read_fields(headers: &HeaderMap, body: Body, limit: usize, lang: La
         return Ok(Fields::from_urlencoded(&bytes));
     }
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        let message = say(lang, &format!("JSON 格式错误：{e}"), &format!("Malformed JSON: {e}"));
-        WebError::said(StatusCode::BAD_REQUEST, "malformed_json", lang, message)
+        let message = texts(lang).malformed_json.replace("{error}", &e.to_string());
+        WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, message)
     })?;
     Fields::from_json(&v).ok_or_else(|| {
-        WebError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            lang,
-            "请求体须为由字符串、数字或其数组组成的 JSON 对象。",
-            "The body must be a JSON object of strings, numbers or arrays of them.",
-        )
+        WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, texts(lang).the_body_must_be_a)
     })
 }
 
@@ -327,7 +319,7 @@ mod tests {
         let user = |role| SessionUser { name: "li".into(), role };
         p.extensions.insert(user(staff::Role::Reviewer));
         let refused = Admin::<ManageUsers>::from_request_parts(&mut p, &()).await.err().unwrap();
-        assert_eq!((refused.status, refused.code), (StatusCode::FORBIDDEN, "forbidden"));
+        assert_eq!((refused.status, refused.code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
         assert!(Staff::from_request_parts(&mut p, &()).await.is_ok());
         p.extensions.insert(user(staff::Role::Admin));
         assert!(Admin::<ManageUsers>::from_request_parts(&mut p, &()).await.is_ok());

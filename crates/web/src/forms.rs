@@ -8,6 +8,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
 use yijian_domain::Lang;
+
+use crate::texts::texts;
 use yijian_domain::comment::Channel;
 use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
 
@@ -70,11 +72,6 @@ impl Fields {
     }
 }
 
-/// A message for staff, in their language.
-pub fn say(lang: Lang, zh: &str, en: &str) -> String {
-    if lang == Lang::Zh { zh.to_string() } else { en.to_string() }
-}
-
 fn local_day_start(d: Date, tz: &jiff::tz::TimeZone) -> Option<Timestamp> {
     d.to_zoned(tz.clone()).ok().map(|z| z.timestamp())
 }
@@ -84,9 +81,7 @@ fn local_day_start(d: Date, tz: &jiff::tz::TimeZone) -> Option<Timestamp> {
 /// a mark), `tag`, `q`. Unknown values are an error naming the key, never silently ignored:
 /// a bulk action on a misread filter would touch the wrong comments.
 pub fn queue_filter(f: &Fields, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<QueueFilter, String> {
-    let bad = |key: &str, v: &str| {
-        say(lang, &format!("筛选条件 {key} 的值“{v}”无效。"), &format!("Bad value “{v}” for filter {key}."))
-    };
+    let bad = |key: &str, v: &str| texts(lang).bad_filter_value.replace("{key}", key).replace("{value}", v);
     let mut q = QueueFilter::default();
     if let Some(v) = f.get("status") {
         q.status = Some(ReviewStatus::parse(v).ok_or_else(|| bad("status", v))?);
@@ -147,11 +142,7 @@ pub fn review_action(f: &Fields, lang: Lang) -> Result<ReviewAction, String> {
         "link" => {
             let mut list = vec![];
             for a in f.all("articles") {
-                list.push(
-                    a.parse::<u32>().map_err(|_| {
-                        say(lang, &format!("条款编号“{a}”无效。"), &format!("Bad article number “{a}”."))
-                    })?,
-                );
+                list.push(a.parse::<u32>().map_err(|_| texts(lang).bad_article_number.replace("{article}", a))?);
             }
             Ok(ReviewAction::LinkArticles(list))
         }
@@ -161,16 +152,16 @@ pub fn review_action(f: &Fields, lang: Lang) -> Result<ReviewAction, String> {
             "none" => Ok(ReviewAction::Moderate(None, reason)),
             m => Moderation::parse(m)
                 .map(|m| ReviewAction::Moderate(Some(m), reason))
-                .ok_or_else(|| say(lang, "请选择标记类型。", "Choose a mark.")),
+                .ok_or_else(|| texts(lang).choose_a_mark.to_string()),
         },
         "dispose" => match f.get("disposition").unwrap_or("") {
             "none" => Ok(ReviewAction::Dispose(None, reason)),
             d => Disposition::parse(d)
                 .map(|d| ReviewAction::Dispose(Some(d), reason))
-                .ok_or_else(|| say(lang, "请选择处理结果。", "Choose a disposition.")),
+                .ok_or_else(|| texts(lang).choose_a_disposition.to_string()),
         },
         "excerpt" => Ok(ReviewAction::Excerpt(f.get("excerpt").map(String::from))),
-        other => Err(say(lang, &format!("未知操作“{other}”。"), &format!("Unknown action “{other}”."))),
+        other => Err(texts(lang).unknown_action_named.replace("{action}", other)),
     }
 }
 

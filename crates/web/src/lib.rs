@@ -33,7 +33,7 @@ use axum::response::Response;
 use yijian_app::App;
 pub use yijian_app::{LiveConsultation, MailSettings, captcha};
 
-pub use error::WebError;
+pub use error::{ErrorCode, WebError};
 
 /// Settings of the web layer.
 #[derive(Debug, Clone, Default)]
@@ -195,7 +195,7 @@ async fn fallback(
         return refused;
     }
     let t = texts::texts(lang);
-    WebError::new(axum::http::StatusCode::NOT_FOUND, "not_found", lang, "没有这个地址。", "No such address.")
+    WebError::new(axum::http::StatusCode::NOT_FOUND, error::ErrorCode::NotFound, lang, t.no_such_address)
         .on_page(t.not_found, t.not_found_body)
         .into_response()
 }

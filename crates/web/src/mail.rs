@@ -16,9 +16,9 @@ use yijian_store::SessionUser;
 use yijian_store::{AttachmentInfo, MailSummary};
 
 use crate::AppState;
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{CsrfForm, Form, Language, Staff};
-use crate::forms::{Fields, say};
+use crate::forms::Fields;
 use crate::texts::{Texts, texts};
 
 pub use crate::extract::MailId;
@@ -28,13 +28,11 @@ const TRAYS: [&str; 3] = ["unrouted", "rejected", "comment"];
 const TRAY_PAGE: i64 = 100;
 
 fn tray_label(state: &str, lang: Lang) -> &'static str {
-    match (state, lang) {
-        ("unrouted", Lang::Zh) => "待分配",
-        ("unrouted", _) => "Unrouted",
-        ("rejected", Lang::Zh) => "无法受理",
-        ("rejected", _) => "Rejected",
-        (_, Lang::Zh) => "已成为意见",
-        _ => "Became comments",
+    let t = texts(lang);
+    match state {
+        "unrouted" => t.tray_unrouted,
+        "rejected" => t.tray_rejected,
+        _ => t.tray_comment,
     }
 }
 
@@ -72,29 +70,23 @@ fn attachment_json(a: &AttachmentInfo) -> serde_json::Value {
 }
 
 fn not_found(lang: Lang) -> WebError {
-    WebError::new(StatusCode::NOT_FOUND, "mail_not_found", lang, "没有找到这封邮件。", "No such mail.")
+    WebError::new(StatusCode::NOT_FOUND, ErrorCode::MailNotFound, lang, texts(lang).no_such_mail)
 }
 
 fn tray_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<&'static str, WebError> {
     match q.get("state").map(String::as_str) {
         None | Some("") => Ok("unrouted"),
-        Some(s) => TRAYS.into_iter().find(|t| *t == s).ok_or_else(|| {
-            WebError::invalid(
-                lang,
-                "state 只能是 unrouted、rejected 或 comment。",
-                "state must be unrouted, rejected or comment.",
-            )
-        }),
+        Some(s) => TRAYS
+            .into_iter()
+            .find(|t| *t == s)
+            .ok_or_else(|| WebError::bad(lang, texts(lang).state_must_be_unrouted_rejected.into())),
     }
 }
 
 fn before_of(q: &std::collections::HashMap<String, String>, lang: Lang) -> Result<Option<i64>, WebError> {
     q.get("before")
         .filter(|b| !b.is_empty())
-        .map(|b| {
-            b.parse::<i64>()
-                .map_err(|_| WebError::invalid(lang, "before 必须是邮件编号。", "before must be a mail id."))
-        })
+        .map(|b| b.parse::<i64>().map_err(|_| WebError::bad(lang, texts(lang).before_must_be_a_mail.into())))
         .transpose()
 }
 
@@ -133,7 +125,6 @@ async fn load_mail(state: &AppState, user: &SessionUser, id: i64, lang: Lang) ->
 struct TrayPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     tray: &'static str,
     tabs: Vec<(&'static str, &'static str, i64)>,
     mails: Vec<MailRow>,
@@ -164,7 +155,6 @@ pub async fn tray(
     let page = TrayPage {
         t: texts(lang),
         other_lang_href: format!("/admin/mail?state={tray}&lang=en"),
-        zh: lang == Lang::Zh,
         tray,
         tabs: TRAYS
             .iter()
@@ -204,7 +194,6 @@ fn from_of(m: &MailSummary) -> String {
 struct MailPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: i64,
     subject: String,
     rows: Vec<(&'static str, String)>,
@@ -232,7 +221,7 @@ pub(crate) fn attachment_rows(list: &[AttachmentInfo], lang: Lang) -> Vec<Attach
                 parts.push(o.clone());
             }
             if a.has_text {
-                parts.push(say(lang, "文字已并入意见", "text included in the comment"));
+                parts.push(texts(lang).text_included_in_the_comment.to_string());
             } else if let Some(n) = &a.note {
                 parts.push(n.clone());
             }
@@ -270,31 +259,29 @@ async fn mail_page(
     message: Option<String>,
 ) -> Result<Response, WebError> {
     let lang = crate::extract::lang_of(headers);
-    let zh = lang == Lang::Zh;
     let MailView { summary: m, attachments, full_text, receipt } = load_mail(state, user, id, lang).await?;
     let full_text = full_text.unwrap_or_default();
     let none = || "—".to_string();
     let rows = vec![
-        (if zh { "状态" } else { "State" }, tray_label(&m.state, lang).to_string()),
-        (if zh { "原因" } else { "Reason" }, m.reason.clone().unwrap_or_else(none)),
-        (if zh { "发件人" } else { "From" }, from_of(&m)),
-        (if zh { "收到时间" } else { "Received" }, m.received_at.to_string()),
-        (if zh { "导入时间" } else { "Imported" }, m.imported_at.to_string()),
+        (texts(lang).state, tray_label(&m.state, lang).to_string()),
+        (texts(lang).rejection_reason, m.reason.clone().unwrap_or_else(none)),
+        (texts(lang).from, from_of(&m)),
+        (texts(lang).received_at, m.received_at.to_string()),
+        (texts(lang).imported, m.imported_at.to_string()),
         ("Message-ID", m.message_id.clone().unwrap_or_else(none)),
-        (if zh { "来源" } else { "Source" }, m.source.clone()),
-        (if zh { "原始邮件大小" } else { "Raw size" }, human_size(m.raw_size)),
-        (if zh { "征求意见" } else { "Consultation" }, m.consultation_id.clone().unwrap_or_else(none)),
-        (if zh { "自动回复" } else { "Automatic reply" }, m.reply_state.clone().unwrap_or_else(none)),
-        (if zh { "分配人" } else { "Assigned by" }, m.assigned_by.clone().unwrap_or_else(none)),
+        (texts(lang).source, m.source.clone()),
+        (texts(lang).raw_size, human_size(m.raw_size)),
+        (texts(lang).consultation, m.consultation_id.clone().unwrap_or_else(none)),
+        (texts(lang).automatic_reply, m.reply_state.clone().unwrap_or_else(none)),
+        (texts(lang).assigned_by, m.assigned_by.clone().unwrap_or_else(none)),
     ];
     let consultations = if m.state == "unrouted" { assignable(state, lang).await? } else { vec![] };
     let csrf = crate::csrf::token_for(state, headers);
     let page = MailPage {
         t: texts(lang),
         other_lang_href: format!("/admin/mail/{id}?lang=en"),
-        zh,
         id,
-        subject: if m.subject.is_empty() { say(lang, "（无主题）", "(no subject)") } else { m.subject.clone() },
+        subject: if m.subject.is_empty() { texts(lang).no_subject.to_string() } else { m.subject.clone() },
         rows,
         attachments: attachment_rows(&attachments, lang),
         full_text,
@@ -311,24 +298,19 @@ async fn mail_page(
 async fn assign(state: &AppState, user: &SessionUser, id: i64, f: &Fields, lang: Lang) -> Result<String, WebError> {
     let consultation = f.get("consultation").map(str::trim).unwrap_or("");
     if consultation.is_empty() {
-        return Err(WebError::invalid(lang, "请选择征求意见。", "Choose a consultation."));
+        return Err(WebError::bad(lang, texts(lang).choose_a_consultation.into()));
     }
     match state.app.assign_mail(user, id, consultation, Timestamp::now()).await {
         Ok(receipt) => Ok(receipt.to_string()),
         Err(AssignError::NoConsultation) => Err(WebError::new(
             StatusCode::NOT_FOUND,
-            "consultation_not_found",
+            ErrorCode::ConsultationNotFound,
             lang,
-            "没有找到这项征求意见（或已归档）。",
-            "No such consultation (or it is archived).",
+            texts(lang).no_such_consultation_or_it,
         )),
-        Err(AssignError::NotUnrouted) => Err(WebError::new(
-            StatusCode::CONFLICT,
-            "mail_not_unrouted",
-            lang,
-            "这封邮件不在待分配列表中（可能已被分配）。",
-            "This mail is not in the unrouted tray (already assigned?).",
-        )),
+        Err(AssignError::NotUnrouted) => {
+            Err(WebError::new(StatusCode::CONFLICT, ErrorCode::MailNotUnrouted, lang, texts(lang).this_mail_is_not_in))
+        }
         Err(AssignError::Failed(e)) => Err(WebError::app(lang, e)),
     }
 }
@@ -377,10 +359,9 @@ pub async fn attachment(
     else {
         return Err(WebError::new(
             StatusCode::NOT_FOUND,
-            "attachment_not_found",
+            ErrorCode::AttachmentNotFound,
             lang,
-            "没有找到这个附件（或它因超出限制未被保存）。",
-            "No such attachment (or it was not kept).",
+            texts(lang).no_such_attachment_or_it,
         ));
     };
     // Served as bytes to save, never rendered: an attachment is whatever its sender made it.

@@ -16,60 +16,47 @@ use yijian_domain::staff::AuditReason;
 use yijian_store::{ImportOutcome, ManageError, SessionUser};
 
 use crate::AppState;
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{Admin, CsrfForm, Form, Language, check_csrf_token, read_fields};
-use crate::forms::{Fields, say};
+use crate::forms::Fields;
 use crate::texts::{Texts, texts};
 
 /// Largest consultation file accepted.
 const MAX_FILE: usize = 2 * 1024 * 1024;
 
 fn manage_error(e: yijian_app::Error, lang: Lang) -> WebError {
-    let (status, code, zh, en) = match &e {
+    let t = texts(lang);
+    let (status, code, message, id) = match &e {
         yijian_app::Error::Manage(m) => match m {
-            ManageError::NotFound(_) => {
-                (StatusCode::NOT_FOUND, "consultation_not_found", "没有找到这项征求意见。".to_string(), m.to_string())
+            ManageError::NotFound(id) => {
+                (StatusCode::NOT_FOUND, ErrorCode::ConsultationNotFound, t.manage_not_found, id.as_str())
             }
-            ManageError::AlreadyPublished(_) => (
-                StatusCode::CONFLICT,
-                "already_published",
-                "该编号的征求意见已发布，请在其“管理”页上传新版本。".into(),
-                m.to_string(),
-            ),
-            ManageError::NotLater => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "not_later",
-                "新的截止日期须晚于当前截止时间和现在。".into(),
-                m.to_string(),
-            ),
-            ManageError::AlreadyClosed(_) => {
-                (StatusCode::CONFLICT, "already_closed", "征求意见已经结束。".into(), m.to_string())
+            ManageError::AlreadyPublished(id) => {
+                (StatusCode::CONFLICT, ErrorCode::AlreadyPublished, t.manage_already_published, id.as_str())
             }
-            ManageError::StillOpen(_) => {
-                (StatusCode::CONFLICT, "still_open", "征求意见尚未结束，结束后才能归档。".into(), m.to_string())
+            ManageError::NotLater => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NotLater, t.manage_not_later, ""),
+            ManageError::AlreadyClosed(id) => {
+                (StatusCode::CONFLICT, ErrorCode::AlreadyClosed, t.manage_already_closed, id.as_str())
             }
-            ManageError::Archived(_) => {
-                (StatusCode::CONFLICT, "archived", "该征求意见已归档，不能再修改。".into(), m.to_string())
+            ManageError::StillOpen(id) => {
+                (StatusCode::CONFLICT, ErrorCode::StillOpen, t.manage_still_open, id.as_str())
             }
+            ManageError::Archived(id) => (StatusCode::CONFLICT, ErrorCode::Archived, t.manage_archived, id.as_str()),
             ManageError::Store(_) => return WebError::internal(lang, m),
         },
-        yijian_app::Error::Store(yijian_store::StoreError::ClosedConsultation(_)) => {
-            (StatusCode::CONFLICT, "closed", "征求意见已结束，正文不能再修改。".into(), e.to_string())
+        yijian_app::Error::Store(yijian_store::StoreError::ClosedConsultation(id)) => {
+            (StatusCode::CONFLICT, ErrorCode::Closed, t.manage_text_closed, id.as_str())
         }
         _ => return WebError::app(lang, e),
     };
-    WebError::said(status, code, lang, say(lang, &zh, &en))
+    WebError::new(status, code, lang, message.replace("{id}", id))
 }
 
 fn parse_source(source: &str, lang: Lang) -> Result<ConsultationFile, WebError> {
     parse(source).map_err(|e| {
         WebError::bad(
             lang,
-            say(
-                lang,
-                &format!("征求意见文件第 {} 行：{}", e.line, e.message),
-                &format!("Consultation file, line {}: {}", e.line, e.message),
-            ),
+            texts(lang).file_line_error.replace("{line}", &e.line.to_string()).replace("{message}", &e.message),
         )
     })
 }
@@ -124,10 +111,9 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
     let too_big = || {
         WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             lang,
-            "文件不能超过 2 MB。",
-            "The file is limited to 2 MB.",
+            texts(lang).the_file_is_limited_to,
         )
     };
     if is_multipart {
@@ -141,9 +127,8 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
             }
             match name.as_str() {
                 "file" | "source" => {
-                    source = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                        WebError::invalid(lang, "文件须为 UTF-8 编码的文本。", "The file must be UTF-8 text.")
-                    })?
+                    source = String::from_utf8(bytes.to_vec())
+                        .map_err(|_| WebError::bad(lang, texts(lang).the_file_must_be_utf.into()))?
                 }
                 "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
                 _ => {}
@@ -171,7 +156,6 @@ async fn read_source(state: &AppState, req: Request, lang: Lang) -> Result<(Stri
 struct NewPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     csrf: String,
     error: Option<String>,
     drafts: Vec<(String, String)>,
@@ -201,7 +185,6 @@ async fn new_page(
     let page = NewPage {
         t: texts(lang),
         other_lang_href: "/admin/consultations/new?lang=en".into(),
-        zh: lang == Lang::Zh,
         csrf: csrf.clone(),
         error,
         drafts,
@@ -237,7 +220,6 @@ pub async fn create(
 struct DraftPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     csrf: String,
     source: String,
@@ -268,25 +250,23 @@ async fn draft_page(
             vec![
                 f.meta.title.clone(),
                 f.meta.issuer.clone(),
-                say(
-                    lang,
-                    &format!("{} 章，{} 条", f.document.chapters.len(), f.document.articles().count()),
-                    &format!("{} chapters, {} articles", f.document.chapters.len(), f.document.articles().count()),
-                ),
+                texts(lang)
+                    .chapters_and_articles
+                    .replace("{chapters}", &f.document.chapters.len().to_string())
+                    .replace("{articles}", &f.document.articles().count().to_string()),
                 format!("{} — {}", f.meta.rfc3339(f.meta.opens_at), f.meta.rfc3339(f.meta.closes_at)),
             ],
             None,
         ),
         Err(e) => (
             vec![],
-            Some(say(lang, &format!("第 {} 行：{}", e.line, e.message), &format!("line {}: {}", e.line, e.message))),
+            Some(texts(lang).line_error.replace("{line}", &e.line.to_string()).replace("{message}", &e.message)),
         ),
     };
     let csrf = crate::csrf::token_for(state, headers);
     let page = DraftPage {
         t: texts(lang),
         other_lang_href: format!("/admin/drafts/{id}?lang=en"),
-        zh: lang == Lang::Zh,
         id: id.to_string(),
         csrf: csrf.clone(),
         source,
@@ -297,7 +277,7 @@ async fn draft_page(
 }
 
 fn draft_not_found(lang: Lang) -> WebError {
-    WebError::new(StatusCode::NOT_FOUND, "draft_not_found", lang, "没有这份草稿。", "No such draft.")
+    WebError::new(StatusCode::NOT_FOUND, ErrorCode::DraftNotFound, lang, texts(lang).no_such_draft)
 }
 
 pub async fn draft(
@@ -325,7 +305,7 @@ pub async fn draft_post(
             let result = async {
                 let file = parse_source(&source, lang)?;
                 if file.meta.id != id {
-                    return Err(WebError::invalid(lang, "草稿中的编号（id）不能修改。", "A draft's id cannot change."));
+                    return Err(WebError::bad(lang, texts(lang).a_draft_s_id_cannot.into()));
                 }
                 state.app.save_draft(&user, &file, &source, Timestamp::now()).await.map_err(|e| manage_error(e, lang))
             }
@@ -343,7 +323,7 @@ pub async fn draft_post(
             Ok(_) => Ok(Redirect::to("/admin/consultations/new").into_response()),
             Err(e) => Err(WebError::app(lang, e)),
         },
-        _ => Err(WebError::invalid(lang, "未知操作。", "Unknown action.")),
+        _ => Err(WebError::bad(lang, texts(lang).unknown_action.into())),
     }
 }
 
@@ -359,7 +339,6 @@ async fn publish_draft(state: &AppState, user: &SessionUser, id: &str, lang: Lan
 struct ManagePage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     csrf: String,
@@ -375,25 +354,18 @@ pub(crate) fn event_line(e: &yijian_store::ScheduleEvent, tz: &jiff::tz::TimeZon
     let fmt = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string();
     let when = fmt(e.at);
     let change = match (e.old_closes_at, e.new_closes_at) {
-        (Some(o), Some(n)) => say(
-            lang,
-            &format!("截止时间由 {} 改为 {}", fmt(o), fmt(n)),
-            &format!("deadline moved from {} to {}", fmt(o), fmt(n)),
-        ),
+        (Some(o), Some(n)) => texts(lang).deadline_moved.replace("{from}", &fmt(o)).replace("{to}", &fmt(n)),
         _ => String::new(),
     };
     let kind = match e.kind.as_str() {
-        "extended" => say(lang, "延长征求意见期限", "Deadline extended"),
-        "closed_early" => say(lang, "提前结束征求意见", "Closed early"),
-        "rescheduled" => say(lang, "调整征求意见期限", "Schedule changed"),
-        "archived" => say(lang, "归档", "Archived"),
+        "extended" => texts(lang).deadline_extended.to_string(),
+        "closed_early" => texts(lang).closed_early.to_string(),
+        "rescheduled" => texts(lang).schedule_changed.to_string(),
+        "archived" => texts(lang).archived.to_string(),
         other => other.to_string(),
     };
-    let reason = if e.reason.is_empty() {
-        String::new()
-    } else {
-        say(lang, &format!("。理由：{}", e.reason), &format!(". Reason: {}", e.reason))
-    };
+    let reason =
+        if e.reason.is_empty() { String::new() } else { texts(lang).event_reason.replace("{reason}", &e.reason) };
     if change.is_empty() { format!("{when} {kind}{reason}") } else { format!("{when} {kind}：{change}{reason}") }
 }
 
@@ -415,22 +387,21 @@ async fn manage_page(
         let page = ManagePage {
             t: texts(lang),
             other_lang_href: format!("/admin/c/{id}/manage?lang=en"),
-            zh: lang == Lang::Zh,
             id: id.to_string(),
             title: c.meta.title.clone(),
             csrf: csrf.clone(),
             facts: vec![
                 (
-                    say(lang, "状态", "Status"),
+                    texts(lang).status.to_string(),
                     format!(
                         "{}{}",
                         c.meta.status(now).as_str(),
-                        if archived { say(lang, "（已归档）", " (archived)") } else { String::new() }
+                        if archived { texts(lang).archived_suffix.to_string() } else { String::new() }
                     ),
                 ),
-                (say(lang, "开始", "Opens"), c.meta.rfc3339(c.meta.opens_at)),
-                (say(lang, "截止", "Closes"), c.meta.rfc3339(c.meta.closes_at)),
-                (say(lang, "文本版本", "Text version"), c.version.to_string()),
+                (texts(lang).opens.to_string(), c.meta.rfc3339(c.meta.opens_at)),
+                (texts(lang).closes.to_string(), c.meta.rfc3339(c.meta.closes_at)),
+                (texts(lang).version.to_string(), c.version.to_string()),
             ],
             events: events.iter().map(|e| event_line(e, &c.tz, lang)).collect(),
             archived,
@@ -454,13 +425,7 @@ pub async fn manage(State(state): State<AppState>, _: Admin, Path(id): Path<Stri
 /// The deadline a form or API call names: a date (the end of that day, local time) or an
 /// RFC 3339 instant.
 fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Timestamp, WebError> {
-    let bad = || {
-        WebError::invalid(
-            lang,
-            "请填写有效的新截止日期（如 2025-06-30）。",
-            "Give a valid new deadline, e.g. 2025-06-30.",
-        )
-    };
+    let bad = || WebError::bad(lang, texts(lang).give_a_valid_new_deadline.into());
     if let Ok(t) = value.parse::<Timestamp>() {
         return Ok(t);
     }
@@ -470,13 +435,8 @@ fn new_deadline(value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Time
 }
 
 fn reason_of(f: &Fields, lang: Lang) -> Result<AuditReason, WebError> {
-    AuditReason::parse(f.get("reason").unwrap_or("")).ok_or_else(|| {
-        WebError::invalid(
-            lang,
-            "请写明理由（4至1000字），理由将公开显示。",
-            "Give a reason (4 to 1,000 characters); it is shown publicly.",
-        )
-    })
+    AuditReason::parse(f.get("reason").unwrap_or(""))
+        .ok_or_else(|| WebError::bad(lang, texts(lang).schedule_reason_required.into()))
 }
 
 /// Runs one schedule action for the page and the API alike.
@@ -495,22 +455,18 @@ async fn schedule_action(
             let t = new_deadline(f.get("closes_at").unwrap_or(""), &c.tz, lang)?;
             let reason = reason_of(f, lang)?;
             state.app.extend_deadline(user, id, t, &reason, now).await.map_err(|e| manage_error(e, lang))?;
-            say(
-                lang,
-                "截止时间已延长，并已在公开页面上注明。",
-                "The deadline is extended and the change is shown publicly.",
-            )
+            texts(lang).the_deadline_is_extended_and.to_string()
         }
         "close" => {
             let reason = reason_of(f, lang)?;
             state.app.close_early(user, id, &reason, now).await.map_err(|e| manage_error(e, lang))?;
-            say(lang, "征求意见已提前结束。", "The consultation is closed.")
+            texts(lang).the_consultation_is_closed.to_string()
         }
         "archive" => {
             state.app.archive(user, id, now).await.map_err(|e| manage_error(e, lang))?;
-            say(lang, "已归档。", "Archived.")
+            texts(lang).archived_done.to_string()
         }
-        _ => return Err(WebError::invalid(lang, "未知操作。", "Unknown action.")),
+        _ => return Err(WebError::bad(lang, texts(lang).unknown_action.into())),
     };
     Ok(done)
 }
@@ -566,22 +522,14 @@ async fn import_over(
 ) -> Result<String, WebError> {
     let file = parse_source(source, lang)?;
     if file.meta.id != id {
-        return Err(WebError::invalid(
-            lang,
-            "文件中的编号（id）与这项征求意见不符。",
-            "The file's id is not this consultation's.",
-        ));
+        return Err(WebError::bad(lang, texts(lang).the_file_s_id_is.into()));
     }
     let outcome = state.app.import_by(user, &file, Timestamp::now()).await.map_err(|e| manage_error(e, lang))?;
     Ok(match outcome {
-        ImportOutcome::NewVersion { version } => {
-            say(lang, &format!("正文已更新为第 {version} 版。"), &format!("The text is now version {version}."))
-        }
-        ImportOutcome::MetadataUpdated { .. } => {
-            say(lang, "正文未变，设置已更新。", "Same text; the settings are updated.")
-        }
-        ImportOutcome::Unchanged { .. } => say(lang, "与当前版本相同，没有变化。", "Nothing changed."),
-        ImportOutcome::Created { .. } => say(lang, "已创建。", "Created."),
+        ImportOutcome::NewVersion { version } => texts(lang).new_version.replace("{version}", &version.to_string()),
+        ImportOutcome::MetadataUpdated { .. } => texts(lang).same_text_the_settings_are.to_string(),
+        ImportOutcome::Unchanged { .. } => texts(lang).nothing_changed.to_string(),
+        ImportOutcome::Created { .. } => texts(lang).created.to_string(),
     })
 }
 

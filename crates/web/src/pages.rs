@@ -762,12 +762,7 @@ pub async fn lookup(
                     page.found = Some(Found {
                         receipt: r.to_string(),
                         status: match &info.disposition {
-                            Some(_) => if lang == Lang::Zh {
-                                "已处理，采纳情况已公布"
-                            } else {
-                                "Answered in the published report"
-                            }
-                            .to_string(),
+                            Some(_) => texts(lang).answered_in_the_published_report.to_string(),
                             None => t.status_received.to_string(),
                         },
                         outcome: info

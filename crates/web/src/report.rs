@@ -17,9 +17,8 @@ use yijian_domain::staff::Role;
 use yijian_formats::docx::{Block, write_docx};
 use yijian_store::SessionUser;
 
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{CsrfForm, Form, Language, PageLanguage, Staff, StaffConsultation};
-use crate::forms::say;
 use crate::review::{article_label, channel_label};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
@@ -57,18 +56,15 @@ fn figures(s: &Section, lang: Lang) -> String {
         .iter()
         .filter(|d| s.counts.get(**d) > 0)
         .map(|d| format!("{} {}", d.label(lang), s.counts.get(*d)))
-        .chain(
-            (s.counts.undecided > 0).then(|| format!("{} {}", say(lang, "尚未处理", "undecided"), s.counts.undecided)),
-        )
+        .chain((s.counts.undecided > 0).then(|| format!("{} {}", texts(lang).undecided, s.counts.undecided)))
         .collect();
     if s.comments == 0 {
-        say(lang, "未收到针对本条的意见。", "No comment addressed this article.")
+        texts(lang).no_comment_addressed_this_article.to_string()
     } else {
-        say(
-            lang,
-            &format!("收到意见 {} 条：{}。", s.comments, parts.join("，")),
-            &format!("{} comments: {}.", s.comments, parts.join(", ")),
-        )
+        let t = texts(lang);
+        t.section_figures
+            .replace("{comments}", &s.comments.to_string())
+            .replace("{parts}", &parts.join(t.list_separator))
     }
 }
 
@@ -81,11 +77,10 @@ fn section_view(s: &Section, heading: String, lang: Lang) -> SectionView {
             .iter()
             .map(|r| {
                 (
-                    say(
-                        lang,
-                        &format!("{}（{} 条）", r.disposition.label(lang), r.comments),
-                        &format!("{} ({})", r.disposition.label(lang), r.comments),
-                    ),
+                    texts(lang)
+                        .reasoning_heading
+                        .replace("{comments}", &r.comments.to_string())
+                        .replace("{disposition}", r.disposition.label(lang)),
                     r.text.clone(),
                 )
             })
@@ -95,63 +90,37 @@ fn section_view(s: &Section, heading: String, lang: Lang) -> SectionView {
 }
 
 fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
-    let zh = lang == Lang::Zh;
     let mut sections: Vec<SectionView> = r
         .articles
         .iter()
         .map(|s| section_view(s, format!("{} {}", article_label(s.article, lang), s.title), lang))
         .collect();
-    sections.push(section_view(
-        &r.general,
-        say(lang, "对征求意见稿的总体意见", "Comments on the draft as a whole"),
-        lang,
-    ));
-    let mut summary = vec![if zh {
-        format!(
-            "本次征求意见自{}起至{}止，共收到有效意见 {} 条。",
-            day(r, r.opens_at, lang),
-            day(r, r.closes_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(r.closes_at), lang),
-            r.comments
-        )
-    } else {
-        format!(
-            "The consultation ran from {} to {} and received {} comments counted here.",
-            day(r, r.opens_at, lang),
-            day(r, r.closes_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(r.closes_at), lang),
-            r.comments
-        )
-    }];
+    sections.push(section_view(&r.general, texts(lang).comments_on_the_draft_as.to_string(), lang));
+    let last_day = r.closes_at.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(r.closes_at);
+    let mut summary = vec![
+        texts(lang)
+            .report_summary
+            .replace("{from}", &day(r, r.opens_at, lang))
+            .replace("{until}", &day(r, last_day, lang))
+            .replace("{comments}", &r.comments.to_string()),
+    ];
     if r.left_out_spam + r.left_out_hidden > 0 {
-        summary.push(say(
-            lang,
-            &format!("另有 {} 条垃圾信息和 {} 条经审核隐藏的意见未计入统计。", r.left_out_spam, r.left_out_hidden),
-            &format!(
-                "A further {} spam and {} hidden comments are left out of the figures.",
-                r.left_out_spam, r.left_out_hidden
-            ),
-        ));
+        summary.push(
+            texts(lang)
+                .report_left_out
+                .replace("{spam}", &r.left_out_spam.to_string())
+                .replace("{hidden}", &r.left_out_hidden.to_string()),
+        );
     }
-    summary.push(say(
-        lang,
-        "一条意见涉及多个条款的，在每个条款下分别计数；总数中只计一次。本报告不含任何个人信息。",
-        "A comment on several articles counts under each of them, and once in the totals. This report holds no personal data.",
-    ));
+    summary.push(texts(lang).a_comment_on_several_articles.to_string());
     let mut overall: Vec<(String, String)> =
         Disposition::ALL.iter().map(|d| (d.label(lang).to_string(), r.counts.get(*d).to_string())).collect();
-    overall.push((say(lang, "尚未处理", "Undecided"), r.counts.undecided.to_string()));
+    overall.push((texts(lang).undecided_heading.to_string(), r.counts.undecided.to_string()));
     View {
-        title: say(
-            lang,
-            &format!("关于《{}》征求意见采纳情况的说明", r.title),
-            &format!("How the comments on “{}” were handled", r.title),
-        ),
+        title: texts(lang).report_title.replace("{title}", &r.title),
         subtitle: match published {
-            Some(t) => format!(
-                "{} · {}",
-                r.issuer,
-                say(lang, &format!("{}发布", day(r, t, lang)), &format!("published {}", day(r, t, lang)))
-            ),
-            None => format!("{} · {}", r.issuer, say(lang, "预览，尚未发布", "preview, not published")),
+            Some(t) => format!("{} · {}", r.issuer, texts(lang).published_on.replace("{date}", &day(r, t, lang))),
+            None => format!("{} · {}", r.issuer, texts(lang).preview_not_published),
         },
         preface: r.preface.split('\n').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
         summary,
@@ -165,13 +134,13 @@ fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
 fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
     let mut b = vec![Block::Title(v.title.clone()), Block::Paragraph(v.subtitle.clone())];
     b.extend(v.preface.iter().cloned().map(Block::Paragraph));
-    b.push(Block::Heading(1, say(lang, "一、总体情况", "1. Overview")));
+    b.push(Block::Heading(1, texts(lang).n1_overview.to_string()));
     b.extend(v.summary.iter().cloned().map(Block::Paragraph));
     b.push(Block::Table {
-        header: vec![say(lang, "处理结果", "Disposition"), say(lang, "意见数", "Comments")],
+        header: vec![texts(lang).disposition.to_string(), texts(lang).comment_count.to_string()],
         rows: v.overall.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
-    b.push(Block::Heading(1, say(lang, "二、逐条采纳情况", "2. Article by article")));
+    b.push(Block::Heading(1, texts(lang).n2_article_by_article.to_string()));
     for s in &v.sections {
         b.push(Block::Heading(2, s.heading.clone()));
         b.push(Block::Paragraph(s.figures.clone()));
@@ -180,13 +149,13 @@ fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
         }
         b.extend(s.excerpts.iter().cloned().map(Block::Quote));
     }
-    b.push(Block::Heading(1, say(lang, "三、意见来源", "3. Where the comments came from")));
+    b.push(Block::Heading(1, texts(lang).n3_where_the_comments_came.to_string()));
     b.push(Block::Table {
-        header: vec![say(lang, "渠道", "Channel"), say(lang, "意见数", "Comments")],
+        header: vec![texts(lang).channel.to_string(), texts(lang).comment_count.to_string()],
         rows: v.by_channel.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
     b.push(Block::Table {
-        header: vec![say(lang, "职位", "Position"), say(lang, "意见数", "Comments")],
+        header: vec![texts(lang).f_position.to_string(), texts(lang).comment_count.to_string()],
         rows: v.by_position.iter().map(|(k, n)| vec![k.clone(), n.clone()]).collect(),
     });
     b
@@ -197,7 +166,6 @@ fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
 struct ReportPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     v: View,
     staff: Option<StaffPart>,
@@ -222,7 +190,6 @@ pub async fn public_page(
             let page = ReportPage {
                 t: texts(lang),
                 other_lang_href: format!("/c/{id}/report?lang=en"),
-                zh: lang == Lang::Zh,
                 id: id.clone(),
                 v: view(&r, Some(at), lang),
                 staff: None,
@@ -232,12 +199,8 @@ pub async fn public_page(
         Ok(None) => crate::pages::message(
             StatusCode::NOT_FOUND,
             lang,
-            &say(lang, "采纳情况尚未发布", "No report yet"),
-            &say(
-                lang,
-                "这项征求意见的采纳情况说明尚未发布。",
-                "The adoption report for this consultation has not been published yet.",
-            ),
+            texts(lang).no_report_yet,
+            texts(lang).the_adoption_report_for_this,
         ),
         Err(e) => WebError::internal(lang, e).into_response(),
     }
@@ -287,10 +250,9 @@ pub async fn public_json(
         }
         Ok(None) => Err(WebError::new(
             StatusCode::NOT_FOUND,
-            "report_not_published",
+            ErrorCode::ReportNotPublished,
             lang,
-            "采纳情况尚未发布。",
-            "The report has not been published.",
+            texts(lang).the_report_has_not_been,
         )),
         Err(e) => Err(WebError::internal(lang, e)),
     }
@@ -314,7 +276,6 @@ async fn staff_page(
     let page = ReportPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{id}/report?lang=en"),
-        zh: lang == Lang::Zh,
         id: id.to_string(),
         v: view(&report, None, lang),
         staff: Some(StaffPart {
@@ -322,7 +283,7 @@ async fn staff_page(
             is_admin: user.role == Role::Admin,
             preface,
             published: published.map(|(rev, at, _)| {
-                say(lang, &format!("已发布第 {rev} 版（{at}）"), &format!("Revision {rev} published {at}"))
+                texts(lang).revision_published.replace("{rev}", &rev.to_string()).replace("{at}", &at.to_string())
             }),
             message,
         }),
@@ -349,9 +310,7 @@ async fn publish_now(
     lang: Lang,
 ) -> Result<i64, WebError> {
     state.app.publish_report(user, c, preface, Timestamp::now()).await.map_err(|e| match e {
-        yijian_app::Error::Invalid(_) => {
-            WebError::invalid(lang, "说明不能超过10000字。", "The preface is limited to 10,000 characters.")
-        }
+        yijian_app::Error::Invalid(_) => WebError::bad(lang, texts(lang).the_preface_is_limited_to.into()),
         e => WebError::app(lang, e),
     })
 }

@@ -15,9 +15,9 @@ use yijian_domain::Lang;
 use yijian_domain::review::{Disposition, Moderation, QueueFilter, ReviewAction, ReviewStatus, action_message};
 use yijian_store::{QueueItem, QueuePage, ReviewError, SessionUser, Target};
 
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{CsrfForm, Form, Language, Staff, StaffConsultation, staff_consultation};
-use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_action, say};
+use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_action};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
 
@@ -34,10 +34,9 @@ async fn search_ids(
     state.app.search_ids(consultation, q).await.map_err(|e| match e {
         yijian_app::review::SearchFailure::Unavailable => WebError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "search_unavailable",
+            ErrorCode::SearchUnavailable,
             lang,
-            "全文检索暂不可用。",
-            "Full-text search is not available.",
+            texts(lang).full_text_search_is_not,
         ),
         e => WebError::internal(lang, e),
     })
@@ -52,16 +51,17 @@ async fn run_queue(
 ) -> Result<(QueueFilter, QueuePage, Option<usize>), WebError> {
     let filter = queue_filter(f, &c.tz, lang).map_err(|m| WebError::bad(lang, m))?;
     let before = match f.get("before") {
-        Some(b) => Some(b.parse::<i64>().map_err(|_| WebError::invalid(lang, "分页参数无效。", "Bad page cursor."))?),
+        Some(b) => Some(b.parse::<i64>().map_err(|_| WebError::bad(lang, texts(lang).bad_page_cursor.into()))?),
         None => None,
     };
-    let limit =
-        match f.get("limit") {
-            Some(l) => l.parse::<usize>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| {
-                WebError::invalid(lang, "每页条数须在1到500之间。", "limit must be between 1 and 500.")
-            })?,
-            None => PAGE_SIZE,
-        };
+    let limit = match f.get("limit") {
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=500).contains(l))
+            .ok_or_else(|| WebError::bad(lang, texts(lang).limit_must_be_between_1.into()))?,
+        None => PAGE_SIZE,
+    };
     let hits = search_ids(state, &c.meta.id, &filter, lang).await?;
     let page = state
         .app
@@ -125,7 +125,6 @@ struct Row {
 struct QueuePageView {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     is_admin: bool,
@@ -153,12 +152,16 @@ struct QueuePageView {
     filtered: bool,
 }
 
-fn opt(lang: Lang, zh: &str, en: &str) -> String {
-    say(lang, zh, en)
+fn any(lang: Lang) -> (String, String) {
+    (String::new(), texts(lang).any_value.to_string())
 }
 
-fn any(lang: Lang) -> (String, String) {
-    (String::new(), opt(lang, "全部", "Any"))
+/// When a mail arrived against the consultation's dates, in a word.
+pub(crate) fn timing_label(t: yijian_store::Timing, lang: Lang) -> &'static str {
+    match t {
+        yijian_store::Timing::Early => texts(lang).timing_early,
+        yijian_store::Timing::Late => texts(lang).timing_late,
+    }
 }
 
 pub async fn queue_page(
@@ -175,8 +178,7 @@ pub async fn queue_page(
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => (None, None, Some(e.message)),
         Err(e) => return Err(e),
     };
-    let message = f.get("done").map(|n| say(lang, &format!("已处理 {n} 条意见。"), &format!("{n} comments changed.")));
-    let zh = lang == Lang::Zh;
+    let message = f.get("done").map(|n| texts(lang).comments_changed.replace("{n}", n));
     let current = |k: &str| f.get(k).map(String::from);
     let cur = |k: &str| current(k);
     let mut statuses = vec![any(lang)];
@@ -195,8 +197,8 @@ pub async fn queue_page(
     dispositions.extend(Disposition::ALL.map(|d| (d.as_str().to_string(), d.label(lang).to_string())));
     let mut moderations = vec![
         any(lang),
-        ("none".into(), opt(lang, "未标记", "Unmarked")),
-        ("any".into(), opt(lang, "已标记", "Marked")),
+        ("none".into(), texts(lang).unmarked.to_string()),
+        ("any".into(), texts(lang).marked.to_string()),
     ];
     moderations.extend(Moderation::ALL.map(|m| (m.as_str().to_string(), m.label(lang).to_string())));
     let pairs = filter_pairs(&f);
@@ -222,10 +224,10 @@ pub async fn queue_page(
                         .map(|m| m.label(lang).to_string())
                         .unwrap_or_default(),
                     tags: i.tags.join("、"),
-                    timing: match (i.timing.as_deref().and_then(yijian_store::Timing::parse), lang) {
-                        (Some(t), Lang::Zh) => t.label().to_string(),
-                        (Some(t), _) => format!("arrived {}", t.as_str()),
-                        (None, _) => String::new(),
+                    timing: match i.timing.as_deref().and_then(yijian_store::Timing::parse) {
+                        Some(yijian_store::Timing::Early) => texts(lang).arrived_early.to_string(),
+                        Some(yijian_store::Timing::Late) => texts(lang).arrived_late.to_string(),
+                        None => String::new(),
                     },
                     opening: i.opening.clone(),
                     more: i.opinion_chars > i.opening.chars().count(),
@@ -234,17 +236,13 @@ pub async fn queue_page(
         })
         .unwrap_or_default();
     let total = match &page {
-        Some(p) if p.capped => say(lang, &format!("超过 {} 条", p.total), &format!("more than {}", p.total)),
-        Some(p) => say(lang, &format!("共 {} 条", p.total), &format!("{} in all", p.total)),
+        Some(p) if p.capped => texts(lang).more_than_n.replace("{n}", &p.total.to_string()),
+        Some(p) => texts(lang).n_in_all.replace("{n}", &p.total.to_string()),
         None => String::new(),
     };
-    let search_note = search_total.filter(|n| *n > SEARCH_CAP).map(|n| {
-        say(
-            lang,
-            &format!("全文检索共命中 {n} 条，这里只列出最新的 {SEARCH_CAP} 条；请增加关键词或筛选条件。"),
-            &format!("The search matched {n}; only the newest {SEARCH_CAP} are used. Narrow it down."),
-        )
-    });
+    let search_note = search_total
+        .filter(|n| *n > SEARCH_CAP)
+        .map(|n| texts(lang).search_capped.replace("{n}", &n.to_string()).replace("{cap}", &SEARCH_CAP.to_string()));
     let next_href = page.as_ref().and_then(|p| p.next_before).map(|b| {
         let mut pairs = pairs.clone();
         pairs.push(("before", b.to_string()));
@@ -254,7 +252,6 @@ pub async fn queue_page(
     let view = QueuePageView {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}?lang=en", c.meta.id),
-        zh,
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         is_admin: user.role == yijian_domain::staff::Role::Admin,
@@ -321,18 +318,14 @@ async fn apply_action(
 ) -> Result<u64, WebError> {
     action.check(&c.rules.articles).map_err(|e| WebError::bad(lang, action_message(e, lang)))?;
     let changed = state.app.review(user, c, target, action, Timestamp::now()).await.map_err(|e| match e {
-        yijian_app::Error::Review(ReviewError::NotFound) => WebError::new(
-            StatusCode::NOT_FOUND,
-            "comment_not_found",
-            lang,
-            "没有找到这条意见。",
-            "No such comment in this consultation.",
-        ),
+        yijian_app::Error::Review(ReviewError::NotFound) => {
+            WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, texts(lang).no_such_comment_in_this)
+        }
         yijian_app::Error::Review(ReviewError::ExcerptNotInOpinion) => {
             WebError::bad(lang, action_message(yijian_domain::review::ActionError::ExcerptNotInOpinion, lang))
         }
         yijian_app::Error::Review(ReviewError::ExcerptInBulk) => {
-            WebError::invalid(lang, "摘录只能逐条选择。", "Excerpts are chosen one comment at a time.")
+            WebError::bad(lang, texts(lang).excerpts_are_chosen_one_comment.into())
         }
         e => WebError::app(lang, e),
     })?;
@@ -391,19 +384,12 @@ pub async fn api_bulk(
     body: axum::body::Body,
 ) -> Result<Json<Value>, WebError> {
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
-        WebError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", lang, "请求体过大。", "Body too large.")
+        WebError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, lang, texts(lang).body_too_large)
     })?;
     let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| WebError::said(StatusCode::BAD_REQUEST, "malformed_json", lang, format!("{e}")))?;
-    let malformed = || {
-        WebError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            lang,
-            "请求体格式不正确。",
-            "The body must be {\"filter\": {...}, \"action\": ...}.",
-        )
-    };
+        .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, format!("{e}")))?;
+    let malformed =
+        || WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, texts(lang).the_body_must_be_filter);
     let filter_fields = Fields::from_json(v.get("filter").unwrap_or(&json!({}))).ok_or_else(malformed)?;
     let mut action_value = v.clone();
     if let Some(o) = action_value.as_object_mut() {
@@ -423,7 +409,7 @@ async fn review_by_receipt(
     lang: Lang,
 ) -> Result<(String, u64), WebError> {
     let not_found =
-        || WebError::new(StatusCode::NOT_FOUND, "comment_not_found", lang, "没有找到这条意见。", "No such comment.");
+        || WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, texts(lang).no_such_comment);
     let r = yijian_domain::receipt::Receipt::parse(receipt).ok_or_else(not_found)?;
     let info = state.app.receipt(&r).await.map_err(|e| WebError::app(lang, e))?.ok_or_else(not_found)?;
     let c = staff_consultation(state, &info.consultation_id, lang).await?;
@@ -476,7 +462,6 @@ pub async fn api_review_one(
 struct ManualPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     csrf: String,
@@ -505,12 +490,11 @@ fn manual_page(
     let lang = crate::extract::lang_of(headers);
     let csrf = crate::csrf::token_for(state, headers);
     let chosen: Vec<&str> = f.all("articles");
-    let mut positions = vec![(String::new(), say(lang, "未注明", "Not given"))];
+    let mut positions = vec![(String::new(), texts(lang).not_given.to_string())];
     positions.extend(c.meta.positions.iter().map(|p| (p.clone(), p.clone())));
     let page = ManualPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}/manual?lang=en", c.meta.id),
-        zh: lang == Lang::Zh,
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         csrf: csrf.clone(),
@@ -615,7 +599,6 @@ pub async fn api_manual(
 struct DashboardPage {
     t: &'static Texts,
     other_lang_href: String,
-    zh: bool,
     id: String,
     title: String,
     charts: Vec<String>,
@@ -632,7 +615,7 @@ async fn dashboard_data(
 
 fn label_of(kind: &str, key: &str, lang: Lang) -> String {
     match (kind, key) {
-        (_, "") => say(lang, "（无）", "(none)"),
+        (_, "") => texts(lang).none_in_brackets.to_string(),
         ("channel", ch) => channel_label(ch, lang).to_string(),
         ("disposition", d) => Disposition::parse(d).map(|d| d.label(lang).to_string()).unwrap_or_else(|| d.to_string()),
         ("moderation", m) => Moderation::parse(m).map(|m| m.label(lang).to_string()).unwrap_or_else(|| m.to_string()),
@@ -662,23 +645,16 @@ pub async fn dashboard(
         rows.iter().map(|(k, n)| (label_of(kind, k, lang), u(*n))).collect()
     };
     let charts = vec![
-        yijian_formats::svg::time_series(&say(lang, "每日收到的意见", "Comments per day"), &per_day),
-        yijian_formats::svg::bar_chart(&say(lang, "各条款收到的意见", "Comments by article"), &by_article),
-        yijian_formats::svg::bar_chart(&say(lang, "按职位", "By position"), &group("position", &d.by_position)),
-        yijian_formats::svg::bar_chart(&say(lang, "按渠道", "By channel"), &group("channel", &d.by_channel)),
-        yijian_formats::svg::bar_chart(
-            &say(lang, "按处理结果", "By disposition"),
-            &group("disposition", &d.by_disposition),
-        ),
-        yijian_formats::svg::bar_chart(
-            &say(lang, "按标记", "By moderation mark"),
-            &group("moderation", &d.by_moderation),
-        ),
+        yijian_formats::svg::time_series(texts(lang).comments_per_day, &per_day),
+        yijian_formats::svg::bar_chart(texts(lang).comments_by_article, &by_article),
+        yijian_formats::svg::bar_chart(texts(lang).by_position, &group("position", &d.by_position)),
+        yijian_formats::svg::bar_chart(texts(lang).by_channel, &group("channel", &d.by_channel)),
+        yijian_formats::svg::bar_chart(texts(lang).by_disposition, &group("disposition", &d.by_disposition)),
+        yijian_formats::svg::bar_chart(texts(lang).by_moderation_mark, &group("moderation", &d.by_moderation)),
     ];
     let page = DashboardPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{id}/dashboard?lang=en"),
-        zh: lang == Lang::Zh,
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         charts,
