@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use yijian_app::intake::{Refused, Submission};
@@ -21,18 +20,6 @@ use yijian_domain::Lang;
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;
-const OPENAPI: &str = include_str!("openapi.json");
-
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/consultations", get(list_consultations))
-        .route("/consultations/{id}", get(get_consultation))
-        .route("/consultations/{id}/comments", post(submit_comment))
-        .route("/receipts/{receipt}", get(get_receipt))
-        .route("/captcha", get(new_captcha))
-        .route("/signing-key", get(signing_key))
-        .route("/openapi.json", get(openapi))
-}
 
 pub async fn not_found(headers: HeaderMap) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", lang_of(&headers), "没有这个地址。", "No such address.")
@@ -50,7 +37,10 @@ async fn load(state: &AppState, id: &str, lang: Lang) -> Result<std::sync::Arc<L
     }
 }
 
-async fn list_consultations(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list_consultations(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
     let list = state.app.consultations().await.map_err(|e| {
         tracing::error!(error = %e, "listing consultations failed");
@@ -73,7 +63,7 @@ async fn list_consultations(State(state): State<AppState>, headers: HeaderMap) -
     Ok(Json(Value::Array(items)))
 }
 
-async fn get_consultation(
+pub(crate) async fn get_consultation(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -115,7 +105,7 @@ async fn get_consultation(
     })))
 }
 
-async fn submit_comment(
+pub(crate) async fn submit_comment(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -212,7 +202,7 @@ async fn intake(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
         .into_response())
 }
 
-async fn get_receipt(
+pub(crate) async fn get_receipt(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
     headers: HeaderMap,
@@ -245,7 +235,7 @@ async fn get_receipt(
     })))
 }
 
-async fn new_captcha(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn new_captcha(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let lang = lang_of(&headers);
     let captchas = state.app.captchas().clone();
     let challenge = tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now()))
@@ -261,15 +251,11 @@ async fn new_captcha(State(state): State<AppState>, headers: HeaderMap) -> Resul
     })))
 }
 
-async fn signing_key(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn signing_key(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "algorithm": "Ed25519",
         "encoding": "base64",
         "public_key": state.app.signing_key(),
         "signed": "the UTF-8 bytes of a draft's canonical text (title, preamble, chapter headings, articles; NFC; LF line endings)",
     }))
-}
-
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
