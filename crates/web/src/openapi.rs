@@ -83,7 +83,7 @@ pub(crate) async fn serve() -> Response {
         (name = "public", description = "Open to anyone, without a token."),
         (name = "admin", description = "The staff API. Every call carries a bearer token (`bearerAuth`); a reviewer's token may read and review, an admin's may do everything."),
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &OptionalBodies),
 )]
 pub struct ApiDoc;
 
@@ -104,6 +104,23 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Request bodies that may be left out (an empty body reads as no fields). utoipa marks a body
+/// optional only when its type is an `Option`, which would also admit a JSON `null`, refused.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let Some(op) = item.post.as_mut() else { continue };
+            if matches!(op.operation_id.as_deref(), Some("adminExportPersonal" | "adminPublishReport"))
+                && let Some(RefOr::T(body)) = op.request_body.as_mut()
+            {
+                body.required = Some(utoipa::openapi::Required::False);
+            }
+        }
     }
 }
 
@@ -823,14 +840,16 @@ enum ExportFormat {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct ExportQuery {
-    #[param(inline)]
-    format: ExportFormat,
+    /// `csv` when not given
+    #[param(inline, nullable = false)]
+    format: Option<ExportFormat>,
 }
 
+/// `format` is `csv` when not given.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct ExportRequest {
-    #[schema(inline)]
+    #[schema(inline, required = false)]
     format: ExportFormat,
     #[schema(required = false)]
     include_personal_data: bool,
@@ -938,6 +957,8 @@ mod ops {
     const LANG: &str = "Messages are in Chinese unless English is preferred (e.g. `en`).";
     const NO_TOKEN: &str = "No or bad token (code unauthenticated)";
     const NO_ROLE: &str = "The token's user lacks the role (code forbidden)";
+    const BAD_BODY: &str = "The body is not JSON, or not an object of strings, numbers, booleans and arrays of strings or numbers (code malformed_json)";
+    const NO_CONSULTATION: &str = "No such consultation (code consultation_not_found)";
 
     #[utoipa::path(
         get,
@@ -1080,6 +1101,7 @@ mod ops {
         request_body(content = inline(NewConsultation)),
         responses(
             (status = 201, description = "Created", body = inline(Created)),
+            (status = 400, description = BAD_BODY, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 409, description = "The id is already published", body = AdminError),
@@ -1131,6 +1153,8 @@ mod ops {
         request_body(content = inline(LifecycleChange)),
         responses(
             (status = 200, description = "OK", body = inline(LifecycleDone)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 409, description = "Not allowed in the consultation's state (already closed, still open, archived)", body = AdminError),
@@ -1149,6 +1173,7 @@ mod ops {
         params(("id" = String, Path, description = "The consultation's id"), QueueFilter, QueuePaging),
         responses(
             (status = 200, description = "A page; `total` stops at 10,000", body = inline(QueuePage)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "A filter value is not understood", body = AdminError),
@@ -1167,6 +1192,8 @@ mod ops {
         request_body(content = inline(ManualEntry)),
         responses(
             (status = 201, description = "Stored, once on disk", body = inline(ManualReceipt)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "Every wrong field", body = inline(ManualErrors)),
@@ -1185,6 +1212,8 @@ mod ops {
         request_body(content = inline(BulkReviewBody)),
         responses(
             (status = 200, description = "How many comments changed", body = inline(Changed)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "Bad filter or action", body = AdminError),
@@ -1220,6 +1249,7 @@ mod ops {
         request_body(content = ReviewAction),
         responses(
             (status = 200, description = "Done", body = inline(ReceiptChanged)),
+            (status = 400, description = BAD_BODY, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such comment", body = AdminError),
@@ -1238,6 +1268,7 @@ mod ops {
         params(("id" = String, Path, description = "The consultation's id")),
         responses(
             (status = 200, description = "OK", body = inline(Dashboard)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
         ),
@@ -1259,6 +1290,7 @@ mod ops {
                     (inline(Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                     (inline(Binary) = "application/jsonl"),
                 )),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "Unknown format", body = AdminError),
@@ -1274,7 +1306,7 @@ mod ops {
         tag = "admin",
         security(("bearerAuth" = [])),
         params(("id" = String, Path, description = "The consultation's id")),
-        request_body(content = inline(ExportRequest)),
+        request_body(content = inline(ExportRequest), description = "Optional: without one, the masked CSV"),
         responses(
             (status = 200, description = "The file",
                 content(
@@ -1282,6 +1314,8 @@ mod ops {
                     (inline(Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                     (inline(Binary) = "application/jsonl"),
                 )),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "No reason given", body = AdminError),
@@ -1299,6 +1333,7 @@ mod ops {
         params(("id" = String, Path, description = "The consultation's id")),
         responses(
             (status = 200, description = "OK", body = inline(AnyObject)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
         ),
@@ -1313,9 +1348,11 @@ mod ops {
         tag = "admin",
         security(("bearerAuth" = [])),
         params(("id" = String, Path, description = "The consultation's id")),
-        request_body(content = inline(ReportPublication)),
+        request_body(content = inline(ReportPublication), description = "Optional"),
         responses(
             (status = 201, description = "Published", body = inline(ReportPublished)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
         ),
@@ -1399,6 +1436,7 @@ mod ops {
         request_body(content = inline(MailAssignment)),
         responses(
             (status = 201, description = "The comment it became", body = inline(MailAssigned)),
+            (status = 400, description = BAD_BODY, body = AdminError),
             (status = 401, description = NO_TOKEN, body = AdminError),
             (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such consultation (code consultation_not_found)", body = AdminError),
