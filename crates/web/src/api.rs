@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use yijian_app::intake::{Refused, Submission};
@@ -23,20 +22,11 @@ use yijian_domain::Lang;
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;
-const OPENAPI: &str = include_str!("openapi.json");
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/consultations", get(list_consultations))
-        .route("/consultations/{id}", get(get_consultation))
-        .route("/consultations/{id}/comments", post(submit_comment))
-        .route("/receipts/{receipt}", get(get_receipt))
-        .route("/captcha", get(new_captcha))
-        .route("/signing-key", get(signing_key))
-        .route("/openapi.json", get(openapi))
-}
-
-async fn list_consultations(State(state): State<AppState>, Language(lang): Language) -> Result<Json<Value>, WebError> {
+pub(crate) async fn list_consultations(
+    State(state): State<AppState>,
+    Language(lang): Language,
+) -> Result<Json<Value>, WebError> {
     let list = state.app.consultations().await.map_err(|e| {
         tracing::error!(error = %e, "listing consultations failed");
         WebError::public_internal(lang)
@@ -58,7 +48,7 @@ async fn list_consultations(State(state): State<AppState>, Language(lang): Langu
     Ok(Json(Value::Array(items)))
 }
 
-async fn get_consultation(
+pub(crate) async fn get_consultation(
     Language(lang): Language,
     PublicConsultation(c): PublicConsultation,
 ) -> Result<Json<Value>, WebError> {
@@ -97,7 +87,7 @@ async fn get_consultation(
     })))
 }
 
-async fn submit_comment(
+pub(crate) async fn submit_comment(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -186,7 +176,7 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
         .into_response())
 }
 
-async fn get_receipt(
+pub(crate) async fn get_receipt(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
     Language(lang): Language,
@@ -211,7 +201,10 @@ async fn get_receipt(
     })))
 }
 
-async fn new_captcha(State(state): State<AppState>, Language(lang): Language) -> Result<Json<Value>, WebError> {
+pub(crate) async fn new_captcha(
+    State(state): State<AppState>,
+    Language(lang): Language,
+) -> Result<Json<Value>, WebError> {
     let captchas = state.app.captchas().clone();
     let challenge = tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now()))
         .await
@@ -226,15 +219,11 @@ async fn new_captcha(State(state): State<AppState>, Language(lang): Language) ->
     })))
 }
 
-async fn signing_key(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn signing_key(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "algorithm": "Ed25519",
         "encoding": "base64",
         "public_key": state.app.signing_key(),
         "signed": "the UTF-8 bytes of a draft's canonical text (title, preamble, chapter headings, articles; NFC; LF line endings)",
     }))
-}
-
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }

@@ -1,5 +1,5 @@
 //! The HTTP face of yijian: public pages, the staff back office, and the JSON API under
-//! `/api/v1` (see `openapi.json` beside this file).
+//! `/api/v1`, described by the OpenAPI document generated in `openapi.rs`.
 //!
 //! [`router`] builds the whole application on an [`AppState`]; the binary binds it to a socket.
 //! Handlers turn requests into calls of the use cases in `yijian-app` and their results into
@@ -17,6 +17,7 @@ mod forms;
 pub mod limits;
 pub mod mail;
 mod manage;
+pub mod openapi;
 mod pages;
 pub mod report;
 mod review;
@@ -27,9 +28,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter};
 use yijian_app::App;
 pub use yijian_app::{LiveConsultation, MailSettings, captcha};
 
@@ -117,12 +120,11 @@ pub fn router(state: AppState) -> Router {
         .route("/c/{id}/text.txt", get(pages::canonical_text))
         .route("/c/{id}/report", get(report::public_page))
         .route("/c/{id}/report.docx", get(report::public_docx))
-        .route("/api/v1/consultations/{id}/report", get(report::public_json))
         .route("/receipt", get(pages::lookup))
         .route("/privacy", get(pages::privacy))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
-        .nest("/api/v1", api::routes())
+        .merge(api_router(false))
         .merge(staff_routes(state.clone()))
         .fallback(fallback)
         .layer(middleware::from_fn(error::shape_errors))
@@ -160,24 +162,72 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/mail/{id}/raw", get(mail::raw))
         .route("/admin/mail/{id}/assign", post(mail::assign_post))
         .route("/admin/attachments/{id}", get(mail::attachment))
-        .route("/api/v1/admin/mail", get(mail::api_tray))
-        .route("/api/v1/admin/mail/{id}", get(mail::api_one))
-        .route("/api/v1/admin/mail/{id}/raw", get(mail::raw))
-        .route("/api/v1/admin/mail/{id}/assign", post(mail::api_assign))
-        .route("/api/v1/admin/attachments/{id}", get(mail::attachment))
-        .route("/api/v1/admin/comments/{receipt}", get(admin::api_comment))
-        .route("/api/v1/admin/comments/{receipt}/review", post(review::api_review_one))
-        .route("/api/v1/admin/consultations/{id}/comments", get(review::api_queue).post(review::api_manual))
-        .route("/api/v1/admin/consultations/{id}/review", post(review::api_bulk))
-        .route("/api/v1/admin/consultations/{id}/dashboard", get(review::api_dashboard))
-        .route("/api/v1/admin/consultations/{id}/export", get(export::api_export_get).post(export::api_export_post))
-        .route("/api/v1/admin/consultations/{id}/report", get(report::api_preview).post(report::api_publish))
-        .route("/api/v1/admin/consultations/{id}/{action}", post(manage::api_action))
-        .route("/api/v1/admin/drafts", get(manage::api_drafts))
-        .route("/api/v1/admin/drafts/{id}/publish", post(manage::api_publish_draft))
-        .route("/api/v1/admin/consultations", get(admin::api_consultations).post(manage::api_create))
-        .route("/api/v1/admin/users", get(admin::api_users))
+        .merge(api_router(true))
         .route_layer(middleware::from_fn_with_state(state, admin::require_staff))
+}
+
+/// A route under `/api/v1`: its method, its path, whether it is behind the staff login, and its
+/// handler.
+struct ApiRoute {
+    method: Method,
+    path: &'static str,
+    staff: bool,
+    handler: MethodRouter<AppState>,
+}
+
+fn at<H: Handler<T, AppState>, T: 'static>(method: Method, path: &'static str, handler: H) -> ApiRoute {
+    let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
+    ApiRoute { method, path, staff: path.starts_with("/api/v1/admin/"), handler: axum::routing::on(filter, handler) }
+}
+
+/// Every route under `/api/v1`, and the only place they are listed: the router serves these, and
+/// a test checks that the OpenAPI document (`openapi.rs`) lists exactly these.
+fn api_routes() -> Vec<ApiRoute> {
+    use Method as M;
+    vec![
+        at(M::GET, "/api/v1/consultations", api::list_consultations),
+        at(M::GET, "/api/v1/consultations/{id}", api::get_consultation),
+        at(M::POST, "/api/v1/consultations/{id}/comments", api::submit_comment),
+        at(M::GET, "/api/v1/consultations/{id}/report", report::public_json),
+        at(M::GET, "/api/v1/receipts/{receipt}", api::get_receipt),
+        at(M::GET, "/api/v1/captcha", api::new_captcha),
+        at(M::GET, "/api/v1/signing-key", api::signing_key),
+        at(M::GET, "/api/v1/openapi.json", openapi::serve),
+        at(M::GET, "/api/v1/admin/mail", mail::api_tray),
+        at(M::GET, "/api/v1/admin/mail/{id}", mail::api_one),
+        at(M::GET, "/api/v1/admin/mail/{id}/raw", mail::raw),
+        at(M::POST, "/api/v1/admin/mail/{id}/assign", mail::api_assign),
+        at(M::GET, "/api/v1/admin/attachments/{id}", mail::attachment),
+        at(M::GET, "/api/v1/admin/comments/{receipt}", admin::api_comment),
+        at(M::POST, "/api/v1/admin/comments/{receipt}/review", review::api_review_one),
+        at(M::GET, "/api/v1/admin/consultations/{id}/comments", review::api_queue),
+        at(M::POST, "/api/v1/admin/consultations/{id}/comments", review::api_manual),
+        at(M::POST, "/api/v1/admin/consultations/{id}/review", review::api_bulk),
+        at(M::GET, "/api/v1/admin/consultations/{id}/dashboard", review::api_dashboard),
+        at(M::GET, "/api/v1/admin/consultations/{id}/export", export::api_export_get),
+        at(M::POST, "/api/v1/admin/consultations/{id}/export", export::api_export_post),
+        at(M::GET, "/api/v1/admin/consultations/{id}/report", report::api_preview),
+        at(M::POST, "/api/v1/admin/consultations/{id}/report", report::api_publish),
+        at(M::POST, "/api/v1/admin/consultations/{id}/{action}", manage::api_action),
+        at(M::GET, "/api/v1/admin/drafts", manage::api_drafts),
+        at(M::POST, "/api/v1/admin/drafts/{id}/publish", manage::api_publish_draft),
+        at(M::GET, "/api/v1/admin/consultations", admin::api_consultations),
+        at(M::POST, "/api/v1/admin/consultations", manage::api_create),
+        at(M::GET, "/api/v1/admin/users", admin::api_users),
+    ]
+}
+
+/// The public (`staff == false`) or the staff routes of [`api_routes`].
+fn api_router(staff: bool) -> Router<AppState> {
+    api_routes()
+        .into_iter()
+        .filter(|r| r.staff == staff)
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+}
+
+/// The (method, path) of every route under `/api/v1`, as the router serves them.
+pub fn api_endpoints() -> Vec<(Method, &'static str)> {
+    api_routes().into_iter().map(|r| (r.method, r.path)).collect()
 }
 
 /// JSON for API paths, a page for everything else. An unknown path in the staff area is

@@ -1,0 +1,1515 @@
+//! The OpenAPI 3.1 document of `/api/v1`, generated from the types and declarations below and
+//! served at `/api/v1/openapi.json`.
+//!
+//! The operations are declared on documentation-only functions (module `ops`), not on the
+//! handlers: the handlers may change shape freely, and a test (`tests/it/api.rs`) checks that the
+//! document lists exactly the routes of [`crate::api_routes`], which is what the router serves.
+//! The schemas describe the JSON the handlers write; they are not used to write it.
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AllOfBuilder, KnownFormat, ObjectBuilder, Ref, Schema, SchemaFormat, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
+
+/// The document, built once.
+static DOCUMENT: LazyLock<String> =
+    LazyLock::new(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"));
+
+/// `GET /api/v1/openapi.json`.
+pub(crate) async fn serve() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str()).into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "yijian public API",
+        version = "1",
+        description = "Public consultations: read a draft, submit a comment, track it by its receipt. Times are RFC 3339 with the consultation's offset.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        ops::list_consultations,
+        ops::get_consultation,
+        ops::submit_comment,
+        ops::get_receipt,
+        ops::new_captcha,
+        ops::signing_key,
+        ops::openapi,
+        ops::get_report,
+        ops::admin_list_consultations,
+        ops::admin_create_consultation,
+        ops::admin_list_drafts,
+        ops::admin_publish_draft,
+        ops::admin_consultation_action,
+        ops::admin_queue,
+        ops::admin_manual_entry,
+        ops::admin_bulk_review,
+        ops::admin_comment,
+        ops::admin_review_comment,
+        ops::admin_dashboard,
+        ops::admin_export,
+        ops::admin_export_personal,
+        ops::admin_report_preview,
+        ops::admin_publish_report,
+        ops::admin_users,
+        ops::admin_mail_tray,
+        ops::admin_mail,
+        ops::admin_mail_raw,
+        ops::admin_mail_assign,
+        ops::admin_attachment,
+    ),
+    components(schemas(
+        Error,
+        FieldErrors,
+        ConsultationSummary,
+        Consultation,
+        CommentSubmission,
+        Receipt,
+        ReceiptStatus,
+        Captcha,
+        SigningKey,
+        AdminError,
+        QueueItem,
+        ReviewAction,
+        QueueFilter,
+        MailSummary,
+    )),
+    tags(
+        (name = "public", description = "Open to anyone, without a token."),
+        (name = "admin", description = "The staff API. Every call carries a bearer token (`bearerAuth`); a reviewer's token may read and review, an admin's may do everything."),
+    ),
+    modifiers(&BearerAuth, &OptionalBodies),
+)]
+pub struct ApiDoc;
+
+/// The one security scheme, named by every `/api/v1/admin/` operation.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `yijian token create --user NAME`. It acts with that user's role (admin or reviewer).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Request bodies that may be left out (an empty body reads as no fields). utoipa marks a body
+/// optional only when its type is an `Option`, which would also admit a JSON `null`, refused.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let Some(op) = item.post.as_mut() else { continue };
+            if matches!(op.operation_id.as_deref(), Some("adminExportPersonal" | "adminPublishReport"))
+                && let Some(RefOr::T(body)) = op.request_body.as_mut()
+            {
+                body.required = Some(utoipa::openapi::Required::False);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Schemas that are not types of their own
+// ------------------------------------------------------------------------------------------
+
+/// Any JSON object (`{"type": "object"}`).
+struct AnyObject;
+
+impl PartialSchema for AnyObject {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Object).into()
+    }
+}
+impl ToSchema for AnyObject {}
+
+/// Bytes (`{"type": "string", "format": "binary"}`).
+struct Binary;
+
+impl PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+impl ToSchema for Binary {}
+
+// ------------------------------------------------------------------------------------------
+// Public schemas
+// ------------------------------------------------------------------------------------------
+
+/// A refusal of the public API.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Error {
+    #[schema(inline)]
+    error: ErrorDetail,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ErrorDetail {
+    /// A stable code, e.g. `consultation_closed`.
+    code: String,
+    /// In the caller's language (Chinese unless English is preferred).
+    message: String,
+    /// With `consultation_not_open` and `consultation_closed`.
+    #[schema(format = DateTime, nullable = false)]
+    opens_at: Option<String>,
+    /// With `consultation_not_open` and `consultation_closed`.
+    #[schema(format = DateTime, nullable = false)]
+    closes_at: Option<String>,
+}
+
+/// Every wrong or missing field of a submission, at once.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct FieldErrors {
+    #[schema(inline)]
+    errors: Vec<FieldError>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct FieldError {
+    #[schema(inline)]
+    field: SubmissionField,
+    /// A stable code, e.g. `required`.
+    code: String,
+    message: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum SubmissionField {
+    Name,
+    IdNumber,
+    Position,
+    Phone,
+    Email,
+    Opinion,
+    Articles,
+    CaptchaId,
+    CaptchaAnswer,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Status {
+    Open,
+    Upcoming,
+    Closed,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ConsultationSummary {
+    id: String,
+    title: String,
+    #[schema(inline)]
+    status: Status,
+    #[schema(format = DateTime)]
+    opens_at: String,
+    #[schema(format = DateTime)]
+    closes_at: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Consultation {
+    id: String,
+    title: String,
+    issuer: String,
+    #[schema(inline)]
+    status: Status,
+    #[schema(format = DateTime)]
+    opens_at: String,
+    #[schema(format = DateTime)]
+    closes_at: String,
+    /// An IANA time zone, e.g. `Asia/Shanghai`.
+    time_zone: String,
+    demo: bool,
+    notice: String,
+    #[schema(inline)]
+    contact: Contact,
+    #[schema(inline)]
+    email_channel: EmailChannel,
+    positions: Vec<String>,
+    #[schema(required = false)]
+    max_opinion_chars: u32,
+    version: u32,
+    /// SHA-256 (hex) of the canonical text
+    content_sha256: String,
+    /// Ed25519 signature (base64) of the canonical text
+    signature: String,
+    preamble: String,
+    #[schema(inline)]
+    chapters: Vec<Chapter>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Contact {
+    #[schema(required = false)]
+    person: String,
+    #[schema(required = false)]
+    department: String,
+    #[schema(required = false)]
+    phone: String,
+    #[schema(required = false)]
+    email: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct EmailChannel {
+    #[schema(required = false)]
+    address: String,
+    #[schema(required = false)]
+    subject_phrase: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Chapter {
+    #[schema(required = false)]
+    number: u32,
+    #[schema(required = false)]
+    title: String,
+    #[schema(inline, required = false)]
+    articles: Vec<Article>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Article {
+    #[schema(required = false)]
+    number: u32,
+    #[schema(required = false)]
+    title: String,
+    #[schema(required = false)]
+    text: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CommentSubmission {
+    #[schema(max_length = 50)]
+    name: String,
+    /// 18-character resident ID (GB 11643-1999)
+    id_number: String,
+    /// One of the consultation's positions
+    position: String,
+    /// Mainland China mobile or fixed line, optional extension
+    phone: String,
+    #[schema(format = "idn-email")]
+    email: String,
+    #[schema(max_length = 5000)]
+    opinion: String,
+    /// Article numbers the comment is about.
+    #[schema(required = false)]
+    articles: Vec<u32>,
+    captcha_id: String,
+    captcha_answer: String,
+}
+
+/// The proof of a stored comment.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Receipt {
+    #[schema(pattern = "^YJ-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")]
+    receipt: String,
+    #[schema(format = DateTime)]
+    submitted_at: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReceiptStatus {
+    receipt: String,
+    consultation_id: String,
+    #[schema(format = DateTime)]
+    submitted_at: String,
+    status: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Captcha {
+    captcha_id: String,
+    /// data:image/png;base64,…
+    image: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct SigningKey {
+    #[schema(inline)]
+    algorithm: Algorithm,
+    #[schema(inline, required = false)]
+    encoding: Encoding,
+    public_key: String,
+    /// What exactly is signed.
+    #[schema(required = false)]
+    signed: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum Algorithm {
+    Ed25519,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Encoding {
+    Base64,
+}
+
+/// The published adoption report.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct PublishedReport {
+    revision: i64,
+    #[schema(format = DateTime)]
+    published_at: String,
+    /// The report: per article, the comments' dispositions and reasons.
+    #[schema(value_type = AnyObject, inline)]
+    report: (),
+}
+
+// ------------------------------------------------------------------------------------------
+// Staff schemas
+// ------------------------------------------------------------------------------------------
+
+/// A refusal of the staff API.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct AdminError {
+    #[schema(inline, required = false)]
+    error: AdminErrorDetail,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct AdminErrorDetail {
+    code: String,
+    message: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Channel {
+    Web,
+    Api,
+    Email,
+    Manual,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum Disposition {
+    Adopted,
+    PartlyAdopted,
+    NotAdopted,
+    OutOfScope,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Mark {
+    Spam,
+    Abusive,
+    Duplicate,
+    Hidden,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum DispositionOrNone {
+    Adopted,
+    PartlyAdopted,
+    NotAdopted,
+    OutOfScope,
+    None,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum MarkOrNone {
+    Spam,
+    Abusive,
+    Duplicate,
+    Hidden,
+    None,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Timing {
+    Early,
+    Late,
+}
+
+/// A comment in the review queue, personal data masked.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct QueueItem {
+    #[schema(required = false)]
+    receipt: String,
+    #[schema(format = DateTime, required = false)]
+    submitted_at: String,
+    #[schema(inline, required = false)]
+    channel: Channel,
+    #[schema(required = false)]
+    name: Option<String>,
+    #[schema(required = false)]
+    position: Option<String>,
+    #[schema(required = false)]
+    articles: Vec<u32>,
+    /// The first 120 characters of the opinion
+    #[schema(required = false)]
+    opening: String,
+    #[schema(required = false)]
+    opinion_chars: u32,
+    #[schema(inline, required = false)]
+    disposition: Option<Disposition>,
+    #[schema(inline, required = false)]
+    moderation: Option<Mark>,
+    #[schema(required = false)]
+    tags: Vec<String>,
+    /// A mailed comment that arrived before the consultation opened or after it closed.
+    #[schema(inline, required = false)]
+    timing: Option<Timing>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ReviewVerb {
+    Link,
+    Tag,
+    Untag,
+    Moderate,
+    Dispose,
+    Excerpt,
+}
+
+/// One action. `link` takes `articles`; `tag`/`untag` take `tag_name`; `moderate` takes `mark` (a mark or `none`) and `reason`; `dispose` takes `disposition` (or `none`) and `reason` (required; printed in the report); `excerpt` takes `excerpt` (a passage of the opinion, blank to remove; one comment at a time).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReviewAction {
+    #[schema(inline)]
+    action: ReviewVerb,
+    #[schema(required = false)]
+    articles: Vec<u32>,
+    #[schema(required = false)]
+    tag_name: String,
+    #[schema(inline, required = false)]
+    mark: MarkOrNone,
+    #[schema(inline, required = false)]
+    disposition: DispositionOrNone,
+    #[schema(required = false)]
+    reason: String,
+    #[schema(required = false)]
+    excerpt: String,
+}
+
+/// The queue's filters, as strings; every one narrows the set.
+#[derive(ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct QueueFilter {
+    /// received or disposed
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    status: Option<String>,
+    /// Article number
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    article: Option<String>,
+    /// One of the consultation's positions
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    position: Option<String>,
+    /// web, api, email or manual
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    channel: Option<String>,
+    /// First day received (YYYY-MM-DD, the consultation's time zone)
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    r#from: Option<String>,
+    /// Last day received (inclusive)
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    until: Option<String>,
+    /// adopted, partly_adopted, not_adopted or out_of_scope
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    disposition: Option<String>,
+    /// none, any, spam, abusive, duplicate or hidden
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    moderation: Option<String>,
+    /// A tag
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    tag: Option<String>,
+    /// Chinese full-text search over the opinions (all words must match; quotes for a phrase)
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    q: Option<String>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct QueuePaging {
+    /// `next_before` of the previous page
+    #[param(nullable = false)]
+    before: Option<i64>,
+    #[param(nullable = false, minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+/// `total` stops at 10,000.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct QueuePage {
+    total: i64,
+    /// `total` stopped counting at 10,000.
+    total_is_lower_bound: bool,
+    /// How many opinions the search `q` matched, when there was one.
+    search_matches: Option<i64>,
+    /// Pass as `before` for the next page; null on the last.
+    next_before: Option<i64>,
+    items: Vec<QueueItem>,
+}
+
+/// A bulk action: a [`ReviewAction`] with the `filter` (a [`QueueFilter`]) that selects the
+/// comments.
+struct BulkReviewBody;
+
+impl PartialSchema for BulkReviewBody {
+    fn schema() -> RefOr<Schema> {
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name("ReviewAction"))
+            .item(
+                ObjectBuilder::new().schema_type(Type::Object).property("filter", Ref::from_schema_name("QueueFilter")),
+            )
+            .into()
+    }
+}
+impl ToSchema for BulkReviewBody {}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Changed {
+    /// How many comments changed.
+    changed: u64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReceiptChanged {
+    receipt: String,
+    changed: u64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct StaffConsultation {
+    id: String,
+    title: String,
+    /// Comments received.
+    comments: i64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct StaffUser {
+    name: String,
+    role: String,
+    disabled: bool,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Draft {
+    id: String,
+    created_by: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct NewConsultation {
+    /// The whole consultation file (TOML front matter + Markdown)
+    source: String,
+    #[schema(required = false)]
+    publish: bool,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum DraftState {
+    Draft,
+    Published,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Created {
+    id: String,
+    #[schema(inline)]
+    state: DraftState,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Outcome {
+    id: String,
+    outcome: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum LifecycleAction {
+    Extend,
+    Close,
+    Archive,
+    Version,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct ConsultationActionPath {
+    /// The consultation's id.
+    id: String,
+    #[param(inline)]
+    action: LifecycleAction,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct LifecycleChange {
+    /// `extend`: a date or RFC 3339 instant.
+    #[schema(required = false)]
+    closes_at: String,
+    /// `extend` and `close`.
+    #[schema(required = false)]
+    reason: String,
+    /// `version`: a new consultation file.
+    #[schema(required = false)]
+    source: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct LifecycleDone {
+    id: String,
+    message: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ManualEntry {
+    opinion: String,
+    #[schema(required = false)]
+    name: String,
+    #[schema(required = false)]
+    id_number: String,
+    #[schema(required = false)]
+    position: String,
+    #[schema(required = false)]
+    phone: String,
+    #[schema(required = false)]
+    email: String,
+    #[schema(required = false)]
+    articles: Vec<u32>,
+    #[schema(required = false)]
+    note: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ManualReceipt {
+    receipt: String,
+    #[schema(format = DateTime)]
+    submitted_at: String,
+    #[schema(inline)]
+    channel: Channel,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ManualErrors {
+    #[schema(inline)]
+    errors: Vec<ManualError>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ManualError {
+    field: String,
+    message: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Dashboard {
+    #[schema(inline)]
+    per_day: Vec<DayCount>,
+    #[schema(inline)]
+    by_article: Vec<ArticleCount>,
+    #[schema(inline)]
+    by_position: Vec<KeyCount>,
+    #[schema(inline)]
+    by_channel: Vec<KeyCount>,
+    #[schema(inline)]
+    by_disposition: Vec<KeyCount>,
+    #[schema(inline)]
+    by_moderation: Vec<KeyCount>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct DayCount {
+    #[schema(format = Date)]
+    date: String,
+    comments: i64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ArticleCount {
+    article: u32,
+    comments: i64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct KeyCount {
+    key: String,
+    comments: i64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+    Jsonl,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ExportQuery {
+    /// `csv` when not given
+    #[param(inline, nullable = false)]
+    format: Option<ExportFormat>,
+}
+
+/// `format` is `csv` when not given.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ExportRequest {
+    #[schema(inline, required = false)]
+    format: ExportFormat,
+    #[schema(required = false)]
+    include_personal_data: bool,
+    /// Required with `include_personal_data`; audited.
+    #[schema(required = false)]
+    reason: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReportPublication {
+    #[schema(required = false)]
+    preface: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReportPublished {
+    revision: i64,
+    /// The public page of the report.
+    url: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Tray {
+    Unrouted,
+    Rejected,
+    Comment,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct TrayQuery {
+    /// Which tray; `unrouted` when not given
+    #[param(inline, nullable = false)]
+    state: Option<Tray>,
+    /// Mails with a smaller id (the previous page's next_before)
+    #[param(nullable = false)]
+    before: Option<i64>,
+}
+
+/// A mail as it came in, without its text.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct MailSummary {
+    id: i64,
+    state: String,
+    /// Why it was rejected or left unrouted.
+    reason: Option<String>,
+    message_id: Option<String>,
+    /// The mailbox or file it was read from.
+    source: String,
+    #[schema(format = DateTime)]
+    received_at: String,
+    #[schema(format = DateTime)]
+    imported_at: String,
+    subject: String,
+    from_name: Option<String>,
+    from_address: Option<String>,
+    raw_size: i64,
+    consultation_id: Option<String>,
+    comment_id: Option<i64>,
+    reply_state: Option<String>,
+    assigned_by: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct MailTray {
+    #[schema(inline)]
+    state: Tray,
+    /// Mails in each tray.
+    counts: std::collections::BTreeMap<String, i64>,
+    mails: Vec<MailSummary>,
+    /// Pass as `before` for the next page; null on the last.
+    next_before: Option<i64>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct MailAssignment {
+    /// The consultation's id.
+    consultation: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct MailAssigned {
+    mail_id: i64,
+    receipt: String,
+}
+
+// ------------------------------------------------------------------------------------------
+// The operations
+// ------------------------------------------------------------------------------------------
+
+/// Documentation only: each function stands for the route of the same path and method.
+#[allow(dead_code)]
+mod ops {
+    use super::*;
+
+    const LANG: &str = "Messages are in Chinese unless English is preferred (e.g. `en`).";
+    const NO_TOKEN: &str = "No or bad token (code unauthenticated)";
+    const NO_ROLE: &str = "The token's user lacks the role (code forbidden)";
+    const BAD_BODY: &str = "The body is not JSON, or not an object of strings, numbers, booleans and arrays of strings or numbers (code malformed_json)";
+    const NO_CONSULTATION: &str = "No such consultation (code consultation_not_found)";
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/consultations",
+        operation_id = "listConsultations",
+        tag = "public",
+        summary = "All consultations",
+        params(("Accept-Language" = Option<String>, Header, nullable = false, description = LANG)),
+        responses((status = 200, description = "The list", body = Vec<ConsultationSummary>)),
+    )]
+    fn list_consultations() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/consultations/{id}",
+        operation_id = "getConsultation",
+        tag = "public",
+        summary = "A consultation with its notice and verified draft",
+        params(
+            ("id" = String, Path, description = "The consultation's id"),
+            ("Accept-Language" = Option<String>, Header, nullable = false, description = LANG),
+        ),
+        responses(
+            (status = 200, description = "The consultation", body = Consultation),
+            (status = 404, description = "Unknown consultation", body = Error),
+            (status = 500, description = "The stored text failed its integrity check (code integrity_check_failed) or another server error", body = Error),
+        ),
+    )]
+    fn get_consultation() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/consultations/{id}/comments",
+        operation_id = "submitComment",
+        tag = "public",
+        summary = "Submit a comment",
+        description = "Answered 201 only once the comment is durably committed.",
+        params(
+            ("id" = String, Path, description = "The consultation's id"),
+            ("Accept-Language" = Option<String>, Header, nullable = false, description = LANG),
+        ),
+        request_body(content = CommentSubmission),
+        responses(
+            (status = 201, description = "Stored", body = Receipt,
+                headers(("Location" = String, description = "The receipt's address under /api/v1/receipts/"))),
+            (status = 400, description = "Malformed JSON (code malformed_json)", body = Error),
+            (status = 404, description = "Unknown consultation", body = Error),
+            (status = 409, description = "consultation_not_open or consultation_closed, with the dates", body = Error),
+            (status = 413, description = "Body over 64 KB (code payload_too_large)", body = Error),
+            (status = 422, description = "Every wrong or missing field", body = FieldErrors),
+            (status = 429, description = "Too many submissions from this address (code rate_limited); see Retry-After", body = Error,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        ),
+    )]
+    fn submit_comment() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/receipts/{receipt}",
+        operation_id = "getReceipt",
+        tag = "public",
+        summary = "A comment's status by its tracking number (nothing personal)",
+        params(
+            ("receipt" = String, Path, description = "YJ-XXXX-XXXX, any case, dashes optional"),
+            ("Accept-Language" = Option<String>, Header, nullable = false, description = LANG),
+        ),
+        responses(
+            (status = 200, description = "Status", body = ReceiptStatus),
+            (status = 404, description = "Unknown receipt (code receipt_not_found)", body = Error),
+        ),
+    )]
+    fn get_receipt() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/captcha",
+        operation_id = "newCaptcha",
+        tag = "public",
+        summary = "A new captcha image; its answer is single-use and expires after 10 minutes",
+        responses((status = 200, description = "The challenge", body = Captcha)),
+    )]
+    fn new_captcha() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/signing-key",
+        operation_id = "signingKey",
+        tag = "public",
+        summary = "The Ed25519 public key that signs every published draft text",
+        responses((status = 200, description = "The key", body = SigningKey)),
+    )]
+    fn signing_key() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/openapi.json",
+        operation_id = "openapi",
+        tag = "public",
+        summary = "This document",
+        responses((status = 200, description = "OpenAPI 3.1", body = inline(AnyObject))),
+    )]
+    fn openapi() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/consultations/{id}/report",
+        operation_id = "getReport",
+        tag = "public",
+        summary = "The published adoption report (no personal data); also as a page at /c/{id}/report and a Word file at /c/{id}/report.docx",
+        params(("id" = String, Path, description = "The consultation's id")),
+        responses(
+            (status = 200, description = "The latest publication", body = inline(PublishedReport)),
+            (status = 404, description = "Not published yet (code report_not_published)", body = Error),
+        ),
+    )]
+    fn get_report() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations",
+        operation_id = "adminListConsultations",
+        summary = "Consultations with their comment counts",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        responses(
+            (status = 200, description = "OK", body = inline(Vec<StaffConsultation>)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+        ),
+    )]
+    fn admin_list_consultations() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations",
+        operation_id = "adminCreateConsultation",
+        summary = "Create a consultation from a consultation file: a draft, or published at once with `publish: true` (admins only)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        request_body(content = inline(NewConsultation)),
+        responses(
+            (status = 201, description = "Created", body = inline(Created)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 409, description = "The id is already published", body = AdminError),
+            (status = 422, description = "The file has an error; the message names its line", body = AdminError),
+        ),
+    )]
+    fn admin_create_consultation() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/drafts",
+        operation_id = "adminListDrafts",
+        summary = "Unpublished drafts (admins only)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        responses(
+            (status = 200, description = "OK", body = inline(Vec<Draft>)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+        ),
+    )]
+    fn admin_list_drafts() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/drafts/{id}/publish",
+        operation_id = "adminPublishDraft",
+        summary = "Publish a draft: its text becomes version 1, signed (admins only)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The draft's id")),
+        responses(
+            (status = 200, description = "OK", body = inline(Outcome)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 404, description = "No such draft", body = AdminError),
+        ),
+    )]
+    fn admin_publish_draft() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations/{id}/{action}",
+        operation_id = "adminConsultationAction",
+        summary = "`extend` (body `closes_at`: a date or RFC 3339 instant, and `reason`), `close` (`reason`), `archive`, or `version` (`source`: a new consultation file). Every schedule change is shown on the public page. (admins only)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(ConsultationActionPath),
+        request_body(content = inline(LifecycleChange)),
+        responses(
+            (status = 200, description = "OK", body = inline(LifecycleDone)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 409, description = "Not allowed in the consultation's state (already closed, still open, archived)", body = AdminError),
+            (status = 422, description = "Bad date or missing reason", body = AdminError),
+        ),
+    )]
+    fn admin_consultation_action() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/comments",
+        operation_id = "adminQueue",
+        summary = "A page of the review queue, newest first (keyset paging with `before`)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id"), QueueFilter, QueuePaging),
+        responses(
+            (status = 200, description = "A page; `total` stops at 10,000", body = inline(QueuePage)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 422, description = "A filter value is not understood", body = AdminError),
+        ),
+    )]
+    fn admin_queue() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations/{id}/comments",
+        operation_id = "adminManualEntry",
+        summary = "Enter a comment received by letter or phone (channel manual): only `opinion` is required; `name`, `id_number`, `position`, `phone`, `email`, `articles`, `note` are checked when given",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        request_body(content = inline(ManualEntry)),
+        responses(
+            (status = 201, description = "Stored, once on disk", body = inline(ManualReceipt)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 422, description = "Every wrong field", body = inline(ManualErrors)),
+        ),
+    )]
+    fn admin_manual_entry() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations/{id}/review",
+        operation_id = "adminBulkReview",
+        summary = "Apply one action to every comment the filter selects (not just a page); audited",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        request_body(content = inline(BulkReviewBody)),
+        responses(
+            (status = 200, description = "How many comments changed", body = inline(Changed)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 422, description = "Bad filter or action", body = AdminError),
+        ),
+    )]
+    fn admin_bulk_review() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/comments/{receipt}",
+        operation_id = "adminComment",
+        summary = "One comment with personal data masked",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("receipt" = String, Path, description = "The comment's tracking number")),
+        responses(
+            (status = 200, description = "The comment: receipt, consultation_id, version, channel, submitted_at, status, name, id_number and phone (masked), position, email, articles, opinion, sender, message_id, timing", body = inline(AnyObject)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 404, description = "No such comment", body = AdminError),
+        ),
+    )]
+    fn admin_comment() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/comments/{receipt}/review",
+        operation_id = "adminReviewComment",
+        summary = "Apply one action to one comment",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("receipt" = String, Path, description = "The comment's tracking number")),
+        request_body(content = ReviewAction),
+        responses(
+            (status = 200, description = "Done", body = inline(ReceiptChanged)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 404, description = "No such comment", body = AdminError),
+            (status = 422, description = "The action is refused (unknown article, missing reason, excerpt not in the opinion)", body = AdminError),
+        ),
+    )]
+    fn admin_review_comment() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/dashboard",
+        operation_id = "adminDashboard",
+        summary = "Figures per day, article, position, channel, disposition and moderation mark",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        responses(
+            (status = 200, description = "OK", body = inline(Dashboard)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+        ),
+    )]
+    fn admin_dashboard() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/export",
+        operation_id = "adminExport",
+        summary = "Every comment as a file, ID and phone numbers masked",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id"), ExportQuery),
+        responses(
+            (status = 200, description = "The file (CSV with a UTF-8 BOM; XLSX with the comments sheet first and an articles sheet; JSON Lines)",
+                content(
+                    (inline(Binary) = "text/csv"),
+                    (inline(Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                    (inline(Binary) = "application/jsonl"),
+                )),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 422, description = "Unknown format", body = AdminError),
+        ),
+    )]
+    fn admin_export() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations/{id}/export",
+        operation_id = "adminExportPersonal",
+        summary = "Every comment as a file; with `include_personal_data: true` and a `reason` (admins only) the numbers are in full. Audited.",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        request_body(content = inline(ExportRequest), description = "Optional: without one, the masked CSV"),
+        responses(
+            (status = 200, description = "The file",
+                content(
+                    (inline(Binary) = "text/csv"),
+                    (inline(Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                    (inline(Binary) = "application/jsonl"),
+                )),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 422, description = "No reason given", body = AdminError),
+        ),
+    )]
+    fn admin_export_personal() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/report",
+        operation_id = "adminReportPreview",
+        summary = "The adoption report as it would be published now",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        responses(
+            (status = 200, description = "OK", body = inline(AnyObject)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+        ),
+    )]
+    fn admin_report_preview() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations/{id}/report",
+        operation_id = "adminPublishReport",
+        summary = "Publish the adoption report as it stands, with an optional `preface`; each publication is kept (admins only)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        request_body(content = inline(ReportPublication), description = "Optional"),
+        responses(
+            (status = 201, description = "Published", body = inline(ReportPublished)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+        ),
+    )]
+    fn admin_publish_report() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/users",
+        operation_id = "adminUsers",
+        summary = "Staff accounts (admins only)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        responses(
+            (status = 200, description = "OK", body = inline(Vec<StaffUser>)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+        ),
+    )]
+    fn admin_users() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/mail",
+        operation_id = "adminMailTray",
+        summary = "The mail trays: unrouted, rejected, or mail that became comments, newest first, 100 at a time",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(TrayQuery),
+        responses(
+            (status = 200, description = "A page of a tray", body = inline(MailTray)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 422, description = "Unknown state or bad before (code invalid)", body = AdminError),
+        ),
+    )]
+    fn admin_mail_tray() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/mail/{id}",
+        operation_id = "adminMail",
+        summary = "One mail: its summary, attachments (no bytes), whole text and receipt",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = i64, Path, description = "The mail's id")),
+        responses(
+            (status = 200, description = "The mail's summary fields, with `attachments`, `full_text` and `receipt`", body = inline(AnyObject)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 404, description = "No such mail (code mail_not_found)", body = AdminError),
+        ),
+    )]
+    fn admin_mail() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/mail/{id}/raw",
+        operation_id = "adminMailRaw",
+        summary = "The raw message as it arrived (message/rfc822). Audited as mail.raw_opened",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = i64, Path, description = "The mail's id")),
+        responses(
+            (status = 200, description = "The message", content_type = "message/rfc822", body = inline(Binary)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 404, description = "No such mail (code mail_not_found)", body = AdminError),
+        ),
+    )]
+    fn admin_mail_raw() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/mail/{id}/assign",
+        operation_id = "adminMailAssign",
+        summary = "Assign an unrouted mail to a consultation: it becomes a comment with its receipt, and gets its automatic reply when SMTP is configured",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = i64, Path, description = "The mail's id")),
+        request_body(content = inline(MailAssignment)),
+        responses(
+            (status = 201, description = "The comment it became", body = inline(MailAssigned)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 404, description = "No such consultation (code consultation_not_found)", body = AdminError),
+            (status = 409, description = "The mail is not in the unrouted tray (code mail_not_unrouted)", body = AdminError),
+            (status = 422, description = "No consultation given (code invalid)", body = AdminError),
+        ),
+    )]
+    fn admin_mail_assign() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/attachments/{id}",
+        operation_id = "adminAttachment",
+        summary = "An attachment's bytes, as a download. Audited as mail.attachment_opened",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = i64, Path, description = "The attachment's id")),
+        responses(
+            (status = 200, description = "The bytes", content_type = "application/octet-stream", body = inline(Binary)),
+            (status = 401, description = NO_TOKEN, body = AdminError),
+            (status = 403, description = NO_ROLE, body = AdminError),
+            (status = 404, description = "No such attachment, or it was left out over a limit (code attachment_not_found)", body = AdminError),
+        ),
+    )]
+    fn admin_attachment() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every operation of the document as (method, path), methods in upper case.
+    fn documented() -> BTreeSet<(String, String)> {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut ops = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                if ["get", "put", "post", "delete", "options", "head", "patch", "trace"].contains(&method.as_str()) {
+                    ops.insert((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        ops
+    }
+
+    #[test]
+    fn the_document_lists_exactly_the_routes_the_router_serves() {
+        let served: BTreeSet<(String, String)> =
+            crate::api_endpoints().into_iter().map(|(m, p)| (m.as_str().to_string(), p.to_string())).collect();
+        assert_eq!(served.len(), crate::api_endpoints().len(), "a route listed twice");
+        let documented = documented();
+        let undocumented: Vec<_> = served.difference(&documented).collect();
+        let not_served: Vec<_> = documented.difference(&served).collect();
+        assert!(undocumented.is_empty(), "served but not documented: {undocumented:?}");
+        assert!(not_served.is_empty(), "documented but not served: {not_served:?}");
+    }
+
+    #[test]
+    fn staff_operations_name_the_bearer_token_and_public_ones_none() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+        for (method, path) in documented() {
+            let op = &doc["paths"][&path][method.to_lowercase()];
+            if path.starts_with("/api/v1/admin/") {
+                assert_eq!(op["security"], serde_json::json!([{"bearerAuth": []}]), "{method} {path}");
+                assert_eq!(op["tags"], serde_json::json!(["admin"]), "{method} {path}");
+            } else {
+                assert!(op.get("security").is_none(), "{method} {path}");
+                assert_eq!(op["tags"], serde_json::json!(["public"]), "{method} {path}");
+            }
+        }
+    }
+}
