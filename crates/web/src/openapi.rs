@@ -83,7 +83,7 @@ pub(crate) async fn serve() -> Response {
         (name = "public", description = "Open to anyone, without a token."),
         (name = "admin", description = "The staff API. Every call carries a bearer token (`bearerAuth`); a reviewer's token may read and review, an admin's may do everything."),
     ),
-    modifiers(&BearerAuth, &OptionalBodies),
+    modifiers(&BearerAuth, &OptionalBodies, &StaffAnswers),
 )]
 pub struct ApiDoc;
 
@@ -104,6 +104,37 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// What every operation of the staff API may answer before its handler runs: 401 without a live
+/// token, 403 when the token's user lacks the role. Added here once rather than in each of the
+/// staff operations.
+struct StaffAnswers;
+
+impl Modify for StaffAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+        let answer = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("AdminError"))).build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/admin/") {
+                continue;
+            }
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                op.responses.responses.insert("401".into(), answer(ops::NO_TOKEN));
+                op.responses.responses.insert("403".into(), answer(ops::NO_ROLE));
+            }
+        }
     }
 }
 
@@ -955,8 +986,8 @@ mod ops {
     use super::*;
 
     const LANG: &str = "Messages are in Chinese unless English is preferred (e.g. `en`).";
-    const NO_TOKEN: &str = "No or bad token (code unauthenticated)";
-    const NO_ROLE: &str = "The token's user lacks the role (code forbidden)";
+    pub(super) const NO_TOKEN: &str = "No or bad token (code unauthenticated)";
+    pub(super) const NO_ROLE: &str = "The token's user lacks the role (code forbidden)";
     const BAD_BODY: &str = "The body is not JSON, or not an object of strings, numbers, booleans and arrays of strings or numbers (code malformed_json)";
     const NO_CONSULTATION: &str = "No such consultation (code consultation_not_found)";
 
@@ -1085,8 +1116,6 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "OK", body = inline(Vec<StaffConsultation>)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
         ),
     )]
     fn admin_list_consultations() {}
@@ -1102,8 +1131,6 @@ mod ops {
         responses(
             (status = 201, description = "Created", body = inline(Created)),
             (status = 400, description = BAD_BODY, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 409, description = "The id is already published", body = AdminError),
             (status = 422, description = "The file has an error; the message names its line", body = AdminError),
         ),
@@ -1119,8 +1146,6 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "OK", body = inline(Vec<Draft>)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
         ),
     )]
     fn admin_list_drafts() {}
@@ -1135,8 +1160,6 @@ mod ops {
         params(("id" = String, Path, description = "The draft's id")),
         responses(
             (status = 200, description = "OK", body = inline(Outcome)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such draft", body = AdminError),
         ),
     )]
@@ -1155,8 +1178,6 @@ mod ops {
             (status = 200, description = "OK", body = inline(LifecycleDone)),
             (status = 400, description = BAD_BODY, body = AdminError),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 409, description = "Not allowed in the consultation's state (already closed, still open, archived)", body = AdminError),
             (status = 422, description = "Bad date or missing reason", body = AdminError),
         ),
@@ -1174,8 +1195,6 @@ mod ops {
         responses(
             (status = 200, description = "A page; `total` stops at 10,000", body = inline(QueuePage)),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "A filter value is not understood", body = AdminError),
         ),
     )]
@@ -1194,8 +1213,6 @@ mod ops {
             (status = 201, description = "Stored, once on disk", body = inline(ManualReceipt)),
             (status = 400, description = BAD_BODY, body = AdminError),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "Every wrong field", body = inline(ManualErrors)),
         ),
     )]
@@ -1214,8 +1231,6 @@ mod ops {
             (status = 200, description = "How many comments changed", body = inline(Changed)),
             (status = 400, description = BAD_BODY, body = AdminError),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "Bad filter or action", body = AdminError),
         ),
     )]
@@ -1231,8 +1246,6 @@ mod ops {
         params(("receipt" = String, Path, description = "The comment's tracking number")),
         responses(
             (status = 200, description = "The comment: receipt, consultation_id, version, channel, submitted_at, status, name, id_number and phone (masked), position, email, articles, opinion, sender, message_id, timing", body = inline(AnyObject)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such comment", body = AdminError),
         ),
     )]
@@ -1250,8 +1263,6 @@ mod ops {
         responses(
             (status = 200, description = "Done", body = inline(ReceiptChanged)),
             (status = 400, description = BAD_BODY, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such comment", body = AdminError),
             (status = 422, description = "The action is refused (unknown article, missing reason, excerpt not in the opinion)", body = AdminError),
         ),
@@ -1269,8 +1280,6 @@ mod ops {
         responses(
             (status = 200, description = "OK", body = inline(Dashboard)),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
         ),
     )]
     fn admin_dashboard() {}
@@ -1291,8 +1300,6 @@ mod ops {
                     (inline(Binary) = "application/jsonl"),
                 )),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "Unknown format", body = AdminError),
         ),
     )]
@@ -1316,8 +1323,6 @@ mod ops {
                 )),
             (status = 400, description = BAD_BODY, body = AdminError),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "No reason given", body = AdminError),
         ),
     )]
@@ -1334,8 +1339,6 @@ mod ops {
         responses(
             (status = 200, description = "OK", body = inline(AnyObject)),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
         ),
     )]
     fn admin_report_preview() {}
@@ -1353,8 +1356,6 @@ mod ops {
             (status = 201, description = "Published", body = inline(ReportPublished)),
             (status = 400, description = BAD_BODY, body = AdminError),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
         ),
     )]
     fn admin_publish_report() {}
@@ -1368,8 +1369,6 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "OK", body = inline(Vec<StaffUser>)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
         ),
     )]
     fn admin_users() {}
@@ -1384,8 +1383,6 @@ mod ops {
         params(TrayQuery),
         responses(
             (status = 200, description = "A page of a tray", body = inline(MailTray)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 422, description = "Unknown state or bad before (code invalid)", body = AdminError),
         ),
     )]
@@ -1401,8 +1398,6 @@ mod ops {
         params(("id" = i64, Path, description = "The mail's id")),
         responses(
             (status = 200, description = "The mail's summary fields, with `attachments`, `full_text` and `receipt`", body = inline(AnyObject)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such mail (code mail_not_found)", body = AdminError),
         ),
     )]
@@ -1418,8 +1413,6 @@ mod ops {
         params(("id" = i64, Path, description = "The mail's id")),
         responses(
             (status = 200, description = "The message", content_type = "message/rfc822", body = inline(Binary)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such mail (code mail_not_found)", body = AdminError),
         ),
     )]
@@ -1437,8 +1430,6 @@ mod ops {
         responses(
             (status = 201, description = "The comment it became", body = inline(MailAssigned)),
             (status = 400, description = BAD_BODY, body = AdminError),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such consultation (code consultation_not_found)", body = AdminError),
             (status = 409, description = "The mail is not in the unrouted tray (code mail_not_unrouted)", body = AdminError),
             (status = 422, description = "No consultation given (code invalid)", body = AdminError),
@@ -1456,8 +1447,6 @@ mod ops {
         params(("id" = i64, Path, description = "The attachment's id")),
         responses(
             (status = 200, description = "The bytes", content_type = "application/octet-stream", body = inline(Binary)),
-            (status = 401, description = NO_TOKEN, body = AdminError),
-            (status = 403, description = NO_ROLE, body = AdminError),
             (status = 404, description = "No such attachment, or it was left out over a limit (code attachment_not_found)", body = AdminError),
         ),
     )]
@@ -1506,8 +1495,13 @@ mod tests {
             if path.starts_with("/api/v1/admin/") {
                 assert_eq!(op["security"], serde_json::json!([{"bearerAuth": []}]), "{method} {path}");
                 assert_eq!(op["tags"], serde_json::json!(["admin"]), "{method} {path}");
+                for code in ["401", "403"] {
+                    let schema = &op["responses"][code]["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/AdminError", "{method} {path} answers {code}");
+                }
             } else {
                 assert!(op.get("security").is_none(), "{method} {path}");
+                assert!(op["responses"].get("401").is_none(), "{method} {path}");
                 assert_eq!(op["tags"], serde_json::json!(["public"]), "{method} {path}");
             }
         }
