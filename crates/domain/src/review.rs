@@ -183,6 +183,21 @@ impl ReviewAction {
         }
     }
 
+    /// Whether the action may be applied to a whole filtered set at once. An excerpt is chosen
+    /// from one comment's words, so it is set one comment at a time.
+    pub fn allowed_in_bulk(&self) -> bool {
+        !matches!(self, ReviewAction::Excerpt(_))
+    }
+
+    /// Whether the action fits a comment whose opinion is `opinion`: an excerpt must be the
+    /// citizen's own words, so the report never quotes what they did not write.
+    pub fn fits(&self, opinion: &str) -> bool {
+        match self {
+            ReviewAction::Excerpt(Some(e)) => opinion.contains(e.trim()),
+            _ => true,
+        }
+    }
+
     /// A one-line account of the action, for the audit log's record of a bulk action.
     pub fn describe(&self) -> String {
         match self {
@@ -279,6 +294,17 @@ pub fn action_message(e: ActionError, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excerpt_is_the_comments_own_words_and_chosen_one_at_a_time() {
+        let excerpt = ReviewAction::Excerpt(Some(" 加大补贴 ".into()));
+        assert!(excerpt.fits("建议加大补贴力度"));
+        assert!(!excerpt.fits("建议加强培训"));
+        assert!(ReviewAction::Excerpt(None).fits("任何意见"));
+        assert!(!excerpt.allowed_in_bulk() && !ReviewAction::Excerpt(None).allowed_in_bulk());
+        assert!(ReviewAction::AddTag("培训".into()).allowed_in_bulk());
+        assert!(ReviewAction::AddTag("培训".into()).fits(""));
+    }
 
     #[test]
     fn dispositions_and_marks_round_trip_through_their_codes() {

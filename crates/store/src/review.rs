@@ -561,15 +561,13 @@ impl Store {
                         .fetch_optional(&self.pool)
                         .await?;
                 let (id, opinion) = id.ok_or(ReviewError::NotFound)?;
-                if let ReviewAction::Excerpt(Some(e)) = action
-                    && !opinion.contains(e.trim())
-                {
+                if !action.fits(&opinion) {
                     return Err(ReviewError::ExcerptNotInOpinion);
                 }
                 self.update_ids(actor, &[id], action, now).await
             }
             Target::Filtered { filter, ids } => {
-                if matches!(action, ReviewAction::Excerpt(_)) {
+                if !action.allowed_in_bulk() {
                     return Err(ReviewError::ExcerptInBulk);
                 }
                 // Collect the ids first (newest first, keyset), then change them chunk by chunk:
