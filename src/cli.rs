@@ -19,7 +19,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run the web server (public API), loading the demo consultation into an empty database.
+    /// Run the web server (public pages, the back office and the JSON API), loading the demo consultation into an empty database.
     Serve(ServeArgs),
     /// Import and list consultations.
     #[command(subcommand)]
