@@ -17,6 +17,7 @@ mod durability;
 mod integrity;
 mod mail;
 mod pages;
+mod numbers_in_text;
 mod privacy;
 mod review;
 mod schema;

@@ -1,7 +1,8 @@
 //! Exports of a consultation's comments as CSV, XLSX or JSONL, for the web and the command
 //! line alike.
 //!
-//! Personal data is masked unless the caller asks for it with a reason; either way the export
+//! Personal data (the ID and phone fields, and numbers written into the opinion) is masked
+//! unless the caller asks for it with a reason; either way the export
 //! is written to the audit log before the first row is. Rows are read page by page and handed
 //! to a blocking thread that writes the file, so a million comments use neither a long read
 //! transaction nor an async worker thread.
@@ -80,6 +81,11 @@ const PAGES_AHEAD: usize = 2;
 fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, personal: bool) {
     let id_number = s.id_number.as_ref().map(|i| if personal { i.expose().to_string() } else { i.to_string() });
     let phone = s.phone.as_ref().map(|p| if personal { p.stored_form() } else { p.to_string() });
+    // The opinion column holds the masked text; the text as written is sealed beside it.
+    let opinion = match s.full_opinion {
+        Some(full) if personal => full.into_exposed(),
+        _ => s.opinion,
+    };
     cells.clear();
     cells.extend([
         Cell::Text(s.receipt.to_string()),
@@ -95,7 +101,7 @@ fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, pe
         s.sender.into(),
         s.message_id.into(),
         Cell::List(s.articles.iter().map(|n| article_label(*n, Lang::Zh)).collect()),
-        Cell::Text(s.opinion),
+        Cell::Text(opinion),
         Cell::Text(if s.disposition.is_some() { "已处理" } else { "待处理" }.to_string()),
         s.disposition.map(|d| d.label(Lang::Zh).to_string()).into(),
         s.disposition_reason.into(),

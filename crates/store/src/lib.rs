@@ -14,6 +14,7 @@ mod comments;
 mod consultations;
 mod dialect;
 mod mail;
+mod masking;
 mod review;
 mod staff;
 
@@ -32,6 +33,7 @@ pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, 
 pub use mail::{
     AttachmentInfo, MailOutcome, MailStored, MailSummary, MailTarget, NewAttachment, NewMail, StoredCursor, Timing,
 };
+pub use masking::MaskingDone;
 pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
 pub use staff::{ApiToken, LoginAccount, SessionUser, StaffError, StaffUser};
 
@@ -184,7 +186,10 @@ impl Store {
         let keys = Arc::new(keys);
         let (stop_writer, stop) = tokio::sync::watch::channel(false);
         let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), stop);
-        Ok(Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source })
+        let store = Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source };
+        // Rows from before numbers in free text were masked get masked now, once.
+        store.mask_stored_personal_data().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
