@@ -126,6 +126,28 @@ pub async fn export_consultation(
     path: &Path,
     req: &ExportRequest,
     now: Timestamp,
+    progress: impl FnMut(u64),
+) -> Result<u64, ExportFailure> {
+    export_consultation_to(store, c, ExportTarget::Path(path.to_path_buf()), req, now, progress).await
+}
+
+/// Where an export is written.
+#[derive(Debug)]
+pub enum ExportTarget {
+    /// A file at this path: created readable by its owner only (0600), or truncated.
+    Path(PathBuf),
+    /// A file the caller opened, such as an unnamed temporary file that vanishes with the
+    /// process; an XLSX export streams its rows through files in `scratch` meanwhile.
+    File { file: std::fs::File, scratch: PathBuf },
+}
+
+/// [`export_consultation`] to a file at a path or one already open.
+pub async fn export_consultation_to(
+    store: &Store,
+    c: &Consultation,
+    target: ExportTarget,
+    req: &ExportRequest,
+    now: Timestamp,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, ExportFailure> {
     let reason = req.reason.as_deref().map(str::trim).unwrap_or("");
@@ -152,12 +174,14 @@ pub async fn export_consultation(
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<StoredComment>>(PAGES_AHEAD);
     let format = req.format;
-    let out: PathBuf = path.to_path_buf();
     let personal = req.include_personal_data;
     // The time zone once, not per row.
     let tz = c.meta.tz();
     let writer = tokio::task::spawn_blocking(move || -> Result<(), yijian_formats::ExportError> {
-        let mut w = ExportWriter::create(format, &out, &COLUMNS)?;
+        let mut w = match target {
+            ExportTarget::Path(path) => ExportWriter::create(format, &path, &COLUMNS)?,
+            ExportTarget::File { file, scratch } => ExportWriter::to_file(format, file, &scratch, &COLUMNS)?,
+        };
         let mut cells = Vec::with_capacity(COLUMNS.len());
         while let Some(page) = rx.blocking_recv() {
             for s in page {
@@ -201,6 +225,19 @@ impl crate::App {
         progress: impl FnMut(u64),
     ) -> Result<u64, ExportFailure> {
         export_consultation(&self.store, c, path, req, now, progress).await
+    }
+
+    /// Writes every comment of `c` to a file already open (see [`export_consultation_to`]).
+    pub async fn export_to_file(
+        &self,
+        c: &Consultation,
+        file: std::fs::File,
+        scratch: PathBuf,
+        req: &ExportRequest,
+        now: Timestamp,
+        progress: impl FnMut(u64),
+    ) -> Result<u64, ExportFailure> {
+        export_consultation_to(&self.store, c, ExportTarget::File { file, scratch }, req, now, progress).await
     }
 
     /// How many comments a consultation has, for a progress bar.
