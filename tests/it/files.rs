@@ -1,12 +1,18 @@
 //! The files yijian leaves on disk are its service user's alone (issue 11): exports (0600), the
 //! SQLite database with its -wal and -shm files (0600), the data and search index directories
-//! (0700).
+//! (0700); and web exports are bounded, one at a time per staff member and a few in all.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::Duration;
 
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use yijian_domain::staff::Role;
+use yijian_testkit::eventually;
+use yijian_web::WebOptions;
 
-use crate::harness::{Backend, DEMO_ID, ServerProcess, TestData, demo_file, run};
+use crate::harness::{Backend, DEMO_ID, InProcess, ServerProcess, TestData, demo_file, run};
 use crate::on_both_backends;
 
 fn mode(path: &Path) -> u32 {
@@ -85,3 +91,83 @@ async fn the_server_creates_nothing_others_may_read() {
     assert!(found.is_empty(), "readable by others: {found:?}");
     assert!(data.path().join("search").is_dir(), "the index is there");
 }
+
+/// A raw HTTP/1.1 GET that reads the answer's head and then stops reading, holding the
+/// download open: the socket's receive buffer is kept small so that the server cannot send
+/// the whole body ahead.
+async fn start_download(base: &str, path: &str, token: &str) -> (tokio::net::TcpStream, String) {
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8(head).unwrap())
+}
+
+async fn exports_are_bounded(backend: Backend) {
+    let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    let t = crate::review::staff(&app).await;
+    let a = app.app();
+    a.add_user("test", "rev2", Role::Reviewer, "reviewer password 2", jiff::Timestamp::now()).await.unwrap();
+    let (_, rev2) = a.create_token("test", "rev2", None, jiff::Timestamp::now()).await.unwrap();
+    // Enough text that a download cannot be sent ahead into the sockets' buffers.
+    let big = yijian_domain::comment::NewComment {
+        consultation_id: DEMO_ID.into(),
+        version: 1,
+        channel: yijian_domain::comment::Channel::Api,
+        name: None,
+        id_number: None,
+        position: None,
+        phone: None,
+        email: None,
+        opinion: "意见".repeat(400_000),
+        articles: vec![],
+        sender: None,
+        note: None,
+    };
+    for _ in 0..12 {
+        app.store().submit_comment(&big, jiff::Timestamp::now()).await.unwrap();
+    }
+    let path = format!("/api/v1/admin/consultations/{DEMO_ID}/export?format=csv");
+    let (first, head) = start_download(&app.base, &path, &t.reviewer).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // The same reviewer again, while the first is running: 429, with when to try again.
+    let res = app.client.get(app.url(&path)).bearer_auth(&t.reviewer).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "export_in_progress");
+    // Another staff member may: two at once in all.
+    let (second, head) = start_download(&app.base, &path, &t.admin).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // A third is told the server is busy.
+    let res = app.client.get(app.url(&path)).bearer_auth(&rev2).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "exports_busy");
+
+    // An abandoned download frees its slot; a finished one too.
+    drop(first);
+    let res = eventually(Duration::from_secs(20), || async {
+        let res = app.client.get(app.url(&path)).bearer_auth(&t.reviewer).send().await.unwrap();
+        if res.status() == 200 { Ok(res) } else { Err(format!("{}", res.status())) }
+    })
+    .await;
+    assert!(res.bytes().await.unwrap().len() > 12 * 2_400_000);
+    drop(second);
+    eventually(Duration::from_secs(20), || async {
+        let res = app.client.get(app.url(&path)).bearer_auth(&rev2).send().await.unwrap();
+        let status = res.status();
+        let _ = res.bytes().await;
+        if status == 200 { Ok(()) } else { Err(format!("{status}")) }
+    })
+    .await;
+}
+on_both_backends!(exports_are_bounded);

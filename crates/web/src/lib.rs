@@ -64,6 +64,8 @@ pub struct AppState {
     /// What each web form id produced, so a resubmitted form stores nothing new.
     forms: Arc<Mutex<pages::FormMemory>>,
     limiter: Option<Arc<limits::Limiter>>,
+    /// The exports running, bounded per staff member and in all.
+    exports: Arc<export::ExportSlots>,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
@@ -83,6 +85,7 @@ impl AppState {
             drafts: Arc::default(),
             forms: Arc::default(),
             limiter,
+            exports: Arc::default(),
         }
     }
 

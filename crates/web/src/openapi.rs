@@ -1001,6 +1001,10 @@ mod ops {
     const BAD_BODY: &str = "The body is not JSON, or not an object of strings, numbers, booleans and arrays of strings or numbers (code malformed_json)";
     const NO_CONSULTATION: &str = "No such consultation (code consultation_not_found)";
     const OPEN_REASON_MISSING: &str = "No reason, or one under 4 characters (code invalid)";
+    const EXPORT_IN_PROGRESS: &str =
+        "This user already has an export running: one at a time each (code export_in_progress); see Retry-After";
+    const EXPORTS_BUSY: &str =
+        "As many exports as the server runs at once are running (code exports_busy); see Retry-After";
 
     #[utoipa::path(
         get,
@@ -1312,6 +1316,10 @@ mod ops {
                 )),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 422, description = "Unknown format", body = AdminError),
+            (status = 429, description = EXPORT_IN_PROGRESS, body = AdminError,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            (status = 503, description = EXPORTS_BUSY, body = AdminError,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
         ),
     )]
     fn admin_export() {}
@@ -1335,6 +1343,10 @@ mod ops {
             (status = 400, description = BAD_BODY, body = AdminError),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 422, description = "No reason given", body = AdminError),
+            (status = 429, description = EXPORT_IN_PROGRESS, body = AdminError,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            (status = 503, description = EXPORTS_BUSY, body = AdminError,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
         ),
     )]
     fn admin_export_personal() {}

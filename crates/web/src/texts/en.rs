@@ -148,6 +148,8 @@ pub static EN: Texts = Texts {
     download: "Download",
     originals_are_for_administrators: "Only administrators may open the raw message and attachments, with a reason.",
     open_reason_required: "Give a reason (4 characters or more) to open a raw message or an attachment; it goes to the audit log.",
+    export_in_progress: "You already have an export running; try again when it has finished.",
+    exports_busy: "Too many exports are running; try again in a moment.",
     manage: "Manage",
     manage_the_consultation: "Manage the consultation",
     schedule_changes_shown_publicly: "Schedule changes (shown publicly)",

@@ -183,6 +183,8 @@ catalogue! {
     download,
     originals_are_for_administrators,
     open_reason_required,
+    export_in_progress,
+    exports_busy,
     manage,
     manage_the_consultation,
     schedule_changes_shown_publicly,

@@ -148,6 +148,8 @@ pub static ZH: Texts = Texts {
     download: "下载",
     originals_are_for_administrators: "原始邮件和附件仅管理员可写明理由后查看。",
     open_reason_required: "打开原始邮件或附件须写明理由（至少4个字），理由将记入审计日志。",
+    export_in_progress: "您已有一个导出正在进行，请等它完成后再试。",
+    exports_busy: "正在进行的导出过多，请稍后再试。",
     manage: "管理",
     manage_the_consultation: "管理征求意见",
     schedule_changes_shown_publicly: "期限变更记录（公开显示）",
