@@ -113,6 +113,34 @@ async fn numbers_written_into_text_are_masked_for_staff(backend: Backend) {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 
+    // And through the web form, where the receipt page masks them too.
+    let citizen = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let form_url = app.url(&format!("/c/{DEMO_ID}"));
+    let page = citizen.get(&form_url).send().await.unwrap().text().await.unwrap();
+    let captcha_id = page.split("name=\"captcha_id\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let answer = app.state.captchas.peek_answer(captcha_id).unwrap();
+    let web_opinion = format!("网上留言：手机 {ATTACHED_PHONE}，身份证 110105-19491231-002X。");
+    let fields = [
+        ("csrf", csrf_of(&page)),
+        ("name", "李四".into()),
+        ("id_number", "11010519491231002X".into()),
+        ("position", "教师".into()),
+        ("phone", "13912345678".into()),
+        ("email", "lisi@example.com".into()),
+        ("opinion", web_opinion.clone()),
+        ("captcha_id", captcha_id.to_string()),
+        ("captcha_answer", answer),
+        ("consent", "yes".into()),
+    ];
+    let res = citizen.post(&form_url).form(&fields).send().await.unwrap();
+    let status = res.status();
+    let page = res.text().await.unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert_masked("the receipt page", &page);
+    assert!(page.contains(ATTACHED_PHONE_MASKED) && page.contains(ID_MASKED), "{page}");
+    let start = page.find("id=\"receipt\">").unwrap() + "id=\"receipt\">".len();
+    let web_receipt = page[start..start + 12].to_string();
+
     // The mail, as a reviewer reads it: text and subject masked, attachments listed.
     let (s, mail) = get_text(&app, &t.reviewer, &format!("/api/v1/admin/mail/{mail_id}")).await;
     assert_eq!(s, 200);
@@ -125,6 +153,7 @@ async fn numbers_written_into_text_are_masked_for_staff(backend: Backend) {
     for (r, want) in [
         (&receipt, vec![ID_MASKED, PHONE_MASKED, ATTACHED_PHONE_MASKED, NOT_AN_ID]),
         (&api_receipt, vec!["138****8000，身份证110105********002X。"]),
+        (&web_receipt, vec!["手机 139****5678，身份证 110105********002X。"]),
     ] {
         let (s, c) = get_text(&app, &t.reviewer, &format!("/api/v1/admin/comments/{r}")).await;
         assert_eq!(s, 200);
@@ -277,6 +306,7 @@ async fn numbers_written_into_text_are_masked_for_staff(backend: Backend) {
     for (r, want) in [
         (&receipt, vec![ID_SPACED, PHONE_SPACED, ATTACHED_PHONE]),
         (&api_receipt, vec!["138-0013-8000", "110105-19491231-002x", "11010519491231002X"]),
+        (&web_receipt, vec![web_opinion.as_str()]),
     ] {
         let res = admin
             .post(app.url(&format!("/admin/comments/{r}/reveal")))
