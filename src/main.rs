@@ -18,6 +18,11 @@ use crate::cli::{Cli, Command};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Everything this process creates is for the service user alone: the database and its
+    // -wal and -shm files, the search index, exports, the key file. The store and the export
+    // writer also create their own files private, whatever the umask; this covers the rest
+    // (a database named by --database, files third-party code creates).
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -59,9 +59,9 @@ const STAFF_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/admin/drafts/x/publish"),
     ("GET", "/admin/mail"),
     ("GET", "/admin/mail/1"),
-    ("GET", "/admin/mail/1/raw"),
+    ("POST", "/admin/mail/1/raw"),
     ("POST", "/admin/mail/1/assign"),
-    ("GET", "/admin/attachments/1"),
+    ("POST", "/admin/attachments/1"),
     ("GET", "/api/v1/admin/mail"),
     ("GET", "/api/v1/admin/mail/1"),
     ("GET", "/api/v1/admin/mail/1/raw"),
@@ -88,6 +88,13 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
     ("POST", "/api/v1/admin/consultations"),
     ("GET", "/api/v1/admin/drafts"),
     ("POST", "/api/v1/admin/drafts/x/publish"),
+    ("POST", "/admin/mail/1/raw"),
+    ("POST", "/admin/attachments/1"),
+    ("GET", "/api/v1/admin/mail/1/raw?reason=%E4%B8%80%E4%B8%AA%E8%B6%B3%E5%A4%9F%E9%95%BF%E7%9A%84%E7%90%86%E7%94%B1"),
+    (
+        "GET",
+        "/api/v1/admin/attachments/1?reason=%E4%B8%80%E4%B8%AA%E8%B6%B3%E5%A4%9F%E9%95%BF%E7%9A%84%E7%90%86%E7%94%B1",
+    ),
 ];
 
 /// A reviewer's token and session meet 403 on every admin-only route, whatever the body.

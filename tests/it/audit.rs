@@ -165,7 +165,7 @@ async fn audits_commit_with_their_changes(backend: Backend) {
     let comment = app.comment(&admin, &receipt).await.unwrap().unwrap();
     assert_eq!((comment.disposition, comment.tags.len()), (None, 0), "review.dispose / review.add_tag");
     assert!(app.reveal(&admin, &receipt, &reason, now).await.is_err(), "no entry, no reveal");
-    assert!(app.mail_raw(&admin, mail_id, now).await.is_err(), "no entry, no raw mail");
+    assert!(app.mail_raw(&admin, mail_id, &reason, now).await.is_err(), "no entry, no raw mail");
     assert!(app.assign_mail(&admin, mail_id, DEMO_ID, now).await.is_err());
     assert_eq!(app.mail(&admin, mail_id).await.unwrap().unwrap().summary.state, "unrouted", "mail.assigned");
     let path = data.path().join("export.csv");

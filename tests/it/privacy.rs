@@ -50,6 +50,8 @@ async fn personal_data_is_nowhere_in_clear(backend: Backend) {
         let mut body = good_body();
         body["id_number"] = json!(ID.to_lowercase());
         body["phone"] = json!(phone);
+        // Written into the opinion too, as citizens do: masked there, sealed as written.
+        body["opinion"] = json!(format!("我的身份证号{ID}，电话{PHONE}，请回复。"));
         let res = client.post(&url).json(&body).send().await.unwrap();
         assert_eq!(res.status(), 201);
         let text = res.text().await.unwrap();
@@ -63,6 +65,19 @@ async fn personal_data_is_nowhere_in_clear(backend: Backend) {
     assert_eq!(res.status(), 422);
     let text = res.text().await.unwrap();
     assert!(!text.contains("110105194912310021") && !text.contains("139123456780"), "{text}");
+
+    // And by mail, in the body: the mail's text is sealed like its raw bytes.
+    let mail_dir = tempfile::tempdir().unwrap();
+    let eml = mail_dir.path().join("numbers.eml");
+    let title = "辽宁省人力资源社会保障领域支持和保障人工智能高质量发展的若干措施（征求意见稿）";
+    let body = format!("我的意见：加强培训。身份证号{ID}，电话{PHONE}。");
+    std::fs::write(
+        &eml,
+        yijian_mailgen::corpus::MailSpec::simple(title, "张三 <zhangsan@example.cn>", &body).to_bytes(),
+    )
+    .unwrap();
+    let (ok, out, err) = crate::harness::run(&["mail", "import", &eml.display().to_string()], Some(&data));
+    assert!(ok && out.contains("\"imported\":1"), "{out} {err}");
 
     let log = server.stderr();
     // Killed, not stopped: the WAL and any journal stay behind to be searched too.

@@ -1,7 +1,8 @@
 //! Exports of a consultation's comments as CSV, XLSX or JSONL, for the web and the command
 //! line alike.
 //!
-//! Personal data is masked unless the caller asks for it with a reason; either way the export
+//! Personal data (the ID and phone fields, and numbers written into the opinion) is masked
+//! unless the caller asks for it with a reason; either way the export
 //! is written to the audit log before the first row is. Rows are read page by page and handed
 //! to a blocking thread that writes the file, so a million comments use neither a long read
 //! transaction nor an async worker thread.
@@ -80,6 +81,11 @@ const PAGES_AHEAD: usize = 2;
 fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, personal: bool) {
     let id_number = s.id_number.as_ref().map(|i| if personal { i.expose().to_string() } else { i.to_string() });
     let phone = s.phone.as_ref().map(|p| if personal { p.stored_form() } else { p.to_string() });
+    // The opinion column holds the masked text; the text as written is sealed beside it.
+    let opinion = match s.full_opinion {
+        Some(full) if personal => full.into_exposed(),
+        _ => s.opinion,
+    };
     cells.clear();
     cells.extend([
         Cell::Text(s.receipt.to_string()),
@@ -95,7 +101,7 @@ fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, pe
         s.sender.into(),
         s.message_id.into(),
         Cell::List(s.articles.iter().map(|n| article_label(*n, Lang::Zh)).collect()),
-        Cell::Text(s.opinion),
+        Cell::Text(opinion),
         Cell::Text(if s.disposition.is_some() { "已处理" } else { "待处理" }.to_string()),
         s.disposition.map(|d| d.label(Lang::Zh).to_string()).into(),
         s.disposition_reason.into(),
@@ -118,6 +124,28 @@ pub async fn export_consultation(
     store: &Store,
     c: &Consultation,
     path: &Path,
+    req: &ExportRequest,
+    now: Timestamp,
+    progress: impl FnMut(u64),
+) -> Result<u64, ExportFailure> {
+    export_consultation_to(store, c, ExportTarget::Path(path.to_path_buf()), req, now, progress).await
+}
+
+/// Where an export is written.
+#[derive(Debug)]
+pub enum ExportTarget {
+    /// A file at this path: created readable by its owner only (0600), or truncated.
+    Path(PathBuf),
+    /// A file the caller opened, such as an unnamed temporary file that vanishes with the
+    /// process; an XLSX export streams its rows through files in `scratch` meanwhile.
+    File { file: std::fs::File, scratch: PathBuf },
+}
+
+/// [`export_consultation`] to a file at a path or one already open.
+pub async fn export_consultation_to(
+    store: &Store,
+    c: &Consultation,
+    target: ExportTarget,
     req: &ExportRequest,
     now: Timestamp,
     mut progress: impl FnMut(u64),
@@ -146,12 +174,14 @@ pub async fn export_consultation(
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<StoredComment>>(PAGES_AHEAD);
     let format = req.format;
-    let out: PathBuf = path.to_path_buf();
     let personal = req.include_personal_data;
     // The time zone once, not per row.
     let tz = c.meta.tz();
     let writer = tokio::task::spawn_blocking(move || -> Result<(), yijian_formats::ExportError> {
-        let mut w = ExportWriter::create(format, &out, &COLUMNS)?;
+        let mut w = match target {
+            ExportTarget::Path(path) => ExportWriter::create(format, &path, &COLUMNS)?,
+            ExportTarget::File { file, scratch } => ExportWriter::to_file(format, file, &scratch, &COLUMNS)?,
+        };
         let mut cells = Vec::with_capacity(COLUMNS.len());
         while let Some(page) = rx.blocking_recv() {
             for s in page {
@@ -195,6 +225,19 @@ impl crate::App {
         progress: impl FnMut(u64),
     ) -> Result<u64, ExportFailure> {
         export_consultation(&self.store, c, path, req, now, progress).await
+    }
+
+    /// Writes every comment of `c` to a file already open (see [`export_consultation_to`]).
+    pub async fn export_to_file(
+        &self,
+        c: &Consultation,
+        file: std::fs::File,
+        scratch: PathBuf,
+        req: &ExportRequest,
+        now: Timestamp,
+        progress: impl FnMut(u64),
+    ) -> Result<u64, ExportFailure> {
+        export_consultation_to(&self.store, c, ExportTarget::File { file, scratch }, req, now, progress).await
     }
 
     /// How many comments a consultation has, for a progress bar.

@@ -1,11 +1,13 @@
 //! The mail trays: mail no subject routed (staff assign it to a consultation, and it becomes a
 //! comment with its receipt then), mail that could not become a comment, and the source of
-//! every comment that came by mail. Opening a raw message or an attachment is audited before
-//! the bytes are read out: both may hold personal data the comment's masking does not cover.
+//! every comment that came by mail. Staff read a mail's text with the ID and phone numbers in it
+//! masked, as in comments. Opening a raw message or an attachment is for admins, with a reason,
+//! and audited before the bytes are handed out: both hold whatever the citizen wrote, unmasked.
 
 use jiff::Timestamp;
+use yijian_domain::pii::mask_sensitive;
 use yijian_domain::receipt::Receipt;
-use yijian_domain::staff::Permission;
+use yijian_domain::staff::{AuditReason, Permission};
 use yijian_mail::intake::{Intake, Outcome};
 use yijian_store::{AttachmentInfo, Audit, MailSummary, SessionUser};
 
@@ -15,6 +17,7 @@ use crate::{App, Error};
 pub struct MailView {
     pub summary: MailSummary,
     pub attachments: Vec<AttachmentInfo>,
+    /// The mail's whole text, ID and phone numbers masked.
     pub full_text: Option<String>,
     /// The comment it became, if it did.
     pub receipt: Option<Receipt>,
@@ -42,7 +45,8 @@ impl App {
         before: Option<i64>,
     ) -> Result<(Vec<MailSummary>, Vec<(String, i64)>), Error> {
         self.require(user, Permission::ReadMail)?;
-        Ok((self.store.mail_tray(tray, limit, before).await?, self.store.mail_counts().await?))
+        let mails = self.store.mail_tray(tray, limit, before).await?.into_iter().map(masked_summary).collect();
+        Ok((mails, self.store.mail_counts().await?))
     }
 
     /// The consultations a mail may be assigned to (published, not archived).
@@ -54,8 +58,9 @@ impl App {
     pub async fn mail(&self, user: &SessionUser, id: i64) -> Result<Option<MailView>, Error> {
         self.require(user, Permission::ReadMail)?;
         let Some(summary) = self.store.mail_summary(id).await? else { return Ok(None) };
+        let summary = masked_summary(summary);
         let attachments = self.store.mail_attachments(id).await?;
-        let full_text = self.store.mail_full_text(id).await?;
+        let full_text = self.store.mail_full_text(id).await?.map(|t| t.masked());
         let receipt = match summary.comment_id {
             Some(cid) => self.store.receipt_of_comment(cid).await?,
             None => None,
@@ -72,32 +77,42 @@ impl App {
         self.require(user, Permission::Review)?;
         let Some(mail) = self.store.mail_of_comment(comment_id).await? else { return Ok(None) };
         let attachments = self.store.mail_attachments(mail.id).await?;
-        Ok(Some((mail, attachments)))
+        Ok(Some((masked_summary(mail), attachments)))
     }
 
-    /// The message as it arrived. Audited first: no entry, no bytes.
-    pub async fn mail_raw(&self, user: &SessionUser, id: i64, now: Timestamp) -> Result<Option<Vec<u8>>, Error> {
-        self.require(user, Permission::ReadMail)?;
+    /// The message as it arrived, for an admin who gives a reason. Audited first: no entry, no
+    /// bytes.
+    pub async fn mail_raw(
+        &self,
+        user: &SessionUser,
+        id: i64,
+        reason: &AuditReason,
+        now: Timestamp,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        self.require(user, Permission::OpenMailOriginals)?;
         let Some(raw) = self.store.mail_raw(id).await? else { return Ok(None) };
-        let entry = Audit::new(&user.name, "mail.raw_opened", &format!("mail:{id}"), format!("bytes={}", raw.len()));
+        let detail = format!("bytes={}; reason={reason}", raw.len());
+        let entry = Audit::new(&user.name, "mail.raw_opened", &format!("mail:{id}"), detail);
         self.store.audit(now, entry).await?;
         Ok(Some(raw))
     }
 
-    /// An attachment's bytes. Audited first: no entry, no bytes.
+    /// An attachment's bytes, for an admin who gives a reason. Audited first: no entry, no
+    /// bytes.
     pub async fn attachment(
         &self,
         user: &SessionUser,
         id: i64,
+        reason: &AuditReason,
         now: Timestamp,
     ) -> Result<Option<(AttachmentInfo, Vec<u8>)>, Error> {
-        self.require(user, Permission::ReadMail)?;
+        self.require(user, Permission::OpenMailOriginals)?;
         let Some((info, bytes)) = self.store.attachment_content(id).await? else { return Ok(None) };
         let entry = Audit::new(
             &user.name,
             "mail.attachment_opened",
             &format!("attachment:{id}"),
-            format!("mail={}", info.mail_id),
+            format!("mail={}; reason={reason}", info.mail_id),
         );
         self.store.audit(now, entry).await?;
         Ok(Some((info, bytes)))
@@ -137,4 +152,12 @@ impl App {
         }
         Ok(receipt)
     }
+}
+
+/// A mail's particulars as staff see them: numbers in the subject masked, like the text.
+fn masked_summary(mut m: MailSummary) -> MailSummary {
+    if let std::borrow::Cow::Owned(subject) = mask_sensitive(&m.subject) {
+        m.subject = subject;
+    }
+    m
 }

@@ -34,7 +34,8 @@ impl Role {
             Permission::ManageConsultations
             | Permission::ManageUsers
             | Permission::PublishReport
-            | Permission::RevealPersonalData => self == Role::Admin,
+            | Permission::RevealPersonalData
+            | Permission::OpenMailOriginals => self == Role::Admin,
         }
     }
 }
@@ -64,6 +65,9 @@ pub enum Permission {
     PublishReport,
     /// See or export ID and phone numbers unmasked, with a reason that is audited.
     RevealPersonalData,
+    /// Download a mail as it arrived, or its attachments, with a reason that is audited: they
+    /// hold whatever the citizen wrote or scanned, unmasked.
+    OpenMailOriginals,
 }
 
 /// A reason given for an audited act (a reveal of personal data, a change of deadline): it is
@@ -255,6 +259,7 @@ mod tests {
             Permission::ManageUsers,
             Permission::PublishReport,
             Permission::RevealPersonalData,
+            Permission::OpenMailOriginals,
         ] {
             assert!(!Role::Reviewer.may(p) && Role::Admin.may(p), "{p:?}");
         }

@@ -20,7 +20,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use crate::FieldCode;
-use crate::pii::{IdNumber, PhoneNumber, cn_area_code_len};
+use crate::pii::{IdNumber, PhoneNumber, cn_area_code_len, id_check_character};
 
 /// The longest name accepted, in Unicode scalar values.
 pub const NAME_MAX_CHARS: usize = 50;
@@ -130,14 +130,6 @@ fn digits_value(digits: &[u8]) -> u32 {
 /// and Taiwan residents.
 fn is_province_code(code: u32) -> bool {
     matches!(code, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81..=83)
-}
-
-/// The ISO 7064 MOD 11-2 check character of the first 17 digits.
-fn id_check_character(first17: &[u8]) -> u8 {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
-    CHECK[(sum % 11) as usize]
 }
 
 // ---------------------------------------------------------------------------------------------

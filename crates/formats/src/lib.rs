@@ -15,7 +15,7 @@ pub mod svg;
 pub mod table;
 mod xml;
 
-pub use table::{ArticleCount, Cell, Column, ExportWriter, Format, ParseFormatError};
+pub use table::{ArticleCount, Cell, Column, ExportWriter, Format, ParseFormatError, create_private};
 
 /// Why a file could not be written.
 ///

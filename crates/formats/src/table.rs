@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::fs::File;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -179,11 +180,29 @@ impl ExportWriter {
     /// For XLSX the rows are streamed into an unnamed temporary file in the same directory as
     /// `path`, which must therefore be writable; that keeps a large export off a RAM-backed
     /// `/tmp`.
+    ///
+    /// The file is made readable and writable by its owner only (mode 0600), a file that was
+    /// there before included: an export holds what citizens wrote.
     pub fn create(format: Format, path: &Path, columns: &[Column]) -> Result<ExportWriter, ExportError> {
+        let scratch = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        ExportWriter::to_file(format, create_private(path)?, scratch, columns)
+    }
+
+    /// Like [`create`](ExportWriter::create), into a file the caller opened (an unnamed
+    /// temporary file, say); an XLSX export streams its rows through `scratch` meanwhile.
+    pub fn to_file(
+        format: Format,
+        file: File,
+        scratch: &Path,
+        columns: &[Column],
+    ) -> Result<ExportWriter, ExportError> {
         let sink = match format {
-            Format::Csv => Sink::Csv(Box::new(csv_sink::CsvSink::create(path, columns)?)),
-            Format::Xlsx => Sink::Xlsx(Box::new(xlsx_sink::XlsxSink::create(path, columns)?)),
-            Format::Jsonl => Sink::Jsonl(jsonl_sink::JsonlSink::create(path, columns)?),
+            Format::Csv => Sink::Csv(Box::new(csv_sink::CsvSink::new(file, columns)?)),
+            Format::Xlsx => Sink::Xlsx(Box::new(xlsx_sink::XlsxSink::new(file, scratch, columns)?)),
+            Format::Jsonl => Sink::Jsonl(jsonl_sink::JsonlSink::new(file, columns)?),
         };
         Ok(ExportWriter { columns: columns.len(), sink })
     }
@@ -209,6 +228,15 @@ impl ExportWriter {
             Sink::Jsonl(sink) => sink.finish(),
         }
     }
+}
+
+/// Creates (or truncates) `path` for writing, readable and writable by its owner only, whatever
+/// the umask, and whatever mode a file already there had.
+pub fn create_private(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// The separator for [`Cell::List`] in spreadsheets: a full-width semicolon, which reads

@@ -5,7 +5,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 use yijian_domain::comment::{Channel, NewComment};
-use yijian_domain::pii::{IdNumber, PhoneNumber};
+use yijian_domain::pii::{FullText, IdNumber, PhoneNumber, mask_sensitive};
 use yijian_domain::receipt::Receipt;
 use yijian_domain::review::{Disposition, Moderation};
 
@@ -24,7 +24,10 @@ pub(crate) struct SealedComment {
     pub(crate) id_number_enc: Option<Vec<u8>>,
     pub(crate) id_number_index: Option<Vec<u8>>,
     pub(crate) phone_enc: Option<Vec<u8>>,
+    /// With its ID and phone numbers masked.
     pub(crate) opinion: String,
+    /// The opinion as written, sealed; only when masking changed it.
+    pub(crate) opinion_enc: Option<Vec<u8>>,
     pub(crate) articles: String,
     pub(crate) sender: Option<String>,
     pub(crate) note: Option<String>,
@@ -77,7 +80,11 @@ pub struct StoredComment {
     pub email: Option<String>,
     pub id_number: Option<IdNumber>,
     pub phone: Option<PhoneNumber>,
+    /// The opinion with any ID and phone numbers in it masked: what staff read, search, export
+    /// and quote.
     pub opinion: String,
+    /// The opinion as written, when it held numbers that masking hid.
+    pub full_opinion: Option<FullText>,
     pub articles: Vec<u32>,
     pub sender: Option<String>,
     pub note: Option<String>,
@@ -98,7 +105,7 @@ pub struct StoredComment {
 /// The columns [`Store::comment_from_row`] reads, in its order.
 pub(crate) const COMMENT_COLUMNS: &str = "id, receipt, consultation_id, version, channel, submitted_at, status, name, \
     position, email, id_number_enc, phone_enc, opinion, articles, sender, note, disposition, disposition_reason, \
-    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing";
+    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing, opinion_enc";
 
 pub(crate) fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
     format!("comments.{column}:{}", receipt.compact()).into_bytes()
@@ -108,6 +115,14 @@ pub(crate) const ID_INDEX_PURPOSE: &str = "id_number";
 
 impl Store {
     pub(crate) fn seal(&self, c: &NewComment, receipt: Receipt, submitted_at: Timestamp) -> SealedComment {
+        // Numbers written into the opinion, whatever the channel, are masked in the text every
+        // reader gets, and the text as written is sealed beside it.
+        let (opinion, opinion_enc) = match mask_sensitive(&c.opinion) {
+            std::borrow::Cow::Borrowed(_) => (c.opinion.clone(), None),
+            std::borrow::Cow::Owned(masked) => {
+                (masked, Some(self.keys.seal(c.opinion.as_bytes(), &aad("opinion", &receipt))))
+            }
+        };
         SealedComment {
             receipt,
             submitted_at,
@@ -126,7 +141,8 @@ impl Store {
                 .as_ref()
                 .map(|id| self.keys.blind_index(ID_INDEX_PURPOSE, id.expose()).to_vec()),
             phone_enc: c.phone.as_ref().map(|p| self.keys.seal(p.stored_form().as_bytes(), &aad("phone", &receipt))),
-            opinion: c.opinion.clone(),
+            opinion,
+            opinion_enc,
             articles: serde_json::to_string(&c.articles).expect("numbers serialise"),
             sender: c.sender.clone(),
             note: c.note.clone(),
@@ -225,6 +241,7 @@ impl Store {
             id_number: open("id_number", row.try_get(10)?)?.map(IdNumber::from_normalised),
             phone: open("phone", row.try_get(11)?)?.map(|s| PhoneNumber::from_stored(&s)),
             opinion: row.try_get(12)?,
+            full_opinion: open("opinion", row.try_get(26)?)?.map(FullText::new),
             articles: serde_json::from_str(&articles).map_err(|e| StoreError::Corrupt(format!("articles: {e}")))?,
             sender: row.try_get(14)?,
             note: row.try_get(15)?,
@@ -346,15 +363,15 @@ async fn writer_loop(
 }
 
 /// Chunk sizes for multi-row inserts. A few fixed shapes keep the prepared-statement cache
-/// warm; 64 rows × 15 columns stays far below SQLite's 32,766 bound parameters.
+/// warm; 64 rows × 16 columns stays far below SQLite's 32,766 bound parameters.
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
-const COLUMNS: usize = 15;
+const COLUMNS: usize = 16;
 
 /// See [`Backend::insert_parameter`] for why the parameters differ.
 fn insert_sql(backend: Backend, rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
-         id_number_enc, id_number_index, phone_enc, opinion, articles, sender, note) VALUES ",
+         id_number_enc, id_number_index, phone_enc, opinion, opinion_enc, articles, sender, note) VALUES ",
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -419,6 +436,7 @@ async fn insert_chunk(
             .bind(c.id_number_index.clone())
             .bind(c.phone_enc.clone())
             .bind(c.opinion.clone())
+            .bind(c.opinion_enc.clone())
             .bind(c.articles.clone())
             .bind(c.sender.clone())
             .bind(c.note.clone());

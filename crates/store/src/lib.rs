@@ -14,6 +14,7 @@ mod comments;
 mod consultations;
 mod dialect;
 mod mail;
+mod masking;
 mod review;
 mod staff;
 
@@ -32,6 +33,7 @@ pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, 
 pub use mail::{
     AttachmentInfo, MailOutcome, MailStored, MailSummary, MailTarget, NewAttachment, NewMail, StoredCursor, Timing,
 };
+pub use masking::MaskingDone;
 pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
 pub use staff::{ApiToken, LoginAccount, SessionUser, StaffError, StaffUser};
 
@@ -133,7 +135,11 @@ impl Store {
                 .map_err(|source| StoreError::DataDir { path: opts.data_dir.clone(), source })?;
         }
         let (url, backend) = match &opts.database_url {
-            None => (sqlite_url(&opts.data_dir.join("yijian.sqlite3")), Backend::Sqlite),
+            None => {
+                let path = opts.data_dir.join("yijian.sqlite3");
+                create_private(&path).map_err(|source| StoreError::DataDir { path: path.clone(), source })?;
+                (sqlite_url(&path), Backend::Sqlite)
+            }
             Some(u) => (u.clone(), Backend::from_url(u)?),
         };
         let pool = match backend {
@@ -184,7 +190,10 @@ impl Store {
         let keys = Arc::new(keys);
         let (stop_writer, stop) = tokio::sync::watch::channel(false);
         let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), stop);
-        Ok(Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source })
+        let store = Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source };
+        // Rows from before numbers in free text were masked get masked now, once.
+        store.mask_stored_personal_data().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
@@ -211,6 +220,18 @@ impl Store {
         let _ = self.stop_writer.send(true);
         drop(self.writer);
         self.pool.close().await;
+    }
+}
+
+/// Creates the database file, empty, readable and writable by this user only, unless it
+/// exists. SQLite gives its -wal and -shm files the database file's permissions, so they are
+/// private too, whatever the process's umask.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -8,6 +8,7 @@
 use jiff::Timestamp;
 use sqlx::{Acquire, Row};
 use yijian_domain::comment::NewComment;
+use yijian_domain::pii::FullText;
 use yijian_domain::receipt::Receipt;
 
 use crate::audit::Audit;
@@ -155,6 +156,10 @@ fn raw_aad(message_key: &str) -> Vec<u8> {
     format!("mails.raw:{message_key}").into_bytes()
 }
 
+pub(crate) fn full_text_aad(message_key: &str) -> Vec<u8> {
+    format!("mails.full_text:{message_key}").into_bytes()
+}
+
 fn attachment_aad(message_key: &str, position: i64) -> Vec<u8> {
     format!("mail_attachments.content:{message_key}:{position}").into_bytes()
 }
@@ -198,8 +203,8 @@ async fn insert_comment(
         let c: SealedComment = store.seal(comment, receipt, received_at);
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
-             id_number_enc, id_number_index, phone_enc, opinion, articles, sender, note, message_id, timing) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             id_number_enc, id_number_index, phone_enc, opinion, opinion_enc, articles, sender, note, message_id, \
+             timing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT (receipt) DO NOTHING RETURNING id",
         )
         .bind(c.receipt.compact().to_string())
@@ -214,6 +219,7 @@ async fn insert_comment(
         .bind(c.id_number_index)
         .bind(c.phone_enc)
         .bind(c.opinion)
+        .bind(c.opinion_enc)
         .bind(c.articles)
         .bind(c.sender)
         .bind(c.note)
@@ -267,7 +273,7 @@ impl Store {
             };
             let mail_id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO mails (message_key, message_id, state, reason, source, received_at, imported_at, subject, \
-                 from_name, from_address, raw_enc, raw_size, full_text, consultation_id) \
+                 from_name, from_address, raw_enc, raw_size, full_text_enc, consultation_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                  ON CONFLICT (message_key) DO NOTHING RETURNING id",
             )
@@ -283,7 +289,7 @@ impl Store {
             .bind(mail.from_address.clone())
             .bind(self.keys.seal(&mail.raw, &raw_aad(&mail.message_key)))
             .bind(mail.raw.len() as i64)
-            .bind(mail.full_text.clone())
+            .bind(mail.full_text.as_ref().map(|t| self.keys.seal(t.as_bytes(), &full_text_aad(&mail.message_key))))
             .bind(consultation)
             .fetch_optional(&mut *tx)
             .await?;
@@ -431,13 +437,30 @@ impl Store {
         Ok(Some(plain.to_vec()))
     }
 
-    /// The whole text of a mail before trimming, if it was readable.
-    pub async fn mail_full_text(&self, mail_id: i64) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT full_text FROM mails WHERE id = $1")
+    /// The whole text of a mail before trimming, if it was readable, as written: numbers in
+    /// it unmasked (it prints masked). Opened from its envelope; a mail stored before the text
+    /// was sealed, and not yet sealed by [`Store::mask_stored_personal_data`], has it in clear.
+    pub async fn mail_full_text(&self, mail_id: i64) -> Result<Option<FullText>, StoreError> {
+        let row = sqlx::query("SELECT message_key, full_text_enc, full_text FROM mails WHERE id = $1")
             .bind(mail_id)
             .fetch_optional(&self.pool)
-            .await?
-            .flatten())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let key: String = row.try_get(0)?;
+        let text = match row.try_get::<Option<Vec<u8>>, _>(1)? {
+            Some(envelope) => {
+                let plain = self
+                    .keys
+                    .open(&envelope, &full_text_aad(&key))
+                    .map_err(|e| StoreError::Corrupt(format!("text of mail {mail_id}: {e}")))?;
+                Some(
+                    String::from_utf8(plain.to_vec())
+                        .map_err(|_| StoreError::Corrupt(format!("text of mail {mail_id}: not UTF-8")))?,
+                )
+            }
+            None => row.try_get::<Option<String>, _>(2)?,
+        };
+        Ok(text.map(FullText::new))
     }
 
     pub async fn mail_attachments(&self, mail_id: i64) -> Result<Vec<AttachmentInfo>, StoreError> {

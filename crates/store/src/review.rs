@@ -8,7 +8,7 @@
 use jiff::Timestamp;
 use sqlx::Row;
 use yijian_domain::comment::Channel;
-use yijian_domain::pii::{IdNumber, PhoneNumber};
+use yijian_domain::pii::{FullText, IdNumber, PhoneNumber};
 use yijian_domain::receipt::Receipt;
 use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
 
@@ -360,7 +360,7 @@ const OPENING_CHARS: usize = 120;
 const IN_CONSULTATION: &str = "consultation_id = $1";
 
 /// The columns SQLite's page JSON holds, in [`PageRow`]'s order.
-const PAGE_COLUMNS: [&str; 26] = [
+const PAGE_COLUMNS: [&str; 27] = [
     "id",
     "receipt",
     "consultation_id",
@@ -387,6 +387,7 @@ const PAGE_COLUMNS: [&str; 26] = [
     "reviewed_at",
     "message_id",
     "timing",
+    "opinion_enc",
 ];
 
 /// [`PAGE_COLUMNS`] as the elements of SQLite's JSON array: the sealed envelopes hex-encoded.
@@ -394,7 +395,9 @@ fn page_json_elements() -> String {
     PAGE_COLUMNS
         .iter()
         .map(|&c| match c {
-            "id_number_enc" | "phone_enc" => format!("CASE WHEN {c} IS NULL THEN NULL ELSE hex({c}) END"),
+            "id_number_enc" | "phone_enc" | "opinion_enc" => {
+                format!("CASE WHEN {c} IS NULL THEN NULL ELSE hex({c}) END")
+            }
             _ => c.to_string(),
         })
         .collect::<Vec<_>>()
@@ -438,6 +441,7 @@ struct PageRow {
     reviewed_at: Option<i64>,
     message_id: Option<String>,
     timing: Option<String>,
+    opinion_enc: Option<String>,
 }
 
 impl Store {
@@ -822,6 +826,7 @@ impl Store {
             id_number: open("id_number", r.id_number_enc)?.map(IdNumber::from_normalised),
             phone: open("phone", r.phone_enc)?.map(|s| PhoneNumber::from_stored(&s)),
             opinion: r.opinion,
+            full_opinion: open("opinion", r.opinion_enc)?.map(FullText::new),
             articles: serde_json::from_str(&r.articles).map_err(|e| StoreError::Corrupt(format!("articles: {e}")))?,
             sender: r.sender,
             note: r.note,

@@ -409,6 +409,8 @@ struct CommentPage {
     moderations: Vec<(String, String)>,
     mail_id: Option<i64>,
     attachments: Vec<crate::mail::AttachmentRow>,
+    /// Whether the user may open the attachments (with a reason).
+    can_open: bool,
 }
 
 pub(crate) async fn comment_page(
@@ -503,7 +505,15 @@ pub(crate) async fn comment_page(
                 _ => none(),
             },
         ),
-        (label("opinion"), c.opinion.clone()),
+        // Numbers the citizen wrote into the opinion are masked in it; a reveal shows it as
+        // written.
+        (
+            label("opinion"),
+            match (&c.full_opinion, reveal) {
+                (Some(full), true) => full.expose().to_string(),
+                _ => c.opinion.clone(),
+            },
+        ),
     ];
     let mut rows = rows;
     let (mail, attachments) = match c.channel {
@@ -563,6 +573,7 @@ pub(crate) async fn comment_page(
             .to_vec(),
         mail_id: mail.as_ref().map(|m| m.id),
         attachments: crate::mail::attachment_rows(&attachments, lang),
+        can_open: user.role.may(yijian_domain::staff::Permission::OpenMailOriginals),
     };
     crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }

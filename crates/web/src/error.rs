@@ -46,6 +46,8 @@ error_codes! {
     ConsultationNotOpen => "consultation_not_open",
     Csrf => "csrf",
     DraftNotFound => "draft_not_found",
+    ExportInProgress => "export_in_progress",
+    ExportsBusy => "exports_busy",
     Forbidden => "forbidden",
     IntegrityCheckFailed => "integrity_check_failed",
     Internal => "internal",

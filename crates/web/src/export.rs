@@ -1,11 +1,15 @@
 //! The export form and its downloads; the export itself is `yijian_app::export`.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use yijian_app::export::{ExportFailure, ExportRequest};
 use yijian_domain::Lang;
 use yijian_domain::consultation::Consultation;
@@ -14,7 +18,7 @@ use yijian_formats::Format;
 use yijian_store::SessionUser;
 
 use crate::AppState;
-use crate::error::WebError;
+use crate::error::{ErrorCode, WebError};
 use crate::extract::{Form, Language, Staff, StaffConsultation, check_csrf};
 use crate::forms::Fields;
 use crate::texts::{Texts, texts};
@@ -78,35 +82,101 @@ fn request_from(f: &Fields, user: &SessionUser, lang: Lang) -> Result<ExportRequ
     })
 }
 
-/// Runs the export into a temporary file and streams it back. The file is unlinked as soon as
-/// it is open, so nothing stays behind on disk whatever happens to the download.
-async fn download(state: &AppState, c: &Consultation, req: &ExportRequest, lang: Lang) -> Result<Response, WebError> {
-    let path = std::env::temp_dir().join(format!(
-        "yijian-export-{}.{}",
-        hex::encode(yijian_crypto::random_bytes::<12>()),
-        req.format.extension()
-    ));
-    let result = state.app.export(c, &path, req, Timestamp::now(), |_| {}).await;
-    let opened = match result {
-        Ok(_) => tokio::fs::File::open(&path).await,
-        Err(e) => {
-            let _ = std::fs::remove_file(&path);
-            return Err(WebError::internal(lang, e));
+/// Bounds the exports running at once: an export reads every comment of a consultation and
+/// fills a temporary file, so a few at a time is plenty. Each staff member runs one at a time,
+/// and at most [`MAX_EXPORTS_AT_ONCE`] run in all. A slot is held until the download has been
+/// sent (or abandoned).
+#[derive(Debug)]
+pub struct ExportSlots {
+    running: Mutex<HashSet<String>>,
+    all: Arc<Semaphore>,
+}
+
+/// Exports at once, for all staff together.
+pub const MAX_EXPORTS_AT_ONCE: usize = 2;
+
+/// How long to suggest waiting when every slot is taken.
+const RETRY_AFTER_SECS: u64 = 10;
+
+impl Default for ExportSlots {
+    fn default() -> Self {
+        ExportSlots { running: Mutex::default(), all: Arc::new(Semaphore::new(MAX_EXPORTS_AT_ONCE)) }
+    }
+}
+
+/// One export's slot; dropping it frees the slot.
+struct ExportSlot {
+    slots: Arc<ExportSlots>,
+    user: String,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        self.slots.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.user);
+    }
+}
+
+impl ExportSlots {
+    /// A slot for `user`'s export: 429 while they have one running, 503 while all are taken.
+    fn take(self: &Arc<Self>, user: &str, lang: Lang) -> Result<ExportSlot, WebError> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if running.contains(user) {
+            return Err(WebError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::ExportInProgress,
+                lang,
+                texts(lang).export_in_progress,
+            )
+            .retry_after(RETRY_AFTER_SECS));
         }
+        let permit = self.all.clone().try_acquire_owned().map_err(|_| {
+            WebError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ExportsBusy, lang, texts(lang).exports_busy)
+                .retry_after(RETRY_AFTER_SECS)
+        })?;
+        running.insert(user.to_string());
+        Ok(ExportSlot { slots: self.clone(), user: user.to_string(), _permit: permit })
+    }
+}
+
+/// Runs the export into a temporary file and streams it back. The file has no name (it is
+/// created unlinked, mode 0600), so nothing stays behind on disk whatever happens to the
+/// download or the process.
+async fn download(
+    state: &AppState,
+    user: &SessionUser,
+    c: &Consultation,
+    req: &ExportRequest,
+    lang: Lang,
+) -> Result<Response, WebError> {
+    let slot = state.exports.take(&user.name, lang)?;
+    let scratch = std::env::temp_dir();
+    let file = tempfile::tempfile_in(&scratch).map_err(|e| WebError::internal(lang, e))?;
+    let mut reader = file.try_clone().map_err(|e| WebError::internal(lang, e))?;
+    state
+        .app
+        .export_to_file(c, file, scratch, req, Timestamp::now(), |_| {})
+        .await
+        .map_err(|e| WebError::internal(lang, e))?;
+    // The writer and this handle share one file offset: back to the start to read.
+    let len = {
+        use std::io::Seek;
+        reader.seek(std::io::SeekFrom::Start(0)).map_err(|e| WebError::internal(lang, e))?;
+        reader.metadata().map(|m| m.len()).ok()
     };
-    let _ = std::fs::remove_file(&path);
-    let file = opened.map_err(|e| WebError::internal(lang, e))?;
-    let len = file.metadata().await.map(|m| m.len()).ok();
-    let stream = futures_util::stream::unfold(file, |mut file| async move {
+    let file = tokio::fs::File::from_std(reader);
+    // The slot goes with the stream: it is freed when the last byte is sent or the download
+    // is abandoned.
+    let stream = futures_util::stream::unfold((file, slot), |(mut file, slot)| async move {
         use tokio::io::AsyncReadExt;
         let mut buf = vec![0u8; 64 * 1024];
         match file.read(&mut buf).await {
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), file))
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), (file, slot)))
             }
-            Err(e) => Some((Err(e), file)),
+            Err(e) => Some((Err(e), (file, slot))),
         }
     });
     let mut res = Body::from_stream(stream).into_response();
@@ -138,9 +208,17 @@ pub async fn export_post(
     headers: HeaderMap,
     Form(f): Form<{ 16 * 1024 }>,
 ) -> Result<Response, WebError> {
-    match check_csrf(&state, &headers, &f, lang).and_then(|()| request_from(&f, &user, lang)) {
-        Ok(req) => download(&state, &c, &req, lang).await,
-        Err(e) => Ok(export_page(&state, &user, &c, &headers, e.status, Some(e.message))),
+    let result = match check_csrf(&state, &headers, &f, lang).and_then(|()| request_from(&f, &user, lang)) {
+        Ok(req) => download(&state, &user, &c, &req, lang).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(res) => Ok(res),
+        // The form comes back with what is wrong, or why it must wait.
+        Err(e) if e.status != StatusCode::INTERNAL_SERVER_ERROR => {
+            Ok(export_page(&state, &user, &c, &headers, e.status, Some(e.message)))
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -157,7 +235,7 @@ pub async fn api_export_get(
     if f.has("include_personal_data") {
         return Err(WebError::bad(lang, texts(lang).use_post_with_a_reason.into()));
     }
-    download(&state, &c, &request_from(&f, &user, lang)?, lang).await
+    download(&state, &user, &c, &request_from(&f, &user, lang)?, lang).await
 }
 
 pub async fn api_export_post(
@@ -167,5 +245,5 @@ pub async fn api_export_post(
     StaffConsultation(c): StaffConsultation,
     Form(f): Form<{ 16 * 1024 }>,
 ) -> Result<Response, WebError> {
-    download(&state, &c, &request_from(&f, &user, lang)?, lang).await
+    download(&state, &user, &c, &request_from(&f, &user, lang)?, lang).await
 }

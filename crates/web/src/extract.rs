@@ -116,6 +116,12 @@ pub struct ManageConsultations;
 pub struct ManageUsers;
 /// Seeing a comment's ID and phone numbers in full.
 pub struct RevealPersonalData;
+/// Opening a raw mail or an attachment.
+pub struct OpenMailOriginals;
+
+impl Needs for OpenMailOriginals {
+    const PERMISSION: staff::Permission = staff::Permission::OpenMailOriginals;
+}
 
 impl Needs for ManageConsultations {
     const PERMISSION: staff::Permission = staff::Permission::ManageConsultations;

@@ -64,6 +64,8 @@ pub struct AppState {
     /// What each web form id produced, so a resubmitted form stores nothing new.
     forms: Arc<Mutex<pages::FormMemory>>,
     limiter: Option<Arc<limits::Limiter>>,
+    /// The exports running, bounded per staff member and in all.
+    exports: Arc<export::ExportSlots>,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
@@ -83,6 +85,7 @@ impl AppState {
             drafts: Arc::default(),
             forms: Arc::default(),
             limiter,
+            exports: Arc::default(),
         }
     }
 
@@ -159,9 +162,9 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/drafts/{id}", get(manage::draft).post(manage::draft_post))
         .route("/admin/mail", get(mail::tray))
         .route("/admin/mail/{id}", get(mail::one))
-        .route("/admin/mail/{id}/raw", get(mail::raw))
+        .route("/admin/mail/{id}/raw", post(mail::raw_post))
         .route("/admin/mail/{id}/assign", post(mail::assign_post))
-        .route("/admin/attachments/{id}", get(mail::attachment))
+        .route("/admin/attachments/{id}", post(mail::attachment_post))
         .merge(api_router(true))
         .route_layer(middleware::from_fn_with_state(state, admin::require_staff))
 }
@@ -195,9 +198,9 @@ fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/api/v1/openapi.json", openapi::serve),
         at(M::GET, "/api/v1/admin/mail", mail::api_tray),
         at(M::GET, "/api/v1/admin/mail/{id}", mail::api_one),
-        at(M::GET, "/api/v1/admin/mail/{id}/raw", mail::raw),
+        at(M::GET, "/api/v1/admin/mail/{id}/raw", mail::api_raw),
         at(M::POST, "/api/v1/admin/mail/{id}/assign", mail::api_assign),
-        at(M::GET, "/api/v1/admin/attachments/{id}", mail::attachment),
+        at(M::GET, "/api/v1/admin/attachments/{id}", mail::api_attachment),
         at(M::GET, "/api/v1/admin/comments/{receipt}", admin::api_comment),
         at(M::POST, "/api/v1/admin/comments/{receipt}/review", review::api_review_one),
         at(M::GET, "/api/v1/admin/consultations/{id}/comments", review::api_queue),

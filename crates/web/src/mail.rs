@@ -1,23 +1,25 @@
 //! The mail trays: mail no subject routed (staff assign it to a consultation, and it gets its
 //! receipt then), mail that could not become a comment (kept with its raw bytes and the
-//! reason), and the source of every comment that came by mail. Opening a raw message or an
-//! attachment is audited: both may hold personal data the comment's masking does not cover.
+//! reason), and the source of every comment that came by mail. A mail's text is shown with the
+//! ID and phone numbers in it masked. Opening a raw message or an attachment is for admins, with
+//! a reason, and audited: both hold whatever the citizen wrote, unmasked.
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde_json::json;
 use yijian_app::trays::{AssignError, MailView};
 use yijian_domain::Lang;
+use yijian_domain::staff::{AuditReason, Permission};
 use yijian_store::SessionUser;
 use yijian_store::{AttachmentInfo, MailSummary};
 
 use crate::AppState;
 use crate::error::{ErrorCode, WebError};
-use crate::extract::{CsrfForm, Form, Language, Staff};
+use crate::extract::{Admin, CsrfForm, Form, Language, OpenMailOriginals, Staff};
 use crate::forms::Fields;
 use crate::texts::{Texts, texts};
 
@@ -199,6 +201,8 @@ struct MailPage {
     rows: Vec<(&'static str, String)>,
     attachments: Vec<AttachmentRow>,
     full_text: String,
+    /// Whether the user may open the raw message and the attachments (with a reason).
+    can_open: bool,
     unrouted: bool,
     receipt: Option<String>,
     consultations: Vec<(String, String)>,
@@ -285,6 +289,7 @@ async fn mail_page(
         rows,
         attachments: attachment_rows(&attachments, lang),
         full_text,
+        can_open: user.role.may(Permission::OpenMailOriginals),
         unrouted: m.state == "unrouted",
         receipt: receipt.map(|r| r.to_string()),
         consultations,
@@ -334,28 +339,35 @@ pub async fn assign_post(
     }
 }
 
-/// `GET /admin/mail/{id}/raw`: the message as it arrived, as a download. Audited.
-pub async fn raw(
-    State(state): State<AppState>,
-    Staff(user): Staff,
-    MailId(id): MailId,
-    Language(lang): Language,
+/// The reason given for opening an original; 422 without one of 4 characters or more.
+fn open_reason(raw: &str, lang: Lang) -> Result<AuditReason, WebError> {
+    AuditReason::parse(raw).ok_or_else(|| WebError::bad(lang, texts(lang).open_reason_required.into()))
+}
+
+/// The message as it arrived, as a download, for an admin with a reason. Audited before the
+/// bytes are handed out: no entry, no bytes.
+async fn raw_download(
+    state: &AppState,
+    user: &SessionUser,
+    id: i64,
+    reason: &AuditReason,
+    lang: Lang,
 ) -> Result<Response, WebError> {
-    // Audited before the bytes are read out: no entry, no bytes.
-    let raw = state.app.mail_raw(&user, id, Timestamp::now()).await.map_err(|e| WebError::app(lang, e))?;
+    let raw = state.app.mail_raw(user, id, reason, Timestamp::now()).await.map_err(|e| WebError::app(lang, e))?;
     let raw = raw.ok_or_else(|| not_found(lang))?;
     Ok(download(raw, "message/rfc822", &format!("mail-{id}.eml")))
 }
 
-/// `GET /admin/attachments/{id}`: an attachment, always as a download. Audited.
-pub async fn attachment(
-    State(state): State<AppState>,
-    Staff(user): Staff,
-    MailId(id): MailId,
-    Language(lang): Language,
+/// An attachment, always as a download, for an admin with a reason. Audited likewise.
+async fn attachment_download(
+    state: &AppState,
+    user: &SessionUser,
+    id: i64,
+    reason: &AuditReason,
+    lang: Lang,
 ) -> Result<Response, WebError> {
     let Some((info, bytes)) =
-        state.app.attachment(&user, id, Timestamp::now()).await.map_err(|e| WebError::app(lang, e))?
+        state.app.attachment(user, id, reason, Timestamp::now()).await.map_err(|e| WebError::app(lang, e))?
     else {
         return Err(WebError::new(
             StatusCode::NOT_FOUND,
@@ -366,6 +378,52 @@ pub async fn attachment(
     };
     // Served as bytes to save, never rendered: an attachment is whatever its sender made it.
     Ok(download(bytes, "application/octet-stream", &info.filename))
+}
+
+/// `POST /admin/mail/{id}/raw` (form: csrf, reason): the raw message. Admins only.
+pub async fn raw_post(
+    State(state): State<AppState>,
+    Admin(user, _): Admin<OpenMailOriginals>,
+    MailId(id): MailId,
+    Language(lang): Language,
+    CsrfForm(f): CsrfForm<{ 16 * 1024 }>,
+) -> Result<Response, WebError> {
+    raw_download(&state, &user, id, &open_reason(f.raw("reason"), lang)?, lang).await
+}
+
+/// `POST /admin/attachments/{id}` (form: csrf, reason): an attachment. Admins only.
+pub async fn attachment_post(
+    State(state): State<AppState>,
+    Admin(user, _): Admin<OpenMailOriginals>,
+    MailId(id): MailId,
+    Language(lang): Language,
+    CsrfForm(f): CsrfForm<{ 16 * 1024 }>,
+) -> Result<Response, WebError> {
+    attachment_download(&state, &user, id, &open_reason(f.raw("reason"), lang)?, lang).await
+}
+
+/// `GET /api/v1/admin/mail/{id}/raw?reason=…`: the raw message. Admins only.
+pub async fn api_raw(
+    State(state): State<AppState>,
+    Admin(user, _): Admin<OpenMailOriginals>,
+    MailId(id): MailId,
+    Language(lang): Language,
+    RawQuery(query): RawQuery,
+) -> Result<Response, WebError> {
+    let q = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
+    raw_download(&state, &user, id, &open_reason(q.raw("reason"), lang)?, lang).await
+}
+
+/// `GET /api/v1/admin/attachments/{id}?reason=…`: an attachment. Admins only.
+pub async fn api_attachment(
+    State(state): State<AppState>,
+    Admin(user, _): Admin<OpenMailOriginals>,
+    MailId(id): MailId,
+    Language(lang): Language,
+    RawQuery(query): RawQuery,
+) -> Result<Response, WebError> {
+    let q = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
+    attachment_download(&state, &user, id, &open_reason(q.raw("reason"), lang)?, lang).await
 }
 
 fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {

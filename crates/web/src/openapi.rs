@@ -876,6 +876,16 @@ struct ExportQuery {
     format: Option<ExportFormat>,
 }
 
+/// Why a raw message or an attachment is opened.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct OpenReason {
+    /// Why it is opened: 4 to 1,000 characters once trimmed, kept in the audit log
+    #[param(min_length = 4, max_length = 1000)]
+    reason: String,
+}
+
 /// `format` is `csv` when not given.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -990,6 +1000,11 @@ mod ops {
     pub(super) const NO_ROLE: &str = "The token's user lacks the role (code forbidden)";
     const BAD_BODY: &str = "The body is not JSON, or not an object of strings, numbers, booleans and arrays of strings or numbers (code malformed_json)";
     const NO_CONSULTATION: &str = "No such consultation (code consultation_not_found)";
+    const OPEN_REASON_MISSING: &str = "No reason, or one under 4 characters (code invalid)";
+    const EXPORT_IN_PROGRESS: &str =
+        "This user already has an export running: one at a time each (code export_in_progress); see Retry-After";
+    const EXPORTS_BUSY: &str =
+        "As many exports as the server runs at once are running (code exports_busy); see Retry-After";
 
     #[utoipa::path(
         get,
@@ -1301,6 +1316,10 @@ mod ops {
                 )),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 422, description = "Unknown format", body = AdminError),
+            (status = 429, description = EXPORT_IN_PROGRESS, body = AdminError,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            (status = 503, description = EXPORTS_BUSY, body = AdminError,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
         ),
     )]
     fn admin_export() {}
@@ -1324,6 +1343,10 @@ mod ops {
             (status = 400, description = BAD_BODY, body = AdminError),
             (status = 404, description = NO_CONSULTATION, body = AdminError),
             (status = 422, description = "No reason given", body = AdminError),
+            (status = 429, description = EXPORT_IN_PROGRESS, body = AdminError,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            (status = 503, description = EXPORTS_BUSY, body = AdminError,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
         ),
     )]
     fn admin_export_personal() {}
@@ -1407,13 +1430,14 @@ mod ops {
         get,
         path = "/api/v1/admin/mail/{id}/raw",
         operation_id = "adminMailRaw",
-        summary = "The raw message as it arrived (message/rfc822). Audited as mail.raw_opened",
+        summary = "The raw message as it arrived (message/rfc822), for admins, with a reason. Audited as mail.raw_opened before it is sent",
         tag = "admin",
         security(("bearerAuth" = [])),
-        params(("id" = i64, Path, description = "The mail's id")),
+        params(("id" = i64, Path, description = "The mail's id"), OpenReason),
         responses(
             (status = 200, description = "The message", content_type = "message/rfc822", body = inline(Binary)),
             (status = 404, description = "No such mail (code mail_not_found)", body = AdminError),
+            (status = 422, description = OPEN_REASON_MISSING, body = AdminError),
         ),
     )]
     fn admin_mail_raw() {}
@@ -1441,13 +1465,14 @@ mod ops {
         get,
         path = "/api/v1/admin/attachments/{id}",
         operation_id = "adminAttachment",
-        summary = "An attachment's bytes, as a download. Audited as mail.attachment_opened",
+        summary = "An attachment's bytes, as a download, for admins, with a reason. Audited as mail.attachment_opened before it is sent",
         tag = "admin",
         security(("bearerAuth" = [])),
-        params(("id" = i64, Path, description = "The attachment's id")),
+        params(("id" = i64, Path, description = "The attachment's id"), OpenReason),
         responses(
             (status = 200, description = "The bytes", content_type = "application/octet-stream", body = inline(Binary)),
             (status = 404, description = "No such attachment, or it was left out over a limit (code attachment_not_found)", body = AdminError),
+            (status = 422, description = OPEN_REASON_MISSING, body = AdminError),
         ),
     )]
     fn admin_attachment() {}

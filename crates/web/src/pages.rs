@@ -666,7 +666,12 @@ pub async fn submit(
                                     .join("、")
                             },
                         ),
-                        (messages::field_label("opinion", lang).to_string(), valid.opinion.clone()),
+                        // Masked like the ID and phone fields above: the page may be seen over
+                        // the citizen's shoulder, or come back from a shared computer's cache.
+                        (
+                            messages::field_label("opinion", lang).to_string(),
+                            yijian_domain::pii::mask_sensitive(&valid.opinion).into_owned(),
+                        ),
                     ];
                     Ok(Done { receipt: accepted.receipt, submitted_at: accepted.submitted_at, submitted })
                 }

@@ -125,7 +125,11 @@ impl SearchIndex {
     /// Wiping first takes the writer lock, so an index another process is writing is never wiped from under it; that
     /// case is [`SearchError::Locked`]. Plain I/O failures (permissions, a full disk) are returned, not wiped over.
     pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
-        std::fs::create_dir_all(dir)?;
+        // The index holds the words of every opinion: nobody else on the machine reads it.
+        if !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        }
         let (schema, fields) = schema();
         let directory = MmapDirectory::open(dir).map_err(|e| SearchError::index(e.into()))?;
         let exists = || Index::exists(&directory).map_err(|e| SearchError::index(e.into()));

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
 
 use super::{Cell, Column, neutralise, spreadsheet_text};
 use crate::ExportError;
@@ -16,8 +15,7 @@ pub(super) struct CsvSink {
 }
 
 impl CsvSink {
-    pub(super) fn create(path: &Path, columns: &[Column]) -> Result<CsvSink, ExportError> {
-        let mut file = File::create(path)?;
+    pub(super) fn new(mut file: File, columns: &[Column]) -> Result<CsvSink, ExportError> {
         file.write_all(BOM)?;
         let mut writer = csv::WriterBuilder::new()
             // RFC 4180 ends records with CRLF; Excel accepts either, other readers expect this.

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
 
 use super::{Cell, Column};
 use crate::ExportError;
@@ -14,8 +13,8 @@ pub(super) struct JsonlSink {
 }
 
 impl JsonlSink {
-    pub(super) fn create(path: &Path, columns: &[Column]) -> Result<JsonlSink, ExportError> {
-        let out = BufWriter::with_capacity(256 * 1024, File::create(path)?);
+    pub(super) fn new(file: File, columns: &[Column]) -> Result<JsonlSink, ExportError> {
+        let out = BufWriter::with_capacity(256 * 1024, file);
         let keys = columns.iter().map(|c| format!("{}:", serde_json::Value::from(c.key))).collect();
         Ok(JsonlSink { out, keys })
     }

@@ -50,14 +50,10 @@ pub(super) struct XlsxSink {
 }
 
 impl XlsxSink {
-    pub(super) fn create(path: &Path, columns: &[Column]) -> Result<XlsxSink, ExportError> {
-        let file = File::create(path)?;
+    /// `scratch` holds the rows while they stream in (as unnamed temporary files).
+    pub(super) fn new(file: File, scratch: &Path, columns: &[Column]) -> Result<XlsxSink, ExportError> {
         let mut workbook = Workbook::new();
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        workbook.set_tempdir(dir)?;
+        workbook.set_tempdir(scratch)?;
         let mut sheet = workbook.new_worksheet_with_constant_memory()?;
         sheet.set_name("意见")?;
         let header = CellFormat::new().set_bold();
@@ -342,7 +338,7 @@ mod tests {
     fn the_size_estimate_that_decides_on_zip64_is_an_upper_bound() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.xlsx");
-        let mut sink = XlsxSink::create(&path, COLUMNS).unwrap();
+        let mut sink = XlsxSink::new(std::fs::File::create(&path).unwrap(), dir.path(), COLUMNS).unwrap();
         sample_rows(&mut sink);
         let estimate = sink.xml_bytes;
         sink.finish(&[]).unwrap();
@@ -354,7 +350,7 @@ mod tests {
     fn a_zip64_workbook_still_opens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("z.xlsx");
-        let mut sink = XlsxSink::create(&path, COLUMNS).unwrap();
+        let mut sink = XlsxSink::new(std::fs::File::create(&path).unwrap(), dir.path(), COLUMNS).unwrap();
         sample_rows(&mut sink);
         sink.finish_with(&[], 0).unwrap();
         let check = "import sys, zipfile, openpyxl\n\
@@ -370,7 +366,8 @@ mod tests {
     #[test]
     fn a_full_sheet_refuses_more_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sink = XlsxSink::create(&dir.path().join("f.xlsx"), COLUMNS).unwrap();
+        let mut sink =
+            XlsxSink::new(std::fs::File::create(dir.path().join("f.xlsx")).unwrap(), dir.path(), COLUMNS).unwrap();
         sink.next_row = LAST_ROW;
         sink.row(&[Cell::Null, Cell::Null, Cell::Null, Cell::Null]).unwrap();
         let err = sink.row(&[Cell::Null, Cell::Null, Cell::Null, Cell::Null]).unwrap_err();
