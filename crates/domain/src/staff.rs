@@ -181,22 +181,23 @@ impl LoginPolicy {
     }
 }
 
-/// A name as typed at sign-in, fit for the audit log: at most 64 characters, control and
-/// invisible formatting characters written as `\u{…}`. Whatever was typed, the entry stays
+/// A name as typed at sign-in, fit for the audit log: at most 64 characters (and `…` when cut),
+/// control and invisible formatting characters written as `\u{…}`. Whatever was typed, the entry stays
 /// short and prints as one line.
 pub fn name_for_record(raw: &str) -> String {
     const MAX_CHARS: usize = 64;
-    let mut out = String::new();
-    for (i, c) in raw.chars().enumerate() {
-        if i == MAX_CHARS {
+    let (mut out, mut n) = (String::new(), 0);
+    for c in raw.chars() {
+        let hidden = c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+        let piece = if hidden { c.escape_unicode().to_string() } else { c.to_string() };
+        let len = piece.chars().count();
+        if n + len > MAX_CHARS {
             out.push('…');
             break;
         }
-        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
+        out.push_str(&piece);
+        n += len;
     }
     out
 }
