@@ -321,6 +321,7 @@ async fn closed_and_upcoming_consultations_refuse_comments(backend: Backend) {
             .client
             .post(app.url(&format!("/api/v1/consultations/{id}/comments")))
             .header("Accept-Language", lang)
+            .header("content-type", "application/json")
             .body("not even json")
             .send()
             .await

@@ -149,9 +149,12 @@ async fn the_staff_api_on_a_session_cookie_needs_the_csrf_header(backend: Backen
 
     // Any body but JSON: 415, before the handler, with bearer and cookie alike.
     let form = app.client.post(&extend).bearer_auth(&bearer).form(&[("closes_at", "2100-01-01")]);
-    let plain = app.client.post(&extend).bearer_auth(&bearer).header("content-type", "text/plain").body(
-        body("2100-01-01").to_string(),
-    );
+    let plain = app
+        .client
+        .post(&extend)
+        .bearer_auth(&bearer)
+        .header("content-type", "text/plain")
+        .body(body("2100-01-01").to_string());
     let untyped = app.client.post(&extend).bearer_auth(&bearer).body(body("2100-01-01").to_string());
     let cookie_plain = adm
         .post(&extend)
@@ -210,7 +213,10 @@ async fn a_burst_of_guesses_gets_five_tries(backend: Backend) {
     let lockouts = checked.iter().filter(|e| e.action == "login.lockout").count();
     assert_eq!((failed, lockouts), (4, 1), "five checked: {:?}", checked.iter().map(|e| &e.action).collect::<Vec<_>>());
     assert_eq!(answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), 4, "{answers:?}");
-    assert!(answers.iter().all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s)), "{answers:?}");
+    assert!(
+        answers.iter().all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s)),
+        "{answers:?}"
+    );
 
     // The right password, hidden among guesses sent at once: locked out, every one.
     let burst = (0..20).map(|i| {
@@ -282,8 +288,12 @@ async fn a_flood_of_failed_logins_neither_stops_a_real_one_nor_swells_the_log() 
     }
     assert_eq!(answers.len(), 300);
     assert!(
-        answers.iter().all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE]
-            .contains(s)),
+        answers.iter().all(|s| [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::SERVICE_UNAVAILABLE
+        ]
+        .contains(s)),
         "{answers:?}"
     );
     let grown = audit_of(&app).await.len() - before;
@@ -425,7 +435,10 @@ async fn two_step_login_is_reset_from_the_command_line(backend: Backend) {
     assert!(ok && out.contains("rev1"), "{out}{err}");
     assert!(!app.app().totp_enabled("rev1").await.unwrap());
     let last = audit_of(&app).await.pop().unwrap();
-    assert_eq!((last.actor.as_str(), last.action.as_str(), last.subject.as_str()), ("cli:tester", "totp.reset", "rev1"));
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str(), last.subject.as_str()),
+        ("cli:tester", "totp.reset", "rev1")
+    );
     assert_eq!(login(&app, &client(), "rev1", REV_PW).await.status(), StatusCode::SEE_OTHER, "the password alone");
     let (ok, _, err) = run(&["user", "reset-totp", "nobody"], Some(&app.data));
     assert!(!ok && err.contains("no user named nobody"), "{err}");
@@ -467,7 +480,10 @@ async fn admins_without_two_step_login_can_only_set_it_up_where_it_is_compulsory
     let (_, status, body) = account_post(&app, &adm, &form).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(adm.get(app.url("/admin")).send().await.unwrap().status(), 200);
-    assert_eq!(app.client.get(app.url("/api/v1/admin/consultations")).bearer_auth(&bearer).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client.get(app.url("/api/v1/admin/consultations")).bearer_auth(&bearer).send().await.unwrap().status(),
+        200
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -503,10 +519,16 @@ async fn an_https_site_names_its_cookies_host_only_and_secure_and_sends_hsts() {
     assert!(header.contains("; Secure") && header.contains("Path=/") && !header.contains("Domain"), "{header}");
     let form = [("csrf", csrf.as_str()), ("username", "admin1"), ("password", ADMIN_PW)];
     // The token under a plain name is not believed.
-    let res = c.post(app.url("/admin/login")).header("cookie", format!("yj_csrf={csrf}")).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res =
-        c.post(app.url("/admin/login")).header("cookie", format!("__Host-yj_csrf={csrf}")).form(&form).send().await.unwrap();
+        c.post(app.url("/admin/login")).header("cookie", format!("yj_csrf={csrf}")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = c
+        .post(app.url("/admin/login"))
+        .header("cookie", format!("__Host-yj_csrf={csrf}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (name, session, header) = set_cookies(&res).into_iter().find(|(k, _, _)| k.contains("session")).unwrap();
     assert_eq!(name, "__Host-yj_session");
@@ -544,7 +566,8 @@ async fn a_password_change_ends_the_other_sessions(backend: Backend) {
     let last = audit_of(&app).await.pop().unwrap();
     assert_eq!((last.action.as_str(), last.detail.as_str()), ("user.reset_password", "sessions_ended=1"));
 
-    let (ok, _, err) = crate::harness::run_with_stdin(&["user", "reset-password", "rev1"], &app.data, "yet another password\n");
+    let (ok, _, err) =
+        crate::harness::run_with_stdin(&["user", "reset-password", "rev1"], &app.data, "yet another password\n");
     assert!(ok, "{err}");
     assert_eq!(here.get(app.url("/admin")).send().await.unwrap().status(), StatusCode::SEE_OTHER, "all ended");
 }

@@ -48,11 +48,7 @@ pub struct SignInGuard {
 
 impl SignInGuard {
     pub fn new(policy: LoginPolicy) -> SignInGuard {
-        SignInGuard {
-            policy,
-            hashes: Semaphore::new(MAX_CONCURRENT_HASHES),
-            addresses: Mutex::new(HashMap::new()),
-        }
+        SignInGuard { policy, hashes: Semaphore::new(MAX_CONCURRENT_HASHES), addresses: Mutex::new(HashMap::new()) }
     }
 
     /// Counts an attempt from `client` as a failure until it succeeds ([`Self::give_back`]);

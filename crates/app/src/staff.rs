@@ -19,20 +19,13 @@ use crate::{App, Error};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
     /// A new session: its token goes into a cookie; only its hash is stored.
-    Session {
-        token: String,
-        role: Role,
-    },
+    Session { token: String, role: Role },
     /// Wrong name, password or code: the same answer for each.
     Refused,
     /// Too many failures in a row on this name (known or not): refused until `until`.
-    Locked {
-        until: Timestamp,
-    },
+    Locked { until: Timestamp },
     /// Too many failures from this client address: try again after `wait`.
-    Throttled {
-        wait: SignedDuration,
-    },
+    Throttled { wait: SignedDuration },
     /// Too many passwords being checked at once: try again shortly.
     Busy,
 }
@@ -54,7 +47,10 @@ pub enum PasswordCheck {
 #[derive(Debug, Clone, Copy)]
 pub enum TotpChange<'a> {
     /// On with a new secret (replacing the old one, if any); `new_code` proves the app has it.
-    On { secret: &'a [u8], new_code: &'a str },
+    On {
+        secret: &'a [u8],
+        new_code: &'a str,
+    },
     Off,
 }
 
@@ -239,9 +235,10 @@ impl App {
         let what = "the current password, asked again";
         Ok(match self.attempt(&user.name, password, code, client, what, now).await? {
             Attempt::Decided { decision: LoginDecision::Accept { .. }, .. } => PasswordCheck::Right,
-            Attempt::Decided { decision: LoginDecision::LockOut { until, .. } | LoginDecision::Locked { until }, .. } => {
-                PasswordCheck::Locked { until }
-            }
+            Attempt::Decided {
+                decision: LoginDecision::LockOut { until, .. } | LoginDecision::Locked { until },
+                ..
+            } => PasswordCheck::Locked { until },
             Attempt::Decided { .. } => PasswordCheck::Wrong,
             Attempt::Throttled(_) | Attempt::Busy => PasswordCheck::TryLater,
         })

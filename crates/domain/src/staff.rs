@@ -278,7 +278,10 @@ mod tests {
         let now: Timestamp = "2025-05-12T08:00:00Z".parse().unwrap();
         assert_eq!(LOGIN_POLICY.decide(None, 1, true, now), LoginDecision::Unknown { failures: 1, lockout: None });
         let until = now + SignedDuration::from_mins(15);
-        assert_eq!(LOGIN_POLICY.decide(None, 5, true, now), LoginDecision::Unknown { failures: 5, lockout: Some(until) });
+        assert_eq!(
+            LOGIN_POLICY.decide(None, 5, true, now),
+            LoginDecision::Unknown { failures: 5, lockout: Some(until) }
+        );
     }
 
     #[test]

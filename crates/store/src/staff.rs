@@ -274,7 +274,15 @@ impl Store {
         let recorded = name_for_record(name);
         let mut tx = self.begin_write().await?;
         let mut token = None;
-        let detail = |more: String| if what.is_empty() { more } else if more.is_empty() { what.to_string() } else { format!("{what}; {more}") };
+        let detail = |more: String| {
+            if what.is_empty() {
+                more
+            } else if more.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what}; {more}")
+            }
+        };
         let audit = match decision {
             LoginDecision::Accept { expires_at, .. } => {
                 sqlx::query("DELETE FROM login_attempts WHERE subject = $1").bind(subject).execute(&mut *tx).await?;
@@ -372,11 +380,12 @@ impl Store {
     /// Ends a session; audited when it was live.
     pub async fn logout(&self, token: &str, now: Timestamp) -> Result<(), StoreError> {
         let hash = sha256_hex(token);
-        let user: Option<String> = sqlx::query_scalar("SELECT user_name FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(&hash)
-            .bind(micros(now))
-            .fetch_optional(&self.pool)
-            .await?;
+        let user: Option<String> =
+            sqlx::query_scalar("SELECT user_name FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+                .bind(&hash)
+                .bind(micros(now))
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(user) = user else { return Ok(()) };
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(hash).execute(&mut *tx).await?;
@@ -513,15 +522,14 @@ impl Store {
         let sealed = secret.map(|(s, _)| self.keys.seal(s, &totp_aad(name)));
         let step = secret.map(|(_, step)| i64::try_from(step).unwrap_or(i64::MAX)).unwrap_or(0);
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE users SET totp_secret = $1, totp_last_step = $2, updated_at = $3 WHERE name = $4",
-        )
-        .bind(sealed)
-        .bind(step)
-        .bind(micros(now))
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+        let done =
+            sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = $2, updated_at = $3 WHERE name = $4")
+                .bind(sealed)
+                .bind(step)
+                .bind(micros(now))
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StaffError::NoSuchUser(name.into()));
         }

@@ -20,9 +20,7 @@ use yijian_store::SessionUser;
 
 use crate::AppState;
 use crate::error::{ErrorCode, WebError};
-use crate::extract::{
-    Admin, ClientAddr, CsrfForm, Form, Language, ManageUsers, RevealPersonalData, Staff, check_csrf,
-};
+use crate::extract::{Admin, ClientAddr, CsrfForm, Form, Language, ManageUsers, RevealPersonalData, Staff, check_csrf};
 use crate::texts::{Texts, texts};
 
 /// The session cookie's name as the handlers know it (on a secure site it travels as
@@ -76,8 +74,13 @@ pub async fn require_staff(State(state): State<AppState>, mut req: Request, next
     {
         if api {
             let lang = crate::extract::lang_of(req.headers());
-            return WebError::new(StatusCode::FORBIDDEN, ErrorCode::TotpRequired, lang, texts(lang).admins_need_two_step)
-                .into_response();
+            return WebError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::TotpRequired,
+                lang,
+                texts(lang).admins_need_two_step,
+            )
+            .into_response();
         }
         return Redirect::to("/admin/account").into_response();
     }

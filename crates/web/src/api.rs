@@ -49,7 +49,8 @@ pub(crate) async fn require_json(
     let h = req.headers();
     let content_type = h.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?"));
     let empty = h.get(header::TRANSFER_ENCODING).is_none()
-        && h.get(header::CONTENT_LENGTH).is_none_or(|v| v.to_str().ok().and_then(|n| n.trim().parse::<u64>().ok()) == Some(0));
+        && h.get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v.to_str().ok().and_then(|n| n.trim().parse::<u64>().ok()) == Some(0));
     let fine = match content_type {
         Some(ct) => is_json(ct),
         None => kind == BodyKind::OptionalJson && empty,

@@ -251,16 +251,13 @@ fn api_routes() -> Vec<ApiRoute> {
 
 /// The public (`staff == false`) or the staff routes of [`api_routes`].
 fn api_router(staff: bool) -> Router<AppState> {
-    api_routes()
-        .into_iter()
-        .filter(|r| r.staff == staff)
-        .fold(Router::new(), |router, r| {
-            let handler = match r.body {
-                api::BodyKind::None => r.handler,
-                body => r.handler.route_layer(middleware::from_fn_with_state(body, api::require_json)),
-            };
-            router.route(r.path, handler)
-        })
+    api_routes().into_iter().filter(|r| r.staff == staff).fold(Router::new(), |router, r| {
+        let handler = match r.body {
+            api::BodyKind::None => r.handler,
+            body => r.handler.route_layer(middleware::from_fn_with_state(body, api::require_json)),
+        };
+        router.route(r.path, handler)
+    })
 }
 
 /// The (method, path) of every route under `/api/v1`, as the router serves them.

@@ -12,7 +12,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AllOfBuilder, KnownFormat, ObjectBuilder, Ref, Schema, SchemaFormat, Type};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
 
 /// The document, built once.
@@ -131,7 +133,10 @@ impl Modify for StaffAnswers {
             RefOr::T(
                 ResponseBuilder::new()
                     .description(description)
-                    .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build())
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build(),
+                    )
                     .build(),
             )
         };
@@ -1555,7 +1560,11 @@ mod tests {
                 let mut codes = vec!["401", "403"];
                 if method == "POST" {
                     codes.push("415");
-                    let csrf = op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == "X-CSRF-Token" && p["in"] == "header");
+                    let csrf = op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p["name"] == "X-CSRF-Token" && p["in"] == "header");
                     assert!(csrf, "{method} {path} names the CSRF header");
                 }
                 for code in codes {
