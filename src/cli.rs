@@ -81,8 +81,11 @@ pub enum UserCommand {
     Enable { name: String },
     /// Change an account's role.
     SetRole { name: String, role: RoleArg },
-    /// Set a new password for an account.
+    /// Set a new password for an account; its sessions end.
     ResetPassword { name: String },
+    /// Turn an account's two-step login off (a lost authenticator): it signs in with the
+    /// password alone and sets two-step login up again.
+    ResetTotp { name: String },
 }
 
 #[derive(Subcommand)]
@@ -179,6 +182,10 @@ pub struct ServeArgs {
     /// Start with an empty database instead of loading the demo consultation
     #[arg(long)]
     pub no_demo: bool,
+    /// Whether admins must use two-step login (an admin without it can only set it up)
+    /// [default: true when public_url is https://…, else false]
+    #[arg(long, value_name = "BOOL")]
+    pub require_admin_totp: Option<bool>,
     /// Accept comments without a captcha. FOR TESTS AND BENCHMARKS ONLY
     #[arg(long)]
     pub insecure_no_captcha: bool,

@@ -36,9 +36,15 @@ pub struct Config {
     pub insecure_no_rate_limit: bool,
     /// Reverse proxies whose X-Forwarded-For header is believed.
     pub trusted_proxies: Vec<String>,
-    /// Mark staff session cookies Secure: set this when yijian is reached over HTTPS.
-    pub secure_cookies: bool,
-    /// The public address of the site (`https://…`), for links in mails.
+    /// Mark staff session and CSRF cookies Secure, with the `__Host-` name prefix; when not
+    /// set, on exactly when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+    /// Admins must use two-step login; when not set, on exactly when `public_url` is https.
+    pub require_admin_totp: Option<bool>,
+    /// Minutes an unused staff session lives (a session ends 8 hours after sign-in anyway).
+    pub session_idle_minutes: u32,
+    /// The public address of the site (`https://…`), for links in mails. An https address
+    /// also turns on Secure cookies, HSTS and compulsory two-step login for admins.
     pub public_url: Option<String>,
     /// The email channel.
     pub mail: MailConfig,
@@ -135,7 +141,9 @@ impl Default for Config {
             rate_limit_burst: 10,
             insecure_no_rate_limit: false,
             trusted_proxies: Vec::new(),
-            secure_cookies: false,
+            secure_cookies: None,
+            require_admin_totp: None,
+            session_idle_minutes: 30,
             public_url: None,
             mail: MailConfig::default(),
         }
@@ -157,6 +165,8 @@ pub struct Overrides {
     pub insecure_no_captcha: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub insecure_no_rate_limit: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_admin_totp: Option<bool>,
 }
 
 /// Every setting's environment variable is `YIJIAN_` and the setting's path in capitals, with
@@ -216,6 +226,9 @@ impl Config {
         {
             bail!("configuration: public_url must start with https:// or http://");
         }
+        if self.session_idle_minutes == 0 || self.session_idle_minutes > 8 * 60 {
+            bail!("configuration: session_idle_minutes must be between 1 and 480");
+        }
         if self.mail.max_attachments == 0 || self.mail.max_attachment_mb == 0 || self.mail.max_message_mb == 0 {
             bail!(
                 "configuration: mail.max_message_mb, mail.max_attachment_mb and mail.max_attachments must be at least 1"
@@ -231,6 +244,25 @@ impl Config {
             bail!("configuration: database must be a postgres://… or sqlite:… URL");
         }
         Ok(self)
+    }
+
+    /// Whether the site is reached over HTTPS, as `public_url` says.
+    pub fn https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Secure cookies (with the `__Host-` prefix): as set, else when the site is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or(self.https())
+    }
+
+    /// Compulsory two-step login for admins: as set, else when the site is https.
+    pub fn require_admin_totp(&self) -> bool {
+        self.require_admin_totp.unwrap_or(self.https())
+    }
+
+    pub fn session_idle(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_mins(i64::from(self.session_idle_minutes))
     }
 
     /// The proxies as addresses; the first that is not one is an error naming it.
@@ -343,7 +375,7 @@ mod tests {
             jail.set_env("YIJIAN_MASTER_KEY", "ab".repeat(32));
             jail.set_env("YIJIAN_TEST_POSTGRES", "postgres://postgres@127.0.0.1/test");
             let c = Config::load(None, Overrides::default()).unwrap();
-            assert!(c.secure_cookies);
+            assert_eq!(c.secure_cookies, Some(true));
             assert_eq!(c.trusted_proxies, ["10.0.0.1"]);
             assert_eq!((c.mail.poll_seconds, c.mail.replies), (60, false));
             let imap = c.mail.imap_account().unwrap().unwrap();
@@ -433,6 +465,29 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("does not exist"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_https_site_has_secure_cookies_and_compulsory_admin_totp_unless_told_otherwise() {
+        Jail::expect_with(|jail| {
+            let c = Config::load(None, Overrides::default()).unwrap();
+            assert!(!c.secure_cookies() && !c.require_admin_totp(), "a plain-http test server");
+            jail.set_env("YIJIAN_PUBLIC_URL", "https://yijian.example.gov.cn");
+            let c = Config::load(None, Overrides::default()).unwrap();
+            assert!(c.secure_cookies() && c.require_admin_totp() && c.https());
+            jail.set_env("YIJIAN_SECURE_COOKIES", "false");
+            let flags = Overrides { require_admin_totp: Some(false), ..Default::default() };
+            let c = Config::load(None, flags).unwrap();
+            assert!(!c.secure_cookies() && !c.require_admin_totp(), "an explicit setting wins");
+            jail.set_env("YIJIAN_PUBLIC_URL", "http://127.0.0.1:8080");
+            jail.set_env("YIJIAN_REQUIRE_ADMIN_TOTP", "true");
+            let c = Config::load(None, Overrides::default()).unwrap();
+            assert!(c.require_admin_totp());
+            assert_eq!(c.session_idle(), jiff::SignedDuration::from_mins(30));
+            jail.set_env("YIJIAN_SESSION_IDLE_MINUTES", "0");
+            assert!(Config::load(None, Overrides::default()).unwrap_err().to_string().contains("session_idle_minutes"));
             Ok(())
         });
     }

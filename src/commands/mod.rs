@@ -27,6 +27,7 @@ pub fn load(command: &Command) -> Result<Config> {
                 demo: args.no_demo.then_some(false),
                 insecure_no_captcha: args.insecure_no_captcha.then_some(true),
                 insecure_no_rate_limit: args.insecure_no_rate_limit.then_some(true),
+                require_admin_totp: args.require_admin_totp,
                 ..Overrides::from(data)
             },
             false,
@@ -58,7 +59,8 @@ fn init_logging(config: &Config, quiet: bool) {
 /// `work` returned, so that queued writes are committed and the connections let go on an error
 /// too.
 pub async fn with_app<T>(config: &Config, work: impl AsyncFnOnce(&App) -> Result<T>) -> Result<T> {
-    let options = AppOptions { insecure_no_captcha: config.insecure_no_captcha };
+    let options =
+        AppOptions { insecure_no_captcha: config.insecure_no_captcha, session_idle: Some(config.session_idle()) };
     let app = App::open(&config.store_options(), options)
         .await
         .with_context(|| format!("cannot open the data store ({})", config.describe_database()))?;

@@ -55,6 +55,7 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
         Err(e) => tracing::error!(error = %e, "the search index cannot be opened; full-text search is off"),
     }
     app.spawn_mail_poll(&mail)?;
+    spawn_session_purge(app.clone());
     let state = yijian_web::AppState::with_app(
         app,
         yijian_web::WebOptions {
@@ -64,7 +65,10 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
                 burst: config.rate_limit_burst,
             }),
             trusted_proxies: config.trusted_proxy_ips()?,
-            secure_cookies: config.secure_cookies,
+            secure_cookies: config.secure_cookies(),
+            hsts: config.https(),
+            require_admin_totp: config.require_admin_totp(),
+            session_idle: Some(config.session_idle()),
         },
     );
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -74,6 +78,21 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
     tracing::info!(%local, "listening");
     yijian_web::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Deletes ended and idle sessions every ten minutes (sign-in purges them too).
+fn spawn_session_purge(app: App) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match app.purge_sessions(Timestamp::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "ended sessions purged"),
+                Err(e) => tracing::warn!(error = %e, "purging ended sessions failed"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -69,7 +69,15 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
                 }
                 let password = read_new_password()?;
                 app.reset_password(&actor, &name, &password, Timestamp::now()).await?;
-                println!("password of {name} changed");
+                println!("password of {name} changed; its sessions ended");
+                Ok(())
+            })
+            .await
+        }
+        UserCommand::ResetTotp { name } => {
+            with_app(config, async |app| {
+                app.reset_totp(&actor, &name, Timestamp::now()).await?;
+                println!("two-step login of {name} turned off");
                 Ok(())
             })
             .await

@@ -349,10 +349,13 @@ async fn own_password_and_two_step_login() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let secret_b32 = field(&page, "id=\"totp-secret\">");
     let secret = yijian_crypto::totp::from_base32(&secret_b32).unwrap();
+    // Codes of a step fixed now: this one and the next are accepted for a whole step.
+    let t = jiff::Timestamp::now().as_second() as u64;
     let (status, body, _) = post(vec![
         ("action", "totp_on".into()),
+        ("current", "a new long password".into()),
         ("secret", secret_b32.clone()),
-        ("code", yijian_crypto::totp::current(&secret)),
+        ("code", yijian_crypto::totp::code_at(&secret, t)),
     ])
     .await;
     assert_eq!(status, 200, "{body}");
@@ -371,15 +374,22 @@ async fn own_password_and_two_step_login() {
             ("csrf", field(&page, "name=\"csrf\" value=\"")),
             ("username", "rev1".into()),
             ("password", "a new long password".into()),
-            ("totp", yijian_crypto::totp::current(&secret)),
+            // The enrolment's code is spent; the next step's is not.
+            ("totp", yijian_crypto::totp::code_at(&secret, t + 30)),
         ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
-    let (status, _, _) = post(vec![("action", "totp_off".into()), ("current", "a new long password".into())]).await;
-    assert_eq!(status, 200);
+    // Off takes the password and a code not yet spent: the step after next, thirty seconds on
+    // (the use case takes the time).
+    let rev = yijian_store::SessionUser { name: "rev1".into(), role: Role::Reviewer };
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30);
+    let code = yijian_crypto::totp::code_at(&secret, t + 60);
+    let off = yijian_app::staff::TotpChange::Off;
+    let done = app.app().change_totp(&rev, "a new long password", &code, off, None, later).await.unwrap();
+    assert_eq!(done, yijian_app::staff::TotpOutcome::Done);
     assert_eq!(login(&app, &client(), "rev1", "a new long password").await.status(), StatusCode::SEE_OTHER);
     let actions: Vec<String> = app.store().audit_entries().await.unwrap().iter().map(|e| e.action.clone()).collect();
     for a in ["user.reset_password", "totp.enable", "totp.disable"] {

@@ -321,6 +321,7 @@ async fn closed_and_upcoming_consultations_refuse_comments(backend: Backend) {
             .client
             .post(app.url(&format!("/api/v1/consultations/{id}/comments")))
             .header("Accept-Language", lang)
+            .header("content-type", "application/json")
             .body("not even json")
             .send()
             .await
@@ -459,7 +460,7 @@ async fn submissions_are_rate_limited_per_address() {
         insecure_no_captcha: true,
         rate_limit: Some(yijian_web::limits::RateLimit { per_minute: 1, burst: 2 }),
         trusted_proxies: vec![],
-        secure_cookies: false,
+        ..Default::default()
     };
     let app = InProcess::start(Backend::Sqlite, options).await;
     assert_eq!(post(&app, &good_body(), None).await.0, 201);

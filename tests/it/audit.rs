@@ -62,7 +62,7 @@ fn file_with(id: &str, opens: Timestamp, closes: Timestamp) -> (ConsultationFile
 async fn audits_commit_with_their_changes(backend: Backend) {
     let data = TestData::new(backend).await;
     let store = data.store().await;
-    let app = App::new(store.clone(), AppOptions { insecure_no_captcha: true });
+    let app = App::new(store.clone(), AppOptions { insecure_no_captcha: true, ..Default::default() });
     // Whole microseconds, as the store keeps instants.
     let now = Timestamp::from_microsecond(Timestamp::now().as_microsecond()).unwrap();
     let day = SignedDuration::from_hours(24);
@@ -100,7 +100,6 @@ async fn audits_commit_with_their_changes(backend: Backend) {
     };
     let entries = store.audit_entries().await.unwrap().len();
     let sessions = count(&store, "SELECT COUNT(*) FROM sessions").await;
-    let failed_logins = count(&store, "SELECT failed_logins FROM users WHERE name = 'rev1'").await;
 
     refuse_audits(&store, backend).await;
     let reason = AuditReason::parse("上级要求延期").unwrap();
@@ -111,23 +110,32 @@ async fn audits_commit_with_their_changes(backend: Backend) {
     assert!(app.set_user_disabled("test", "rev1", true, now).await.is_err());
     assert!(!app.list_users().await.unwrap().iter().find(|u| u.name == "rev1").unwrap().disabled, "user.disable");
     assert!(app.set_user_role("test", "rev1", Role::Admin, now).await.is_err());
-    assert_eq!(app.check_password("rev1", "reviewer password 1").await.unwrap(), Some(Role::Reviewer), "set_role");
+    let role = app.list_users().await.unwrap().into_iter().find(|u| u.name == "rev1").unwrap().role;
+    assert_eq!(role, Role::Reviewer, "set_role");
     assert!(app.reset_password("test", "rev1", "a brand new password", now).await.is_err());
-    assert!(app.check_password("rev1", "reviewer password 1").await.unwrap().is_some(), "user.reset_password");
+    let rev = SessionUser { name: "rev1".into(), role: Role::Reviewer };
+    let check = app.check_password(&rev, "reviewer password 1", None, None, now).await.unwrap();
+    assert_eq!(check, yijian_app::staff::PasswordCheck::Right, "user.reset_password");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM sessions").await, sessions, "no session ended");
     assert!(app.create_token("test", "rev1", Some(3), now).await.is_err());
     assert_eq!(app.list_tokens().await.unwrap().len(), 1, "token.create");
     assert!(app.revoke_token("test", &token_id, now).await.is_err());
     assert!(!app.list_tokens().await.unwrap()[0].revoked, "token.revoke");
-    let rev = SessionUser { name: "rev1".into(), role: Role::Reviewer };
-    assert!(app.set_totp(&rev, Some(&[7u8; 20]), now).await.is_err());
+    let secret = [7u8; 20];
+    let code = yijian_crypto::totp::code_at(&secret, now.as_second() as u64);
+    let on = yijian_app::staff::TotpChange::On { secret: &secret, new_code: &code };
+    assert!(app.change_totp(&rev, "reviewer password 1", "", on, None, now).await.is_err());
     assert!(!app.totp_enabled("rev1").await.unwrap(), "totp.enable");
 
     // Sign-in: neither a session nor a failure count without its entry.
     assert!(app.sign_in("rev1", "reviewer password 1", "", now).await.is_err());
     assert_eq!(count(&store, "SELECT COUNT(*) FROM sessions").await, sessions, "login");
+    // A wrong password without its entry is an error; its attempt is counted all the same,
+    // before the password is checked, so a refused audit gives a guesser no free tries.
+    let attempts = count(&store, "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM login_attempts").await;
     assert!(app.sign_in("rev1", "wrong password!!", "", now).await.is_err());
-    let failed = count(&store, "SELECT failed_logins FROM users WHERE name = 'rev1'").await;
-    assert_eq!(failed, failed_logins, "login.failed");
+    let after = count(&store, "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM login_attempts").await;
+    assert_eq!(after, attempts + 1, "counted before the check");
     assert!(app.sign_out(&session, now).await.is_err());
     assert!(app.session_user(&session, now).await.unwrap().is_some(), "logout");
 

@@ -22,4 +22,5 @@ mod pages;
 mod privacy;
 mod review;
 mod schema;
+mod sign_in;
 mod staff;

@@ -600,6 +600,9 @@ pub(crate) async fn login_session(app: &InProcess, name: &str, password: &str) -
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // The token of the signed-in session (a token is bound to the session).
+    let home = session.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    let csrf = home.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     (session, csrf)
 }
 

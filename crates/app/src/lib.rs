@@ -27,6 +27,7 @@ pub mod intake;
 pub mod mail;
 pub mod report;
 pub mod review;
+pub mod sign_in_guard;
 pub mod staff;
 pub mod trays;
 
@@ -50,6 +51,8 @@ pub struct MailSettings {
 pub struct AppOptions {
     /// Accept submissions without a captcha. For tests and benchmarks only.
     pub insecure_no_captcha: bool,
+    /// How long an unused staff session lives; `None`: the sign-in policy's 30 minutes.
+    pub session_idle: Option<jiff::SignedDuration>,
 }
 
 /// The application: the store and what the use cases share. Cheap to clone.
@@ -61,6 +64,7 @@ pub struct App {
     consultations: Arc<consultations::Cache>,
     search: Option<yijian_analysis::SearchIndex>,
     mail: MailSettings,
+    sign_in_guard: Arc<sign_in_guard::SignInGuard>,
 }
 
 /// Why a use case did not happen, where no more specific error says it.
@@ -139,6 +143,7 @@ impl App {
             consultations: Arc::default(),
             search: None,
             mail: MailSettings::default(),
+            sign_in_guard: Arc::new(sign_in_guard::SignInGuard::new(yijian_domain::staff::LOGIN_POLICY)),
         }
     }
 

@@ -23,8 +23,23 @@ fn totp(secret: &[u8]) -> Option<Totp> {
 
 /// Whether `code` is valid now for `secret`.
 pub fn check(secret: &[u8], code: &str) -> bool {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    step_of(secret, code, now).is_some()
+}
+
+/// The time step (30 s windows since the Unix epoch) whose code `code` is, at `unix_secs`, if it
+/// is valid then. A step is to be accepted once (RFC 6238 §5.2): the caller keeps the last one.
+pub fn step_of(secret: &[u8], code: &str, unix_secs: u64) -> Option<u64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    code.len() == 6 && totp(secret).is_some_and(|t| t.check_current(&code).is_some())
+    if code.len() != 6 {
+        return None;
+    }
+    totp(secret)?.check(&code, unix_secs)
+}
+
+/// The code of the step that holds `unix_secs` (for tests: the next step's code is valid too).
+pub fn code_at(secret: &[u8], unix_secs: u64) -> String {
+    totp(secret).map(|t| t.generate(unix_secs).to_string()).unwrap_or_default()
 }
 
 /// The current code (for tests and for showing that set-up worked).
@@ -116,5 +131,15 @@ mod tests {
         assert!(!check(&s, &wrong));
         assert!(!check(&s, "12345"));
         assert!(otpauth_uri("yijian", "wang.li", &s).starts_with("otpauth://totp/yijian:wang.li?secret="));
+    }
+
+    #[test]
+    fn a_code_names_its_step_and_the_neighbouring_steps_are_accepted() {
+        let s = new_secret();
+        let t = 1_750_000_000;
+        assert_eq!(step_of(&s, &code_at(&s, t), t), Some(t / 30));
+        assert_eq!(step_of(&s, &code_at(&s, t + 30), t), Some(t / 30 + 1), "the next step");
+        assert_eq!(step_of(&s, &code_at(&s, t - 30), t), Some(t / 30 - 1), "the previous step");
+        assert_eq!(step_of(&s, &code_at(&s, t + 90), t), None);
     }
 }

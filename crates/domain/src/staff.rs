@@ -96,19 +96,29 @@ impl std::fmt::Display for AuditReason {
     }
 }
 
-/// How sign-in resists guessing: failures in a row before an account is locked, for how long,
-/// and how long a session lasts.
+/// How sign-in resists guessing: failures in a row before a name is locked, for how long, how
+/// many failed attempts one client address may make, and how long a session lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginPolicy {
     pub max_failures: u32,
     pub lockout: SignedDuration,
+    /// Failed attempts one client address may make within `address_window`, whatever names
+    /// it tries: a guesser spraying many names is held back too.
+    pub max_failures_per_address: u32,
+    pub address_window: SignedDuration,
+    /// A session ends this long after sign-in, however busy …
     pub session_lifetime: SignedDuration,
+    /// … and this long after its last use.
+    pub session_idle: SignedDuration,
 }
 
 pub const LOGIN_POLICY: LoginPolicy = LoginPolicy {
     max_failures: 5,
     lockout: SignedDuration::from_mins(15),
+    max_failures_per_address: 30,
+    address_window: SignedDuration::from_mins(15),
     session_lifetime: SignedDuration::from_hours(8),
+    session_idle: SignedDuration::from_mins(30),
 };
 
 /// What the store knows of an account when someone tries to sign in as it.
@@ -116,45 +126,84 @@ pub const LOGIN_POLICY: LoginPolicy = LoginPolicy {
 pub struct AccountState {
     pub role: Role,
     pub disabled: bool,
-    /// Failures in a row since the last success or lockout.
-    pub failed_logins: u32,
-    pub locked_until: Option<Timestamp>,
+}
+
+/// Whether an attempt, counted before its password is checked, may have it checked.
+///
+/// Every attempt on a name (known or not) is counted first, atomically, so that guesses sent at
+/// once are each counted and none sees a count from before the others: the `number`th attempt in
+/// a row is checked, and the one that reaches `max_failures` locks the name at once, for the
+/// attempts after it, whatever it turns out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Check the password: this is the `number`th attempt in a row.
+    Check { number: u32 },
+    /// Refused without checking: the name is locked.
+    Locked { until: Timestamp },
 }
 
 /// What a sign-in attempt comes to, decided before anything is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginDecision {
-    /// A new session until `expires_at`; the failure count starts again.
+    /// A new session until `expires_at`; the count starts again.
     Accept { role: Role, expires_at: Timestamp },
     /// Refused; the account now has `failures` in a row.
     Refuse { failures: u32 },
-    /// Refused, and this failure, the `failures`th in a row, locks the account until `until`.
+    /// Refused, and this failure, the `failures`th in a row, locked the name until `until`.
     LockOut { until: Timestamp, failures: u32 },
-    /// Refused without looking further: the account is locked.
+    /// Refused without looking further: the name is locked.
     Locked { until: Timestamp },
-    /// No such account.
-    Unknown,
+    /// No such account: refused like a wrong password, and locked like one (`lockout`).
+    Unknown { failures: u32, lockout: Option<Timestamp> },
 }
 
 impl LoginPolicy {
+    /// The lock the `number`th attempt in a row sets when it is counted: the one that reaches
+    /// `max_failures` locks the name for those after it.
+    pub fn lock_for(&self, number: u32, now: Timestamp) -> Option<Timestamp> {
+        (number >= self.max_failures).then(|| now + self.lockout)
+    }
+
+    /// An admitted attempt's outcome. `number` is its place in the row of attempts on the name;
     /// `credentials_ok` is the password and, where two-step login is on, the code.
-    pub fn decide(&self, account: Option<&AccountState>, credentials_ok: bool, now: Timestamp) -> LoginDecision {
-        let Some(a) = account else { return LoginDecision::Unknown };
-        if let Some(until) = a.locked_until
-            && until > now
-        {
-            return LoginDecision::Locked { until };
-        }
+    pub fn decide(
+        &self,
+        account: Option<&AccountState>,
+        number: u32,
+        credentials_ok: bool,
+        now: Timestamp,
+    ) -> LoginDecision {
+        let lockout = self.lock_for(number, now);
+        let Some(a) = account else { return LoginDecision::Unknown { failures: number, lockout } };
         if credentials_ok && !a.disabled {
             return LoginDecision::Accept { role: a.role, expires_at: now + self.session_lifetime };
         }
-        let failures = a.failed_logins + 1;
-        if failures >= self.max_failures {
-            LoginDecision::LockOut { until: now + self.lockout, failures }
-        } else {
-            LoginDecision::Refuse { failures }
+        match lockout {
+            Some(until) => LoginDecision::LockOut { until, failures: number },
+            None => LoginDecision::Refuse { failures: number },
         }
     }
+}
+
+/// A name as typed at sign-in, fit for the audit log: at most 64 characters (and `…` when cut),
+/// control and invisible formatting characters written as `\u{…}`. Whatever was typed, the entry stays
+/// short and prints as one line.
+pub fn name_for_record(raw: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    let (mut out, mut n) = (String::new(), 0);
+    for c in raw.chars() {
+        let hidden = c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+        let piece = if hidden { c.escape_unicode().to_string() } else { c.to_string() };
+        let len = piece.chars().count();
+        if n + len > MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        out.push_str(&piece);
+        n += len;
+    }
+    out
 }
 
 /// Shortest password accepted. Length beats composition rules (NIST SP 800-63B).
@@ -206,47 +255,52 @@ mod tests {
         assert!(password_problem("correct horse battery").is_none());
     }
 
-    fn account(failed: u32, locked_until: Option<&str>) -> AccountState {
-        AccountState {
-            role: Role::Reviewer,
-            disabled: false,
-            failed_logins: failed,
-            locked_until: locked_until.map(|t| t.parse().unwrap()),
-        }
+    fn account() -> AccountState {
+        AccountState { role: Role::Reviewer, disabled: false }
     }
 
     #[test]
-    fn the_fifth_failure_in_a_row_locks_for_fifteen_minutes() {
+    fn the_fifth_attempt_in_a_row_locks_for_fifteen_minutes() {
         let now: Timestamp = "2025-05-12T08:00:00Z".parse().unwrap();
         let p = LOGIN_POLICY;
-        assert_eq!(p.decide(Some(&account(0, None)), false, now), LoginDecision::Refuse { failures: 1 });
-        assert_eq!(p.decide(Some(&account(3, None)), false, now), LoginDecision::Refuse { failures: 4 });
+        let a = account();
+        assert_eq!(p.decide(Some(&a), 1, false, now), LoginDecision::Refuse { failures: 1 });
+        assert_eq!(p.decide(Some(&a), 4, false, now), LoginDecision::Refuse { failures: 4 });
+        let until = now + SignedDuration::from_mins(15);
+        assert_eq!(p.decide(Some(&a), 5, false, now), LoginDecision::LockOut { until, failures: 5 });
+        assert_eq!(p.lock_for(4, now), None);
+        assert_eq!(p.lock_for(5, now), Some(until), "counting the fifth locks out those after it");
         assert_eq!(
-            p.decide(Some(&account(4, None)), false, now),
-            LoginDecision::LockOut { until: now + SignedDuration::from_mins(15), failures: 5 }
-        );
-        assert_eq!(
-            p.decide(Some(&account(4, None)), true, now),
+            p.decide(Some(&a), 5, true, now),
             LoginDecision::Accept { role: Role::Reviewer, expires_at: now + SignedDuration::from_hours(8) },
-            "a success before the fifth failure clears the count"
+            "the fifth attempt itself may still be the right one"
         );
-        assert_eq!(p.decide(None, true, now), LoginDecision::Unknown);
     }
 
     #[test]
-    fn a_locked_account_refuses_even_the_right_password_until_the_lock_ends() {
+    fn an_unknown_name_is_refused_and_locked_like_a_real_one() {
         let now: Timestamp = "2025-05-12T08:00:00Z".parse().unwrap();
-        let locked = account(0, Some("2025-05-12T08:10:00Z"));
-        assert!(matches!(LOGIN_POLICY.decide(Some(&locked), true, now), LoginDecision::Locked { .. }));
-        let later: Timestamp = "2025-05-12T08:10:00Z".parse().unwrap();
-        assert!(matches!(LOGIN_POLICY.decide(Some(&locked), true, later), LoginDecision::Accept { .. }));
+        assert_eq!(LOGIN_POLICY.decide(None, 1, true, now), LoginDecision::Unknown { failures: 1, lockout: None });
+        let until = now + SignedDuration::from_mins(15);
+        assert_eq!(
+            LOGIN_POLICY.decide(None, 5, true, now),
+            LoginDecision::Unknown { failures: 5, lockout: Some(until) }
+        );
     }
 
     #[test]
     fn a_disabled_account_never_signs_in_and_still_counts_failures() {
         let now: Timestamp = "2025-05-12T08:00:00Z".parse().unwrap();
-        let disabled = AccountState { disabled: true, ..account(0, None) };
-        assert_eq!(LOGIN_POLICY.decide(Some(&disabled), true, now), LoginDecision::Refuse { failures: 1 });
+        let disabled = AccountState { disabled: true, ..account() };
+        assert_eq!(LOGIN_POLICY.decide(Some(&disabled), 1, true, now), LoginDecision::Refuse { failures: 1 });
+    }
+
+    #[test]
+    fn a_name_in_the_record_is_short_and_one_line() {
+        assert_eq!(name_for_record("admin"), "admin");
+        let long = "名".repeat(16 * 1024);
+        assert_eq!(name_for_record(&long).chars().count(), 65);
+        assert_eq!(name_for_record("a\nb\u{1b}[31m\u{202e}"), "a\\u{a}b\\u{1b}[31m\\u{202e}");
     }
 
     #[test]

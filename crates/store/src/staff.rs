@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use sqlx::Row;
 use yijian_domain::document::sha256_hex;
-use yijian_domain::staff::{AccountState, LoginDecision, Role};
+use yijian_domain::staff::{AccountState, Admission, LoginDecision, LoginPolicy, Role, name_for_record};
 
 use crate::audit::Audit;
 use crate::{Store, StoreError, from_micros, micros};
@@ -116,7 +116,6 @@ impl Store {
         let q = match value {
             Value::Int(v) => q.bind(v),
             Value::Text(v) => q.bind(v.to_string()),
-            Value::Blob(v) => q.bind(v),
         };
         let done = q.bind(micros(now)).bind(name).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
@@ -155,118 +154,242 @@ impl Store {
         .await
     }
 
-    /// Replaces a password hash (PHC string); audited.
+    /// Replaces a password hash (PHC string) and ends the user's sessions but `keep` (the
+    /// session of a user who changed their own password); audited, with how many ended.
     pub async fn set_user_password(
         &self,
         actor: &str,
         name: &str,
         password_hash: &str,
+        keep: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StaffError> {
-        self.update_user(
-            name,
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE name = $3",
-            Value::Text(password_hash),
-            now,
-            Audit::new(actor, "user.reset_password", name, ""),
-        )
-        .await
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE name = $3")
+            .bind(password_hash)
+            .bind(micros(now))
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StaffError::NoSuchUser(name.into()));
+        }
+        let ended = sqlx::query("DELETE FROM sessions WHERE user_name = $1 AND token_hash <> $2")
+            .bind(name)
+            .bind(keep.map(sha256_hex).unwrap_or_default())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let detail = format!("sessions_ended={ended}");
+        self.audit_in(&mut tx, now, Audit::new(actor, "user.reset_password", name, detail)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// What sign-in needs to know of an account, if it exists.
     pub async fn login_account(&self, name: &str) -> Result<Option<LoginAccount>, StoreError> {
-        let row = sqlx::query(
-            "SELECT role, password_hash, disabled, failed_logins, locked_until, totp_secret FROM users WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query("SELECT role, password_hash, disabled, totp_secret FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(r) = row else { return Ok(None) };
         let role: String = r.try_get(0)?;
-        let locked_until: i64 = r.try_get(4)?;
-        let sealed: Option<Vec<u8>> = r.try_get(5)?;
+        let sealed: Option<Vec<u8>> = r.try_get(3)?;
         Ok(Some(LoginAccount {
             state: AccountState {
                 role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
                 disabled: r.try_get::<i64, _>(2)? != 0,
-                failed_logins: r.try_get::<i64, _>(3)?.clamp(0, i64::from(u32::MAX)) as u32,
-                locked_until: (locked_until > 0).then(|| from_micros(locked_until)).transpose()?,
             },
             password_hash: r.try_get(1)?,
             totp_secret: sealed.map(|s| self.open_totp(name, &s)).transpose()?,
         }))
     }
 
-    /// Records what a sign-in attempt came to, with its audit entry, in one transaction. An
-    /// accepted attempt makes a new session (never reuses one) and returns its token: only
-    /// the token's hash is stored.
-    pub async fn record_login(
+    /// Counts an attempt on `subject` (a keyed hash of a name, whether or not it exists) before
+    /// its password is checked, in one transaction, so that attempts sent at once are each
+    /// counted: the one that reaches the policy's limit locks the subject for those after it.
+    /// A lock that has ended starts the count again.
+    pub async fn reserve_login_attempt(
         &self,
-        name: &str,
-        decision: LoginDecision,
+        subject: &str,
+        policy: &LoginPolicy,
         now: Timestamp,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Admission, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut token = None;
-        let audit = match decision {
-            LoginDecision::Accept { expires_at, .. } => {
-                sqlx::query("UPDATE users SET failed_logins = 0 WHERE name = $1").bind(name).execute(&mut *tx).await?;
-                let t = hex::encode(yijian_crypto::random_bytes::<32>());
-                sqlx::query(
-                    "INSERT INTO sessions (token_hash, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(sha256_hex(&t))
-                .bind(name)
-                .bind(micros(now))
-                .bind(micros(expires_at))
+        let (failures, locked_until): (i64, i64) = sqlx::query_as(
+            "INSERT INTO login_attempts (subject, failures, locked_until, updated_at) VALUES ($1, 1, 0, $2) \
+             ON CONFLICT (subject) DO UPDATE SET \
+               failures = CASE WHEN login_attempts.locked_until > $2 THEN login_attempts.failures \
+                               WHEN login_attempts.locked_until > 0 THEN 1 \
+                               ELSE login_attempts.failures + 1 END, \
+               locked_until = CASE WHEN login_attempts.locked_until > $2 THEN login_attempts.locked_until ELSE 0 END, \
+               updated_at = $2 \
+             RETURNING failures, locked_until",
+        )
+        .bind(subject)
+        .bind(micros(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if locked_until > micros(now) {
+            tx.commit().await?;
+            return Ok(Admission::Locked { until: from_micros(locked_until)? });
+        }
+        let number = failures.clamp(1, i64::from(u32::MAX)) as u32;
+        if let Some(until) = policy.lock_for(number, now) {
+            sqlx::query("UPDATE login_attempts SET locked_until = $1 WHERE subject = $2")
+                .bind(micros(until))
+                .bind(subject)
                 .execute(&mut *tx)
                 .await?;
-                token = Some(t);
-                Audit::new(name, "login", name, "")
+        }
+        tx.commit().await?;
+        Ok(Admission::Check { number })
+    }
+
+    /// Accepts a two-step code's time step for the user once: `false` when this step or a
+    /// later one was accepted already (a replayed code).
+    pub async fn consume_totp_step(&self, name: &str, step: u64) -> Result<bool, StoreError> {
+        let step = i64::try_from(step).unwrap_or(i64::MAX);
+        let done = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE name = $2 AND totp_last_step < $1")
+            .bind(step)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records what an admitted sign-in attempt (or a check of the current password, `what`)
+    /// came to, with its audit entry, in one transaction. An accepted attempt clears the
+    /// subject's count and makes a new session (never reuses one) and returns its token: only
+    /// the token's hash is stored. The name goes to the audit log cleaned and cut short
+    /// ([`name_for_record`]): an unknown one is whatever a stranger typed.
+    pub async fn record_login(
+        &self,
+        subject: &str,
+        name: &str,
+        decision: LoginDecision,
+        what: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let recorded = name_for_record(name);
+        let mut tx = self.begin_write().await?;
+        let mut token = None;
+        let detail = |more: String| {
+            if what.is_empty() {
+                more
+            } else if more.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what}; {more}")
+            }
+        };
+        let audit = match decision {
+            LoginDecision::Accept { expires_at, .. } => {
+                sqlx::query("DELETE FROM login_attempts WHERE subject = $1").bind(subject).execute(&mut *tx).await?;
+                if what.is_empty() {
+                    let t = hex::encode(yijian_crypto::random_bytes::<32>());
+                    sqlx::query(
+                        "INSERT INTO sessions (token_hash, user_name, created_at, expires_at, last_seen) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(sha256_hex(&t))
+                    .bind(name)
+                    .bind(micros(now))
+                    .bind(micros(expires_at))
+                    .bind(micros(now))
+                    .execute(&mut *tx)
+                    .await?;
+                    token = Some(t);
+                    Audit::new(name, "login", name, "")
+                } else {
+                    // The right current password: nothing to record beyond the change it allows,
+                    // which is audited itself.
+                    tx.commit().await?;
+                    return Ok(None);
+                }
             }
             LoginDecision::Refuse { failures } => {
-                sqlx::query("UPDATE users SET failed_logins = $1 WHERE name = $2")
-                    .bind(i64::from(failures))
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-                Audit::new(name, "login.failed", name, "")
+                Audit::new(name, "login.failed", name, detail(format!("failure {failures} in a row")))
             }
-            LoginDecision::LockOut { until, failures } => {
-                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE name = $2")
-                    .bind(micros(until))
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-                Audit::new(name, "login.lockout", name, format!("after {failures} failures"))
+            LoginDecision::LockOut { until: _, failures } => {
+                Audit::new(name, "login.lockout", name, detail(format!("after {failures} failures")))
             }
-            LoginDecision::Locked { .. } => Audit::new(name, "login.locked", name, ""),
-            LoginDecision::Unknown => Audit::new("anonymous", "login.failed", name, "unknown user"),
+            LoginDecision::Locked { .. } => Audit::new(&recorded, "login.locked", &recorded, detail(String::new())),
+            LoginDecision::Unknown { failures, lockout } => {
+                let action = if lockout.is_some() { "login.lockout" } else { "login.failed" };
+                Audit::new("anonymous", action, &recorded, detail(format!("unknown user; failure {failures} in a row")))
+            }
         };
         self.audit_in(&mut tx, now, audit).await?;
         tx.commit().await?;
         Ok(token)
     }
 
-    /// The user behind a session token, if the session is live and the account enabled.
-    pub async fn session_user(&self, token: &str, now: Timestamp) -> Result<Option<SessionUser>, StoreError> {
+    /// Deletes sessions past their end or idle longer than `idle`, and counts of sign-in
+    /// attempts neither locked nor touched for a day. Returns the sessions deleted.
+    pub async fn purge_expired(&self, idle: jiff::SignedDuration, now: Timestamp) -> Result<u64, StoreError> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen <= $2")
+            .bind(micros(now))
+            .bind(micros(now - idle))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM login_attempts WHERE locked_until <= $1 AND updated_at <= $2")
+            .bind(micros(now))
+            .bind(micros(now - jiff::SignedDuration::from_hours(24)))
+            .execute(&self.pool)
+            .await?;
+        Ok(sessions)
+    }
+
+    /// How many sessions are stored, live or not (for tests and the purge's log line).
+    pub async fn session_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&self.pool).await?)
+    }
+
+    /// The user behind a session token, if the session is live (before its end, used within
+    /// `idle`) and the account enabled. A use marks the session as seen, at most once a minute.
+    pub async fn session_user(
+        &self,
+        token: &str,
+        idle: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        let hash = sha256_hex(token);
         let row = sqlx::query(
-            "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.user_name \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+            "SELECT u.name, u.role, s.last_seen FROM sessions s JOIN users u ON u.name = s.user_name \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen > $3 AND u.disabled = 0",
         )
-        .bind(sha256_hex(token))
+        .bind(&hash)
         .bind(micros(now))
+        .bind(micros(now - idle))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| session_user_from_row(&r)).transpose()
+        let Some(r) = row else { return Ok(None) };
+        let user = session_user_from_row(&r)?;
+        let last_seen: i64 = r.try_get(2)?;
+        if last_seen < micros(now - jiff::SignedDuration::from_mins(1)) {
+            sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND last_seen < $1")
+                .bind(micros(now))
+                .bind(&hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(user))
     }
 
     /// Ends a session; audited when it was live.
     pub async fn logout(&self, token: &str, now: Timestamp) -> Result<(), StoreError> {
-        let Some(user) = self.session_user(token, now).await? else { return Ok(()) };
+        let hash = sha256_hex(token);
+        let user: Option<String> =
+            sqlx::query_scalar("SELECT user_name FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+                .bind(&hash)
+                .bind(micros(now))
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(user) = user else { return Ok(()) };
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token)).execute(&mut *tx).await?;
-        self.audit_in(&mut tx, now, Audit::new(&user.name, "logout", &user.name, "")).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(hash).execute(&mut *tx).await?;
+        self.audit_in(&mut tx, now, Audit::new(&user, "logout", &user, "")).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -275,7 +398,6 @@ impl Store {
 enum Value<'a> {
     Int(i64),
     Text(&'a str),
-    Blob(Option<Vec<u8>>),
 }
 
 /// An API token as listed (never the token itself).
@@ -386,23 +508,34 @@ impl Store {
         sealed.flatten().map(|s| self.open_totp(name, &s)).transpose()
     }
 
-    /// Turns two-step login on (with this secret) or off; audited.
+    /// Turns two-step login on (with this secret, whose code of time step `step` proved it
+    /// set up, so that code is not accepted again) or off; audited as `action`
+    /// (`totp.enable`, `totp.replace`, `totp.disable`, `totp.reset`).
     pub async fn set_totp(
         &self,
         actor: &str,
         name: &str,
-        secret: Option<&[u8]>,
+        secret: Option<(&[u8], u64)>,
+        action: &str,
         now: Timestamp,
     ) -> Result<(), StaffError> {
-        let sealed = secret.map(|s| self.keys.seal(s, &totp_aad(name)));
-        self.update_user(
-            name,
-            "UPDATE users SET totp_secret = $1, updated_at = $2 WHERE name = $3",
-            Value::Blob(sealed),
-            now,
-            Audit::new(actor, if secret.is_some() { "totp.enable" } else { "totp.disable" }, name, ""),
-        )
-        .await
+        let sealed = secret.map(|(s, _)| self.keys.seal(s, &totp_aad(name)));
+        let step = secret.map(|(_, step)| i64::try_from(step).unwrap_or(i64::MAX)).unwrap_or(0);
+        let mut tx = self.begin_write().await?;
+        let done =
+            sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = $2, updated_at = $3 WHERE name = $4")
+                .bind(sealed)
+                .bind(step)
+                .bind(micros(now))
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StaffError::NoSuchUser(name.into()));
+        }
+        self.audit_in(&mut tx, now, Audit::new(actor, action, name, "")).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

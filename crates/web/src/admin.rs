@@ -8,45 +8,89 @@ use askama::Template;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde_json::json;
-use yijian_app::staff::SignIn;
+use yijian_app::staff::{PasswordCheck, SignIn, TotpChange, TotpOutcome};
 use yijian_domain::Lang;
 use yijian_domain::staff::{AuditReason, Role};
 use yijian_store::SessionUser;
 
 use crate::AppState;
 use crate::error::{ErrorCode, WebError};
-use crate::extract::{Admin, CsrfForm, Form, Language, ManageUsers, RevealPersonalData, Staff, check_csrf};
+use crate::extract::{Admin, ClientAddr, CsrfForm, Form, Language, ManageUsers, RevealPersonalData, Staff, check_csrf};
 use crate::texts::{Texts, texts};
 
-const SESSION_COOKIE: &str = "yj_session";
+/// The session cookie's name as the handlers know it (on a secure site it travels as
+/// `__Host-yj_session`: see [`crate::csrf::cookie_names`]).
+pub(crate) const SESSION_COOKIE: &str = "yj_session";
 
 fn session_token(headers: &HeaderMap) -> Option<&str> {
     crate::extract::cookie(headers, SESSION_COOKIE)
 }
 
-/// Lets a request through only with a live staff session, which it attaches for the handlers.
+/// How a request showed who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A bearer token, which a browser never adds by itself: no CSRF token needed.
+    Bearer,
+    /// The session cookie, which a browser sends whoever made the request.
+    Session,
+}
+
+/// Pages an admin without two-step login may still use when it is compulsory: setting it up,
+/// and leaving.
+const ENROLMENT_PATHS: &[&str] = &["/admin/account", "/admin/logout"];
+
+/// Lets a request through only with a live staff session (or, for the API, a bearer token),
+/// which it attaches for the handlers. A change through the API on a session cookie must carry
+/// the CSRF token in its `X-CSRF-Token` header; where two-step login is compulsory for admins,
+/// an admin without it is sent to set it up.
 pub async fn require_staff(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.uri().path() == "/admin/login" {
         return next.run(req).await;
     }
     let path = req.uri().path().to_string();
-    match authenticate(&state, &path, req.headers()).await {
-        Ok(user) => {
-            req.extensions_mut().insert(user);
-            next.run(req).await
+    let (user, via) = match authenticate(&state, &path, req.headers()).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let api = path.starts_with("/api/");
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    if api && changes && via == Via::Session {
+        let token = req.headers().get(crate::csrf::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !crate::csrf::matches(&state, req.headers(), token) {
+            let lang = crate::extract::lang_of(req.headers());
+            return WebError::new(StatusCode::FORBIDDEN, ErrorCode::Csrf, lang, texts(lang).csrf_header_needed)
+                .into_response();
         }
-        Err(refused) => refused,
     }
+    if state.options.require_admin_totp
+        && user.role == Role::Admin
+        && !ENROLMENT_PATHS.contains(&path.as_str())
+        && !state.app.totp_enabled(&user.name).await.unwrap_or(false)
+    {
+        if api {
+            let lang = crate::extract::lang_of(req.headers());
+            return WebError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::TotpRequired,
+                lang,
+                texts(lang).admins_need_two_step,
+            )
+            .into_response();
+        }
+        return Redirect::to("/admin/account").into_response();
+    }
+    req.extensions_mut().insert(user);
+    next.run(req).await
 }
 
-/// The staff user a request carries, or the answer that sends it to log in: 401 under
+/// The staff user a request carries and how, or the answer that sends it to log in: 401 under
 /// `/api/`, a redirect to the login page elsewhere.
-pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> Result<SessionUser, Response> {
+pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> Result<(SessionUser, Via), Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -55,12 +99,14 @@ pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> 
     let now = Timestamp::now();
     // Bearer tokens open the JSON API only; pages need a session (and its CSRF protection).
     let user = match (bearer, session_token(headers)) {
-        (Some(token), _) if path.starts_with("/api/") => state.app.token_user(token, now).await.ok().flatten(),
-        (_, Some(token)) => state.app.session_user(token, now).await.ok().flatten(),
+        (Some(token), _) if path.starts_with("/api/") => {
+            state.app.token_user(token, now).await.ok().flatten().map(|u| (u, Via::Bearer))
+        }
+        (_, Some(token)) => state.app.session_user(token, now).await.ok().flatten().map(|u| (u, Via::Session)),
         _ => None,
     };
     match user {
-        Some(user) => Ok(user),
+        Some(found) => Ok(found),
         None if path.starts_with("/api/") => Err((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
@@ -69,6 +115,14 @@ pub async fn authenticate(state: &AppState, path: &str, headers: &HeaderMap) -> 
             .into_response()),
         None => Err(Redirect::to("/admin/login").into_response()),
     }
+}
+
+/// `GET /api/v1/admin/session`: who is signed in, and the CSRF token a script sends in the
+/// `X-CSRF-Token` header with each change it makes on the session cookie (its cookie is set too).
+pub async fn api_session(State(state): State<AppState>, Staff(user): Staff, headers: HeaderMap) -> Response {
+    let csrf = crate::csrf::token_for(&state, &headers);
+    let body = Json(json!({"user": user.name, "role": user.role.as_str(), "csrf_token": csrf}));
+    crate::csrf::with_cookie(body.into_response(), &csrf)
 }
 
 fn forbidden_page(lang: Lang) -> Response {
@@ -116,9 +170,18 @@ pub async fn login_form(State(state): State<AppState>, Language(lang): Language,
     login_page(&state, lang, StatusCode::OK, String::new(), None, &headers)
 }
 
+/// The time a lock ends, as the login page says it.
+fn lock_end(until: Timestamp) -> String {
+    until
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
+        .strftime("%H:%M")
+        .to_string()
+}
+
 pub async fn login(
     State(state): State<AppState>,
     Language(lang): Language,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     form: Result<Form<{ 16 * 1024 }>, WebError>,
 ) -> Response {
@@ -132,10 +195,11 @@ pub async fn login(
         let msg = texts(lang).the_page_had_expired_please;
         return login_page(&state, lang, StatusCode::FORBIDDEN, username, Some(msg.into()), &headers);
     }
-    match state.app.sign_in(&username, password, code, Timestamp::now()).await {
+    // A name too long to be one is not shown again.
+    let shown = if username.chars().count() <= 64 { username.clone() } else { String::new() };
+    match state.app.sign_in_from(client, &username, password, code, Timestamp::now()).await {
         Ok(SignIn::Session { token, .. }) => {
-            let secure = if state.options.secure_cookies { "; Secure" } else { "" };
-            let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
+            let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
             let mut res = Redirect::to("/admin").into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().append(header::SET_COOKIE, v);
@@ -144,18 +208,28 @@ pub async fn login(
         }
         Ok(SignIn::Refused) => {
             let msg = texts(lang).wrong_user_name_password_or;
-            login_page(&state, lang, StatusCode::UNAUTHORIZED, username, Some(msg.into()), &headers)
+            login_page(&state, lang, StatusCode::UNAUTHORIZED, shown, Some(msg.into()), &headers)
         }
         Ok(SignIn::Locked { until }) => {
-            let at = until
-                .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
-                .strftime("%H:%M");
-            let msg = texts(lang).account_locked.replace("{at}", &at.to_string());
-            login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, username, Some(msg), &headers)
+            let msg = texts(lang).account_locked.replace("{at}", &lock_end(until));
+            login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, shown, Some(msg), &headers)
+        }
+        Ok(SignIn::Throttled { wait }) => {
+            let secs = u64::try_from(wait.as_secs()).unwrap_or(60).max(1);
+            let msg = texts(lang).too_many_failed_logins_from.replace("{min}", &secs.div_ceil(60).to_string());
+            let mut res = login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, shown, Some(msg), &headers);
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res
+        }
+        Ok(SignIn::Busy) => {
+            let msg = texts(lang).sign_in_busy;
+            let mut res = login_page(&state, lang, StatusCode::SERVICE_UNAVAILABLE, shown, Some(msg.into()), &headers);
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            res
         }
         Err(e) => {
             tracing::error!(error = %e, "login failed");
-            login_page(&state, lang, StatusCode::INTERNAL_SERVER_ERROR, username, None, &headers)
+            login_page(&state, lang, StatusCode::INTERNAL_SERVER_ERROR, shown, None, &headers)
         }
     }
 }
@@ -171,10 +245,10 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bod
         let _ = state.app.sign_out(token, Timestamp::now()).await;
     }
     let mut res = Redirect::to("/admin/login").into_response();
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_static("yj_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
-    );
+    let clear = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
     res
 }
 
@@ -293,6 +367,8 @@ struct AccountPage {
     user: String,
     csrf: String,
     message: Option<String>,
+    /// Two-step login is compulsory for this admin, who has not set it up yet.
+    must_enrol: bool,
     totp_on: bool,
     new_secret: String,
     otpauth: String,
@@ -315,6 +391,7 @@ async fn account_page(
         user: user.name.clone(),
         csrf: csrf.clone(),
         message,
+        must_enrol: state.options.require_admin_totp && user.role == Role::Admin && !totp_on,
         totp_on,
         new_secret: yijian_crypto::totp::base32(&secret),
         otpauth: yijian_crypto::totp::otpauth_uri("yijian", &user.name, &secret),
@@ -326,12 +403,50 @@ pub async fn account(State(state): State<AppState>, Staff(user): Staff, headers:
     account_page(&state, &user, &headers, StatusCode::OK, None).await
 }
 
-/// Changes one's own password (the current one is asked for) or turns two-step login on (the
-/// first code proves the app holds the secret) or off (the password is asked for).
+/// Why the current password (and code) did not open a change.
+fn not_verified(check: PasswordCheck, lang: Lang, wrong: &str) -> (StatusCode, String) {
+    match check {
+        PasswordCheck::Locked { until } => {
+            (StatusCode::TOO_MANY_REQUESTS, texts(lang).account_locked.replace("{at}", &lock_end(until)))
+        }
+        PasswordCheck::TryLater => (StatusCode::TOO_MANY_REQUESTS, texts(lang).sign_in_busy.into()),
+        PasswordCheck::Right | PasswordCheck::Wrong => (StatusCode::UNPROCESSABLE_ENTITY, wrong.into()),
+    }
+}
+
+/// A change of one's two-step login, and what to say of it.
+#[allow(clippy::too_many_arguments)]
+async fn change_totp(
+    state: &AppState,
+    user: &SessionUser,
+    current: &str,
+    code: &str,
+    change: TotpChange<'_>,
+    client: Option<std::net::IpAddr>,
+    lang: Lang,
+    done: &str,
+) -> (StatusCode, String) {
+    let t = texts(lang);
+    match state.app.change_totp(user, current, code, change, client, Timestamp::now()).await {
+        Ok(TotpOutcome::Done) => (StatusCode::OK, done.to_string()),
+        Ok(TotpOutcome::WrongNewCode) => (StatusCode::UNPROCESSABLE_ENTITY, t.wrong_code_two_step_login.into()),
+        Ok(TotpOutcome::NotVerified(check)) => not_verified(check, lang, t.the_current_password_or_code),
+        Err(e) => {
+            tracing::error!(error = %e, "changing two-step login failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, t.error_body.to_string())
+        }
+    }
+}
+
+/// Changes one's own password (the current one is asked for; one's other sessions end), or
+/// turns two-step login on, replaces its secret, or turns it off: each of these needs the
+/// current password, and the current code while it is on; a new secret's first code proves the
+/// app holds it. A wrong current password counts towards the lockout, like a failed sign-in.
 pub async fn account_update(
     State(state): State<AppState>,
     Staff(user): Staff,
     Language(lang): Language,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     form: Result<CsrfForm<{ 16 * 1024 }>, WebError>,
 ) -> Response {
@@ -347,37 +462,49 @@ pub async fn account_update(
     };
     // Passwords as typed, spaces and all.
     let get = |k: &str| form.raw(k).to_string();
-    let password_ok = state.app.check_password(&user.name, &get("current")).await.ok().flatten().is_some();
+    let now = Timestamp::now();
+    let t = texts(lang);
+    let failed = |e: yijian_app::Error| {
+        tracing::error!(error = %e, "changing an account failed");
+        (StatusCode::INTERNAL_SERVER_ERROR, t.error_body.to_string())
+    };
     let (status, msg) = match get("action").as_str() {
         "password" => {
-            if !password_ok {
-                (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).the_current_password_is_wrong.to_string())
-            } else if get("new") != get("confirm") {
-                (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).the_two_new_passwords_differ.into())
+            if get("new") != get("confirm") {
+                (StatusCode::UNPROCESSABLE_ENTITY, t.the_two_new_passwords_differ.into())
             } else if let Some(problem) = yijian_domain::staff::password_problem(&get("new")) {
                 (StatusCode::UNPROCESSABLE_ENTITY, problem)
             } else {
-                match state.app.change_password(&user, &get("new"), Timestamp::now()).await {
-                    Ok(()) => (StatusCode::OK, texts(lang).password_changed.into()),
-                    Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
+                match state.app.check_password(&user, &get("current"), None, client, now).await {
+                    Ok(PasswordCheck::Right) => {
+                        match state.app.change_password(&user, session_token(&headers), &get("new"), now).await {
+                            Ok(()) => (StatusCode::OK, t.password_changed.into()),
+                            Err(e) => failed(e),
+                        }
+                    }
+                    Ok(check) => not_verified(check, lang, t.the_current_password_is_wrong),
+                    Err(e) => failed(e),
                 }
             }
         }
         "totp_on" => match yijian_crypto::totp::from_base32(&get("secret")) {
-            Some(secret) if secret.len() >= 16 && yijian_crypto::totp::check(&secret, &get("code")) => {
-                match state.app.set_totp(&user, Some(&secret), Timestamp::now()).await {
-                    Ok(()) => (StatusCode::OK, texts(lang).two_step_login_is_on.into()),
-                    Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
-                }
+            Some(secret) => {
+                let new_code = get("code");
+                let done = if state.app.totp_enabled(&user.name).await.unwrap_or(false) {
+                    t.two_step_login_key_replaced
+                } else {
+                    t.two_step_login_is_on
+                };
+                let change = TotpChange::On { secret: &secret, new_code: &new_code };
+                change_totp(&state, &user, &get("current"), &get("current_code"), change, client, lang, done).await
             }
-            _ => (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).wrong_code_two_step_login.into()),
+            None => (StatusCode::UNPROCESSABLE_ENTITY, t.wrong_code_two_step_login.into()),
         },
-        "totp_off" if password_ok => match state.app.set_totp(&user, None, Timestamp::now()).await {
-            Ok(()) => (StatusCode::OK, texts(lang).two_step_login_is_off.into()),
-            Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error".into()),
-        },
-        "totp_off" => (StatusCode::UNPROCESSABLE_ENTITY, texts(lang).the_current_password_is_wrong.into()),
-        _ => (StatusCode::BAD_REQUEST, texts(lang).unknown_action.into()),
+        "totp_off" => {
+            let done = t.two_step_login_is_off;
+            change_totp(&state, &user, &get("current"), &get("current_code"), TotpChange::Off, client, lang, done).await
+        }
+        _ => (StatusCode::BAD_REQUEST, t.unknown_action.into()),
     };
     account_page(&state, &user, &headers, status, Some(msg)).await
 }

@@ -23,6 +23,46 @@ use yijian_domain::Lang;
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// What body an API operation takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    None,
+    Json,
+    /// JSON, or nothing at all (no body and no Content-Type).
+    OptionalJson,
+}
+
+/// Whether a Content-Type is JSON: `application/json`, with parameters or not.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// A JSON operation refuses any other body with 415 before its handler runs, whatever its
+/// handler would make of it: a form or text/plain body is what a cross-site form can send
+/// without asking, and a body without a type is not what the document describes.
+pub(crate) async fn require_json(
+    State(kind): State<BodyKind>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let h = req.headers();
+    let content_type = h.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?"));
+    let empty = h.get(header::TRANSFER_ENCODING).is_none()
+        && h.get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v.to_str().ok().and_then(|n| n.trim().parse::<u64>().ok()) == Some(0));
+    let fine = match content_type {
+        Some(ct) => is_json(ct),
+        None => kind == BodyKind::OptionalJson && empty,
+    };
+    if fine {
+        return next.run(req).await;
+    }
+    let lang = crate::extract::lang_of(h);
+    let message = texts(lang).the_body_must_be_json.replace("{type}", content_type.unwrap_or("—"));
+    WebError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType, lang, message).into_response()
+}
+
 pub(crate) async fn list_consultations(
     State(state): State<AppState>,
     Language(lang): Language,

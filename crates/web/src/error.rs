@@ -64,7 +64,9 @@ error_codes! {
     ReportNotPublished => "report_not_published",
     SearchUnavailable => "search_unavailable",
     StillOpen => "still_open",
+    TotpRequired => "totp_required",
     Unauthenticated => "unauthenticated",
+    UnsupportedMediaType => "unsupported_media_type",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -86,6 +86,17 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLanguage {
     }
 }
 
+/// The client's address (see [`crate::limits::client_ip`]), when the server knows its peer.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+        Ok(ClientAddr(peer.map(|p| crate::limits::client_ip(p, &parts.headers, &state.options.trusted_proxies))))
+    }
+}
+
 /// The signed-in staff member, whom [`crate::admin::require_staff`] put on the request.
 pub struct Staff(pub SessionUser);
 

@@ -47,8 +47,15 @@ pub struct WebOptions {
     pub rate_limit: Option<limits::RateLimit>,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// Mark session cookies `Secure` (when served over TLS, directly or behind a proxy).
+    /// Mark the session and CSRF cookies `Secure` and name them with the `__Host-` prefix
+    /// (when served over TLS, directly or behind a proxy).
     pub secure_cookies: bool,
+    /// Send `Strict-Transport-Security` (the site is served over HTTPS).
+    pub hsts: bool,
+    /// An admin without two-step login may only set it up.
+    pub require_admin_totp: bool,
+    /// How long an unused staff session lives; `None`: the sign-in policy's default.
+    pub session_idle: Option<jiff::SignedDuration>,
 }
 
 /// Shared by every request.
@@ -72,7 +79,13 @@ type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<
 
 impl AppState {
     pub fn new(store: yijian_store::Store, options: WebOptions) -> Self {
-        let app = App::new(store, yijian_app::AppOptions { insecure_no_captcha: options.insecure_no_captcha });
+        let app = App::new(
+            store,
+            yijian_app::AppOptions {
+                insecure_no_captcha: options.insecure_no_captcha,
+                session_idle: options.session_idle,
+            },
+        );
         AppState::with_app(app, options)
     }
 
@@ -131,7 +144,8 @@ pub fn router(state: AppState) -> Router {
         .merge(staff_routes(state.clone()))
         .fallback(fallback)
         .layer(middleware::from_fn(error::shape_errors))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::cookie_names))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -169,18 +183,35 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, admin::require_staff))
 }
 
-/// A route under `/api/v1`: its method, its path, whether it is behind the staff login, and its
-/// handler.
+/// A route under `/api/v1`: its method, its path, whether it is behind the staff login, what
+/// body it takes, and its handler.
 struct ApiRoute {
     method: Method,
     path: &'static str,
     staff: bool,
+    body: api::BodyKind,
     handler: MethodRouter<AppState>,
 }
 
+/// A route; a POST takes a JSON body, a GET none.
 fn at<H: Handler<T, AppState>, T: 'static>(method: Method, path: &'static str, handler: H) -> ApiRoute {
     let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
-    ApiRoute { method, path, staff: path.starts_with("/api/v1/admin/"), handler: axum::routing::on(filter, handler) }
+    let body = if method == Method::GET { api::BodyKind::None } else { api::BodyKind::Json };
+    ApiRoute {
+        method,
+        path,
+        staff: path.starts_with("/api/v1/admin/"),
+        body,
+        handler: axum::routing::on(filter, handler),
+    }
+}
+
+impl ApiRoute {
+    /// The JSON body may be left out (an empty body, without a Content-Type).
+    fn optional_body(mut self) -> ApiRoute {
+        self.body = api::BodyKind::OptionalJson;
+        self
+    }
 }
 
 /// Every route under `/api/v1`, and the only place they are listed: the router serves these, and
@@ -208,24 +239,28 @@ fn api_routes() -> Vec<ApiRoute> {
         at(M::POST, "/api/v1/admin/consultations/{id}/review", review::api_bulk),
         at(M::GET, "/api/v1/admin/consultations/{id}/dashboard", review::api_dashboard),
         at(M::GET, "/api/v1/admin/consultations/{id}/export", export::api_export_get),
-        at(M::POST, "/api/v1/admin/consultations/{id}/export", export::api_export_post),
+        at(M::POST, "/api/v1/admin/consultations/{id}/export", export::api_export_post).optional_body(),
         at(M::GET, "/api/v1/admin/consultations/{id}/report", report::api_preview),
-        at(M::POST, "/api/v1/admin/consultations/{id}/report", report::api_publish),
+        at(M::POST, "/api/v1/admin/consultations/{id}/report", report::api_publish).optional_body(),
         at(M::POST, "/api/v1/admin/consultations/{id}/{action}", manage::api_action),
         at(M::GET, "/api/v1/admin/drafts", manage::api_drafts),
-        at(M::POST, "/api/v1/admin/drafts/{id}/publish", manage::api_publish_draft),
+        at(M::POST, "/api/v1/admin/drafts/{id}/publish", manage::api_publish_draft).optional_body(),
         at(M::GET, "/api/v1/admin/consultations", admin::api_consultations),
         at(M::POST, "/api/v1/admin/consultations", manage::api_create),
         at(M::GET, "/api/v1/admin/users", admin::api_users),
+        at(M::GET, "/api/v1/admin/session", admin::api_session),
     ]
 }
 
 /// The public (`staff == false`) or the staff routes of [`api_routes`].
 fn api_router(staff: bool) -> Router<AppState> {
-    api_routes()
-        .into_iter()
-        .filter(|r| r.staff == staff)
-        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+    api_routes().into_iter().filter(|r| r.staff == staff).fold(Router::new(), |router, r| {
+        let handler = match r.body {
+            api::BodyKind::None => r.handler,
+            body => r.handler.route_layer(middleware::from_fn_with_state(body, api::require_json)),
+        };
+        router.route(r.path, handler)
+    })
 }
 
 /// The (method, path) of every route under `/api/v1`, as the router serves them.
@@ -253,9 +288,16 @@ async fn fallback(
         .into_response()
 }
 
-async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: Next,
+) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if state.options.hsts {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));

@@ -12,7 +12,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AllOfBuilder, KnownFormat, ObjectBuilder, Ref, Schema, SchemaFormat, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
 
 /// The document, built once.
@@ -57,6 +59,7 @@ pub(crate) async fn serve() -> Response {
         ops::admin_report_preview,
         ops::admin_publish_report,
         ops::admin_users,
+        ops::admin_session,
         ops::admin_mail_tray,
         ops::admin_mail,
         ops::admin_mail_raw,
@@ -81,13 +84,14 @@ pub(crate) async fn serve() -> Response {
     )),
     tags(
         (name = "public", description = "Open to anyone, without a token."),
-        (name = "admin", description = "The staff API. Every call carries a bearer token (`bearerAuth`); a reviewer's token may read and review, an admin's may do everything."),
+        (name = "admin", description = "The staff API. Every call carries a bearer token (`bearerAuth`), or the session cookie of a staff member signed in to the back office (`cookieAuth`), in which case every call but a GET also carries the CSRF token in the `X-CSRF-Token` header (from `GET /api/v1/admin/session`). A reviewer may read and review, an admin may do everything."),
     ),
     modifiers(&BearerAuth, &OptionalBodies, &StaffAnswers),
 )]
 pub struct ApiDoc;
 
-/// The one security scheme, named by every `/api/v1/admin/` operation.
+/// The security schemes, either of which every `/api/v1/admin/` operation takes: a bearer
+/// token, or the back office's session cookie (with the CSRF header on changes).
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -104,35 +108,65 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "cookieAuth",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "yj_session",
+                "The session cookie of the back office (`__Host-yj_session` on an HTTPS site). A call but a GET on it must carry the `X-CSRF-Token` header.",
+            ))),
+        );
     }
 }
 
 /// What every operation of the staff API may answer before its handler runs: 401 without a live
-/// token, 403 when the token's user lacks the role. Added here once rather than in each of the
-/// staff operations.
+/// token or session, 403 when the user lacks the role (or, on a session cookie, a change lacks
+/// its CSRF header, or an admin who must use two-step login has not set it up); and what every
+/// operation that takes a JSON body answers to another type, 415. Added here once rather than
+/// in each operation, with the security requirements and the CSRF header.
 struct StaffAnswers;
 
 impl Modify for StaffAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, ResponseBuilder};
-        let answer = |description: &str| {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Required, ResponseBuilder};
+        let answer = |description: &str, schema: &str| {
             RefOr::T(
                 ResponseBuilder::new()
                     .description(description)
                     .content(
                         "application/json",
-                        ContentBuilder::new().schema(Some(Ref::from_schema_name("AdminError"))).build(),
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build(),
                     )
                     .build(),
             )
         };
+        let csrf_header = ParameterBuilder::new()
+            .name("X-CSRF-Token")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(ops::CSRF_HEADER))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build();
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if !path.starts_with("/api/v1/admin/") {
+            let staff = path.starts_with("/api/v1/admin/");
+            let error = if staff { "AdminError" } else { "Error" };
+            if let Some(op) = item.post.as_mut() {
+                op.responses.responses.insert("415".into(), answer(ops::NOT_JSON, error));
+                if staff {
+                    op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(csrf_header.clone()));
+                }
+            }
+            if !staff {
                 continue;
             }
-            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
-                op.responses.responses.insert("401".into(), answer(ops::NO_TOKEN));
-                op.responses.responses.insert("403".into(), answer(ops::NO_ROLE));
+            for (op, refusal) in [(&mut item.get, ops::NO_ROLE), (&mut item.post, ops::NO_ROLE_OR_CSRF)] {
+                let Some(op) = op.as_mut() else { continue };
+                op.responses.responses.insert("401".into(), answer(ops::NO_TOKEN, error));
+                op.responses.responses.insert("403".into(), answer(refusal, error));
+                op.security = Some(vec![
+                    SecurityRequirement::new("bearerAuth", Vec::<String>::new()),
+                    SecurityRequirement::new("cookieAuth", Vec::<String>::new()),
+                ]);
             }
         }
     }
@@ -434,6 +468,16 @@ struct PublishedReport {
 // ------------------------------------------------------------------------------------------
 // Staff schemas
 // ------------------------------------------------------------------------------------------
+
+/// The signed-in user and the CSRF token.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct StaffSession {
+    user: String,
+    #[schema(pattern = "^(admin|reviewer)$")]
+    role: String,
+    csrf_token: String,
+}
 
 /// A refusal of the staff API.
 #[derive(ToSchema)]
@@ -996,8 +1040,11 @@ mod ops {
     use super::*;
 
     const LANG: &str = "Messages are in Chinese unless English is preferred (e.g. `en`).";
-    pub(super) const NO_TOKEN: &str = "No or bad token (code unauthenticated)";
-    pub(super) const NO_ROLE: &str = "The token's user lacks the role (code forbidden)";
+    pub(super) const NO_TOKEN: &str = "No or bad token or session (code unauthenticated)";
+    pub(super) const NO_ROLE: &str = "The user lacks the role (code forbidden), or is an admin who must use two-step login and has not set it up (code totp_required)";
+    pub(super) const NO_ROLE_OR_CSRF: &str = "The user lacks the role (code forbidden), or is an admin who must use two-step login and has not set it up (code totp_required), or the call came on a session cookie without the right X-CSRF-Token header (code csrf)";
+    pub(super) const CSRF_HEADER: &str = "The CSRF token (from GET /api/v1/admin/session); required when the call is authenticated by the session cookie, not needed with a bearer token";
+    pub(super) const NOT_JSON: &str = "The body is not sent as application/json (code unsupported_media_type)";
     const BAD_BODY: &str = "The body is not JSON, or not an object of strings, numbers, booleans and arrays of strings or numbers (code malformed_json)";
     const NO_CONSULTATION: &str = "No such consultation (code consultation_not_found)";
     const OPEN_REASON_MISSING: &str = "No reason, or one under 4 characters (code invalid)";
@@ -1398,6 +1445,19 @@ mod ops {
 
     #[utoipa::path(
         get,
+        path = "/api/v1/admin/session",
+        operation_id = "adminSession",
+        summary = "Who is signed in, and the CSRF token to send in the X-CSRF-Token header with changes made on the session cookie (its cookie is set too)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        responses(
+            (status = 200, description = "OK", body = inline(StaffSession)),
+        ),
+    )]
+    fn admin_session() {}
+
+    #[utoipa::path(
+        get,
         path = "/api/v1/admin/mail",
         operation_id = "adminMailTray",
         summary = "The mail trays: unrouted, rejected, or mail that became comments, newest first, 100 at a time",
@@ -1515,18 +1575,34 @@ mod tests {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
         assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+        assert_eq!(doc["components"]["securitySchemes"]["cookieAuth"]["in"], "cookie");
         for (method, path) in documented() {
             let op = &doc["paths"][&path][method.to_lowercase()];
             if path.starts_with("/api/v1/admin/") {
-                assert_eq!(op["security"], serde_json::json!([{"bearerAuth": []}]), "{method} {path}");
+                let either = serde_json::json!([{"bearerAuth": []}, {"cookieAuth": []}]);
+                assert_eq!(op["security"], either, "{method} {path}");
                 assert_eq!(op["tags"], serde_json::json!(["admin"]), "{method} {path}");
-                for code in ["401", "403"] {
+                let mut codes = vec!["401", "403"];
+                if method == "POST" {
+                    codes.push("415");
+                    let csrf = op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p["name"] == "X-CSRF-Token" && p["in"] == "header");
+                    assert!(csrf, "{method} {path} names the CSRF header");
+                }
+                for code in codes {
                     let schema = &op["responses"][code]["content"]["application/json"]["schema"]["$ref"];
                     assert_eq!(schema, "#/components/schemas/AdminError", "{method} {path} answers {code}");
                 }
             } else {
                 assert!(op.get("security").is_none(), "{method} {path}");
                 assert!(op["responses"].get("401").is_none(), "{method} {path}");
+                if method == "POST" {
+                    let schema = &op["responses"]["415"]["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/Error", "{method} {path} answers 415");
+                }
                 assert_eq!(op["tags"], serde_json::json!(["public"]), "{method} {path}");
             }
         }

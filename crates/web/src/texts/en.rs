@@ -392,6 +392,16 @@ pub static EN: Texts = Texts {
     timing_early: "early",
     timing_late: "late",
     csrf_token_wrong: "CSRF token missing or wrong",
+    csrf_header_needed: "A change through the staff API signed in with the session cookie must carry the CSRF token in the X-CSRF-Token header (GET /api/v1/admin/session gives it); a bearer token needs none.",
+    admins_need_two_step: "Administrators must use two-step login: set it up below before doing anything else.",
+    too_many_failed_logins_from: "Too many failed logins from your address: try again in {min} minutes.",
+    sign_in_busy: "Too many logins are being checked right now: try again in a few seconds.",
+    the_current_password_or_code: "The current password or the current code is wrong; nothing was changed.",
+    two_step_login_key_replaced: "The two-step login key has been replaced.",
+    replace_the_key: "Replace the key",
+    current_code: "Current 6-digit code",
+    code_of_the_new_key: "6-digit code of the new key",
+    the_body_must_be_json: "The body must be JSON, sent with Content-Type: application/json (it came as {type}).",
     privacy_sections: [
         (
             "What we collect",

@@ -427,6 +427,16 @@ catalogue! {
     timing_early,
     timing_late,
     csrf_token_wrong,
+    csrf_header_needed,
+    admins_need_two_step,
+    too_many_failed_logins_from,
+    sign_in_busy,
+    the_current_password_or_code,
+    two_step_login_key_replaced,
+    replace_the_key,
+    current_code,
+    code_of_the_new_key,
+    the_body_must_be_json,
 }
 
 pub fn texts(lang: Lang) -> &'static Texts {
