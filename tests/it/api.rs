@@ -156,8 +156,10 @@ async fn a_comment_is_stored_encrypted_and_tracked(backend: Backend) {
         assert_eq!(r["receipt"], receipt_text);
         assert_eq!(r["consultation_id"], DEMO_ID);
         assert_eq!(r["status"], "received");
+        // No disposition before a published report carries one.
+        assert_eq!((&r["disposition"], &r["reasoning"]), (&Value::Null, &Value::Null));
         let keys: Vec<_> = r.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys.len(), 4, "{keys:?}");
+        assert_eq!(keys.len(), 6, "{keys:?}");
     }
     for bad in ["YJ-0000-0000", "nonsense", "YJ-UUUU-UUUU"] {
         let res = app.client.get(app.url(&format!("/api/v1/receipts/{bad}"))).send().await.unwrap();
@@ -460,6 +462,7 @@ async fn submissions_are_rate_limited_per_address() {
         rate_limit: Some(yijian_web::limits::RateLimit { per_minute: 1, burst: 2 }),
         trusted_proxies: vec![],
         secure_cookies: false,
+        lookup_limit: None,
     };
     let app = InProcess::start(Backend::Sqlite, options).await;
     assert_eq!(post(&app, &good_body(), None).await.0, 201);

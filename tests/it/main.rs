@@ -18,6 +18,8 @@ mod integrity;
 mod mail;
 mod pages;
 mod privacy;
+mod receipts;
 mod review;
 mod schema;
 mod staff;
+mod tamper;
