@@ -9,6 +9,7 @@ mod harness;
 
 mod admin;
 mod api;
+mod api_schema;
 mod audit;
 mod browser;
 mod cli;

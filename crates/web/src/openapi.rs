@@ -19,6 +19,80 @@ use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
 static DOCUMENT: LazyLock<String> =
     LazyLock::new(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"));
 
+/// The document as JSON, for checking request bodies against it.
+static DOCUMENT_JSON: LazyLock<serde_json::Value> =
+    LazyLock::new(|| serde_json::from_str(&DOCUMENT).expect("the OpenAPI document is JSON"));
+
+/// Checks a JSON request body of the staff API against the type the document gives each of its
+/// fields, so a value of the wrong type (a number as a string, `null` where a string is
+/// required, `false` for an opinion) is refused as the document says rather than read as text.
+/// The document is the one source: change a field's type there and the check follows.
+/// `Err(field)` names the first field whose value does not fit; a path or field the document
+/// does not describe passes (the handler judges it).
+pub(crate) fn check_body_types(method: &str, path: &str, body: &serde_json::Value) -> Result<(), String> {
+    let doc = &*DOCUMENT_JSON;
+    let Some(schema) = doc.pointer(&format!(
+        "/paths/{}/{method}/requestBody/content/application~1json/schema",
+        path.replace('~', "~0").replace('/', "~1")
+    )) else {
+        return Ok(());
+    };
+    match misfit(doc, schema, body) {
+        Some(field) => Err(field),
+        None => Ok(()),
+    }
+}
+
+/// The first field of an object whose value does not fit its schema (through `$ref`s and
+/// `allOf`s, as utoipa composes a body from its parts).
+fn misfit(doc: &serde_json::Value, schema: &serde_json::Value, body: &serde_json::Value) -> Option<String> {
+    let schema = resolve(doc, schema);
+    if let Some(all) = schema.get("allOf").and_then(|a| a.as_array()) {
+        return all.iter().find_map(|s| misfit(doc, s, body));
+    }
+    let (props, fields) = (schema.get("properties")?.as_object()?, body.as_object()?);
+    fields.iter().find(|(name, value)| props.get(*name).is_some_and(|s| !fits(doc, s, value))).map(|(n, _)| n.clone())
+}
+
+fn resolve<'a>(doc: &'a serde_json::Value, schema: &'a serde_json::Value) -> &'a serde_json::Value {
+    match schema.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => doc.pointer(pointer).map(|s| resolve(doc, s)).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+/// Whether a value has the type (and, for an enumeration, one of the values) a schema allows.
+fn fits(doc: &serde_json::Value, schema: &serde_json::Value, value: &serde_json::Value) -> bool {
+    use serde_json::Value as V;
+    let schema = resolve(doc, schema);
+    if let Some(any) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(|a| a.as_array()) {
+        return any.iter().any(|s| fits(doc, s, value));
+    }
+    if let Some(all) = schema.get("allOf").and_then(|a| a.as_array())
+        && !all.iter().all(|s| fits(doc, s, value))
+    {
+        return false;
+    }
+    if let Some(values) = schema.get("enum").and_then(|e| e.as_array())
+        && !values.contains(value)
+    {
+        return false;
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(V::String(t)) => vec![t.as_str()],
+        Some(V::Array(ts)) => ts.iter().filter_map(|t| t.as_str()).collect(),
+        _ => return true,
+    };
+    types.iter().any(|t| match (*t, value) {
+        ("string", V::String(_)) | ("boolean", V::Bool(_)) | ("null", V::Null) => true,
+        ("object", V::Object(_)) => misfit(doc, schema, value).is_none(),
+        ("integer", V::Number(n)) => n.is_i64() || n.is_u64(),
+        ("number", V::Number(_)) => true,
+        ("array", V::Array(items)) => schema.get("items").is_none_or(|item| items.iter().all(|i| fits(doc, item, i))),
+        _ => false,
+    })
+}
+
 /// `GET /api/v1/openapi.json`.
 pub(crate) async fn serve() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str()).into_response()
@@ -71,6 +145,7 @@ pub(crate) async fn serve() -> Response {
         CommentSubmission,
         Receipt,
         ReceiptStatus,
+        ReceiptState,
         Captcha,
         SigningKey,
         AdminError,
@@ -380,7 +455,20 @@ struct ReceiptStatus {
     consultation_id: String,
     #[schema(format = DateTime)]
     submitted_at: String,
-    status: String,
+    /// `disposed` once a published adoption report carries the comment's disposition.
+    status: ReceiptState,
+    /// What became of the comment, as the last published report carries it; null until then.
+    disposition: Option<Disposition>,
+    /// The reasoning given with the disposition, as published; null until then.
+    reasoning: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ReceiptState {
+    Received,
+    Disposed,
 }
 
 #[derive(ToSchema)]
@@ -988,7 +1076,7 @@ mod ops {
     const LANG: &str = "Messages are in Chinese unless English is preferred (e.g. `en`).";
     pub(super) const NO_TOKEN: &str = "No or bad token (code unauthenticated)";
     pub(super) const NO_ROLE: &str = "The token's user lacks the role (code forbidden)";
-    const BAD_BODY: &str = "The body is not JSON, or not an object of strings, numbers, booleans and arrays of strings or numbers (code malformed_json)";
+    const BAD_BODY: &str = "The body is not JSON, not an object of strings, numbers, booleans and arrays of strings or numbers, or a field's value is not of the type stated here (code malformed_json)";
     const NO_CONSULTATION: &str = "No such consultation (code consultation_not_found)";
 
     #[utoipa::path(
@@ -1059,6 +1147,8 @@ mod ops {
         responses(
             (status = 200, description = "Status", body = ReceiptStatus),
             (status = 404, description = "Unknown receipt (code receipt_not_found)", body = Error),
+            (status = 429, description = "Too many look-ups from this address or its IPv6 /64 (code rate_limited); see Retry-After", body = Error,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
         ),
     )]
     fn get_receipt() {}
@@ -1505,5 +1595,31 @@ mod tests {
                 assert_eq!(op["tags"], serde_json::json!(["public"]), "{method} {path}");
             }
         }
+    }
+
+    #[test]
+    fn bodies_are_held_to_the_types_the_document_states() {
+        use serde_json::json;
+        let review = "/api/v1/admin/consultations/{id}/review";
+        let ok =
+            json!({"action": "dispose", "disposition": "adopted", "reason": "好", "filter": {"status": "received"}});
+        assert_eq!(check_body_types("post", review, &ok), Ok(()));
+        for (bad, field) in [
+            (json!({"action": "dispose", "excerpt": null}), "excerpt"),
+            (json!({"action": "link", "articles": ["3"]}), "articles"),
+            (json!({"action": "link", "articles": [1.5]}), "articles"),
+            (json!({"action": "drop"}), "action"),
+            (json!({"action": "tag", "tag_name": 7}), "tag_name"),
+        ] {
+            assert_eq!(check_body_types("post", review, &bad), Err(field.to_string()), "{bad}");
+        }
+        let comments = "/api/v1/admin/consultations/{id}/comments";
+        assert_eq!(check_body_types("post", comments, &json!({"opinion": false})), Err("opinion".into()));
+        assert_eq!(
+            check_body_types("post", comments, &json!({"opinion": "意见", "other": 1})),
+            Ok(()),
+            "unknown: the handler's"
+        );
+        assert_eq!(check_body_types("post", "/api/v1/nowhere", &json!({"x": 1})), Ok(()));
     }
 }
