@@ -752,7 +752,9 @@ impl Store {
         .await?;
         // What a receipt look-up will tell from now on: each comment's disposition as this
         // report carries it (spam and hidden comments are left out of the report, so of this
-        // too). Staff's later edits show only when a later report is published.
+        // too). Staff's later edits show only when a later report is published. The report
+        // itself was built just before this transaction: a disposition changed in between shows
+        // here as changed but is counted in the figures as it was (the next publication agrees).
         sqlx::query(
             "UPDATE comments SET \
                published_disposition = CASE WHEN moderation IN ('spam', 'hidden') THEN NULL ELSE disposition END, \
