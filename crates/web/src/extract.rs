@@ -251,8 +251,12 @@ impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for Form<LIMIT> {
                 texts(lang).the_request_body_is_too,
             )
         })?;
-        if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+        let mut bytes = bytes;
+        if let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) {
             check_json_types(&parts.method, &route, &v, lang)?;
+            if ignore_unknown_fields(&parts.method, &route, &mut v) {
+                bytes = serde_json::to_vec(&v).expect("a JSON value serialises").into();
+            }
         }
         read_fields(&parts.headers, Body::from(bytes), LIMIT, lang).await.map(Form)
     }
@@ -265,6 +269,19 @@ pub fn check_json_types(method: &axum::http::Method, route: &str, v: &Value, lan
         let message = texts(lang).field_has_the_wrong_type.replace("{field}", &field);
         WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, message)
     })
+}
+
+/// Drops the fields of a staff API body that the OpenAPI document does not name for this route
+/// (it allows extra fields, so they are ignored, whatever their shape); true if any were dropped.
+pub fn ignore_unknown_fields(method: &axum::http::Method, route: &str, v: &mut Value) -> bool {
+    let (Some(known), Some(fields)) =
+        (crate::openapi::known_fields(&method.as_str().to_lowercase(), route), v.as_object_mut())
+    else {
+        return false;
+    };
+    let before = fields.len();
+    fields.retain(|k, _| known.contains(k));
+    fields.len() != before
 }
 
 /// A page's form of at most `LIMIT` bytes whose CSRF token matches the browser's: 403 when it

@@ -31,16 +31,37 @@ static DOCUMENT_JSON: LazyLock<serde_json::Value> =
 /// does not describe passes (the handler judges it).
 pub(crate) fn check_body_types(method: &str, path: &str, body: &serde_json::Value) -> Result<(), String> {
     let doc = &*DOCUMENT_JSON;
-    let Some(schema) = doc.pointer(&format!(
-        "/paths/{}/{method}/requestBody/content/application~1json/schema",
-        path.replace('~', "~0").replace('/', "~1")
-    )) else {
+    let Some(schema) = doc.pointer(&body_pointer(method, path)) else {
         return Ok(());
     };
     match misfit(doc, schema, body) {
         Some(field) => Err(field),
         None => Ok(()),
     }
+}
+
+/// The fields a request body's schema names (through `$ref`s and `allOf`s), if it names any: the
+/// document allows other fields, so the staff API ignores them rather than refusing them.
+pub(crate) fn known_fields(method: &str, path: &str) -> Option<Vec<String>> {
+    fn collect(doc: &serde_json::Value, schema: &serde_json::Value, out: &mut Vec<String>) {
+        let schema = resolve(doc, schema);
+        for s in schema.get("allOf").and_then(|a| a.as_array()).into_iter().flatten() {
+            collect(doc, s, out);
+        }
+        if let Some(props) = schema.get("properties").and_then(|p| p.as_object()) {
+            out.extend(props.keys().cloned());
+        }
+    }
+    let doc = &*DOCUMENT_JSON;
+    let schema = doc.pointer(&body_pointer(method, path))?;
+    let mut out = vec![];
+    collect(doc, schema, &mut out);
+    (!out.is_empty()).then_some(out)
+}
+
+fn body_pointer(method: &str, path: &str) -> String {
+    let path = path.replace('~', "~0").replace('/', "~1");
+    format!("/paths/{path}/{method}/requestBody/content/application~1json/schema")
 }
 
 /// The first field of an object whose value does not fit its schema (through `$ref`s and
@@ -86,7 +107,8 @@ fn fits(doc: &serde_json::Value, schema: &serde_json::Value, value: &serde_json:
     types.iter().any(|t| match (*t, value) {
         ("string", V::String(_)) | ("boolean", V::Bool(_)) | ("null", V::Null) => true,
         ("object", V::Object(_)) => misfit(doc, schema, value).is_none(),
-        ("integer", V::Number(n)) => n.is_i64() || n.is_u64(),
+        // JSON Schema counts 1.0 as an integer.
+        ("integer", V::Number(n)) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
         ("number", V::Number(_)) => true,
         ("array", V::Array(items)) => schema.get("items").is_none_or(|item| items.iter().all(|i| fits(doc, item, i))),
         _ => false,
@@ -668,20 +690,20 @@ struct ReviewAction {
 #[allow(dead_code)]
 struct QueueFilter {
     /// received or disposed
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*(received|disposed)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(received|disposed)?\s*$")]
     status: Option<String>,
     /// Article number
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*[0-9]{0,9}\s*$")]
+    #[param(nullable = false, pattern = r"^\s*[0-9]{0,9}\s*$")]
     article: Option<String>,
     /// One of the consultation's positions
     #[schema(nullable = false)]
     #[param(nullable = false)]
     position: Option<String>,
     /// web, api, email or manual
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*(web|api|email|manual)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(web|api|email|manual)?\s*$")]
     channel: Option<String>,
     /// First day received (YYYY-MM-DD, the consultation's time zone)
     #[schema(nullable = false)]
@@ -692,12 +714,12 @@ struct QueueFilter {
     #[param(nullable = false)]
     until: Option<String>,
     /// adopted, partly_adopted, not_adopted or out_of_scope
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*(adopted|partly_adopted|not_adopted|out_of_scope)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(adopted|partly_adopted|not_adopted|out_of_scope)?\s*$")]
     disposition: Option<String>,
     /// none, any, spam, abusive, duplicate or hidden
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*(none|any|spam|abusive|duplicate|hidden)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(none|any|spam|abusive|duplicate|hidden)?\s*$")]
     moderation: Option<String>,
     /// A tag
     #[schema(nullable = false)]
@@ -1005,9 +1027,9 @@ enum Tray {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct TrayQuery {
-    /// Which tray; `unrouted` when not given
-    #[param(inline, nullable = false)]
-    state: Option<Tray>,
+    /// Which tray: unrouted, rejected or comment; `unrouted` when not given or empty
+    #[param(nullable = false, pattern = r"^(unrouted|rejected|comment)?$")]
+    state: Option<String>,
     /// Mails with a smaller id (the previous page's next_before)
     #[param(nullable = false)]
     before: Option<i64>,
