@@ -154,7 +154,8 @@ pub enum SearchCommand {
 pub enum AuditCommand {
     /// Print the audit log, oldest first.
     List,
-    /// Check the hash chain: an edited, removed or inserted entry is reported.
+    /// Check the keyed chain and the anchor of its head: an edited, removed, inserted or
+    /// re-chained entry, or entries cut from the end, are reported.
     Verify,
 }
 
@@ -189,7 +190,8 @@ pub struct ServeArgs {
     /// Accept comments without a captcha. FOR TESTS AND BENCHMARKS ONLY
     #[arg(long)]
     pub insecure_no_captcha: bool,
-    /// Turn off the per-address limit on submissions. FOR BENCHMARKS AND LOAD TESTS ONLY
+    /// Turn off the per-address limits on submissions and receipt look-ups. FOR BENCHMARKS AND
+    /// LOAD TESTS ONLY
     #[arg(long)]
     pub insecure_no_rate_limit: bool,
 }

@@ -32,8 +32,16 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// … and at once.
     pub rate_limit_burst: u32,
-    /// Turn the rate limit off (benchmarks and load tests only).
+    /// Receipt look-ups (the `/receipt` page and the API) one client address may make per
+    /// minute …
+    pub receipt_lookups_per_minute: u32,
+    /// … and at once.
+    pub receipt_lookup_burst: u32,
+    /// Turn the rate limits off (benchmarks and load tests only).
     pub insecure_no_rate_limit: bool,
+    /// A second file anchoring the audit log's head, besides `DATA/audit-anchor` (e.g. on
+    /// another volume or a WORM mount).
+    pub audit_anchor: Option<PathBuf>,
     /// Reverse proxies whose X-Forwarded-For header is believed.
     pub trusted_proxies: Vec<String>,
     /// Mark staff session and CSRF cookies Secure, with the `__Host-` name prefix; when not
@@ -139,7 +147,10 @@ impl Default for Config {
             group_commit_max: 1024,
             rate_limit_per_minute: 30,
             rate_limit_burst: 10,
+            receipt_lookups_per_minute: 30,
+            receipt_lookup_burst: 20,
             insecure_no_rate_limit: false,
+            audit_anchor: None,
             trusted_proxies: Vec::new(),
             secure_cookies: None,
             require_admin_totp: None,
@@ -214,6 +225,11 @@ impl Config {
     fn checked(self) -> Result<Config> {
         if self.group_commit_max == 0 || self.group_commit_max > 100_000 {
             bail!("configuration: group_commit_max must be between 1 and 100000");
+        }
+        if self.receipt_lookups_per_minute == 0 || self.receipt_lookup_burst == 0 {
+            bail!(
+                "configuration: receipt_lookups_per_minute and receipt_lookup_burst must be at least 1 (use insecure_no_rate_limit to turn the limits off)"
+            );
         }
         if self.rate_limit_per_minute == 0 || self.rate_limit_burst == 0 {
             bail!(
@@ -302,6 +318,7 @@ impl Config {
             database_url: self.database.clone(),
             master_key: std::env::var(yijian_crypto::MASTER_KEY_ENV).ok(),
             max_batch: self.group_commit_max,
+            audit_anchor: self.audit_anchor.clone(),
         }
     }
 

@@ -23,7 +23,7 @@ pub async fn run(config: Config) -> Result<()> {
     }
     if config.insecure_no_rate_limit {
         tracing::warn!(
-            "!!! --insecure-no-rate-limit: submissions are NOT rate-limited. For benchmarks and load tests only; never in production !!!"
+            "!!! --insecure-no-rate-limit: submissions and receipt look-ups are NOT rate-limited. For benchmarks and load tests only; never in production !!!"
         );
     }
     let listen: SocketAddr = config
@@ -63,6 +63,10 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
             rate_limit: (!config.insecure_no_rate_limit).then_some(yijian_web::limits::RateLimit {
                 per_minute: config.rate_limit_per_minute,
                 burst: config.rate_limit_burst,
+            }),
+            lookup_limit: (!config.insecure_no_rate_limit).then_some(yijian_web::limits::RateLimit {
+                per_minute: config.receipt_lookups_per_minute,
+                burst: config.receipt_lookup_burst,
             }),
             trusted_proxies: config.trusted_proxy_ips()?,
             secure_cookies: config.secure_cookies(),

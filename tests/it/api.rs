@@ -156,8 +156,10 @@ async fn a_comment_is_stored_encrypted_and_tracked(backend: Backend) {
         assert_eq!(r["receipt"], receipt_text);
         assert_eq!(r["consultation_id"], DEMO_ID);
         assert_eq!(r["status"], "received");
+        // No disposition before a published report carries one.
+        assert_eq!((&r["disposition"], &r["reasoning"]), (&Value::Null, &Value::Null));
         let keys: Vec<_> = r.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys.len(), 4, "{keys:?}");
+        assert_eq!(keys.len(), 6, "{keys:?}");
     }
     for bad in ["YJ-0000-0000", "nonsense", "YJ-UUUU-UUUU"] {
         let res = app.client.get(app.url(&format!("/api/v1/receipts/{bad}"))).send().await.unwrap();

@@ -9,6 +9,7 @@ mod harness;
 
 mod admin;
 mod api;
+mod api_schema;
 mod audit;
 mod browser;
 mod cli;
@@ -20,7 +21,9 @@ mod mail;
 mod numbers_in_text;
 mod pages;
 mod privacy;
+mod receipts;
 mod review;
 mod schema;
 mod sign_in;
 mod staff;
+mod tamper;

@@ -95,9 +95,14 @@ fn normal_default(d: &str) -> String {
     }
 }
 
-/// A partial index's predicate, compared loosely: case, spaces and parentheses ignored.
+/// A partial index's predicate, compared loosely: case, spaces, parentheses and PostgreSQL's
+/// `::text` casts of string literals ignored.
 fn normal_predicate(p: &str) -> String {
-    p.chars().filter(|c| !c.is_whitespace() && *c != '(' && *c != ')').flat_map(char::to_lowercase).collect()
+    p.replace("::text", "")
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '(' && *c != ')')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Columns, uniqueness and predicate from `CREATE [UNIQUE] INDEX name ON table [USING m] (a, b) [WHERE …]`,
@@ -567,21 +572,23 @@ async fn triggers_do_the_same_job() {
         let now = jiff::Timestamp::now();
         store.audit(now, Audit::new("tester", "reveal.id_number", "YJ-0000-0001", "reason=复核身份")).await.unwrap();
         store.audit(now, Audit::new("tester", "login", "tester", "")).await.unwrap();
-        for sql in ["UPDATE audit_log SET detail = 'reason=none' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 2"]
+        for sql in ["UPDATE audit_log SET detail = 'reason=none' WHERE seq = 2", "DELETE FROM audit_log WHERE seq = 3"]
         {
             let result = run_sql(store.pool(), sql, &[]).await;
             assert!(result.as_ref().is_err_and(|e| e.contains("append-only")), "{name}, {sql}: {result:?}");
         }
-        let rows = strings(store.pool(), "SELECT seq, action, detail FROM audit_log ORDER BY seq", None).await;
+        // Entry 1 records the signature of the demo's metadata, made when it was imported.
+        let rows =
+            strings(store.pool(), "SELECT seq, action, detail FROM audit_log WHERE seq > 1 ORDER BY seq", None).await;
         assert_eq!(
             rows,
             [
-                [Some("1".into()), Some("reveal.id_number".into()), Some("reason=复核身份".into())],
-                [Some("2".into()), Some("login".into()), Some(String::new())]
+                [Some("2".into()), Some("reveal.id_number".into()), Some("reason=复核身份".into())],
+                [Some("3".into()), Some("login".into()), Some(String::new())]
             ],
             "{name}"
         );
-        assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(2), "{name}");
+        assert_eq!(store.verify_audit_chain().await.unwrap(), Ok(3), "{name}");
     }
 
     // comments: comment_articles and comment_tags follow comments.articles and comments.tags.

@@ -149,8 +149,12 @@ impl App {
 
     /// Opens the store (running its migrations and loading the master key) and the
     /// application over it.
+    /// Opens the store; consultations published before their metadata was signed are signed
+    /// now where that is safe (see `Store::sign_unsigned_metadata`).
     pub async fn open(store: &yijian_store::StoreOptions, options: AppOptions) -> Result<App, StoreError> {
-        Ok(App::new(Store::open(store).await?, options))
+        let store = Store::open(store).await?;
+        store.sign_unsigned_metadata(jiff::Timestamp::now()).await?;
+        Ok(App::new(store, options))
     }
 
     /// Searches opinions through this index.

@@ -378,4 +378,9 @@ impl App {
     pub async fn verify_audit_chain(&self) -> Result<Result<usize, i64>, Error> {
         Ok(self.store.verify_audit_chain().await?)
     }
+
+    /// Checks the audit chain and, against it, the anchors kept outside the database.
+    pub async fn verify_audit(&self) -> Result<yijian_store::AuditVerdict, Error> {
+        Ok(self.store.verify_audit().await?)
+    }
 }

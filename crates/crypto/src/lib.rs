@@ -1,14 +1,17 @@
 //! The keys of a yijian installation, kept outside the database.
 //!
 //! One 32-byte master key (a file `master.key` with mode 0600 under the data directory, or the
-//! `YIJIAN_MASTER_KEY` environment variable, 64 hex digits) derives three keys, each for one job:
+//! `YIJIAN_MASTER_KEY` environment variable, 64 hex digits) derives these keys, each for one job:
 //!
 //! * an XChaCha20-Poly1305 key that seals personal data at rest. An envelope is
 //!   `key-id byte ‖ 24-byte nonce ‖ ciphertext+tag`; the caller's associated data binds it to its
 //!   row and column, so a ciphertext copied to another row does not open;
 //! * an HMAC-SHA256 key for the blind index, so one person's comments can be found by ID number
 //!   without decrypting anything;
-//! * an Ed25519 key that signs the canonical text of every published draft.
+//! * an Ed25519 key that signs the canonical text of every published draft, and the metadata
+//!   citizens rely on beside it;
+//! * an HMAC-SHA256 key for the audit chain: each entry's link is a MAC, so whoever can write
+//!   the database but does not hold the key cannot re-chain the log after editing it.
 
 pub mod password;
 pub mod totp;
@@ -69,6 +72,7 @@ pub struct Keys {
     aead: XChaCha20Poly1305,
     index_key: Zeroizing<[u8; 32]>,
     signing: SigningKey,
+    audit_key: Zeroizing<[u8; 32]>,
     key_id: u8,
 }
 
@@ -102,11 +106,13 @@ impl Keys {
         let aead_key = derive(master, "pii-aead");
         let index_key = derive(master, "pii-blind-index");
         let signing_seed = derive(master, "draft-signing-ed25519");
+        let audit_key = derive(master, "audit-chain-hmac");
         let key_id = Sha256::digest(aead_key.as_slice())[0];
         Keys {
             aead: XChaCha20Poly1305::new_from_slice(aead_key.as_slice()).expect("32-byte key"),
             index_key,
             signing: SigningKey::from_bytes(&signing_seed),
+            audit_key,
             key_id,
         }
     }
@@ -200,6 +206,22 @@ impl Keys {
         mac.finalize().into_bytes().into()
     }
 
+    /// HMAC-SHA256 under the audit chain's key, in hex: the link of a keyed audit entry, and
+    /// the seal of the anchor file that records the chain's head outside the database.
+    pub fn audit_mac(&self, message: &[u8]) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.audit_key.as_slice()).expect("any key length");
+        mac.update(message);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Checks an [`Keys::audit_mac`] in constant time.
+    pub fn audit_mac_ok(&self, message: &[u8], mac_hex: &str) -> bool {
+        let Ok(tag) = hex::decode(mac_hex) else { return false };
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.audit_key.as_slice()).expect("any key length");
+        mac.update(message);
+        mac.verify_slice(&tag).is_ok()
+    }
+
     /// Base64 Ed25519 signature.
     pub fn sign(&self, message: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(self.signing.sign(message).to_bytes())
@@ -284,6 +306,18 @@ mod tests {
         assert!(!k.verify("正文！".as_bytes(), &sig));
         assert!(!keys(4).verify("正文".as_bytes(), &sig));
         assert!(!k.verify(b"x", "not base64!"));
+    }
+
+    #[test]
+    fn audit_macs_are_keyed_and_separate_from_other_keys() {
+        let (a, b) = (keys(5), keys(6));
+        let m = a.audit_mac(b"entry");
+        assert_eq!(m.len(), 64);
+        assert!(a.audit_mac_ok(b"entry", &m));
+        assert!(!a.audit_mac_ok(b"entry!", &m));
+        assert!(!b.audit_mac_ok(b"entry", &m));
+        assert!(!a.audit_mac_ok(b"entry", "zz"));
+        assert_ne!(m, hex::encode(a.blind_index("", "entry")), "not the blind index key");
     }
 
     #[test]

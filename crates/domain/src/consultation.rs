@@ -253,6 +253,37 @@ impl Consultation {
     }
 }
 
+/// The bytes the metadata signature of a published consultation covers: what citizens rely on
+/// beside the draft's text (the id and version, title, issuer, dates, time zone, the contact,
+/// the mailbox address and subject phrase of the email channel) and whether it was archived.
+/// Each field is named and length-prefixed, so no two records share a string; the first line
+/// names the format, so a later one can add fields without making old signatures ambiguous.
+pub fn signed_metadata(meta: &ConsultationMeta, version: u32, archived_at: Option<Timestamp>) -> String {
+    let date = |t: Timestamp| t.to_string();
+    let fields: [(&str, String); 15] = [
+        ("id", meta.id.clone()),
+        ("version", version.to_string()),
+        ("title", meta.title.clone()),
+        ("issuer", meta.issuer.clone()),
+        ("issued_on", meta.issued_on.map(|d| d.to_string()).unwrap_or_default()),
+        ("opens_at", date(meta.opens_at)),
+        ("closes_at", date(meta.closes_at)),
+        ("time_zone", meta.time_zone.clone()),
+        ("contact_person", meta.contact.person.clone()),
+        ("contact_department", meta.contact.department.clone()),
+        ("contact_phone", meta.contact.phone.clone()),
+        ("contact_email", meta.contact.email.clone()),
+        ("mailbox", meta.email_channel.address.clone()),
+        ("subject_phrase", meta.email_channel.subject_phrase.clone()),
+        ("archived_at", archived_at.map(date).unwrap_or_default()),
+    ];
+    let mut s = String::from("yijian-consultation-metadata v1\n");
+    for (name, value) in fields {
+        s.push_str(&format!("{name} {}:{value}\n", value.len()));
+    }
+    s
+}
+
 /// Checks that a slug is usable in URLs and file names.
 pub fn valid_slug(id: &str) -> bool {
     (2..=64).contains(&id.len())
@@ -369,6 +400,41 @@ mod tests {
         assert_eq!(m.opens_at.to_string(), "2026-11-27T23:03:00Z");
         assert_eq!(m.rfc3339(m.closes_at), "2026-12-29T00:00:00+08:00");
         assert_eq!(m.deadline_text(Lang::Zh), "2026年12月28日");
+    }
+
+    #[test]
+    fn signed_metadata_names_every_field_citizens_rely_on() {
+        let m = meta("2025-05-01T00:00:00Z", "2025-06-01T00:00:00Z");
+        let base = signed_metadata(&m, 1, None);
+        assert!(base.starts_with("yijian-consultation-metadata v1\n"));
+        let mut changed = Vec::new();
+        let mut c = m.clone();
+        c.email_channel.address = "evil@example.com".into();
+        changed.push(signed_metadata(&c, 1, None));
+        let mut c = m.clone();
+        c.email_channel.subject_phrase = "别的".into();
+        changed.push(signed_metadata(&c, 1, None));
+        let mut c = m.clone();
+        c.title.push('！');
+        changed.push(signed_metadata(&c, 1, None));
+        let mut c = m.clone();
+        c.issuer = "某某".into();
+        changed.push(signed_metadata(&c, 1, None));
+        let mut c = m.clone();
+        c.closes_at = at("2025-06-02T00:00:00Z");
+        changed.push(signed_metadata(&c, 1, None));
+        changed.push(signed_metadata(&m, 2, None));
+        changed.push(signed_metadata(&m, 1, Some(at("2025-07-01T00:00:00Z"))));
+        for other in &changed {
+            assert_ne!(&base, other);
+        }
+        // Length prefixes: moving text from one field to the next is another record.
+        let (mut a, mut b) = (m.clone(), m.clone());
+        a.title = "ab".into();
+        a.issuer = "c".into();
+        b.title = "a".into();
+        b.issuer = "bc".into();
+        assert_ne!(signed_metadata(&a, 1, None), signed_metadata(&b, 1, None));
     }
 
     #[test]

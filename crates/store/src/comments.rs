@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use yijian_domain::comment::{Channel, NewComment};
 use yijian_domain::pii::{FullText, IdNumber, PhoneNumber, mask_sensitive};
 use yijian_domain::receipt::Receipt;
-use yijian_domain::review::{Disposition, Moderation};
+use yijian_domain::review::{Disposition, Moderation, ReviewStatus};
 
 use crate::{Backend, Store, StoreError, from_micros, micros};
 
@@ -58,9 +58,10 @@ pub struct ReceiptInfo {
     pub receipt: Receipt,
     pub consultation_id: String,
     pub submitted_at: Timestamp,
+    /// `received`, or `disposed` once a published report carries its disposition.
     pub status: String,
-    /// What became of the comment, with the reasoning: told only once the consultation's
-    /// adoption report is published, as the report itself tells it.
+    /// What became of the comment, with the reasoning: told only once a published adoption
+    /// report carries it, and as that report had it.
     pub disposition: Option<(Disposition, String)>,
 }
 
@@ -168,28 +169,33 @@ impl Store {
         }
     }
 
+    /// What a receipt look-up tells. The status and the disposition are those the last
+    /// published report carried (copied when it was published), never the live values staff
+    /// are still working on or edited afterwards.
     pub async fn receipt(&self, receipt: &Receipt) -> Result<Option<ReceiptInfo>, StoreError> {
         let row = sqlx::query(
-            "SELECT c.consultation_id, c.submitted_at, c.status, \
-                    CASE WHEN EXISTS (SELECT 1 FROM reports r WHERE r.consultation_id = c.consultation_id) \
-                         AND (c.moderation IS NULL OR c.moderation NOT IN ('spam', 'hidden')) \
-                    THEN c.disposition END, c.disposition_reason \
-             FROM comments c WHERE c.receipt = $1",
+            "SELECT consultation_id, submitted_at, published_disposition, published_reason \
+             FROM comments WHERE receipt = $1",
         )
         .bind(receipt.compact())
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
+            let disposition = row
+                .try_get::<Option<String>, _>(2)?
+                .and_then(|d| Disposition::parse(&d))
+                .map(|d| Ok::<_, StoreError>((d, row.try_get::<Option<String>, _>(3)?.unwrap_or_default())))
+                .transpose()?;
+            let status = match disposition {
+                Some(_) => ReviewStatus::Disposed,
+                None => ReviewStatus::Received,
+            };
             Ok(ReceiptInfo {
                 receipt: *receipt,
                 consultation_id: row.try_get(0)?,
                 submitted_at: from_micros(row.try_get(1)?)?,
-                status: row.try_get(2)?,
-                disposition: row
-                    .try_get::<Option<String>, _>(3)?
-                    .and_then(|d| Disposition::parse(&d))
-                    .map(|d| Ok::<_, StoreError>((d, row.try_get::<Option<String>, _>(4)?.unwrap_or_default())))
-                    .transpose()?,
+                status: status.as_str().to_string(),
+                disposition,
             })
         })
         .transpose()

@@ -1,13 +1,14 @@
 //! Consultations and their signed, versioned draft texts.
 
 use jiff::Timestamp;
-use sqlx::{Any, AnyConnection, Row, Transaction};
-use yijian_domain::consultation::{Consultation, ConsultationMeta, Schedule, ScheduleError, Status};
+use sqlx::{AnyConnection, Row};
+use yijian_domain::consultation::{Consultation, ConsultationMeta, Schedule, ScheduleError, Status, signed_metadata};
 use yijian_domain::document::{Document, sha256_hex};
 use yijian_domain::file::ConsultationFile;
 use yijian_domain::report::AdoptionReport;
 
-use crate::audit::Audit;
+use crate::AuditEntry;
+use crate::audit::{Audit, WriteTx};
 use crate::{Store, StoreError, from_micros, micros};
 
 /// What an import did.
@@ -57,14 +58,17 @@ impl Store {
         now: Timestamp,
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let outcome = self.import_in(&mut tx, file, demo, now).await?;
+        let outcome = self.import_in(&mut tx, IMPORT_ACTOR, file, demo, now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
 
+    /// Imports a file; whatever it changed (or a consultation whose metadata was never
+    /// signed) gets its metadata signed anew in the same transaction.
     async fn import_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
+        actor: &str,
         file: &ConsultationFile,
         demo: bool,
         now: Timestamp,
@@ -123,12 +127,53 @@ impl Store {
                 }
             }
         };
+        let unsigned: Option<String> = sqlx::query_scalar("SELECT meta_signature FROM consultations WHERE id = $1")
+            .bind(&meta.id)
+            .fetch_one(&mut **tx)
+            .await?;
+        if let (ImportOutcome::Unchanged { version }, None) = (&outcome, &unsigned) {
+            // A file imported again over unsigned metadata is the operator vouching for it: the
+            // row is rewritten from the file first, so nothing edited by hand gets signed.
+            self.update_meta(tx, meta, *version, now).await?;
+        }
+        if !matches!(outcome, ImportOutcome::Unchanged { .. }) || unsigned.is_none() {
+            self.sign_metadata_in(tx, actor, &meta.id, now, "").await?;
+        }
         Ok(outcome)
+    }
+
+    /// Signs a consultation's metadata as it now stands in the transaction, and records the
+    /// signature (its version and the digest of what it covers) in the keyed audit log: that
+    /// entry is what loading checks against, so an older signed record put back is refused.
+    async fn sign_metadata_in(
+        &self,
+        tx: &mut WriteTx,
+        actor: &str,
+        id: &str,
+        now: Timestamp,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        let row = sqlx::query(
+            "SELECT meta_json, title, opens_at, closes_at, current_version, archived_at FROM consultations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let (meta, version, archived_at) = loaded_meta(&row, 0)?;
+        let signed = signed_metadata(&meta, version, archived_at);
+        sqlx::query("UPDATE consultations SET meta_signature = $1 WHERE id = $2")
+            .bind(self.keys.sign(signed.as_bytes()))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        let detail = format!("{}{note}", signed_detail(version, &signed));
+        self.audit_in(tx, now, Audit::new(actor, SIGNED_ACTION, id, detail)).await?;
+        Ok(())
     }
 
     async fn insert_version(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut WriteTx,
         id: &str,
         version: u32,
         text: &str,
@@ -153,7 +198,7 @@ impl Store {
 
     async fn update_meta(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut WriteTx,
         meta: &ConsultationMeta,
         version: u32,
         now: Timestamp,
@@ -180,56 +225,71 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// All consultations, newest opening first.
+    /// All consultations, newest opening first. One whose metadata fails its signature is left
+    /// out (and logged): its title or dates are not to be shown as published.
     pub async fn list_consultations(&self) -> Result<Vec<ConsultationSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, title, opens_at, closes_at, demo, current_version, meta_json, archived_at FROM consultations \
-             ORDER BY opens_at DESC, id",
+            "SELECT meta_json, title, opens_at, closes_at, current_version, archived_at, id, demo, meta_signature \
+             FROM consultations ORDER BY opens_at DESC, id",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                let meta: ConsultationMeta = serde_json::from_str(&row.try_get::<String, _>(6)?)
-                    .map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
-                Ok(ConsultationSummary {
-                    id: row.try_get(0)?,
-                    title: row.try_get(1)?,
-                    opens_at: from_micros(row.try_get(2)?)?,
-                    closes_at: from_micros(row.try_get(3)?)?,
-                    time_zone: meta.time_zone,
-                    demo: row.try_get::<i64, _>(4)? != 0,
-                    version: row.try_get::<i64, _>(5)? as u32,
-                    archived: row.try_get::<Option<i64>, _>(7)?.is_some(),
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (meta, version, archived_at) = loaded_meta(&row, 0)?;
+            let id: String = row.try_get(6)?;
+            let signature: Option<String> = row.try_get(8)?;
+            let signed = signed_metadata(&meta, version, archived_at);
+            if !signature.is_some_and(|sig| self.keys.verify(signed.as_bytes(), &sig)) {
+                tracing::error!(consultation = %id, version, "the consultation's metadata fails its signature; not listing it");
+                continue;
+            }
+            out.push(ConsultationSummary {
+                id,
+                title: meta.title,
+                opens_at: meta.opens_at,
+                closes_at: meta.closes_at,
+                time_zone: meta.time_zone,
+                demo: row.try_get::<i64, _>(7)? != 0,
+                version,
+                archived: archived_at.is_some(),
+            });
+        }
+        Ok(out)
     }
 
     /// Loads a consultation and verifies its text against the stored SHA-256 and the Ed25519
-    /// signature. A mismatch is an [`StoreError::Integrity`] error, logged, never served.
+    /// signature, and its metadata against its own signature and the latest record of that
+    /// signature in the keyed audit log. A mismatch is an [`StoreError::Integrity`] error,
+    /// logged, never served.
     pub async fn consultation(&self, id: &str) -> Result<Option<Consultation>, StoreError> {
+        // One statement, so the row and the record of its signature are read in one snapshot:
+        // a re-signing committed between two reads would otherwise look like a rollback.
         let row = sqlx::query(
-            "SELECT c.demo, c.current_version, c.meta_json, c.opens_at, c.closes_at, c.title, \
-                    v.canonical_text, v.content_sha256, v.signature \
+            "SELECT c.meta_json, c.title, c.opens_at, c.closes_at, c.current_version, c.archived_at, \
+                    c.demo, v.canonical_text, v.content_sha256, v.signature, c.meta_signature, \
+                    a.seq, a.at, a.actor, a.action, a.subject, a.detail, a.prev_hash, a.hash \
              FROM consultations c JOIN consultation_versions v \
-             ON v.consultation_id = c.id AND v.version = c.current_version WHERE c.id = $1",
+             ON v.consultation_id = c.id AND v.version = c.current_version \
+             LEFT JOIN audit_log a ON a.seq = (SELECT MAX(s.seq) FROM audit_log s \
+                 WHERE s.action = 'consultation.signed' AND s.subject = c.id) \
+             WHERE c.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let version = row.try_get::<i64, _>(1)? as u32;
-        let text: String = row.try_get(6)?;
-        let sha: String = row.try_get(7)?;
-        let signature: String = row.try_get(8)?;
+        let version = row.try_get::<i64, _>(4)? as u32;
+        let text: String = row.try_get(7)?;
+        let sha: String = row.try_get(8)?;
+        let signature: String = row.try_get(9)?;
         let fail = |reason: &str| {
             let err = StoreError::Integrity { id: id.to_string(), version, reason: reason.to_string() };
             tracing::error!(
                 consultation = id,
                 version,
                 reason,
-                "stored draft text failed its integrity check; refusing to serve it"
+                "stored consultation failed its integrity check; refusing to serve it"
             );
             err
         };
@@ -240,21 +300,182 @@ impl Store {
             return Err(fail("the signature does not verify"));
         }
         let document = Document::parse_canonical(&text).map_err(|e| fail(&e.to_string()))?;
-        let mut meta: ConsultationMeta = serde_json::from_str(&row.try_get::<String, _>(2)?)
-            .map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
-        // The indexed columns are what the back office edits (a deadline extended).
-        meta.opens_at = from_micros(row.try_get(3)?)?;
-        meta.closes_at = from_micros(row.try_get(4)?)?;
-        meta.title = row.try_get(5)?;
+        let (meta, _, archived_at) = loaded_meta(&row, 0)?;
+        let record = match row.try_get::<Option<i64>, _>(11)? {
+            None => None,
+            Some(seq) => Some(AuditEntry {
+                seq,
+                at: from_micros(row.try_get(12)?)?,
+                actor: row.try_get(13)?,
+                action: row.try_get(14)?,
+                subject: row.try_get(15)?,
+                detail: row.try_get(16)?,
+                prev_hash: row.try_get(17)?,
+                hash: row.try_get(18)?,
+            }),
+        };
+        self.check_metadata(&meta, version, archived_at, row.try_get(10)?, record.as_ref()).map_err(fail)?;
         Ok(Some(Consultation {
             meta,
-            demo: row.try_get::<i64, _>(0)? != 0,
+            demo: row.try_get::<i64, _>(6)? != 0,
             version,
             document,
             content_sha256: sha,
             signature,
         }))
     }
+
+    /// Checks the metadata's signature, and that it is the one last signed: the latest
+    /// `consultation.signed` entry (its MAC checked under the audit key, which the database
+    /// does not hold) must name this version and the digest of exactly these fields. Putting
+    /// back an older signed record (an earlier version, a deadline before its extension) is
+    /// refused; removing the entries that record the newer one breaks the chain, which
+    /// `audit verify` reports.
+    fn check_metadata(
+        &self,
+        meta: &ConsultationMeta,
+        version: u32,
+        archived_at: Option<Timestamp>,
+        signature: Option<String>,
+        record: Option<&AuditEntry>,
+    ) -> Result<(), &'static str> {
+        let signed = signed_metadata(meta, version, archived_at);
+        let Some(signature) = signature else {
+            return Err("the metadata is not signed (published before metadata was signed, and could not be \
+                        signed safely at start-up: check it and import its file again)");
+        };
+        if !self.keys.verify(signed.as_bytes(), &signature) {
+            return Err(
+                "the metadata's signature does not verify (title, issuer, dates, mailbox or subject phrase altered)",
+            );
+        }
+        let Some(record) = record else {
+            return Err("no record of the metadata's signature in the audit log");
+        };
+        if !crate::audit::entry_ok(&self.keys, record) {
+            return Err("the audit record of the metadata's signature is forged");
+        }
+        let expected = signed_detail(version, &signed);
+        if record.detail != expected && !record.detail.starts_with(&format!("{expected};")) {
+            return Err("the metadata is not the last signed (an older version or schedule was put back)");
+        }
+        Ok(())
+    }
+
+    /// At start-up: signs the metadata of consultations published before metadata was signed,
+    /// where that is safe. Signing vouches for what is in the database, so it is done only when
+    /// nothing suggests the row was edited by hand: no signature was ever recorded for it (a
+    /// removed signature is tampering, not age), its text verifies, its version is the newest
+    /// stored, the indexed columns agree with the metadata's own copy of them (the server
+    /// always writes both), and the deadline is the one the last public schedule change set.
+    /// Refusing them all instead would take every live consultation offline at the upgrade;
+    /// one that fails a check stays unsigned and refused until an operator imports its file
+    /// again. Returns the ids signed and the ids left unsigned.
+    pub async fn sign_unsigned_metadata(&self, now: Timestamp) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM consultations WHERE meta_signature IS NULL ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let (mut signed, mut refused) = (vec![], vec![]);
+        for id in ids {
+            let mut tx = self.begin_write().await?;
+            match self.legacy_metadata_problem(&mut tx, &id).await? {
+                None => {
+                    let note = "; first signature of metadata published before it was signed";
+                    self.sign_metadata_in(&mut tx, IMPORT_ACTOR, &id, now, note).await?;
+                    tx.commit().await?;
+                    tracing::warn!(consultation = %id, "signed the metadata of a consultation published before metadata was signed");
+                    signed.push(id);
+                }
+                Some(problem) => {
+                    tracing::error!(
+                        consultation = %id,
+                        problem,
+                        "not signing this consultation's metadata: it is refused until its file is imported again"
+                    );
+                    refused.push(id);
+                }
+            }
+        }
+        Ok((signed, refused))
+    }
+
+    async fn legacy_metadata_problem(&self, tx: &mut WriteTx, id: &str) -> Result<Option<&'static str>, StoreError> {
+        let recorded: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM audit_log WHERE action = 'consultation.signed' AND subject = $1 LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if recorded.is_some() {
+            return Ok(Some("its signature was removed"));
+        }
+        let row = sqlx::query(
+            "SELECT c.meta_json, c.title, c.opens_at, c.closes_at, c.current_version, c.archived_at, \
+                    v.canonical_text, v.content_sha256, v.signature, \
+                    (SELECT MAX(version) FROM consultation_versions w WHERE w.consultation_id = c.id), \
+                    (SELECT e.new_closes_at FROM consultation_events e WHERE e.consultation_id = c.id \
+                     AND e.new_closes_at IS NOT NULL ORDER BY e.id DESC LIMIT 1) \
+             FROM consultations c JOIN consultation_versions v \
+             ON v.consultation_id = c.id AND v.version = c.current_version WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(row) = row else { return Ok(Some("its current version's text is missing")) };
+        let text: String = row.try_get(6)?;
+        if sha256_hex(&text) != row.try_get::<String, _>(7)?
+            || !self.keys.verify(text.as_bytes(), &row.try_get::<String, _>(8)?)
+        {
+            return Ok(Some("its text fails its integrity check"));
+        }
+        if row.try_get::<i64, _>(4)? != row.try_get::<i64, _>(9)? {
+            return Ok(Some("its current version is not the newest stored"));
+        }
+        let json: ConsultationMeta = serde_json::from_str(&row.try_get::<String, _>(0)?)
+            .map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
+        let (meta, _, _) = loaded_meta(&row, 0)?;
+        // The columns hold whole microseconds; the JSON what the file gave.
+        if json.title != meta.title
+            || micros(json.opens_at) != micros(meta.opens_at)
+            || micros(json.closes_at) != micros(meta.closes_at)
+        {
+            return Ok(Some("its columns disagree with its metadata"));
+        }
+        if let Some(last) = row.try_get::<Option<i64>, _>(10)?
+            && from_micros(last)? != meta.closes_at
+        {
+            return Ok(Some("its deadline is not the one its last schedule change set"));
+        }
+        Ok(None)
+    }
+}
+
+/// Who the store names in the audit log for a consultation imported without a signed-in user
+/// (the command line's import, the demo).
+const IMPORT_ACTOR: &str = "yijian";
+
+/// The audit action that records a signature of a consultation's metadata.
+const SIGNED_ACTION: &str = "consultation.signed";
+
+/// What the audit entry of a metadata signature says: the version and the digest of the bytes
+/// signed.
+fn signed_detail(version: u32, signed: &str) -> String {
+    format!("version={version}; sha256={}", sha256_hex(signed))
+}
+
+/// A consultation's metadata as it is served, from a row whose columns from `at` on are
+/// `meta_json, title, opens_at, closes_at, current_version, archived_at`: the indexed columns
+/// are what the back office edits (a deadline extended), and win over the JSON's copies.
+fn loaded_meta(row: &sqlx::any::AnyRow, at: usize) -> Result<(ConsultationMeta, u32, Option<Timestamp>), StoreError> {
+    let mut meta: ConsultationMeta = serde_json::from_str(&row.try_get::<String, _>(at)?)
+        .map_err(|e| StoreError::Corrupt(format!("meta_json: {e}")))?;
+    meta.title = row.try_get(at + 1)?;
+    meta.opens_at = from_micros(row.try_get(at + 2)?)?;
+    meta.closes_at = from_micros(row.try_get(at + 3)?)?;
+    let version = row.try_get::<i64, _>(at + 4)? as u32;
+    let archived_at = row.try_get::<Option<i64>, _>(at + 5)?.map(from_micros).transpose()?;
+    Ok((meta, version, archived_at))
 }
 
 /// A consultation written in the back office and not yet published.
@@ -390,7 +611,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<ImportOutcome, ManageError> {
         let mut tx = self.begin_write().await?;
-        let outcome = self.import_in(&mut tx, file, false, now).await?;
+        let outcome = self.import_in(&mut tx, actor, file, false, now).await?;
         sqlx::query("DELETE FROM consultation_drafts WHERE id = $1").bind(&file.meta.id).execute(&mut *tx).await?;
         let audit = Audit::new(actor, "consultation.published", &file.meta.id, format!("{outcome:?}"));
         self.audit_in(&mut tx, now, audit).await?;
@@ -411,7 +632,7 @@ impl Store {
         if let Some(s) = before {
             s.not_archived().map_err(|e| ManageError::schedule(e, &file.meta.id))?;
         }
-        let outcome = self.import_in(&mut tx, file, false, now).await?;
+        let outcome = self.import_in(&mut tx, actor, file, false, now).await?;
         if let Some(s) = before
             && s.closes_at != file.meta.closes_at
         {
@@ -470,6 +691,8 @@ impl Store {
             ),
         };
         record_event(&mut tx, id, now, actor, &event).await?;
+        // A lawful change is signed anew with it: what the public page shows stays verifiable.
+        self.sign_metadata_in(&mut tx, actor, id, now, "").await?;
         let action = format!("consultation.{}", change.kind());
         self.audit_in(&mut tx, now, Audit::new(actor, &action, id, detail)).await?;
         tx.commit().await?;
@@ -525,6 +748,21 @@ impl Store {
         .bind(micros(now))
         .bind(actor)
         .bind(json)
+        .execute(&mut *tx)
+        .await?;
+        // What a receipt look-up will tell from now on: each comment's disposition as this
+        // report carries it (spam and hidden comments are left out of the report, so of this
+        // too). Staff's later edits show only when a later report is published. The report
+        // itself was built just before this transaction: a disposition changed in between shows
+        // here as changed but is counted in the figures as it was (the next publication agrees).
+        sqlx::query(
+            "UPDATE comments SET \
+               published_disposition = CASE WHEN moderation IN ('spam', 'hidden') THEN NULL ELSE disposition END, \
+               published_reason = CASE WHEN moderation IN ('spam', 'hidden') OR disposition IS NULL \
+                                  THEN NULL ELSE disposition_reason END \
+             WHERE consultation_id = $1",
+        )
+        .bind(&report.consultation_id)
         .execute(&mut *tx)
         .await?;
         let audit = Audit::new(actor, "report.published", &report.consultation_id, format!("revision={revision}"));

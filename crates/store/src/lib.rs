@@ -9,6 +9,7 @@
 //! SQLite (WAL, `synchronous=FULL`) and PostgreSQL (`synchronous_commit=on`) means fsync'd.
 //! ID numbers and phone numbers are sealed before they reach the writer; see [`yijian_crypto`].
 
+pub mod anchor;
 mod audit;
 mod comments;
 mod consultations;
@@ -27,7 +28,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::mpsc;
 use yijian_crypto::{KeySource, Keys};
 
-pub use audit::{Audit, AuditEntry};
+pub use audit::{Audit, AuditEntry, AuditVerdict};
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
 pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, ScheduleChange, ScheduleEvent};
 pub use mail::{
@@ -97,11 +98,20 @@ pub struct StoreOptions {
     pub master_key: Option<String>,
     /// Most comments one group commit takes.
     pub max_batch: usize,
+    /// A second file that anchors the audit log's head, besides `DATA_DIR/audit-anchor`
+    /// (e.g. on another volume or a WORM mount).
+    pub audit_anchor: Option<PathBuf>,
 }
 
 impl StoreOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        StoreOptions { data_dir: data_dir.into(), database_url: None, master_key: None, max_batch: 1024 }
+        StoreOptions {
+            data_dir: data_dir.into(),
+            database_url: None,
+            master_key: None,
+            max_batch: 1024,
+            audit_anchor: None,
+        }
     }
 }
 
@@ -115,6 +125,8 @@ pub struct Store {
     /// Tells the writer to finish what is queued and let go of its connection.
     stop_writer: Arc<tokio::sync::watch::Sender<bool>>,
     key_source: KeySource,
+    /// Where the audit log's head is anchored outside the database.
+    anchors: Arc<anchor::Anchors>,
 }
 
 const KEY_CHECK: &str = "key_check";
@@ -188,9 +200,13 @@ impl Store {
         }
         let (keys, key_source) = load_keys(&pool, opts).await?;
         let keys = Arc::new(keys);
+        audit::ensure_keyed_start(&pool, backend, &keys).await?;
+        let mut anchor_paths = vec![opts.data_dir.join(anchor::ANCHOR_FILE)];
+        anchor_paths.extend(opts.audit_anchor.clone());
+        let anchors = Arc::new(anchor::Anchors::new(anchor_paths, keys.clone()));
         let (stop_writer, stop) = tokio::sync::watch::channel(false);
         let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), stop);
-        let store = Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source };
+        let store = Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source, anchors };
         // Rows from before numbers in free text were masked get masked now, once.
         store.mask_stored_personal_data().await?;
         Ok(store)
@@ -217,6 +233,7 @@ impl Store {
     /// indexer, the mail poll) no longer keep the writer, and so the pool, open: comments they
     /// submit afterwards are refused as shutting down.
     pub async fn close(self) {
+        self.anchors.flush().await;
         let _ = self.stop_writer.send(true);
         drop(self.writer);
         self.pool.close().await;

@@ -568,7 +568,7 @@ impl Store {
                 if !action.fits(&opinion) {
                     return Err(ReviewError::ExcerptNotInOpinion);
                 }
-                self.update_ids(actor, &[id], action, now).await
+                self.update_ids(actor, &[id], action, now, true).await
             }
             Target::Filtered { filter, ids } => {
                 if !action.allowed_in_bulk() {
@@ -586,7 +586,7 @@ impl Store {
                         .collect::<Result<_, _>>()?;
                 let mut changed = 0;
                 for chunk in all.chunks(BULK_CHUNK) {
-                    changed += self.update_ids(actor, chunk, action, now).await?;
+                    changed += self.update_ids(actor, chunk, action, now, false).await?;
                 }
                 // Each comment's change is audited with it; this entry records the action as
                 // staff gave it.
@@ -603,6 +603,7 @@ impl Store {
         ids: &[i64],
         action: &ReviewAction,
         now: Timestamp,
+        anchor_now: bool,
     ) -> Result<u64, ReviewError> {
         if ids.is_empty() {
             return Ok(0);
@@ -673,8 +674,13 @@ impl Store {
                 Audit::new(actor, action.audit_action(), &receipt, detail.to_string())
             })
             .collect();
-        crate::audit::append(&mut tx, self.backend, now, &entries).await?;
-        tx.commit().await?;
+        tx.append(&self.keys, self.backend, now, &entries).await?;
+        if anchor_now {
+            tx.commit().await?;
+        } else {
+            // A chunk of a bulk action: its closing `review.bulk` entry anchors the head.
+            tx.commit_anchor_later().await?;
+        }
         Ok(changed)
     }
 

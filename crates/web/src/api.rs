@@ -219,8 +219,20 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
 pub(crate) async fn get_receipt(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Language(lang): Language,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, WebError> {
+    if let Err(wait) = state.check_lookup_rate(peer, &headers) {
+        let secs = crate::limits::retry_after_secs(wait);
+        return Err(WebError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            lang,
+            texts(lang).lookups_limited.replace("{secs}", &secs.to_string()),
+        )
+        .retry_after(secs));
+    }
     let not_found =
         || WebError::new(StatusCode::NOT_FOUND, ErrorCode::ReceiptNotFound, lang, texts(lang).receipt_unknown);
     let receipt = Receipt::parse(&receipt).ok_or_else(not_found)?;
@@ -238,6 +250,8 @@ pub(crate) async fn get_receipt(
         "consultation_id": info.consultation_id,
         "submitted_at": rfc3339_in(info.submitted_at, &tz),
         "status": info.status,
+        "disposition": info.disposition.as_ref().map(|(d, _)| d.as_str()),
+        "reasoning": info.disposition.as_ref().map(|(_, r)| r.as_str()),
     })))
 }
 
@@ -264,6 +278,6 @@ pub(crate) async fn signing_key(State(state): State<AppState>) -> Json<Value> {
         "algorithm": "Ed25519",
         "encoding": "base64",
         "public_key": state.app.signing_key(),
-        "signed": "the UTF-8 bytes of a draft's canonical text (title, preamble, chapter headings, articles; NFC; LF line endings)",
+        "signed": "the UTF-8 bytes of a draft's canonical text (title, preamble, chapter headings, articles; NFC; LF line endings); the server also signs, with the same key, each consultation's metadata (id, version, title, issuer, dates, contact, mailbox and subject phrase) and verifies both before serving them",
     }))
 }

@@ -250,8 +250,55 @@ impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for Form<LIMIT> {
     async fn from_request(req: Request, _: &S) -> Result<Self, WebError> {
         let lang = lang_of(req.headers());
         let (parts, body) = req.into_parts();
-        read_fields(&parts.headers, body, LIMIT, lang).await.map(Form)
+        let is_json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let route = parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string());
+        let Some(route) = route.filter(|r| is_json && r.starts_with("/api/v1/admin/")) else {
+            return read_fields(&parts.headers, body, LIMIT, lang).await.map(Form);
+        };
+        // The staff API's JSON: each field must have the type the OpenAPI document gives it.
+        let bytes = axum::body::to_bytes(body, LIMIT).await.map_err(|_| {
+            WebError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                lang,
+                texts(lang).the_request_body_is_too,
+            )
+        })?;
+        let mut bytes = bytes;
+        if let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) {
+            check_json_types(&parts.method, &route, &v, lang)?;
+            if ignore_unknown_fields(&parts.method, &route, &mut v) {
+                bytes = serde_json::to_vec(&v).expect("a JSON value serialises").into();
+            }
+        }
+        read_fields(&parts.headers, Body::from(bytes), LIMIT, lang).await.map(Form)
     }
+}
+
+/// Refuses (400, `malformed_json`, naming the field) a staff API body whose fields are not of the
+/// types the OpenAPI document gives them for this route.
+pub fn check_json_types(method: &axum::http::Method, route: &str, v: &Value, lang: Lang) -> Result<(), WebError> {
+    crate::openapi::check_body_types(&method.as_str().to_lowercase(), route, v).map_err(|field| {
+        let message = texts(lang).field_has_the_wrong_type.replace("{field}", &field);
+        WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, message)
+    })
+}
+
+/// Drops the fields of a staff API body that the OpenAPI document does not name for this route
+/// (it allows extra fields, so they are ignored, whatever their shape); true if any were dropped.
+pub fn ignore_unknown_fields(method: &axum::http::Method, route: &str, v: &mut Value) -> bool {
+    let (Some(known), Some(fields)) =
+        (crate::openapi::known_fields(&method.as_str().to_lowercase(), route), v.as_object_mut())
+    else {
+        return false;
+    };
+    let before = fields.len();
+    fields.retain(|k, _| known.contains(k));
+    fields.len() != before
 }
 
 /// A page's form of at most `LIMIT` bytes whose CSRF token matches the browser's: 403 when it

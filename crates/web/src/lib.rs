@@ -45,6 +45,8 @@ pub struct WebOptions {
     pub insecure_no_captcha: bool,
     /// Submissions per client address; `None` turns the limit off (benchmarks only).
     pub rate_limit: Option<limits::RateLimit>,
+    /// Receipt look-ups (page and API) per client address; `None` turns the limit off.
+    pub lookup_limit: Option<limits::RateLimit>,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Mark the session and CSRF cookies `Secure` and name them with the `__Host-` prefix
@@ -73,6 +75,8 @@ pub struct AppState {
     limiter: Option<Arc<limits::Limiter>>,
     /// The exports running, bounded per staff member and in all.
     exports: Arc<export::ExportSlots>,
+    /// Receipt look-ups: guessing tracking numbers is held to a trickle.
+    lookup_limiter: Option<Arc<limits::Limiter>>,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
@@ -91,6 +95,7 @@ impl AppState {
 
     pub fn with_app(app: App, options: WebOptions) -> Self {
         let limiter = options.rate_limit.map(|l| Arc::new(limits::Limiter::new(l)));
+        let lookup_limiter = options.lookup_limit.map(|l| Arc::new(limits::Limiter::new(l)));
         AppState {
             captchas: app.captchas().clone(),
             app,
@@ -99,6 +104,7 @@ impl AppState {
             forms: Arc::default(),
             limiter,
             exports: Arc::default(),
+            lookup_limiter,
         }
     }
 
@@ -125,6 +131,30 @@ impl AppState {
             None => Ok(()),
             Some(l) => l.check(limits::client_ip(peer, headers, &self.options.trusted_proxies)),
         }
+    }
+
+    /// `Err(wait)` when this client has looked receipts up too often. An IPv6 /64 is one
+    /// client: a single host is commonly given a whole /64, so counting its addresses apart
+    /// would let it guess tracking numbers 2^64 times faster.
+    pub fn check_lookup_rate(
+        &self,
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<(), Duration> {
+        match &self.lookup_limiter {
+            None => Ok(()),
+            Some(l) => l.check(per_64(limits::client_ip(peer, headers, &self.options.trusted_proxies))),
+        }
+    }
+}
+
+/// An address with an IPv6 address's last 64 bits cleared (its /64); IPv4 as it is.
+fn per_64(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            std::net::IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into())
+        }
+        other => other,
     }
 }
 
@@ -313,4 +343,19 @@ pub async fn serve(
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_64;
+
+    #[test]
+    fn an_ipv6_64_is_one_client() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(per_64(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(per_64(ip("2001:db8:1:2::1")), per_64(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")));
+        assert_ne!(per_64(ip("2001:db8:1:2::1")), per_64(ip("2001:db8:1:3::1")));
+        assert_eq!(per_64(ip("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(per_64(ip("::ffff:203.0.113.9")), ip("::ffff:203.0.113.9"), "IPv4-mapped: one address each");
+    }
 }

@@ -21,6 +21,102 @@ use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
 static DOCUMENT: LazyLock<String> =
     LazyLock::new(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"));
 
+/// The document as JSON, for checking request bodies against it.
+static DOCUMENT_JSON: LazyLock<serde_json::Value> =
+    LazyLock::new(|| serde_json::from_str(&DOCUMENT).expect("the OpenAPI document is JSON"));
+
+/// Checks a JSON request body of the staff API against the type the document gives each of its
+/// fields, so a value of the wrong type (a number as a string, `null` where a string is
+/// required, `false` for an opinion) is refused as the document says rather than read as text.
+/// The document is the one source: change a field's type there and the check follows.
+/// `Err(field)` names the first field whose value does not fit; a path or field the document
+/// does not describe passes (the handler judges it).
+pub(crate) fn check_body_types(method: &str, path: &str, body: &serde_json::Value) -> Result<(), String> {
+    let doc = &*DOCUMENT_JSON;
+    let Some(schema) = doc.pointer(&body_pointer(method, path)) else {
+        return Ok(());
+    };
+    match misfit(doc, schema, body) {
+        Some(field) => Err(field),
+        None => Ok(()),
+    }
+}
+
+/// The fields a request body's schema names (through `$ref`s and `allOf`s), if it names any: the
+/// document allows other fields, so the staff API ignores them rather than refusing them.
+pub(crate) fn known_fields(method: &str, path: &str) -> Option<Vec<String>> {
+    fn collect(doc: &serde_json::Value, schema: &serde_json::Value, out: &mut Vec<String>) {
+        let schema = resolve(doc, schema);
+        for s in schema.get("allOf").and_then(|a| a.as_array()).into_iter().flatten() {
+            collect(doc, s, out);
+        }
+        if let Some(props) = schema.get("properties").and_then(|p| p.as_object()) {
+            out.extend(props.keys().cloned());
+        }
+    }
+    let doc = &*DOCUMENT_JSON;
+    let schema = doc.pointer(&body_pointer(method, path))?;
+    let mut out = vec![];
+    collect(doc, schema, &mut out);
+    (!out.is_empty()).then_some(out)
+}
+
+fn body_pointer(method: &str, path: &str) -> String {
+    let path = path.replace('~', "~0").replace('/', "~1");
+    format!("/paths/{path}/{method}/requestBody/content/application~1json/schema")
+}
+
+/// The first field of an object whose value does not fit its schema (through `$ref`s and
+/// `allOf`s, as utoipa composes a body from its parts).
+fn misfit(doc: &serde_json::Value, schema: &serde_json::Value, body: &serde_json::Value) -> Option<String> {
+    let schema = resolve(doc, schema);
+    if let Some(all) = schema.get("allOf").and_then(|a| a.as_array()) {
+        return all.iter().find_map(|s| misfit(doc, s, body));
+    }
+    let (props, fields) = (schema.get("properties")?.as_object()?, body.as_object()?);
+    fields.iter().find(|(name, value)| props.get(*name).is_some_and(|s| !fits(doc, s, value))).map(|(n, _)| n.clone())
+}
+
+fn resolve<'a>(doc: &'a serde_json::Value, schema: &'a serde_json::Value) -> &'a serde_json::Value {
+    match schema.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => doc.pointer(pointer).map(|s| resolve(doc, s)).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+/// Whether a value has the type (and, for an enumeration, one of the values) a schema allows.
+fn fits(doc: &serde_json::Value, schema: &serde_json::Value, value: &serde_json::Value) -> bool {
+    use serde_json::Value as V;
+    let schema = resolve(doc, schema);
+    if let Some(any) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(|a| a.as_array()) {
+        return any.iter().any(|s| fits(doc, s, value));
+    }
+    if let Some(all) = schema.get("allOf").and_then(|a| a.as_array())
+        && !all.iter().all(|s| fits(doc, s, value))
+    {
+        return false;
+    }
+    if let Some(values) = schema.get("enum").and_then(|e| e.as_array())
+        && !values.contains(value)
+    {
+        return false;
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(V::String(t)) => vec![t.as_str()],
+        Some(V::Array(ts)) => ts.iter().filter_map(|t| t.as_str()).collect(),
+        _ => return true,
+    };
+    types.iter().any(|t| match (*t, value) {
+        ("string", V::String(_)) | ("boolean", V::Bool(_)) | ("null", V::Null) => true,
+        ("object", V::Object(_)) => misfit(doc, schema, value).is_none(),
+        // JSON Schema counts 1.0 as an integer.
+        ("integer", V::Number(n)) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+        ("number", V::Number(_)) => true,
+        ("array", V::Array(items)) => schema.get("items").is_none_or(|item| items.iter().all(|i| fits(doc, item, i))),
+        _ => false,
+    })
+}
+
 /// `GET /api/v1/openapi.json`.
 pub(crate) async fn serve() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str()).into_response()
@@ -74,6 +170,7 @@ pub(crate) async fn serve() -> Response {
         CommentSubmission,
         Receipt,
         ReceiptStatus,
+        ReceiptState,
         Captcha,
         SigningKey,
         AdminError,
@@ -414,7 +511,20 @@ struct ReceiptStatus {
     consultation_id: String,
     #[schema(format = DateTime)]
     submitted_at: String,
-    status: String,
+    /// `disposed` once a published adoption report carries the comment's disposition.
+    status: ReceiptState,
+    /// What became of the comment, as the last published report carries it; null until then.
+    disposition: Option<Disposition>,
+    /// The reasoning given with the disposition, as published; null until then.
+    reasoning: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ReceiptState {
+    Received,
+    Disposed,
 }
 
 #[derive(ToSchema)]
@@ -624,20 +734,20 @@ struct ReviewAction {
 #[allow(dead_code)]
 struct QueueFilter {
     /// received or disposed
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*(received|disposed)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(received|disposed)?\s*$")]
     status: Option<String>,
     /// Article number
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*[0-9]{0,9}\s*$")]
+    #[param(nullable = false, pattern = r"^\s*[0-9]{0,9}\s*$")]
     article: Option<String>,
     /// One of the consultation's positions
     #[schema(nullable = false)]
     #[param(nullable = false)]
     position: Option<String>,
     /// web, api, email or manual
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*(web|api|email|manual)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(web|api|email|manual)?\s*$")]
     channel: Option<String>,
     /// First day received (YYYY-MM-DD, the consultation's time zone)
     #[schema(nullable = false)]
@@ -648,12 +758,12 @@ struct QueueFilter {
     #[param(nullable = false)]
     until: Option<String>,
     /// adopted, partly_adopted, not_adopted or out_of_scope
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*(adopted|partly_adopted|not_adopted|out_of_scope)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(adopted|partly_adopted|not_adopted|out_of_scope)?\s*$")]
     disposition: Option<String>,
     /// none, any, spam, abusive, duplicate or hidden
-    #[schema(nullable = false)]
-    #[param(nullable = false)]
+    #[schema(nullable = false, pattern = r"^\s*(none|any|spam|abusive|duplicate|hidden)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(none|any|spam|abusive|duplicate|hidden)?\s*$")]
     moderation: Option<String>,
     /// A tag
     #[schema(nullable = false)]
@@ -971,9 +1081,9 @@ enum Tray {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct TrayQuery {
-    /// Which tray; `unrouted` when not given
-    #[param(inline, nullable = false)]
-    state: Option<Tray>,
+    /// Which tray: unrouted, rejected or comment; `unrouted` when not given or empty
+    #[param(nullable = false, pattern = r"^(unrouted|rejected|comment)?$")]
+    state: Option<String>,
     /// Mails with a smaller id (the previous page's next_before)
     #[param(nullable = false)]
     before: Option<i64>,
@@ -1045,7 +1155,7 @@ mod ops {
     pub(super) const NO_ROLE_OR_CSRF: &str = "The user lacks the role (code forbidden), or is an admin who must use two-step login and has not set it up (code totp_required), or the call came on a session cookie without the right X-CSRF-Token header (code csrf)";
     pub(super) const CSRF_HEADER: &str = "The CSRF token (from GET /api/v1/admin/session); required when the call is authenticated by the session cookie, not needed with a bearer token";
     pub(super) const NOT_JSON: &str = "The body is not sent as application/json (code unsupported_media_type)";
-    const BAD_BODY: &str = "The body is not JSON, or not an object of strings, numbers, booleans and arrays of strings or numbers (code malformed_json)";
+    const BAD_BODY: &str = "The body is not JSON, not an object of strings, numbers, booleans and arrays of strings or numbers, or a field's value is not of the type stated here (code malformed_json)";
     const NO_CONSULTATION: &str = "No such consultation (code consultation_not_found)";
     const OPEN_REASON_MISSING: &str = "No reason, or one under 4 characters (code invalid)";
     const EXPORT_IN_PROGRESS: &str =
@@ -1121,6 +1231,8 @@ mod ops {
         responses(
             (status = 200, description = "Status", body = ReceiptStatus),
             (status = 404, description = "Unknown receipt (code receipt_not_found)", body = Error),
+            (status = 429, description = "Too many look-ups from this address or its IPv6 /64 (code rate_limited); see Retry-After", body = Error,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
         ),
     )]
     fn get_receipt() {}
@@ -1606,5 +1718,31 @@ mod tests {
                 assert_eq!(op["tags"], serde_json::json!(["public"]), "{method} {path}");
             }
         }
+    }
+
+    #[test]
+    fn bodies_are_held_to_the_types_the_document_states() {
+        use serde_json::json;
+        let review = "/api/v1/admin/consultations/{id}/review";
+        let ok =
+            json!({"action": "dispose", "disposition": "adopted", "reason": "好", "filter": {"status": "received"}});
+        assert_eq!(check_body_types("post", review, &ok), Ok(()));
+        for (bad, field) in [
+            (json!({"action": "dispose", "excerpt": null}), "excerpt"),
+            (json!({"action": "link", "articles": ["3"]}), "articles"),
+            (json!({"action": "link", "articles": [1.5]}), "articles"),
+            (json!({"action": "drop"}), "action"),
+            (json!({"action": "tag", "tag_name": 7}), "tag_name"),
+        ] {
+            assert_eq!(check_body_types("post", review, &bad), Err(field.to_string()), "{bad}");
+        }
+        let comments = "/api/v1/admin/consultations/{id}/comments";
+        assert_eq!(check_body_types("post", comments, &json!({"opinion": false})), Err("opinion".into()));
+        assert_eq!(
+            check_body_types("post", comments, &json!({"opinion": "意见", "other": 1})),
+            Ok(()),
+            "unknown: the handler's"
+        );
+        assert_eq!(check_body_types("post", "/api/v1/nowhere", &json!({"x": 1})), Ok(()));
     }
 }

@@ -4,6 +4,7 @@
 //! prefers it. The draft's HTML is rendered once per text version and kept; only the form's
 //! small per-visitor parts (CSRF token, form id, captcha) are made per request.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -740,10 +741,25 @@ struct LookupPage {
 pub async fn lookup(
     State(state): State<AppState>,
     Query(q): Query<PageQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     PageLanguage { lang, remember }: PageLanguage,
 ) -> Response {
     let t = texts(lang);
     let query = q.receipt.clone().unwrap_or_default();
+    if !query.trim().is_empty()
+        && let Err(wait) = state.check_lookup_rate(peer, &headers)
+    {
+        let secs = crate::limits::retry_after_secs(wait);
+        let mut res = message(
+            StatusCode::TOO_MANY_REQUESTS,
+            lang,
+            t.error,
+            &t.lookups_limited.replace("{secs}", &secs.to_string()),
+        );
+        res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        return res;
+    }
     let mut page = LookupPage {
         t,
         other_lang_href: other_lang_href("/receipt", lang),

@@ -381,6 +381,7 @@ pub async fn api_bulk(
     Staff(user): Staff,
     Language(lang): Language,
     StaffConsultation(c): StaffConsultation,
+    route: axum::extract::MatchedPath,
     body: axum::body::Body,
 ) -> Result<Json<Value>, WebError> {
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
@@ -388,6 +389,9 @@ pub async fn api_bulk(
     })?;
     let v: Value = serde_json::from_slice(&bytes)
         .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, format!("{e}")))?;
+    let mut v = v;
+    crate::extract::check_json_types(&axum::http::Method::POST, route.as_str(), &v, lang)?;
+    crate::extract::ignore_unknown_fields(&axum::http::Method::POST, route.as_str(), &mut v);
     let malformed =
         || WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, texts(lang).the_body_must_be_filter);
     let filter_fields = Fields::from_json(v.get("filter").unwrap_or(&json!({}))).ok_or_else(malformed)?;
