@@ -129,7 +129,10 @@ async fn consultation_is_served_whole_and_verifiable(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert!(en["notice"].as_str().unwrap().contains(&format!("{} ", zoned.day())), "English deadline in the notice");
+    // The notice speaks Chinese, so its deadline does too, whatever the reader's language.
+    let notice = en["notice"].as_str().unwrap();
+    assert!(notice.contains(&format!("请于{deadline}前")), "{notice}");
+    assert!(!notice.contains(&format!("{} ", zoned.day())), "no English date inside the Chinese notice: {notice}");
 
     let res = app.client.get(app.url("/api/v1/consultations/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);

@@ -74,7 +74,7 @@ pub(crate) async fn get_consultation(
         "closes_at": m.rfc3339(m.closes_at),
         "time_zone": m.time_zone,
         "demo": c.demo,
-        "notice": m.rendered_notice(lang),
+        "notice": m.rendered_notice(),
         "contact": {"person": m.contact.person, "department": m.contact.department, "phone": m.contact.phone, "email": m.contact.email},
         "email_channel": {"address": m.email_channel.address, "subject_phrase": m.email_channel.subject_phrase},
         "positions": m.positions,
