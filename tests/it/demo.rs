@@ -1,6 +1,5 @@
 //! The demo consultation is the repaired reference notice.
 
-use yijian_domain::Lang;
 use yijian_domain::file;
 
 use crate::harness::demo_file;

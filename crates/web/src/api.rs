@@ -49,7 +49,8 @@ pub(crate) async fn list_consultations(
 }
 
 pub(crate) async fn get_consultation(
-    Language(lang): Language,
+    // Unused since the notice speaks the consultation's own language, whatever the reader's.
+    Language(_lang): Language,
     PublicConsultation(c): PublicConsultation,
 ) -> Result<Json<Value>, WebError> {
     let m = &c.meta;
