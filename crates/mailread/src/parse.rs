@@ -235,7 +235,7 @@ pub fn parse_beginning(raw: &[u8], full_size: usize, limits: &Limits) -> Result<
     if raw.trim_ascii().is_empty() {
         return Err(Rejection::Malformed("邮件为空".to_owned()));
     }
-    let cut = (full_size > raw.len()).then(|| Cut { end: raw.as_ptr_range().end as usize, full_size });
+    let cut = (full_size > raw.len()).then_some(Cut { end: raw.as_ptr_range().end as usize, full_size });
     let root = mime::parse_entity(raw, true).map_err(Rejection::Malformed)?;
     let headers = &root.headers;
     let mut ctx = Context {
