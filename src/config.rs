@@ -64,7 +64,8 @@ pub struct Config {
 pub struct MailConfig {
     /// Seconds between two IMAP passes inside `serve`; 0 turns the poll off.
     pub poll_seconds: u64,
-    /// Largest mail taken as a comment, in MiB (a larger one goes to the rejected tray).
+    /// Of a larger mail only this many MiB are fetched and read: its text and the attachments
+    /// that fit; the attachment the limit cuts through is left out and named on the comment.
     pub max_message_mb: usize,
     /// Largest attachment kept, in MiB (a larger one is left out and the omission recorded).
     pub max_attachment_mb: usize,

@@ -129,7 +129,10 @@ async fn consultation_is_served_whole_and_verifiable(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert!(en["notice"].as_str().unwrap().contains(&format!("{} ", zoned.day())), "English deadline in the notice");
+    // The notice speaks Chinese, so its deadline does too, whatever the reader's language.
+    let notice = en["notice"].as_str().unwrap();
+    assert!(notice.contains(&format!("请于{deadline}前")), "{notice}");
+    assert!(!notice.contains(&format!("{} ", zoned.day())), "no English date inside the Chinese notice: {notice}");
 
     let res = app.client.get(app.url("/api/v1/consultations/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
@@ -190,6 +193,22 @@ async fn a_comment_is_stored_encrypted_and_tracked(backend: Backend) {
     assert_eq!(app.store().count_comments(DEMO_ID).await.unwrap(), 2);
 }
 on_both_backends!(a_comment_is_stored_encrypted_and_tracked);
+
+/// Issue 11, item 14: libphonenumber reads `(+86)13812345678`, and so does yijian.
+async fn a_country_code_in_brackets_is_accepted(backend: Backend) {
+    let app = app(backend).await;
+    for phone in ["(+86)13812345678", "(+86) 13812345678", "（+86）13812345678", "（+86） 138 1234 5678"] {
+        let captcha = solved_captcha(&app).await;
+        let mut body = good_body();
+        body["phone"] = json!(phone);
+        let (status, body) = post(&app, &with_captcha(body, &captcha), None).await;
+        assert_eq!(status, 201, "{phone}: {body}");
+        let receipt = Receipt::parse(body["receipt"].as_str().unwrap()).unwrap();
+        let stored = app.store().comment(&receipt).await.unwrap().unwrap();
+        assert_eq!(stored.phone.as_ref().unwrap().e164(), "+8613812345678", "{phone}");
+    }
+}
+on_both_backends!(a_country_code_in_brackets_is_accepted);
 
 async fn every_wrong_field_is_reported_at_once(backend: Backend) {
     let app = app(backend).await;

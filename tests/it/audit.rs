@@ -91,7 +91,7 @@ async fn audits_commit_with_their_changes(backend: Backend) {
     spec.message_id = Some("unrouted@example.cn".into());
     let intake = Intake::new(store.clone(), Default::default()).await.unwrap();
     let stored = intake
-        .import(vec![Incoming { raw: spec.to_bytes(), source: "test".into(), arrival: None }], now)
+        .import(vec![Incoming { raw: spec.to_bytes(), source: "test".into(), arrival: None, size: None }], now)
         .await
         .unwrap();
     let mail_id = match stored[0].outcome {

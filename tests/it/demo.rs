@@ -1,6 +1,5 @@
 //! The demo consultation is the repaired reference notice.
 
-use yijian_domain::Lang;
 use yijian_domain::file;
 
 use crate::harness::demo_file;
@@ -42,10 +41,10 @@ fn demo_text_is_repaired() {
     assert!(!text.contains(','), "half-width comma left in the Chinese text");
     // The deadline is rendered from the dates, never frozen in the notice.
     assert!(d.meta.notice.contains("{deadline}"));
-    assert!(d.meta.rendered_notice(Lang::Zh).contains("请于2025年5月18日前"));
+    assert!(d.meta.rendered_notice().contains("请于2025年5月18日前"));
     assert!(
         d.meta
-            .rendered_notice(Lang::Zh)
+            .rendered_notice()
             .contains("《辽宁省人力资源社会保障领域支持和保障人工智能高质量发展的若干措施（征求意见稿）》")
     );
 }

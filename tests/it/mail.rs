@@ -323,8 +323,18 @@ async fn trays(backend: Backend) {
     let done = intake
         .import(
             vec![
-                yijian_mail::intake::Incoming { raw: unrouted.to_bytes(), source: "test".into(), arrival: None },
-                yijian_mail::intake::Incoming { raw: rejected_case.raw.clone(), source: "bad".into(), arrival: None },
+                yijian_mail::intake::Incoming {
+                    raw: unrouted.to_bytes(),
+                    source: "test".into(),
+                    arrival: None,
+                    size: None,
+                },
+                yijian_mail::intake::Incoming {
+                    raw: rejected_case.raw.clone(),
+                    source: "bad".into(),
+                    arrival: None,
+                    size: None,
+                },
             ],
             jiff::Timestamp::now(),
         )
@@ -547,5 +557,102 @@ async fn import_replies_only_with_reply() {
     assert!(!ok && err.contains("[mail.smtp]"), "{err}");
     let store = data.store().await;
     assert_eq!(email_comments(&store).await.len(), 2);
+    store.close().await;
+}
+
+fn smtp_only_config(dir: &Path, sink: &SmtpSink) -> String {
+    let config = dir.join("yijian.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nfrom = \"意见征集 <yijian@example.org>\"\n",
+            sink.port
+        ),
+    )
+    .unwrap();
+    config.display().to_string()
+}
+
+/// Issue 11, item 9: the automatic reply went to an unverified Reply-To with the sender's own
+/// subject, so anyone could have the official address mail a third party a text of their
+/// choosing. It goes to From, under a fixed subject, and repeats none of the sender's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reply_goes_to_from_under_a_fixed_subject_with_none_of_the_senders_words() {
+    let sink = SmtpSink::start().expect("the SMTP sink starts");
+    let data = TestData::new(Backend::Sqlite).await;
+    let (ok, _, err) = run(&["consultation", "import", &demo_file()], Some(&data));
+    assert!(ok, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = smtp_only_config(dir.path(), &sink);
+    let hostile = format!("关于《{TITLE}》：您的社保账户已冻结，请致电4001234567");
+    let mut spec = MailSpec::simple(&hostile, "张三 <zhangsan@example.cn>", "冻结的账户请拨打4001234567解冻。");
+    spec.message_id = Some("hostile@example.cn".into());
+    spec.date = Some(ON_TIME.into());
+    let spec = spec.header("Reply-To", "Victim <victim@x.example>");
+    let file = write(dir.path(), "hostile.eml", &spec.to_bytes());
+
+    let summary = import_json(&["mail", "import", &file, "--reply", "--config", &config], &data);
+    assert_eq!((summary["imported"].clone(), summary["replies"].clone()), (json!(1), json!(1)), "{summary}");
+    let received = sink.received(1);
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpt_to, ["zhangsan@example.cn"], "to From, never to Reply-To");
+    let raw = String::from_utf8_lossy(&received[0].raw).to_string();
+    assert!(!raw.contains("victim"), "{raw}");
+
+    let store = data.store().await;
+    let receipt: String = sqlx::query_scalar("SELECT receipt FROM comments WHERE message_id = 'hostile@example.cn'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    let receipt = yijian_domain::receipt::Receipt::parse(&receipt).unwrap().to_string();
+    let reply = yijian_mail::parse::parse(&received[0].raw, &Default::default()).expect("our own reply parses");
+    assert_eq!(reply.subject, format!("意见已收到：《{TITLE}》（受理编号 {receipt}）"));
+    for words in ["冻结", "4001234567", "请致电", "解冻"] {
+        assert!(!reply.subject.contains(words) && !reply.full_text.contains(words), "{words}: {reply:?}");
+    }
+    assert!(reply.full_text.contains(&receipt));
+}
+
+/// Issue 11, item 13: a 41 MB mail with a 30 MB attachment was rejected whole, the citizen's
+/// text with it. Fetched over IMAP only as far as the limit, it becomes a comment with its
+/// text, and the attachment left out is named with its size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_41_mb_mail_fetched_over_imap_keeps_its_text_and_records_the_attachment_left_out() {
+    let dovecot = Dovecot::start().expect("dovecot starts (Debian package dovecot-imapd)");
+    let data = TestData::new(Backend::Sqlite).await;
+    let (ok, _, err) = run(&["consultation", "import", &demo_file()], Some(&data));
+    assert!(ok, "{err}");
+    let files = tempfile::tempdir().unwrap();
+    let config = mail_config(files.path(), &dovecot, None, "");
+    let attachment: Vec<u8> = (0..30 * 1024 * 1024).map(|i: usize| (i * 7 % 251) as u8).collect();
+    let mut spec = MailSpec::simple(&format!("《{TITLE}》"), "张三 <zhangsan@example.cn>", "大附件之前的意见。")
+        .attach(corpus::AttachmentSpec::new("材料.zip", "application/zip", attachment));
+    spec.message_id = Some("large@example.cn".into());
+    spec.date = Some(ON_TIME.into());
+    let raw = spec.to_bytes();
+    assert!(raw.len() > 40 * 1024 * 1024);
+    dovecot.deliver("INBOX", &raw).unwrap();
+    dovecot.deliver("INBOX", &mail("after-large", &format!("《{TITLE}》"), ON_TIME, "之后的一封")).unwrap();
+
+    let (ok, out, err) = run(&["mail", "fetch", "--config", &config], Some(&data));
+    assert!(ok, "{err}");
+    let tally: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!((tally["imported"].clone(), tally["rejected"].clone()), (json!(2), json!([])), "{tally}");
+    let store = data.store().await;
+    let row = sqlx::query("SELECT opinion, note FROM comments WHERE message_id = 'large@example.cn'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let (opinion, note): (String, Option<String>) = (row.get(0), row.get(1));
+    assert_eq!(opinion, "大附件之前的意见。");
+    let note = note.expect("the comment names what was left out");
+    assert!(
+        note.contains("附件“材料.zip”（30.0 MB）未收录") || note.contains("附件“材料.zip”（29.9 MB）未收录"),
+        "{note}"
+    );
+    // Only the first 30 MB were fetched and kept.
+    let kept: i64 = sqlx::query_scalar("SELECT MAX(raw_size) FROM mails").fetch_one(store.pool()).await.unwrap();
+    assert!(kept <= 30 * 1024 * 1024, "{kept}");
     store.close().await;
 }

@@ -188,6 +188,22 @@ async fn missing_consent_and_text_captcha() {
     assert_eq!(app.store().count_comments(DEMO_ID).await.unwrap(), 0);
 }
 
+/// Issue 11, item 15: the English interface said "请于2 January 2027前…" inside the notice.
+#[tokio::test]
+async fn the_chinese_notice_keeps_its_chinese_deadline_in_the_english_interface() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let c = app.store().consultation(DEMO_ID).await.unwrap().unwrap();
+    let local = (c.meta.closes_at - jiff::SignedDuration::from_secs(1)).to_zoned(c.meta.tz());
+    let chinese = format!("请于{}年{}月{}日前", local.year(), local.month(), local.day());
+    let english_date = local.date().strftime("%-d %B %Y").to_string();
+    let page = browser().get(app.url(&format!("/c/{DEMO_ID}?lang=en"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\">"));
+    assert!(page.contains(&chinese), "{chinese} not in the English page");
+    assert!(!page.contains(&format!("请于{english_date}")), "an English date inside the Chinese notice");
+    let zh = browser().get(app.url(&format!("/c/{DEMO_ID}"))).send().await.unwrap().text().await.unwrap();
+    assert!(zh.contains(&chinese));
+}
+
 #[tokio::test]
 async fn english_index_closed_and_missing_pages() {
     let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;

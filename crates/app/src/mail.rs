@@ -117,8 +117,9 @@ pub async fn import(
                 _ => format!("{name}#{}", n + 1),
             };
             match message {
-                Message::Whole(raw) | Message::InArchive(raw) => {
-                    batch.push(Incoming { raw, source, arrival: None });
+                Message::Whole(raw) => batch.push(Incoming { raw, source, arrival: None, size: None }),
+                Message::InArchive(raw, size) => {
+                    batch.push(Incoming { size: (size > raw.len()).then_some(size), raw, source, arrival: None });
                 }
                 Message::Unreadable(e) => {
                     tally.rejected.push(RejectedFile {
@@ -164,8 +165,8 @@ async fn flush(
 enum Message {
     /// A whole .eml file.
     Whole(Vec<u8>),
-    /// One message of an mbox.
-    InArchive(Vec<u8>),
+    /// One message of an mbox (its beginning, if it is too large) and its whole size.
+    InArchive(Vec<u8>, usize),
     Unreadable(std::io::Error),
 }
 
@@ -175,9 +176,10 @@ fn open_messages(path: &Path, max_message_bytes: usize) -> std::io::Result<Box<d
     let head = reader.fill_buf()?.to_vec();
     if mbox::is_mbox(&head) {
         // One runaway message must not take the whole archive into memory: the reader keeps
-        // just past the limit, and the parser rejects it as too large (kept, with the reason).
-        Ok(Box::new(MboxReader::new(reader).max_message_bytes(max_message_bytes).map(|m| match m {
-            Ok(raw) => Message::InArchive(raw),
+        // just past the limit, and the parser reads what fits and records what did not.
+        let mut messages = MboxReader::new(reader).max_message_bytes(max_message_bytes);
+        Ok(Box::new(std::iter::from_fn(move || messages.next_sized()).map(|m| match m {
+            Ok((raw, size)) => Message::InArchive(raw, size),
             Err(e) => Message::Unreadable(e),
         })))
     } else {

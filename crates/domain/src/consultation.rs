@@ -208,10 +208,20 @@ impl ConsultationMeta {
         }
     }
 
-    /// The notice with its placeholders filled in.
-    pub fn rendered_notice(&self, lang: Lang) -> String {
+    /// The language the consultation is written in: Chinese when its title or notice holds a
+    /// Han character, English otherwise. Its own texts (the notice) speak this language,
+    /// whatever language the reader chose for the interface around them.
+    pub fn language(&self) -> Lang {
+        let han = |s: &str| s.chars().any(|c| matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}'));
+        if han(&self.title) || han(&self.notice) { Lang::Zh } else { Lang::En }
+    }
+
+    /// The notice with its placeholders filled in. The deadline is written in the notice's own
+    /// language ([`Self::language`]): "请于2 January 2027前" in a Chinese notice read through the
+    /// English interface was the bug this avoids.
+    pub fn rendered_notice(&self) -> String {
         self.notice
-            .replace("{deadline}", &self.deadline_text(lang))
+            .replace("{deadline}", &self.deadline_text(self.language()))
             .replace("{subject_phrase}", &self.email_channel.subject_phrase)
     }
 
@@ -386,10 +396,20 @@ mod tests {
         let m = meta("2025-05-11T16:00:00Z", "2025-05-18T16:00:00Z");
         assert_eq!(m.deadline_text(Lang::Zh), "2025年5月18日");
         assert_eq!(m.deadline_text(Lang::En), "18 May 2025");
-        assert_eq!(m.rendered_notice(Lang::Zh), "请于2025年5月18日前反馈。（请在邮件主题上注明《某办法》）");
+        assert_eq!(m.rendered_notice(), "请于2025年5月18日前反馈。（请在邮件主题上注明《某办法》）");
         let m = meta("2025-05-11T16:00:00Z", "2025-05-18T09:30:00Z");
         assert_eq!(m.deadline_text(Lang::Zh), "2025年5月18日17:30");
         assert_eq!(m.rfc3339(m.closes_at), "2025-05-18T17:30:00+08:00");
+    }
+
+    #[test]
+    fn a_notice_speaks_its_own_language() {
+        let mut m = meta("2025-05-11T16:00:00Z", "2025-05-18T16:00:00Z");
+        assert_eq!(m.language(), Lang::Zh);
+        m.title = "Rules on something".into();
+        m.notice = "Send your comments by {deadline}.".into();
+        assert_eq!(m.language(), Lang::En);
+        assert_eq!(m.rendered_notice(), "Send your comments by 18 May 2025.");
     }
 
     #[test]

@@ -386,7 +386,7 @@ subject_phrase = \"示例办法\"
         let a2 = &f.document.chapters[1].articles[0];
         assert_eq!((a2.number, a2.title.as_str()), (2, "第二句。"));
         assert_eq!(a2.body, vec!["正文二。", "续段。"]);
-        assert_eq!(f.meta.rendered_notice(crate::Lang::Zh), "请于2025年5月18日前反馈。");
+        assert_eq!(f.meta.rendered_notice(), "请于2025年5月18日前反馈。");
     }
 
     #[test]

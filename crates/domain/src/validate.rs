@@ -265,6 +265,19 @@ fn phone_main(text: &str) -> Result<(String, PhoneKind), FieldCode> {
 /// `+`, spaces, dashes and one pair of brackets around a group of digits (the area code).
 fn phone_digits(text: &str) -> Result<(bool, String), FieldCode> {
     let text = text.trim();
+    // `(+86)13812345678`, `(+86) 138…`: the country code in brackets, which libphonenumber
+    // reads as if the brackets were not there (NFKC has folded `（＋86）` to `(+86)`).
+    if let Some((code, rest)) =
+        text.strip_prefix('(').and_then(|r| r.trim_start().strip_prefix('+')).and_then(|r| r.split_once(')'))
+        && let code = code.trim()
+        && (1..=3).contains(&code.len())
+        && code.bytes().all(|b| b.is_ascii_digit())
+    {
+        return match phone_digits(rest)? {
+            (false, national) => Ok((true, format!("{code}{national}"))),
+            (true, _) => Err(PHONE_INVALID),
+        };
+    }
     let (plus, body) = match text.strip_prefix('+') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -766,6 +779,16 @@ mod tests {
             ("16612345678", ok("+8616612345678")),
             ("013800138000", ok("+8613800138000")), // the old long-distance 0 before a mobile
             ("86-13800138000", ok("+8613800138000")),
+            // The country code in brackets, as libphonenumber reads it.
+            ("(+86)13812345678", ok("+8613812345678")),
+            ("(+86) 13812345678", ok("+8613812345678")),
+            ("( +86 ) 138 1234 5678", ok("+8613812345678")),
+            ("（+86）13812345678", ok("+8613812345678")),
+            ("（＋８６） 13812345678", ok("+8613812345678")),
+            ("(+86)(024)22951510", ok("+862422951510")),
+            ("(+86)", Err(FieldCode::PhoneInvalid)),
+            ("(+86)+8613812345678", Err(FieldCode::PhoneInvalid)),
+            ("(+852) 9123 4567", Err(FieldCode::PhoneNotMainland)),
             // Fixed lines.
             ("(024)22951510", ok("+862422951510")),
             ("（024）22951510", ok("+862422951510")),

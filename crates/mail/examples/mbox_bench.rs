@@ -60,7 +60,7 @@ async fn main() {
         }
     };
     for (i, raw) in reader.enumerate() {
-        batch.push(Incoming { raw: raw.unwrap(), source: format!("bench.mbox#{}", i + 1), arrival: None });
+        batch.push(Incoming { raw: raw.unwrap(), source: format!("bench.mbox#{}", i + 1), arrival: None, size: None });
         if batch.len() == 200 {
             count(intake.import(std::mem::take(&mut batch), jiff::Timestamp::now()).await.unwrap());
         }

@@ -108,6 +108,7 @@ pub async fn fetch_once(
     let mut cursor =
         store.imap_cursor(&key).await?.map(|c| Cursor { uid_validity: c.uid_validity, last_uid: c.last_uid });
     let mut client = ImapClient::connect(account).await?;
+    client.set_max_message_bytes(limits.max_message_bytes);
     client.open_mailbox().await?;
     let mut tally = Tally::default();
     loop {
@@ -129,6 +130,7 @@ pub async fn fetch_once(
         let batch: Vec<Incoming> = mails
             .into_iter()
             .map(|m| Incoming {
+                size: (m.size > m.raw.len()).then_some(m.size),
                 raw: m.raw,
                 source: format!("imap:{}#{}", account.mailbox, m.uid),
                 arrival: m.internal_date,

@@ -9,7 +9,7 @@
 //! because those ignore a tagged `NO` for FETCH and SEARCH: a failing FETCH would look like an
 //! empty mailbox, and a message could be skipped for good.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::future::Future as _;
 use std::io;
@@ -203,7 +203,10 @@ pub(crate) fn root_store(ca_file: Option<&Path>) -> Result<RootCertStore, String
 #[derive(Clone)]
 pub struct FetchedMail {
     pub uid: u32,
+    /// The message, or its first bytes when it is larger than the client's limit.
     pub raw: Vec<u8>,
+    /// The whole message's size (RFC822.SIZE), which `raw` is shorter than when it was cut.
+    pub size: usize,
     /// The server's INTERNALDATE: when the message arrived in the mailbox.
     pub internal_date: Option<jiff::Timestamp>,
 }
@@ -213,6 +216,7 @@ impl fmt::Debug for FetchedMail {
         f.debug_struct("FetchedMail")
             .field("uid", &self.uid)
             .field("bytes", &self.raw.len())
+            .field("size", &self.size)
             .field("internal_date", &self.internal_date)
             .finish()
     }
@@ -274,7 +278,17 @@ pub struct ImapClient {
     uid_validity: Option<u32>,
     folder_ready: bool,
     timeout: Duration,
+    /// Of a larger message only this many bytes are fetched (see [`Self::fetch_after`]).
+    max_message_bytes: usize,
 }
+
+/// What [`ImapClient::fetch_after`] fetches of one message at most, unless told otherwise:
+/// the parser's default limit.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 30 * 1024 * 1024;
+
+/// The bytes one batch of [`ImapClient::fetch_after`] may take together (a single message
+/// always goes, up to the per-message limit): fifty large mails must not be held at once.
+pub const FETCH_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
 impl fmt::Debug for ImapClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -359,6 +373,7 @@ impl ImapClient {
             uid_validity: None,
             folder_ready: false,
             timeout,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         };
         client.capabilities = client.read_capabilities().await?;
         client.identify().await?;
@@ -366,6 +381,11 @@ impl ImapClient {
     }
 
     /// Whether the server advertised `capability` after login (e.g. "MOVE", "UIDPLUS").
+    /// Of a message larger than `max` bytes, only the first `max` are fetched.
+    pub fn set_max_message_bytes(&mut self, max: usize) {
+        self.max_message_bytes = max.max(1);
+    }
+
     pub fn has_capability(&self, capability: &str) -> bool {
         self.capabilities.contains(&capability.to_ascii_uppercase())
     }
@@ -424,8 +444,10 @@ impl ImapClient {
         Ok(validity)
     }
 
-    /// The next mails after `cursor` in UID order, at most `max` of them, and the cursor to
-    /// store once they are stored. A cursor from another UIDVALIDITY (the mailbox was
+    /// The next mails after `cursor` in UID order, at most `max` of them and at most
+    /// [`FETCH_BUDGET_BYTES`] together (but always one), and the cursor to store once they are
+    /// stored. Sizes are asked first (RFC822.SIZE): of a message larger than the client's
+    /// limit only that many bytes are fetched, so a 500 MB mail costs no more than a 30 MB one. A cursor from another UIDVALIDITY (the mailbox was
     /// recreated) counts for nothing: reading starts again from the first message, and the
     /// caller recognises mail it already has by Message-ID.
     pub async fn fetch_after(
@@ -467,18 +489,54 @@ impl ImapClient {
             return Ok((unchanged, Vec::new()));
         }
 
-        let wanted: HashSet<u32> = found.iter().copied().collect();
-        let mut fetched: BTreeMap<u32, FetchedMail> = BTreeMap::new();
-        let command = format!("UID FETCH {} (UID INTERNALDATE BODY.PEEK[])", uid_set(&found));
-        let tagged = self
-            .run(&command, |response| {
-                if let Some(mail) = fetched_mail(response)
-                    && wanted.contains(&mail.uid)
-                {
-                    fetched.insert(mail.uid, mail);
+        let mut sizes: HashMap<u32, usize> = HashMap::new();
+        self.command(&format!("UID FETCH {} (UID RFC822.SIZE)", uid_set(&found)), |response| {
+            if let Response::Fetch(_, attributes) = response {
+                let uid = attributes.iter().find_map(|a| if let AttributeValue::Uid(u) = a { Some(*u) } else { None });
+                let size =
+                    attributes.iter().find_map(|a| if let AttributeValue::Rfc822Size(s) = a { Some(*s) } else { None });
+                if let (Some(uid), Some(size)) = (uid, size) {
+                    sizes.insert(uid, size as usize);
                 }
+            }
+        })
+        .await?;
+        let cap = self.max_message_bytes;
+        // A message whose size the server does not tell is fetched as a large one.
+        let cost = |uid: &u32| sizes.get(uid).map_or(cap, |s| (*s).min(cap));
+        let mut budget = FETCH_BUDGET_BYTES;
+        let take = found
+            .iter()
+            .enumerate()
+            .take_while(|(i, uid)| {
+                let fits = *i == 0 || cost(uid) <= budget;
+                budget = budget.saturating_sub(cost(uid));
+                fits
             })
-            .await?;
+            .count();
+        found.truncate(take);
+
+        let wanted: HashSet<u32> = found.iter().copied().collect();
+        let (whole, cut): (Vec<u32>, Vec<u32>) =
+            found.iter().copied().partition(|uid| sizes.get(uid).is_some_and(|s| *s <= cap));
+        let mut fetched: BTreeMap<u32, FetchedMail> = BTreeMap::new();
+        let mut tagged = Tagged { ok: true, text: String::new() };
+        for (uids, section) in [(whole, "BODY.PEEK[]".to_string()), (cut, format!("BODY.PEEK[]<0.{cap}>"))] {
+            if uids.is_empty() || !tagged.ok {
+                continue;
+            }
+            let command = format!("UID FETCH {} (UID INTERNALDATE {section})", uid_set(&uids));
+            tagged = self
+                .run(&command, |response| {
+                    if let Some(mut mail) = fetched_mail(response)
+                        && wanted.contains(&mail.uid)
+                    {
+                        mail.size = sizes.get(&mail.uid).copied().unwrap_or(mail.raw.len()).max(mail.raw.len());
+                        fetched.insert(mail.uid, mail);
+                    }
+                })
+                .await?;
+        }
 
         let mut mails = Vec::with_capacity(fetched.len());
         let mut consumed = last_uid;
@@ -644,7 +702,8 @@ fn fetched_mail(response: &Response<'_>) -> Option<FetchedMail> {
             _ => {}
         }
     }
-    Some(FetchedMail { uid: uid?, raw: raw?, internal_date })
+    let raw = raw?;
+    Some(FetchedMail { uid: uid?, size: raw.len(), raw, internal_date })
 }
 
 /// Parses an IMAP date-time such as ` 7-Jul-2025 09:05:00 +0800`.

@@ -29,6 +29,9 @@ pub struct Incoming {
     pub source: String,
     /// When the server received it (IMAP INTERNALDATE), if known.
     pub arrival: Option<Timestamp>,
+    /// The whole message's size when `raw` is only its beginning (IMAP fetches no more of a
+    /// message than [`Limits::max_message_bytes`]); `None` when `raw` is all of it.
+    pub size: Option<usize>,
 }
 
 /// What became of one mail.
@@ -40,7 +43,9 @@ pub enum Outcome {
     Duplicate,
 }
 
-/// A reply to send once the comment is stored.
+/// A reply to send once the comment is stored. It goes to the sender's From address, never
+/// to Reply-To, and carries nothing the sender wrote: its subject and text are the
+/// consultation's (see [`crate::reply`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyPlan {
     pub mail_id: i64,
@@ -48,7 +53,6 @@ pub struct ReplyPlan {
     pub consultation_id: String,
     pub receipt: Receipt,
     pub received_at: Timestamp,
-    pub subject: String,
     pub message_id: Option<String>,
     pub references: Vec<String>,
 }
@@ -76,7 +80,6 @@ struct Prepared {
 
 struct PendingReply {
     to: String,
-    subject: String,
     references: Vec<String>,
 }
 
@@ -154,7 +157,6 @@ impl Intake {
                         consultation_id: consultation_id.clone(),
                         receipt: *receipt,
                         received_at: p.mail.received_at,
-                        subject: r.subject,
                         message_id: p.mail.message_id.clone(),
                         references: r.references,
                     }),
@@ -202,7 +204,6 @@ impl Intake {
             consultation_id: consultation_id.to_string(),
             receipt,
             received_at: summary.received_at,
-            subject: r.subject,
             message_id: summary.message_id.clone(),
             references: r.references,
         });
@@ -225,7 +226,7 @@ pub fn message_key(message_id: Option<&str>, raw: &[u8]) -> String {
 fn prepare(m: Incoming, limits: &Limits, targets: &[MailTarget], routes: &[RouteTarget], now: Timestamp) -> Prepared {
     let arrival = m.arrival.filter(|t| *t <= now + MAX_FUTURE_SKEW).unwrap_or(now);
     let mut raw = m.raw;
-    let parsed = parse::parse(&raw, limits);
+    let parsed = parse::parse_beginning(&raw, m.size.unwrap_or(raw.len()), limits);
     let mut kept_note = None;
     if raw.len() > MAX_KEPT_RAW_BYTES {
         kept_note = Some(format!("原始邮件 {} 字节，只保留了前 {} 字节", raw.len(), MAX_KEPT_RAW_BYTES));
@@ -318,6 +319,13 @@ fn comment_of(parsed: &ParsedMail, target: &MailTarget, received_at: Timestamp) 
         (Some(n), None) => Some(n.clone()),
         (None, None) => None,
     };
+    let mut notes = Vec::new();
+    if parsed.forwarded && parsed.author_address.is_some() && parsed.author_address != parsed.from_address {
+        notes.push("转发邮件：作者取自被转发邮件的发件人".to_string());
+    }
+    // An attachment left out is named on the comment, so that reviewers know the citizen sent
+    // more than they see.
+    notes.extend(parsed.omissions());
     let comment = NewComment {
         consultation_id: target.id.clone(),
         version: target.version,
@@ -330,8 +338,7 @@ fn comment_of(parsed: &ParsedMail, target: &MailTarget, received_at: Timestamp) 
         opinion: parsed.comment_text(),
         articles: Vec::new(),
         sender,
-        note: (parsed.forwarded && parsed.author_address.is_some() && parsed.author_address != parsed.from_address)
-            .then(|| "转发邮件：作者取自被转发邮件的发件人".to_string()),
+        note: (!notes.is_empty()).then(|| notes.join("；")),
     };
     (comment, timing)
 }
@@ -340,17 +347,14 @@ fn reply_of(parsed: &ParsedMail) -> Result<PendingReply, &'static str> {
     if let Some(why) = parsed.auto_reply_block {
         return Err(why);
     }
-    let Some(to) = parsed.reply_address.clone() else { return Err("no-address") };
-    let subject = if parsed.subject.is_empty() {
-        "意见已收到".to_string()
-    } else {
-        format!("Re: {}", parsed.subject.trim_start_matches(|c: char| c.is_whitespace()))
-    };
+    // From, not Reply-To: anyone may write any address into Reply-To, and the official
+    // mailbox must not write to a third party on a stranger's say-so.
+    let Some(to) = parsed.from_address.clone() else { return Err("no-address") };
     let mut references = parsed.references.clone();
     if let Some(id) = &parsed.message_id
         && !references.contains(id)
     {
         references.push(id.clone());
     }
-    Ok(PendingReply { to, subject, references })
+    Ok(PendingReply { to, references })
 }

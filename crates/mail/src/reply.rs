@@ -4,6 +4,10 @@
 //! Each address has an allowance (a few mails a day by default), so that nobody can use yijian
 //! to flood a third party's inbox by submitting comments in their name. What happened to each
 //! reply is recorded on the mail for staff to see.
+//!
+//! A reply never repeats what the sender wrote: its subject names the consultation and the
+//! receipt, and its text is the consultation's template. Echoing the sender's subject let
+//! anyone have the official address mail a text of their choosing.
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use yijian_domain::consultation::ConsultationMeta;
@@ -107,7 +111,7 @@ impl Replier {
     pub async fn reply(&self, plan: &ReplyPlan, meta: &ConsultationMeta, now: Timestamp) -> ReplyState {
         let mail = OutgoingMail {
             to: plan.to.clone(),
-            subject: plan.subject.clone(),
+            subject: reply_subject(meta, &plan.receipt),
             body: self.body(meta, &plan.receipt, plan.received_at),
             in_reply_to: plan.message_id.clone(),
             references: plan.references.clone(),
@@ -133,7 +137,7 @@ impl Replier {
     ) -> ReplyState {
         let mail = OutgoingMail {
             to: to.to_string(),
-            subject: format!("意见已收到：{}", meta.title),
+            subject: reply_subject(meta, receipt),
             body: self.body(meta, receipt, submitted_at),
             in_reply_to: None,
             references: Vec::new(),
@@ -146,4 +150,9 @@ impl Replier {
         }
         state
     }
+}
+
+/// The subject of every automatic mail: fixed words, the consultation's title and the receipt.
+pub fn reply_subject(meta: &ConsultationMeta, receipt: &Receipt) -> String {
+    format!("意见已收到：《{}》（受理编号 {receipt}）", meta.title)
 }

@@ -14,9 +14,12 @@ use quick_xml::events::Event;
 
 /// Where Word keeps the body when the package relationships do not say otherwise.
 const DEFAULT_MAIN_PART: &str = "word/document.xml";
-/// The most a single PDF stream may inflate to. Real page content and font streams are far
-/// smaller; the bound keeps a small crafted file from inflating to gigabytes.
-const PDF_MAX_STREAM: usize = 64 * 1024 * 1024;
+/// The most a single object or cross-reference stream may inflate to while a PDF is loaded.
+const PDF_MAX_STREAM: usize = 16 * 1024 * 1024;
+/// The most one PDF may inflate for its text in all: page contents and the fonts' character
+/// maps, a stream used by many pages counted each time it is read. A bound per stream was not
+/// enough: a file repeating one bomb stream on every page inflated for minutes.
+pub const PDF_MAX_INFLATED: usize = 64 * 1024 * 1024;
 /// Pages beyond this are not read: the character budget is spent long before on real files.
 const PDF_MAX_PAGES: u32 = 2_000;
 
@@ -229,13 +232,64 @@ fn tidy(text: &str) -> String {
 /// The text layer of a PDF, page by page.
 ///
 /// Fails (with a reason) for encrypted files that need a password, files that cannot be
-/// parsed, and files with no text layer (scans).
+/// parsed, and files with no text layer (scans). Reading stops once the pages read so far
+/// have inflated [`PDF_MAX_INFLATED`] bytes.
 pub fn pdf_text(bytes: &[u8], max_chars: usize) -> Result<String, String> {
-    catch_unwind(|| pdf_inner(bytes, max_chars))
-        .unwrap_or_else(|_| Err("PDF 文件无法读取（解析时出错），未提取文字".to_owned()))
+    pdf_text_within(bytes, max_chars, PDF_MAX_INFLATED).0
 }
 
-fn pdf_inner(bytes: &[u8], max_chars: usize) -> Result<String, String> {
+/// [`pdf_text`] with its inflation budget given, and the bytes it charged against it (each
+/// stream is inflated once to be measured and once to be read, so what is inflated in all
+/// stays below twice the budget).
+pub fn pdf_text_within(bytes: &[u8], max_chars: usize, budget: usize) -> (Result<String, String>, usize) {
+    let mut charged = 0;
+    let result = catch_unwind(std::panic::AssertUnwindSafe(|| pdf_inner(bytes, max_chars, budget, &mut charged)))
+        .unwrap_or_else(|_| Err("PDF 文件无法读取（解析时出错），未提取文字".to_owned()));
+    (result, charged)
+}
+
+/// What reading one page would inflate: its content streams and the character maps of its
+/// fonts, each measured once (inflated within what is left of the budget) and remembered.
+/// `None` when that does not fit in `left`.
+fn pdf_page_cost(
+    doc: &lopdf::Document,
+    page_id: lopdf::ObjectId,
+    sizes: &mut std::collections::HashMap<lopdf::ObjectId, usize>,
+    left: usize,
+) -> Option<(usize, usize)> {
+    let mut measure = |id: lopdf::ObjectId, left: usize| -> Option<usize> {
+        if let Some(size) = sizes.get(&id) {
+            return Some(*size);
+        }
+        let Ok(stream) = doc.get_object(id).and_then(lopdf::Object::as_stream) else { return Some(0) };
+        let size = match stream.decompressed_content_with_limit(left) {
+            Ok(data) => data.len(),
+            Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. })) => return None,
+            // lopdf reads an undecodable stream as its raw bytes.
+            Err(_) => stream.content.len(),
+        };
+        sizes.insert(id, size);
+        Some(size)
+    };
+    let mut content = 0usize;
+    for id in doc.get_page_contents(page_id) {
+        content = content.checked_add(measure(id, left.checked_sub(content)?)?)?;
+    }
+    let mut total = content;
+    let mut largest = content;
+    for font in doc.get_page_fonts(page_id).map(|f| f.into_values().collect::<Vec<_>>()).unwrap_or_default() {
+        for key in [&b"ToUnicode"[..], b"Encoding"] {
+            if let Ok(lopdf::Object::Reference(id)) = font.get(key) {
+                let size = measure(*id, left.checked_sub(total)?)?;
+                total = total.checked_add(size)?;
+                largest = largest.max(size);
+            }
+        }
+    }
+    (total <= left).then_some((total, largest))
+}
+
+fn pdf_inner(bytes: &[u8], max_chars: usize, budget: usize, charged: &mut usize) -> Result<String, String> {
     let options = lopdf::LoadOptions { max_decompressed_size: Some(PDF_MAX_STREAM), ..Default::default() };
     let doc = lopdf::Document::load_mem_with_options(bytes, options).map_err(|e| match e {
         lopdf::Error::InvalidPassword | lopdf::Error::Decryption(_) => "PDF 文件已加密，未提取文字".to_owned(),
@@ -243,9 +297,17 @@ fn pdf_inner(bytes: &[u8], max_chars: usize) -> Result<String, String> {
     })?;
     let mut text = String::new();
     let mut chars = 0;
-    for (&number, _) in doc.get_pages().iter().take(PDF_MAX_PAGES as usize) {
-        // A page whose text cannot be read does not spoil the others.
-        if let Ok(page) = doc.extract_text_with_limit(&[number], PDF_MAX_STREAM) {
+    let mut sizes = std::collections::HashMap::new();
+    let mut over_budget = false;
+    for (&number, &page_id) in doc.get_pages().iter().take(PDF_MAX_PAGES as usize) {
+        let Some((cost, largest)) = pdf_page_cost(&doc, page_id, &mut sizes, budget - *charged) else {
+            over_budget = true;
+            break;
+        };
+        *charged += cost;
+        // A page whose text cannot be read does not spoil the others. Every stream it reads
+        // was measured above, so the limit only stops what was not.
+        if let Ok(page) = doc.extract_text_with_limit(&[number], largest.max(1)) {
             if !text.is_empty() && !text.ends_with('\n') {
                 text.push('\n');
             }
@@ -258,6 +320,9 @@ fn pdf_inner(bytes: &[u8], max_chars: usize) -> Result<String, String> {
     }
     let mut text = tidy(&text);
     if text.trim().is_empty() {
+        if over_budget {
+            return Err(format!("PDF 文件解压后超过 {}（疑似压缩炸弹），未提取文字", mib(budget as u64)));
+        }
         return Err("PDF 无文字层（可能是扫描件），未提取文字".to_owned());
     }
     truncate_chars(&mut text, max_chars);

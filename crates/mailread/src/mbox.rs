@@ -34,29 +34,29 @@ impl<R: BufRead> MboxReader<R> {
     }
 
     /// Keeps at most `max + 1` bytes of any one message: enough for
-    /// [`parse`](crate::parse::parse) with the same limit to reject it as too large, and a
-    /// bound on memory that does not depend on what is in the archive.
+    /// [`parse_beginning`](crate::parse::parse_beginning) with the same limit to read what fits
+    /// and record what did not, and a bound on memory that does not depend on what is in the
+    /// archive.
     pub fn max_message_bytes(mut self, max: usize) -> Self {
         self.max_message_bytes = max.saturating_add(1);
         self
     }
-}
 
-impl<R: BufRead> Iterator for MboxReader<R> {
-    type Item = io::Result<Vec<u8>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next message (at most the bytes kept, see [`Self::max_message_bytes`]) with the
+    /// size the whole message has in the archive.
+    pub fn next_sized(&mut self) -> Option<io::Result<(Vec<u8>, usize)>> {
         if self.done {
             return None;
         }
         let mut message = Vec::new();
+        let mut size = 0usize;
         let mut started = std::mem::take(&mut self.next_started);
         loop {
             self.line.clear();
             match self.reader.read_until(b'\n', &mut self.line) {
                 Ok(0) => {
                     self.done = true;
-                    return started.then(|| Ok(finish(message)));
+                    return started.then(|| Ok(finish(message, size)));
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -67,7 +67,7 @@ impl<R: BufRead> Iterator for MboxReader<R> {
             if is_separator(&self.line) {
                 if started {
                     self.next_started = true;
-                    return Some(Ok(finish(message)));
+                    return Some(Ok(finish(message, size)));
                 }
                 started = true;
                 continue;
@@ -85,18 +85,31 @@ impl<R: BufRead> Iterator for MboxReader<R> {
             let line = if quotes > 0 && line[quotes..].starts_with(b"From ") { &line[1..] } else { line };
             let room = self.max_message_bytes.saturating_sub(message.len());
             message.extend_from_slice(&line[..line.len().min(room)]);
+            size += line.len();
         }
     }
 }
 
-/// Drops the blank line that separates a message from the next separator.
-fn finish(mut message: Vec<u8>) -> Vec<u8> {
-    if message.ends_with(b"\r\n\r\n") {
-        message.truncate(message.len() - 2);
-    } else if message.ends_with(b"\n\n") {
-        message.pop();
+impl<R: BufRead> Iterator for MboxReader<R> {
+    type Item = io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_sized().map(|m| m.map(|(message, _)| message))
     }
-    message
+}
+
+/// Drops the blank line that separates a message from the next separator (from the size too).
+fn finish(mut message: Vec<u8>, mut size: usize) -> (Vec<u8>, usize) {
+    let blank = if message.ends_with(b"\r\n\r\n") {
+        2
+    } else if message.ends_with(b"\n\n") {
+        1
+    } else {
+        0
+    };
+    message.truncate(message.len() - blank);
+    size -= blank;
+    (message, size)
 }
 
 /// `From sender Tue May 13 10:00:00 2025` (possibly with a zone or more after the year).

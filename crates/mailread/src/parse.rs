@@ -24,7 +24,9 @@ use words::Mailbox;
 /// Bounds on what one mail may make us read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Larger raw messages are rejected ([`Rejection::TooLarge`]).
+    /// Of a larger message only this many bytes are read (and fetched over IMAP): its text
+    /// and the attachments that fit; an attachment cut off by the limit is left out and
+    /// recorded (see [`ParsedMail::cut_from`]).
     pub max_message_bytes: usize,
     /// Larger attachments are left out of the comment (the omission is recorded).
     pub max_attachment_bytes: usize,
@@ -59,8 +61,6 @@ pub struct ParsedMail {
     pub from_name: Option<String>,
     /// The lower-cased address of From.
     pub from_address: Option<String>,
-    /// Where an automatic reply goes: Reply-To if present, else From.
-    pub reply_address: Option<String>,
     /// The original author of forwarded mail where that is clear, else `from_name`.
     pub author_name: Option<String>,
     /// The original author's address of forwarded mail where that is clear, else
@@ -82,6 +82,9 @@ pub struct ParsedMail {
     /// `"precedence"`, `"list"`, `"auto-response-suppress"`, `"loop"`, `"no-from"`,
     /// `"no-reply-address"` or `"null-return-path"`.
     pub auto_reply_block: Option<&'static str>,
+    /// `Some(size of the whole message)` when it was larger than [`Limits::max_message_bytes`]
+    /// and only that many bytes of it were read.
+    pub cut_from: Option<usize>,
     /// The identifiers this mail's References (then In-Reply-To) name, oldest first, without
     /// angle brackets. A reply to this mail sets `In-Reply-To: <message_id>` and
     /// `References:` to these followed by `message_id`.
@@ -108,11 +111,10 @@ pub struct Attachment {
     pub note: Option<String>,
 }
 
-/// Why a mail cannot become a comment. The caller keeps the raw message.
+/// Why a mail cannot become a comment. The caller keeps the raw message. (A large mail is not
+/// one: its text is read and what did not fit is recorded.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    /// The raw message is larger than [`Limits::max_message_bytes`].
-    TooLarge { bytes: usize, limit: usize },
     /// The message is not MIME we can read; the detail is in Chinese.
     Malformed(String),
     /// Neither body text nor attachments.
@@ -123,11 +125,6 @@ impl Rejection {
     /// One line, Chinese then English in parentheses.
     pub fn reason(&self) -> String {
         match self {
-            Rejection::TooLarge { bytes, limit } => format!(
-                "邮件大小 {} 超过上限 {} (message too large: {bytes} bytes, limit {limit})",
-                human_size(*bytes),
-                human_size(*limit)
-            ),
             Rejection::Malformed(detail) => {
                 format!("邮件格式无法解析：{detail} (malformed message)")
             }
@@ -145,6 +142,24 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 impl ParsedMail {
+    /// What staff should know about the mail that its text does not say: the attachments left
+    /// out (name, size, why) and a mail read only in part. `None` when nothing was left out.
+    pub fn omissions(&self) -> Option<String> {
+        let mut lines = Vec::new();
+        if let Some(full) = self.cut_from {
+            lines.push(format!("邮件共 {}，超过读取上限，只读取了前面的部分", human_size(full)));
+        }
+        for a in self.attachments.iter().filter(|a| a.omitted.is_some()) {
+            lines.push(format!(
+                "附件“{}”（{}）未收录：{}",
+                a.filename,
+                human_size(a.size),
+                a.omitted.as_deref().unwrap_or_default()
+            ));
+        }
+        (!lines.is_empty()).then(|| lines.join("；"))
+    }
+
     /// What becomes the comment's opinion: `text`, then for each attachment with text a block
     /// `〔附件：NAME〕` + its text. A mail with neither gets a list of its attachments instead,
     /// so a mail that is only a photo still becomes a comment.
@@ -200,21 +215,39 @@ const MAX_FORWARD_DEPTH: usize = 6;
 
 /// Reads a raw message. See the module documentation.
 pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> {
-    if raw.len() > limits.max_message_bytes {
-        return Err(Rejection::TooLarge { bytes: raw.len(), limit: limits.max_message_bytes });
+    parse_beginning(raw, raw.len(), limits)
+}
+
+/// Reads a message of `full_size` bytes of which `raw` is the beginning (all of it, or at
+/// least the first [`Limits::max_message_bytes`]): a large message is fetched over IMAP, and
+/// kept from an mbox, only that far. Only the first `max_message_bytes` are read either way,
+/// so a 41 MB mail with a 30 MB attachment keeps its text, and the attachment the limit cuts
+/// through is left out and recorded with its estimated size.
+pub fn parse_beginning(raw: &[u8], full_size: usize, limits: &Limits) -> Result<ParsedMail, Rejection> {
+    let full_size = full_size.max(raw.len());
+    let mut raw = &raw[..raw.len().min(limits.max_message_bytes)];
+    if full_size > raw.len() {
+        // Cut at a line end, so that no character and no base64 quantum is split.
+        if let Some(end) = memchr::memrchr(b'\n', raw) {
+            raw = &raw[..=end];
+        }
     }
     if raw.trim_ascii().is_empty() {
         return Err(Rejection::Malformed("邮件为空".to_owned()));
     }
+    let cut = (full_size > raw.len()).then_some(Cut { end: raw.as_ptr_range().end as usize, full_size });
     let root = mime::parse_entity(raw, true).map_err(Rejection::Malformed)?;
     let headers = &root.headers;
-    let mut ctx = Context { limits, attachments: Vec::new(), chars_left: limits.max_extracted_chars };
+    let mut ctx = Context {
+        limits,
+        attachments: Vec::new(),
+        chars_left: limits.max_extracted_chars,
+        cut,
+        start: raw.as_ptr() as usize,
+    };
     let read = read_message(&root, &mut ctx, 0);
 
     let from = read.from.clone();
-    let reply_to =
-        headers.get("Reply-To").and_then(|v| words::parse_addresses(v).into_iter().find(|m| m.address.is_some()));
-    let reply_address = reply_to.and_then(|m| m.address).or_else(|| from.as_ref().and_then(|m| m.address.clone()));
     let (author_name, author_address) = match &read.author {
         Some(author) => (author.name.clone(), author.address.clone()),
         None => (from.as_ref().and_then(|m| m.name.clone()), from.as_ref().and_then(|m| m.address.clone())),
@@ -231,12 +264,11 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> {
     references.retain(|id| Some(id) != message_id.as_ref());
 
     let mail = ParsedMail {
-        auto_reply_block: auto_reply_block(headers, from.as_ref(), reply_address.as_deref()),
+        auto_reply_block: auto_reply_block(headers, from.as_ref()),
         message_id,
         subject: read.subject,
         from_name: from.as_ref().and_then(|m| m.name.clone()),
         from_address: from.as_ref().and_then(|m| m.address.clone()),
-        reply_address,
         author_name,
         author_address,
         forwarded: read.forwarded,
@@ -244,6 +276,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> {
         full_text: read.full_text,
         text: read.text,
         attachments: ctx.attachments,
+        cut_from: cut.map(|c| c.full_size),
         references,
     };
     if mail.comment_text().trim().is_empty() {
@@ -265,6 +298,18 @@ struct Context<'l> {
     attachments: Vec<Attachment>,
     /// What remains of [`Limits::max_extracted_chars`].
     chars_left: usize,
+    /// Where the bytes read end, when the message goes on past them.
+    cut: Option<Cut>,
+    /// The address of the first byte read, to tell how far into the message a part starts.
+    start: usize,
+}
+
+/// The end of the part of a message that was read, and the size of the whole.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    /// The address just past the last byte read: a body part ending there was cut off.
+    end: usize,
+    full_size: usize,
 }
 
 /// What one message (the mail, or a mail forwarded as message/rfc822) says.
@@ -526,7 +571,21 @@ fn add_attachment(entity: &Entity<'_>, filename: Option<String>, ctx: &mut Conte
         text: None,
         note: None,
     };
-    if index > limits.max_attachments {
+    let cut_off = ctx.cut.filter(|c| entity.body.as_ptr_range().end as usize == c.end && !entity.body.is_empty());
+    if let Some(cut) = cut_off {
+        // What the rest of the message would have decoded to, at the rate the part read so far
+        // did: an estimate, said as one.
+        let from = entity.body.as_ptr() as usize - ctx.start;
+        let rest = cut.full_size.saturating_sub(from) as f64;
+        let rate = bytes.len() as f64 / entity.body.len() as f64;
+        attachment.size = ((rest * rate) as usize).max(bytes.len());
+        attachment.omitted = Some(format!(
+            "邮件超过读取上限（{}），只读到附件的前 {}（整个附件约 {}）",
+            human_size(limits.max_message_bytes),
+            human_size(bytes.len()),
+            human_size(attachment.size)
+        ));
+    } else if index > limits.max_attachments {
         attachment.omitted = Some(format!("附件数量超过上限（{} 个）", limits.max_attachments));
     } else if bytes.len() > limits.max_attachment_bytes {
         attachment.omitted = Some(format!("附件超过大小上限（{}）", human_size(limits.max_attachment_bytes)));
@@ -606,7 +665,7 @@ fn extract_text(attachment: &mut Attachment, bytes: &[u8], entity: &Entity<'_>, 
 }
 
 /// RFC 3834 and common practice: the reasons an automatic reply must not be sent.
-fn auto_reply_block(headers: &Headers, from: Option<&Mailbox>, reply_address: Option<&str>) -> Option<&'static str> {
+fn auto_reply_block(headers: &Headers, from: Option<&Mailbox>) -> Option<&'static str> {
     let token = |v: &[u8]| -> String {
         let text = String::from_utf8_lossy(v).to_ascii_lowercase();
         text.split([';', '(']).next().unwrap_or("").trim().to_owned()
@@ -640,7 +699,7 @@ fn auto_reply_block(headers: &Headers, from: Option<&Mailbox>, reply_address: Op
     let Some(from_address) = from.and_then(|m| m.address.as_deref()) else {
         return Some("no-from");
     };
-    if is_no_reply(from_address) || reply_address.is_some_and(is_no_reply) {
+    if is_no_reply(from_address) {
         return Some("no-reply-address");
     }
     if headers.get_all("Return-Path").any(|v| v.iter().filter(|b| !b.is_ascii_whitespace()).eq(b"<>".iter())) {

@@ -89,7 +89,8 @@ pub(crate) async fn list_consultations(
 }
 
 pub(crate) async fn get_consultation(
-    Language(lang): Language,
+    // Unused since the notice speaks the consultation's own language, whatever the reader's.
+    Language(_lang): Language,
     PublicConsultation(c): PublicConsultation,
 ) -> Result<Json<Value>, WebError> {
     let m = &c.meta;
@@ -114,7 +115,7 @@ pub(crate) async fn get_consultation(
         "closes_at": m.rfc3339(m.closes_at),
         "time_zone": m.time_zone,
         "demo": c.demo,
-        "notice": m.rendered_notice(lang),
+        "notice": m.rendered_notice(),
         "contact": {"person": m.contact.person, "department": m.contact.department, "phone": m.contact.phone, "email": m.contact.email},
         "email_channel": {"address": m.email_channel.address, "subject_phrase": m.email_channel.subject_phrase},
         "positions": m.positions,

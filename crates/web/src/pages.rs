@@ -487,13 +487,7 @@ async fn consultation_page(
         demo: c.demo,
         status_label: status_label(t, status),
         when: open_when(m, now, lang),
-        notice: m
-            .rendered_notice(lang)
-            .split('\n')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(String::from)
-            .collect(),
+        notice: m.rendered_notice().split('\n').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
         contact_person: m.contact.person.clone(),
         contact_department: m.contact.department.clone(),
         contact_phone: m.contact.phone.clone(),

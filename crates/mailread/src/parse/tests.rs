@@ -143,7 +143,8 @@ fn auto_reply_rules() {
     assert_eq!(block("X-Auto-Response-Suppress: DR, RN\r\n"), None);
     assert_eq!(block("X-Auto-Response-Suppress: All\r\n"), Some("auto-response-suppress"));
     assert_eq!(block("X-Loop: office@example.cn\r\n"), Some("loop"));
-    assert_eq!(block("Reply-To: MAILER-DAEMON@example.cn\r\n"), Some("no-reply-address"));
+    // Replies go to From alone, so what Reply-To says does not matter.
+    assert_eq!(block("Reply-To: MAILER-DAEMON@example.cn\r\n"), None);
     assert_eq!(block("Return-Path: <>\r\n"), Some("null-return-path"));
     assert_eq!(block("Return-Path: <zs@example.cn>\r\n"), None);
     for address in [
@@ -163,14 +164,13 @@ fn auto_reply_rules() {
 }
 
 #[test]
-fn message_ids_references_and_reply_address() {
+fn message_ids_and_references() {
     let parsed = ok(&mail(
         "Message-ID:   <abc@example.cn>  \r\nReply-To: 家 <Home@Example.com>\r\nReferences: <r1@x> <abc@example.cn>\r\nIn-Reply-To: <r2@x>\r\n",
         "正文\r\n",
     ));
     assert_eq!(parsed.message_id.as_deref(), Some("abc@example.cn"));
     assert_eq!(parsed.references, ["r1@x", "r2@x"]);
-    assert_eq!(parsed.reply_address.as_deref(), Some("home@example.com"));
     assert_eq!(parsed.from_name.as_deref(), Some("张三"));
     assert_eq!(ok(&mail("Message-ID: <>\r\n", "x\r\n")).message_id, None);
     assert_eq!(message_id_of(b"Message-ID: <q@x>\r\n\r\n\x00garbage"), Some("q@x".to_owned()));
@@ -189,10 +189,14 @@ fn dates_in_the_forms_seen() {
 }
 
 #[test]
-fn whitespace_only_mail_is_no_text_and_oversize_is_too_large() {
+fn whitespace_only_mail_is_no_text_and_oversize_is_read_in_part() {
     assert_eq!(parse(&mail("", " \r\n\t\r\n"), &Limits::default()), Err(Rejection::NoText));
-    let limits = Limits { max_message_bytes: 10, ..Limits::default() };
-    assert!(matches!(parse(&mail("", "x"), &limits), Err(Rejection::TooLarge { limit: 10, .. })));
+    let raw = mail("", "正文写在前面。\r\n后面的字超过了上限。\r\n");
+    let limits = Limits { max_message_bytes: raw.len() - 12, ..Limits::default() };
+    let parsed = parse(&raw, &limits).unwrap();
+    assert!(parsed.text.starts_with("正文写在前面。"), "{}", parsed.text);
+    assert_eq!(parsed.cut_from, Some(raw.len()));
+    assert!(parsed.omissions().unwrap().contains("超过读取上限"));
     assert!(matches!(parse(b"  \r\n", &Limits::default()), Err(Rejection::Malformed(_))));
 }
 
