@@ -458,8 +458,7 @@ async fn submissions_are_rate_limited_per_address() {
     let options = WebOptions {
         insecure_no_captcha: true,
         rate_limit: Some(yijian_web::limits::RateLimit { per_minute: 1, burst: 2 }),
-        trusted_proxies: vec![],
-        secure_cookies: false,
+        ..Default::default()
     };
     let app = InProcess::start(Backend::Sqlite, options).await;
     assert_eq!(post(&app, &good_body(), None).await.0, 201);
