@@ -190,8 +190,7 @@ pub struct ServeArgs {
     /// Accept comments without a captcha. FOR TESTS AND BENCHMARKS ONLY
     #[arg(long)]
     pub insecure_no_captcha: bool,
-    /// Turn off the per-address limits on submissions and receipt look-ups. FOR BENCHMARKS AND
-    /// LOAD TESTS ONLY
+    /// Turn off the per-client limits on submissions, captchas and receipt look-ups (sign-in protections stay on). FOR BENCHMARKS AND LOAD TESTS ONLY
     #[arg(long)]
     pub insecure_no_rate_limit: bool,
 }

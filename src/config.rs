@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use yijian_mail::imap::ImapAccount;
 use yijian_mail::smtp::SmtpAccount;
+use yijian_web::limits::RateLimit;
 
 /// Every setting. `yijian.example.toml` in the repository documents each one.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -37,7 +38,12 @@ pub struct Config {
     pub receipt_lookups_per_minute: u32,
     /// … and at once.
     pub receipt_lookup_burst: u32,
-    /// Turn the rate limits off (benchmarks and load tests only).
+    /// Captchas (images and sounds together) one client may be given per minute …
+    pub captcha_per_minute: u32,
+    /// … and at once.
+    pub captcha_burst: u32,
+    /// Turn the per-client limits off: submissions, captchas, receipt look-ups (benchmarks and
+    /// load tests only). The sign-in protections stay on.
     pub insecure_no_rate_limit: bool,
     /// A second file anchoring the audit log's head, besides `DATA/audit-anchor` (e.g. on
     /// another volume or a WORM mount).
@@ -54,8 +60,49 @@ pub struct Config {
     /// The public address of the site (`https://…`), for links in mails. An https address
     /// also turns on Secure cookies, HSTS and compulsory two-step login for admins.
     pub public_url: Option<String>,
+    /// Timeouts and the connection limit of the web server.
+    pub http: HttpConfig,
     /// The email channel.
     pub mail: MailConfig,
+}
+
+/// How long the web server waits for a client, and how many it holds at once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Seconds for a request's line and headers to arrive, from the connection's opening or the
+    /// end of the previous response (so also how long an idle kept-alive connection is kept).
+    pub header_read_timeout_seconds: u64,
+    /// Seconds for a request's whole body to arrive, once its headers are in.
+    pub body_read_timeout_seconds: u64,
+    /// Seconds a client may take nothing of a response before it is cut off.
+    pub send_timeout_seconds: u64,
+    /// Connections held at once, from all addresses together (none is capped per address).
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let d = yijian_web::ConnectionLimits::default();
+        HttpConfig {
+            header_read_timeout_seconds: d.header_read_timeout.as_secs(),
+            body_read_timeout_seconds: d.body_read_timeout.as_secs(),
+            send_timeout_seconds: d.send_timeout.as_secs(),
+            max_connections: d.max_connections,
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn limits(&self) -> yijian_web::ConnectionLimits {
+        use std::time::Duration;
+        yijian_web::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_seconds),
+            send_timeout: Duration::from_secs(self.send_timeout_seconds),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 /// The email channel: where mail is fetched, how replies are sent, and the limits.
@@ -150,6 +197,8 @@ impl Default for Config {
             rate_limit_burst: 10,
             receipt_lookups_per_minute: 30,
             receipt_lookup_burst: 20,
+            captcha_per_minute: 10,
+            captcha_burst: 20,
             insecure_no_rate_limit: false,
             audit_anchor: None,
             trusted_proxies: Vec::new(),
@@ -157,6 +206,7 @@ impl Default for Config {
             require_admin_totp: None,
             session_idle_minutes: 30,
             public_url: None,
+            http: HttpConfig::default(),
             mail: MailConfig::default(),
         }
     }
@@ -237,6 +287,23 @@ impl Config {
                 "configuration: rate_limit_per_minute and rate_limit_burst must be at least 1 (use insecure_no_rate_limit to turn the limit off)"
             );
         }
+        if self.captcha_per_minute == 0 || self.captcha_burst == 0 {
+            bail!(
+                "configuration: captcha_per_minute and captcha_burst must be at least 1 (use insecure_no_rate_limit to turn the limit off)"
+            );
+        }
+        let http = &self.http;
+        if [http.header_read_timeout_seconds, http.body_read_timeout_seconds, http.send_timeout_seconds]
+            .iter()
+            .any(|s| !(1..=3600).contains(s))
+        {
+            bail!(
+                "configuration: http.header_read_timeout_seconds, http.body_read_timeout_seconds and http.send_timeout_seconds must be between 1 and 3600"
+            );
+        }
+        if !(1..=1_000_000).contains(&http.max_connections) {
+            bail!("configuration: http.max_connections must be between 1 and 1000000");
+        }
         self.trusted_proxy_ips()?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -290,6 +357,18 @@ impl Config {
                 p.parse().map_err(|_| anyhow::anyhow!("configuration: trusted_proxies: `{p}` is not an IP address"))
             })
             .collect()
+    }
+
+    /// The per-client limits, or none with `insecure_no_rate_limit`.
+    pub fn rate_limits(&self) -> (Option<RateLimit>, Option<RateLimit>, Option<RateLimit>) {
+        if self.insecure_no_rate_limit {
+            return (None, None, None);
+        }
+        (
+            Some(RateLimit { per_minute: self.rate_limit_per_minute, burst: self.rate_limit_burst }),
+            Some(RateLimit { per_minute: self.captcha_per_minute, burst: self.captcha_burst }),
+            Some(RateLimit { per_minute: self.receipt_lookups_per_minute, burst: self.receipt_lookup_burst }),
+        )
     }
 
     /// The email channel's settings for the use cases, the accounts checked.
@@ -380,6 +459,9 @@ mod tests {
             jail.set_env("YIJIAN_SECURE_COOKIES", "true");
             jail.set_env("YIJIAN_TRUSTED_PROXIES", "[\"10.0.0.1\"]");
             jail.set_env("YIJIAN_MAIL__POLL_SECONDS", "60");
+            jail.set_env("YIJIAN_HTTP__HEADER_READ_TIMEOUT_SECONDS", "5");
+            jail.set_env("YIJIAN_HTTP__MAX_CONNECTIONS", "20000");
+            jail.set_env("YIJIAN_CAPTCHA_BURST", "3");
             jail.set_env("YIJIAN_MAIL__REPLIES", "false");
             jail.set_env("YIJIAN_MAIL__IMAP__HOST", "127.0.0.1");
             jail.set_env("YIJIAN_MAIL__IMAP__SECURITY", "plain");
@@ -396,6 +478,11 @@ mod tests {
             assert_eq!(c.secure_cookies, Some(true));
             assert_eq!(c.trusted_proxies, ["10.0.0.1"]);
             assert_eq!((c.mail.poll_seconds, c.mail.replies), (60, false));
+            assert_eq!(c.captcha_burst, 3);
+            let limits = c.http.limits();
+            assert_eq!(limits.header_read_timeout, std::time::Duration::from_secs(5));
+            assert_eq!(limits.max_connections, 20_000);
+            assert_eq!(limits.body_read_timeout, std::time::Duration::from_secs(30), "the default");
             let imap = c.mail.imap_account().unwrap().unwrap();
             assert_eq!(
                 (imap.host.as_str(), imap.security, imap.username.as_str(), imap.password.as_str()),
@@ -439,6 +526,9 @@ mod tests {
             ("YIJIAN_MAIL__POLL", "5", "poll"),
             ("YIJIAN_MAIL__IMAP__HOST", "imap.example.org", "username"),
             ("YIJIAN_GROUP_COMMIT_MAX", "0", "group_commit_max"),
+            ("YIJIAN_HTTP__MAX_CONNECTIONS", "0", "http.max_connections"),
+            ("YIJIAN_HTTP__BODY_READ_TIMEOUT_SECONDS", "0", "http.body_read_timeout_seconds"),
+            ("YIJIAN_CAPTCHA_PER_MINUTE", "0", "captcha_per_minute"),
             ("YIJIAN_DATABASE", "mysql://x", "database"),
         ];
         for (name, value, needle) in cases {
@@ -460,6 +550,7 @@ mod tests {
                 ("group_commit_max = 0\n", "group_commit_max"),
                 ("database = \"mysql://x\"\n", "database"),
                 ("rate_limit_burst = 0\n", "rate_limit_burst"),
+                ("[http]\nidle_seconds = 5\n", "idle_seconds"),
                 ("trusted_proxies = [\"proxy.local\"]\n", "proxy.local"),
                 ("listen = \n", "c.toml"),
                 ("[mail]\nmax_attachments = 0\n", "mail.max_attachments"),

@@ -23,7 +23,7 @@ pub async fn run(config: Config) -> Result<()> {
     }
     if config.insecure_no_rate_limit {
         tracing::warn!(
-            "!!! --insecure-no-rate-limit: submissions and receipt look-ups are NOT rate-limited. For benchmarks and load tests only; never in production !!!"
+            "!!! --insecure-no-rate-limit: submissions, captchas and receipt look-ups are NOT rate-limited. For benchmarks and load tests only; never in production !!!"
         );
     }
     let listen: SocketAddr = config
@@ -56,18 +56,15 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
     }
     app.spawn_mail_poll(&mail)?;
     spawn_session_purge(app.clone());
+    let (rate_limit, captcha_rate_limit, lookup_limit) = config.rate_limits();
     let state = yijian_web::AppState::with_app(
         app,
         yijian_web::WebOptions {
             insecure_no_captcha: config.insecure_no_captcha,
-            rate_limit: (!config.insecure_no_rate_limit).then_some(yijian_web::limits::RateLimit {
-                per_minute: config.rate_limit_per_minute,
-                burst: config.rate_limit_burst,
-            }),
-            lookup_limit: (!config.insecure_no_rate_limit).then_some(yijian_web::limits::RateLimit {
-                per_minute: config.receipt_lookups_per_minute,
-                burst: config.receipt_lookup_burst,
-            }),
+            rate_limit,
+            captcha_rate_limit,
+            lookup_limit,
+            connections: config.http.limits(),
             trusted_proxies: config.trusted_proxy_ips()?,
             secure_cookies: config.secure_cookies(),
             hsts: config.https(),
@@ -75,6 +72,14 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
             session_idle: Some(config.session_idle()),
         },
     );
+    match yijian_web::raise_open_files_limit() {
+        Some(n) if (n as usize) < config.http.max_connections + 256 => tracing::warn!(
+            open_files = n,
+            max_connections = config.http.max_connections,
+            "the open-files limit is below http.max_connections: raise the hard limit (e.g. LimitNOFILE=)"
+        ),
+        n => tracing::debug!(open_files = ?n, "open-files limit"),
+    }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     // Tests and scripts read this line to find the port.

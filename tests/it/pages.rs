@@ -174,12 +174,12 @@ async fn forged_or_missing_csrf_stores_nothing_and_keeps_entries() {
 }
 
 #[tokio::test]
-async fn missing_consent_and_text_captcha() {
+async fn missing_consent_and_audio_captcha() {
     let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
     let b = browser();
     let url = app.url(&format!("/c/{DEMO_ID}"));
-    let page = b.get(format!("{url}?captcha=text")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("等于几"), "a text question instead of the image");
+    let page = b.get(format!("{url}?captcha=audio")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<audio id=\"captcha-audio\""), "a recording instead of the image");
     let mut fields = form(&page, &app, "11010519491231002X");
     fields.retain(|(k, _)| k != "consent");
     let res = b.post(&url).form(&fields).send().await.unwrap();

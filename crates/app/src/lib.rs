@@ -163,6 +163,12 @@ impl App {
         self
     }
 
+    /// Issues and checks captchas in this store (tests give it small bounds).
+    pub fn with_captchas(mut self, captchas: captcha::Captchas) -> Self {
+        self.captchas = Arc::new(captchas);
+        self
+    }
+
     /// Reads mail with these limits, and sends automatic mail through its replier.
     pub fn with_mail(mut self, settings: MailSettings) -> Self {
         self.mail = settings;

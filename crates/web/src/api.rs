@@ -256,17 +256,66 @@ pub(crate) async fn get_receipt(
     })))
 }
 
+/// `GET /api/v1/captcha[?kind=audio]`.
+#[derive(serde::Deserialize)]
+pub(crate) struct CaptchaQuery {
+    kind: Option<String>,
+}
+
 pub(crate) async fn new_captcha(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Language(lang): Language,
+    axum::extract::Query(q): axum::extract::Query<CaptchaQuery>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, WebError> {
-    let captchas = state.app.captchas().clone();
-    let challenge = tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now()))
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| WebError::public_internal(lang))?;
+    use yijian_app::captcha::Unavailable;
+    let audio = match q.kind.as_deref() {
+        None | Some("image") => false,
+        Some("audio") => true,
+        Some(_) => return Err(WebError::bad(lang, texts(lang).captcha_kind_unknown.into())),
+    };
+    let client = state.client_ip(peer, &headers);
+    if let Err(wait) = state.check_captcha_rate(client) {
+        let secs = crate::limits::retry_after_secs(wait);
+        return Err(WebError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            lang,
+            texts(lang).captcha_rate_limited.replace("{secs}", &secs.to_string()),
+        )
+        .retry_after(secs));
+    }
+    let full = |retry_after: jiff::SignedDuration| {
+        let secs = retry_after.as_secs().max(1).unsigned_abs();
+        WebError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::CaptchaUnavailable,
+            lang,
+            texts(lang).captcha_busy.replace("{secs}", &secs.to_string()),
+        )
+        .retry_after(secs)
+    };
     let tz = jiff::tz::TimeZone::get(yijian_domain::consultation::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+    if audio {
+        let challenge = state.captchas.issue_audio(client, lang, Timestamp::now()).map_err(|e| match e {
+            Unavailable::Full { retry_after } => full(retry_after),
+            Unavailable::Failed => WebError::public_internal(lang),
+        })?;
+        return Ok(Json(json!({
+            "captcha_id": challenge.id,
+            "audio": format!("/captcha/{}/audio.wav", challenge.id),
+            "expires_at": rfc3339_in(challenge.expires_at, &tz),
+        })));
+    }
+    let captchas = state.captchas.clone();
+    let challenge = tokio::task::spawn_blocking(move || captchas.issue(client, Timestamp::now()))
+        .await
+        .unwrap_or(Err(Unavailable::Failed))
+        .map_err(|e| match e {
+            Unavailable::Full { retry_after } => full(retry_after),
+            Unavailable::Failed => WebError::public_internal(lang),
+        })?;
     Ok(Json(json!({
         "captcha_id": challenge.id,
         "image": challenge.image_data_url,

@@ -38,6 +38,7 @@ error_codes! {
     AttachmentNotFound => "attachment_not_found",
     AlreadyClosed => "already_closed",
     AlreadyPublished => "already_published",
+    CaptchaUnavailable => "captcha_unavailable",
     Archived => "archived",
     Closed => "closed",
     CommentNotFound => "comment_not_found",

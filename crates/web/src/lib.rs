@@ -21,6 +21,7 @@ pub mod openapi;
 mod pages;
 pub mod report;
 mod review;
+mod server;
 mod texts;
 
 use std::collections::HashMap;
@@ -37,16 +38,22 @@ use yijian_app::App;
 pub use yijian_app::{LiveConsultation, MailSettings, captcha};
 
 pub use error::{ErrorCode, WebError};
+pub use server::{ConnectionLimits, raise_open_files_limit};
 
 /// Settings of the web layer.
 #[derive(Debug, Clone, Default)]
 pub struct WebOptions {
     /// Accept submissions without a captcha. For tests and benchmarks only.
     pub insecure_no_captcha: bool,
-    /// Submissions per client address; `None` turns the limit off (benchmarks only).
+    /// Submissions per client (an IPv4 address, an IPv6 /64); `None` turns the limit off
+    /// (benchmarks only).
     pub rate_limit: Option<limits::RateLimit>,
     /// Receipt look-ups (page and API) per client address; `None` turns the limit off.
     pub lookup_limit: Option<limits::RateLimit>,
+    /// Captchas issued per client, images and sounds together; `None` turns the limit off.
+    pub captcha_rate_limit: Option<limits::RateLimit>,
+    /// Timeouts and the most connections held at once.
+    pub connections: ConnectionLimits,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Mark the session and CSRF cookies `Secure` and name them with the `__Host-` prefix
@@ -77,6 +84,7 @@ pub struct AppState {
     exports: Arc<export::ExportSlots>,
     /// Receipt look-ups: guessing tracking numbers is held to a trickle.
     lookup_limiter: Option<Arc<limits::Limiter>>,
+    captcha_limiter: Option<Arc<limits::Limiter>>,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
@@ -96,6 +104,7 @@ impl AppState {
     pub fn with_app(app: App, options: WebOptions) -> Self {
         let limiter = options.rate_limit.map(|l| Arc::new(limits::Limiter::new(l)));
         let lookup_limiter = options.lookup_limit.map(|l| Arc::new(limits::Limiter::new(l)));
+        let captcha_limiter = options.captcha_rate_limit.map(|l| Arc::new(limits::Limiter::new(l)));
         AppState {
             captchas: app.captchas().clone(),
             app,
@@ -105,7 +114,15 @@ impl AppState {
             limiter,
             exports: Arc::default(),
             lookup_limiter,
+            captcha_limiter,
         }
+    }
+
+    /// Issues captchas from this store (tests give it small bounds).
+    pub fn with_captchas(mut self, captchas: captcha::Captchas) -> Self {
+        self.app = self.app.with_captchas(captchas);
+        self.captchas = self.app.captchas().clone();
+        self
     }
 
     /// Reads mail with these limits, and sends automatic mail through its replier.
@@ -125,11 +142,24 @@ impl AppState {
         self.app.forget(id);
     }
 
+    /// The client's address (see [`limits::client_ip`]).
+    pub fn client_ip(&self, peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        limits::client_ip(peer, headers, &self.options.trusted_proxies)
+    }
+
     /// `Err(wait)` when this client has submitted too often.
     pub fn check_rate(&self, peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> Result<(), Duration> {
         match &self.limiter {
             None => Ok(()),
-            Some(l) => l.check(limits::client_ip(peer, headers, &self.options.trusted_proxies)),
+            Some(l) => l.check(self.client_ip(peer, headers)),
+        }
+    }
+
+    /// `Err(wait)` when this client has asked for too many captchas.
+    pub fn check_captcha_rate(&self, client: std::net::IpAddr) -> Result<(), Duration> {
+        match &self.captcha_limiter {
+            None => Ok(()),
+            Some(l) => l.check(client),
         }
     }
 
@@ -167,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/c/{id}/report", get(report::public_page))
         .route("/c/{id}/report.docx", get(report::public_docx))
         .route("/receipt", get(pages::lookup))
+        .route("/captcha/{id}/audio.wav", get(pages::captcha_audio))
         .route("/privacy", get(pages::privacy))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
@@ -334,15 +365,15 @@ async fn security_headers(
     res
 }
 
-/// Serves the application on `listener` until `shutdown` completes.
+/// Serves the application on `listener` until `shutdown` completes, with the timeouts and the
+/// connection limit of `state.options.connections` (see `server`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.options.connections;
+    server::serve(listener, router(state), limits, shutdown).await
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Per-address limits on submissions, and finding the client's address.
+//! Per-client limits (on submissions, on captchas), finding the client's address, and the
+//! server's connection limits and timeouts.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -8,13 +9,14 @@ use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// How many submissions one address may make.
+/// How many requests of a kind one client may make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub per_minute: u32,
     pub burst: u32,
 }
 
+/// Counts requests per client, as [`client_key`] names clients.
 pub struct Limiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
@@ -30,12 +32,26 @@ impl Limiter {
         }
     }
 
-    /// `Err(wait)` when the address must wait before submitting again.
+    /// `Err(wait)` when the client at `ip` must wait before asking again.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         if self.limiter.len() > 100_000 {
             self.limiter.retain_recent();
         }
-        self.limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        let key = client_key(ip);
+        self.limiter.check_key(&key).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// The client an address belongs to, for limits: an IPv4 address is one client, and so is an
+/// IPv6 /64 (the smallest network a provider hands out, so its holder can pick any of 2^64
+/// addresses in it). An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is the IPv4 address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        },
     }
 }
 
@@ -89,5 +105,19 @@ mod tests {
         assert!(wait <= Duration::from_secs(10) && wait > Duration::ZERO, "{wait:?}");
         assert_eq!(retry_after_secs(wait), wait.as_secs() + 1);
         assert!(l.check("192.0.2.2".parse().unwrap()).is_ok(), "another address is not held back");
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_client() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_key(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(client_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")), ip("2001:db8:1:2::"));
+        assert_ne!(client_key(ip("2001:db8:1:3::1")), client_key(ip("2001:db8:1:2::1")));
+        assert_eq!(client_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(client_key(ip("192.0.2.7")), ip("192.0.2.7"));
+        let l = Limiter::new(RateLimit { per_minute: 1, burst: 1 });
+        assert!(l.check(ip("2001:db8:1:2::1")).is_ok());
+        assert!(l.check(ip("2001:db8:1:2::2")).is_err(), "a neighbour in the /64 shares the limit");
+        assert!(l.check(ip("2001:db8:1:3::1")).is_ok());
     }
 }

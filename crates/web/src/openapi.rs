@@ -527,14 +527,37 @@ enum ReceiptState {
     Disposed,
 }
 
+/// An image captcha carries `image`; an audio one (`?kind=audio`) carries `audio` instead.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct Captcha {
     captcha_id: String,
     /// data:image/png;base64,…
-    image: String,
+    #[schema(nullable = false)]
+    image: Option<String>,
+    /// The address of the spoken digits, a WAV file: /captcha/{captcha_id}/audio.wav
+    #[schema(nullable = false)]
+    audio: Option<String>,
     #[schema(format = DateTime)]
     expires_at: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum CaptchaKind {
+    Image,
+    Audio,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct CaptchaQuery {
+    /// `image` (the default) or `audio`: the same kind of challenge, spoken, for people who
+    /// cannot see the image
+    #[param(inline, nullable = false)]
+    kind: Option<CaptchaKind>,
 }
 
 #[derive(ToSchema)]
@@ -1242,8 +1265,17 @@ mod ops {
         path = "/api/v1/captcha",
         operation_id = "newCaptcha",
         tag = "public",
-        summary = "A new captcha image; its answer is single-use and expires after 10 minutes",
-        responses((status = 200, description = "The challenge", body = Captcha)),
+        summary = "A new captcha; its answer is single-use and expires after 10 minutes",
+        description = "Limited per client (an IPv4 address, an IPv6 /64), images and sounds together.",
+        params(CaptchaQuery, ("Accept-Language" = Option<String>, Header, nullable = false, description = LANG)),
+        responses(
+            (status = 200, description = "The challenge", body = Captcha),
+            (status = 422, description = "An unknown kind (code invalid)", body = Error),
+            (status = 429, description = "Too many captchas for this client (code rate_limited); see Retry-After", body = Error,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            (status = 503, description = "Too many captchas outstanding on the server (code captcha_unavailable); see Retry-After", body = Error,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        ),
     )]
     fn new_captcha() {}
 

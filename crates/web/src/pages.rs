@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -63,7 +63,7 @@ pub(crate) fn html(status: StatusCode, body: String, lang: Lang, remember: bool)
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
-             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+             media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
@@ -372,7 +372,12 @@ struct ConsultationPage {
     articles_error: Option<String>,
     captcha_id: String,
     captcha_image: String,
-    captcha_question: Option<String>,
+    /// The sound's address, for an audio captcha.
+    captcha_audio: Option<String>,
+    /// Why no captcha was given (too many asked for), with when to try again.
+    captcha_unavailable: Option<String>,
+    /// The status and Retry-After seconds a page without its captcha is answered with.
+    captcha_refused: Option<(StatusCode, u64)>,
     captcha_error: Option<String>,
     consent_checked: bool,
     consent_error: Option<String>,
@@ -391,14 +396,86 @@ fn percent(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Which captcha a form shows: the image, or the same kind of challenge spoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum CaptchaKind {
+    #[default]
+    Image,
+    Audio,
+}
+
+impl CaptchaKind {
+    /// `?captcha=audio`; `text`, which once asked a question in words, now gives the sound.
+    fn asked(q: Option<&str>) -> CaptchaKind {
+        match q {
+            Some("audio" | "text") => CaptchaKind::Audio,
+            _ => CaptchaKind::Image,
+        }
+    }
+}
+
+/// The captcha of a form, or why there is none.
+#[derive(Default)]
+struct CaptchaView {
+    id: String,
+    image: String,
+    audio: Option<String>,
+    unavailable: Option<String>,
+    refused: Option<(StatusCode, u64)>,
+}
+
+/// Issues a captcha for `client`, within its limit and the store's bounds.
+async fn draw_captcha(state: &AppState, client: std::net::IpAddr, kind: CaptchaKind, lang: Lang) -> CaptchaView {
+    use yijian_app::captcha::Unavailable;
+    let t = texts(lang);
+    let refused = |message: &str, status: StatusCode, secs: u64| CaptchaView {
+        unavailable: Some(message.replace("{secs}", &secs.to_string())),
+        refused: Some((status, secs)),
+        ..CaptchaView::default()
+    };
+    if let Err(wait) = state.check_captcha_rate(client) {
+        return refused(t.captcha_rate_limited, StatusCode::TOO_MANY_REQUESTS, crate::limits::retry_after_secs(wait));
+    }
+    let audio = |state: &AppState| match state.captchas.issue_audio(client, lang, Timestamp::now()) {
+        Ok(ch) => {
+            CaptchaView { audio: Some(format!("/captcha/{}/audio.wav", ch.id)), id: ch.id, ..CaptchaView::default() }
+        }
+        Err(Unavailable::Full { retry_after }) => {
+            refused(t.captcha_busy, StatusCode::SERVICE_UNAVAILABLE, retry_after.as_secs().max(1).unsigned_abs())
+        }
+        Err(Unavailable::Failed) => refused(t.captcha_busy, StatusCode::SERVICE_UNAVAILABLE, 1),
+    };
+    if kind == CaptchaKind::Audio {
+        return audio(state);
+    }
+    let captchas = state.captchas.clone();
+    let drawn = tokio::task::spawn_blocking(move || captchas.issue(client, Timestamp::now()))
+        .await
+        .unwrap_or(Err(Unavailable::Failed));
+    match drawn {
+        Ok(ch) => CaptchaView { id: ch.id, image: ch.image_data_url, ..CaptchaView::default() },
+        Err(Unavailable::Full { retry_after }) => {
+            refused(t.captcha_busy, StatusCode::SERVICE_UNAVAILABLE, retry_after.as_secs().max(1).unsigned_abs())
+        }
+        // The image could not be drawn: the sound is the other way in.
+        Err(Unavailable::Failed) => audio(state),
+    }
+}
+
+/// Whom the form is for and which captcha it shows.
+#[derive(Clone, Copy)]
+struct Visitor {
+    client: std::net::IpAddr,
+    captcha: CaptchaKind,
+}
+
 async fn consultation_page(
     state: &AppState,
     c: &LiveConsultation,
     lang: Lang,
     entered: &Entered,
     errors: &[FieldError],
-    text_captcha: bool,
+    visitor: Visitor,
     csrf: &str,
 ) -> ConsultationPage {
     let t = texts(lang);
@@ -407,21 +484,8 @@ async fn consultation_page(
     let status = m.status(now);
     let open = status == Status::Open;
     let error_for = |field: &str| errors.iter().find(|e| e.field == field).map(|e| messages::field_message(e, lang));
-    let (captcha_id, captcha_image, captcha_question) = if !open {
-        (String::new(), String::new(), None)
-    } else if text_captcha {
-        let (id, q) = state.captchas.issue_question(now, lang);
-        (id, String::new(), Some(q))
-    } else {
-        let captchas = state.captchas.clone();
-        match tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now())).await.ok().flatten() {
-            Some(ch) => (ch.id, ch.image_data_url, None),
-            None => {
-                let (id, q) = state.captchas.issue_question(now, lang);
-                (id, String::new(), Some(q))
-            }
-        }
-    };
+    let captcha =
+        if open { draw_captcha(state, visitor.client, visitor.captcha, lang).await } else { CaptchaView::default() };
     let spec: [(&'static str, &'static str, &'static str, &'static str, Option<&'static str>); 6] = [
         ("name", t.f_name, "text", "name", None),
         ("id_number", t.f_id_number, "text", "off", Some(t.h_id_number)),
@@ -526,9 +590,11 @@ async fn consultation_page(
             })
             .collect(),
         articles_error: error_for("articles"),
-        captcha_id,
-        captcha_image,
-        captcha_question,
+        captcha_id: captcha.id,
+        captcha_image: captcha.image,
+        captcha_audio: captcha.audio,
+        captcha_unavailable: captcha.unavailable,
+        captcha_refused: captcha.refused,
         captcha_error: errors
             .iter()
             .find(|e| e.field == "captcha_answer" || e.field == "captcha_id")
@@ -538,17 +604,57 @@ async fn consultation_page(
     }
 }
 
+/// A page whose captcha was refused says so with its status (429 for this client's limit, 503
+/// for a full store) and Retry-After; the rest of the page is there as ever.
+fn page_response(page: &ConsultationPage, status: StatusCode, lang: Lang, remember: bool) -> Response {
+    let Some((refused, secs)) = page.captcha_refused else {
+        return html(status, render(page), lang, remember);
+    };
+    let status = if status.is_success() { refused } else { status };
+    let mut res = html(status, render(page), lang, remember);
+    res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+    res
+}
+
 pub async fn consultation(
     State(state): State<AppState>,
     PageLanguage { lang, remember }: PageLanguage,
     PublicConsultation(c): PublicConsultation,
     Query(q): Query<PageQuery>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
     let csrf = crate::csrf::token_for(&state, &headers);
     let entered = Entered { articles: q.article.into_iter().collect(), ..Entered::default() };
-    let page = consultation_page(&state, &c, lang, &entered, &[], q.captcha.as_deref() == Some("text"), &csrf).await;
-    crate::csrf::with_cookie(html(StatusCode::OK, render(&page), lang, remember), &csrf)
+    let visitor =
+        Visitor { client: state.client_ip(peer, &headers), captcha: CaptchaKind::asked(q.captcha.as_deref()) };
+    let page = consultation_page(&state, &c, lang, &entered, &[], visitor, &csrf).await;
+    crate::csrf::with_cookie(page_response(&page, StatusCode::OK, lang, remember), &csrf)
+}
+
+/// The sound of an audio captcha, made anew (the same each time) on every request.
+pub async fn captcha_audio(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    PageLanguage { lang, .. }: PageLanguage,
+) -> Response {
+    let t = texts(lang);
+    let captchas = state.captchas.clone();
+    let wav = if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        tokio::task::spawn_blocking(move || captchas.audio(&id, Timestamp::now())).await.ok().flatten()
+    } else {
+        None
+    };
+    let Some(wav) = wav else {
+        return message(StatusCode::NOT_FOUND, lang, t.not_found, t.captcha_audio_gone);
+    };
+    let mut res = wav.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    // Kept by this browser only, so that playing it again does not fetch it again.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=600"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"captcha.wav\""));
+    res
 }
 
 /// The form's POST. Errors come back on the same page with every entry kept (but the captcha);
@@ -570,6 +676,7 @@ pub async fn submit(
     let mut fields = Map::new();
     let mut articles = Vec::new();
     let mut csrf_field = String::new();
+    let mut captcha_kind = CaptchaKind::Image;
     for (k, v) in form_urlencoded::parse(&bytes) {
         let v = v.into_owned();
         match k.as_ref() {
@@ -582,6 +689,8 @@ pub async fn submit(
             },
             "consent" => entered.consent = v == "yes",
             "csrf" => csrf_field = v,
+            // The form comes back with the kind of captcha the person chose.
+            "captcha_kind" => captcha_kind = CaptchaKind::asked(Some(&v)),
             "captcha_id" | "captcha_answer" => {
                 fields.insert(k.into_owned(), Value::String(v));
             }
@@ -602,13 +711,14 @@ pub async fn submit(
     let csrf_ok = crate::csrf::matches(&state, &headers, &csrf_token);
     let fresh_csrf = crate::csrf::token_for(&state, &headers);
 
+    let visitor = Visitor { client: state.client_ip(peer, &headers), captcha: captcha_kind };
     let back = |errors: Vec<FieldError>, entered: Entered, status: StatusCode| {
         let state = state.clone();
         let c = c.clone();
         let fresh = fresh_csrf.clone();
         async move {
-            let page = consultation_page(&state, &c, lang, &entered, &errors, false, &fresh).await;
-            crate::csrf::with_cookie(html(status, render(&page), lang, remember), &fresh)
+            let page = consultation_page(&state, &c, lang, &entered, &errors, visitor, &fresh).await;
+            crate::csrf::with_cookie(page_response(&page, status, lang, remember), &fresh)
         }
     };
     if c.meta.status(Timestamp::now()) != Status::Open {

@@ -16,14 +16,17 @@
   if (refresh) {
     refresh.addEventListener("click", function (e) {
       e.preventDefault();
+      // Refused (too many captchas): the link's own page says why and for how long.
+      var follow = function () { window.location.href = refresh.href; };
       fetch("/api/v1/captcha", { credentials: "same-origin" })
-        .then(function (r) { return r.json(); })
+        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
         .then(function (c) {
           document.getElementById("captcha-image").src = c.image;
           document.getElementById("captcha_id").value = c.captcha_id;
           document.getElementById("captcha_answer").value = "";
           document.getElementById("captcha_answer").focus();
-        });
+        })
+        .catch(follow);
     });
   }
   var summary = document.getElementById("error-summary");
