@@ -88,7 +88,7 @@ async fn numbers_written_into_text_are_masked_for_staff(backend: Backend) {
     let intake = yijian_mail::intake::Intake::new(app.store().clone(), Default::default()).await.unwrap();
     let done = intake
         .import(
-            vec![yijian_mail::intake::Incoming { raw: raw.clone(), source: "test".into(), arrival: None }],
+            vec![yijian_mail::intake::Incoming { raw: raw.clone(), source: "test".into(), arrival: None, size: None }],
             jiff::Timestamp::now(),
         )
         .await
@@ -374,7 +374,7 @@ async fn rows_stored_before_masking_are_masked_once(backend: Backend) {
     spec.message_id = Some("old@example.cn".into());
     let done = intake
         .import(
-            vec![yijian_mail::intake::Incoming { raw: spec.to_bytes(), source: "t".into(), arrival: None }],
+            vec![yijian_mail::intake::Incoming { raw: spec.to_bytes(), source: "t".into(), arrival: None, size: None }],
             jiff::Timestamp::now(),
         )
         .await
