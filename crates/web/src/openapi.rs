@@ -83,7 +83,7 @@ pub(crate) async fn serve() -> Response {
         (name = "public", description = "Open to anyone, without a token."),
         (name = "admin", description = "The staff API. Every call carries a bearer token (`bearerAuth`); a reviewer's token may read and review, an admin's may do everything."),
     ),
-    modifiers(&BearerAuth, &OptionalBodies, &StaffAnswers),
+    modifiers(&BearerAuth, &OptionalBodies, &StaffAnswers, &SlowBodies),
 )]
 pub struct ApiDoc;
 
@@ -133,6 +133,27 @@ impl Modify for StaffAnswers {
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {
                 op.responses.responses.insert("401".into(), answer(ops::NO_TOKEN));
                 op.responses.responses.insert("403".into(), answer(ops::NO_ROLE));
+            }
+        }
+    }
+}
+
+/// What every operation with a request body may answer when the body does not arrive within the
+/// server's body deadline (`server.rs`): 408, in plain text, and the connection closed.
+struct SlowBodies;
+
+impl Modify for SlowBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.post].into_iter().flatten() {
+                let answer = ResponseBuilder::new()
+                    .description(
+                        "The request body did not arrive within the server's deadline; the connection is closed",
+                    )
+                    .content("text/plain", ContentBuilder::new().build())
+                    .build();
+                op.responses.responses.insert("408".into(), RefOr::T(answer));
             }
         }
     }
