@@ -183,7 +183,7 @@ pub(crate) async fn serve() -> Response {
         (name = "public", description = "Open to anyone, without a token."),
         (name = "admin", description = "The staff API. Every call carries a bearer token (`bearerAuth`), or the session cookie of a staff member signed in to the back office (`cookieAuth`), in which case every call but a GET also carries the CSRF token in the `X-CSRF-Token` header (from `GET /api/v1/admin/session`). A reviewer may read and review, an admin may do everything."),
     ),
-    modifiers(&BearerAuth, &OptionalBodies, &StaffAnswers),
+    modifiers(&BearerAuth, &OptionalBodies, &StaffAnswers, &SlowBodies),
 )]
 pub struct ApiDoc;
 
@@ -264,6 +264,27 @@ impl Modify for StaffAnswers {
                     SecurityRequirement::new("bearerAuth", Vec::<String>::new()),
                     SecurityRequirement::new("cookieAuth", Vec::<String>::new()),
                 ]);
+            }
+        }
+    }
+}
+
+/// What every operation with a request body may answer when the body does not arrive within the
+/// server's body deadline (`server.rs`): 408, in plain text, and the connection closed.
+struct SlowBodies;
+
+impl Modify for SlowBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.post].into_iter().flatten() {
+                let answer = ResponseBuilder::new()
+                    .description(
+                        "The request body did not arrive within the server's deadline; the connection is closed",
+                    )
+                    .content("text/plain", ContentBuilder::new().build())
+                    .build();
+                op.responses.responses.insert("408".into(), RefOr::T(answer));
             }
         }
     }
