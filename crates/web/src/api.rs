@@ -257,23 +257,24 @@ pub(crate) async fn get_receipt(
 }
 
 /// `GET /api/v1/captcha[?kind=audio]`.
-#[derive(serde::Deserialize)]
-pub(crate) struct CaptchaQuery {
-    kind: Option<String>,
-}
-
 pub(crate) async fn new_captcha(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Language(lang): Language,
-    axum::extract::Query(q): axum::extract::Query<CaptchaQuery>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<Value>, WebError> {
     use yijian_app::captcha::Unavailable;
-    let audio = match q.kind.as_deref() {
-        None | Some("image") => false,
-        Some("audio") => true,
-        Some(_) => return Err(WebError::bad(lang, texts(lang).captcha_kind_unknown.into())),
+    // Read by hand rather than with `Query`, whose refusal of a repeated `kind` is a plain-text
+    // 400: every wrong query here gets the same JSON 422, in the caller's language.
+    let kinds: Vec<String> = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == "kind")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let audio = match kinds.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] | ["image"] => false,
+        ["audio"] => true,
+        _ => return Err(WebError::bad(lang, texts(lang).captcha_kind_unknown.into())),
     };
     let client = state.client_ip(peer, &headers);
     if let Err(wait) = state.check_captcha_rate(client) {

@@ -1291,7 +1291,7 @@ mod ops {
         params(CaptchaQuery, ("Accept-Language" = Option<String>, Header, nullable = false, description = LANG)),
         responses(
             (status = 200, description = "The challenge", body = Captcha),
-            (status = 422, description = "An unknown kind (code invalid)", body = Error),
+            (status = 422, description = "An unknown kind, or more than one (code invalid)", body = Error),
             (status = 429, description = "Too many captchas for this client (code rate_limited); see Retry-After", body = Error,
                 headers(("Retry-After" = u64, description = "Seconds to wait"))),
             (status = 503, description = "Too many captchas outstanding on the server (code captcha_unavailable); see Retry-After", body = Error,
