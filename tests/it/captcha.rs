@@ -158,10 +158,10 @@ async fn the_audio_captcha_works_end_to_end(backend: Backend) {
     let page = res.text().await.unwrap();
     assert!(page.contains("name=\"captcha_kind\" value=\"audio\""));
     // The page asks for a recording; app.js fetches it with the form's token when the form is used.
-    let token: Value =
-        b.get(format!("{url}/form-token?captcha=audio")).send().await.unwrap().json().await.unwrap();
+    let token: Value = b.get(format!("{url}/form-token?captcha=audio")).send().await.unwrap().json().await.unwrap();
     let fragment = token["html"].as_str().unwrap();
-    let start = fragment.find("<audio id=\"captcha-audio\" controls preload=\"none\" src=\"").expect("an audio element");
+    let start =
+        fragment.find("<audio id=\"captcha-audio\" controls preload=\"none\" src=\"").expect("an audio element");
     let src = fragment[start..].split('"').nth(5).unwrap().to_string();
     assert!(src.starts_with("/captcha/") && src.ends_with("/audio.wav"), "{src}");
     assert!(fragment.contains(&format!("href=\"{src}\" download")), "and a plain link to the file");

@@ -30,10 +30,9 @@ struct Page {
 }
 
 async fn page(State(page): State<Arc<Page>>, headers: HeaderMap) -> Response {
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with("gzip") && !c.contains("q=0,") && !c.ends_with("q=0")));
+    let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').any(|c| c.trim().starts_with("gzip") && !c.contains("q=0,") && !c.ends_with("q=0"))
+    });
     let mut res = if gzip { page.gzip.clone() } else { page.identity.clone() }.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));

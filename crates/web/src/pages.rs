@@ -82,7 +82,8 @@ pub(crate) fn html(status: StatusCode, body: String, lang: Lang, remember: bool)
 
 /// Sets the cookie that keeps a language chosen in the query.
 fn remember_language(res: &mut Response, lang: Lang) {
-    let v = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", if lang == Lang::En { "en" } else { "zh" });
+    let v =
+        format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", if lang == Lang::En { "en" } else { "zh" });
     if let Ok(v) = HeaderValue::from_str(&v) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -129,7 +130,8 @@ async fn cached_bytes(
     headers: Vec<(HeaderName, HeaderValue)>,
     body: impl FnOnce() -> Vec<u8>,
 ) -> Response {
-    let made = state.responses.get_or_make(key, || async { Ok::<_, std::convert::Infallible>((body(), kind, headers)) });
+    let made =
+        state.responses.get_or_make(key, || async { Ok::<_, std::convert::Infallible>((body(), kind, headers)) });
     match made.await {
         Ok(entry) => entry.respond(req),
         Err(never) => match never {},
@@ -199,8 +201,10 @@ fn open_when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
 // ------------------------------------------------------------------------------------------
 
 pub async fn css(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    cached_bytes(&state, "static:app.css", &headers, cache::CSS, vec![], || include_bytes!("../static/app.css").to_vec())
-        .await
+    cached_bytes(&state, "static:app.css", &headers, cache::CSS, vec![], || {
+        include_bytes!("../static/app.css").to_vec()
+    })
+    .await
 }
 
 pub async fn js(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -214,9 +218,13 @@ pub async fn canonical_text(
     PublicConsultation(c): PublicConsultation,
     headers: HeaderMap,
 ) -> Response {
-    let key = cache::Fingerprint::new("text.txt").add(&c.meta.id).add(c.version.to_string()).add(&c.content_sha256).key();
-    let extra: Vec<_> =
-        HeaderValue::from_str(&c.content_sha256).ok().map(|v| (HeaderName::from_static("x-content-sha256"), v)).into_iter().collect();
+    let key =
+        cache::Fingerprint::new("text.txt").add(&c.meta.id).add(c.version.to_string()).add(&c.content_sha256).key();
+    let extra: Vec<_> = HeaderValue::from_str(&c.content_sha256)
+        .ok()
+        .map(|v| (HeaderName::from_static("x-content-sha256"), v))
+        .into_iter()
+        .collect();
     cached_bytes(&state, &key, &headers, cache::TEXT, extra, || c.canonical_text().into_bytes()).await
 }
 
@@ -690,7 +698,9 @@ async fn consultation_page(
             Status::Upcoming => t.not_yet_open.replace("{date}", &day(m, m.opens_at, lang)),
             _ => t.is_closed.replace("{date}", &m.deadline_text(lang)),
         },
-        csrf: csrf.map(|csrf| format!("{csrf}|{}", entered.form_id.clone().unwrap_or_else(new_form_id))).unwrap_or_default(),
+        csrf: csrf
+            .map(|csrf| format!("{csrf}|{}", entered.form_id.clone().unwrap_or_else(new_form_id)))
+            .unwrap_or_default(),
         errors: summary,
         fields,
         positions: m
