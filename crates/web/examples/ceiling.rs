@@ -29,7 +29,7 @@ struct Page {
     gzip: Bytes,
 }
 
-async fn page(State(page): State<Arc<Page>>, headers: HeaderMap) -> Response {
+async fn serve_page(State(page): State<Arc<Page>>, headers: HeaderMap) -> Response {
     let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(',').any(|c| c.trim().starts_with("gzip") && !c.contains("q=0,") && !c.ends_with("q=0"))
     });
@@ -52,7 +52,7 @@ async fn main() {
     let page = Arc::new(Page { identity: Bytes::from(body), gzip: Bytes::from(gz.finish().expect("gzip in memory")) });
     let app = Router::new()
         .route("/api/v1/consultations/{id}/comments", post(accept))
-        .route("/c/{id}", get(page))
+        .route("/c/{id}", get(serve_page))
         .with_state(page);
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     println!("ceiling listening on http://{}", listener.local_addr().unwrap());

@@ -258,11 +258,11 @@ pub struct Fingerprint(Sha256);
 
 impl Fingerprint {
     pub fn new(what: &str) -> Fingerprint {
-        Fingerprint::default().add(what)
+        Fingerprint::default().with(what)
     }
 
     #[must_use]
-    pub fn add(mut self, part: impl AsRef<[u8]>) -> Self {
+    pub fn with(mut self, part: impl AsRef<[u8]>) -> Self {
         let part = part.as_ref();
         self.0.update((part.len() as u64).to_le_bytes());
         self.0.update(part);

@@ -100,9 +100,14 @@ pub struct AppState {
 #[derive(Default)]
 struct Recent {
     listing: Mutex<Option<(Instant, Arc<Vec<yijian_store::ConsultationSummary>>)>>,
-    reports: Mutex<HashMap<String, (Instant, Option<Arc<PublishedReport>>)>>,
-    prints: Mutex<HashMap<String, (std::sync::Weak<LiveConsultation>, Arc<str>)>>,
+    reports: Mutex<HashMap<String, ReadAt>>,
+    prints: Mutex<HashMap<String, Print>>,
 }
+
+/// A report as read, and when.
+type ReadAt = (Instant, Option<Arc<PublishedReport>>);
+/// A consultation's fingerprint, and the load it was made from.
+type Print = (std::sync::Weak<LiveConsultation>, Arc<str>);
 
 /// A published report: its revision, when it was published, and the report.
 pub type PublishedReport = (i64, jiff::Timestamp, yijian_domain::report::AdoptionReport);
@@ -205,12 +210,12 @@ impl AppState {
             return print.clone();
         }
         let print: Arc<str> = cache::Fingerprint::new("consultation")
-            .add(&c.meta.id)
-            .add(c.version.to_string())
-            .add(&c.content_sha256)
-            .add(&c.signature)
-            .add(if c.demo { "demo" } else { "" })
-            .add(serde_json::to_vec(&c.meta).unwrap_or_default())
+            .with(&c.meta.id)
+            .with(c.version.to_string())
+            .with(&c.content_sha256)
+            .with(&c.signature)
+            .with(if c.demo { "demo" } else { "" })
+            .with(serde_json::to_vec(&c.meta).unwrap_or_default())
             .key()
             .into();
         if prints.len() > 1024 {

@@ -219,7 +219,7 @@ pub async fn canonical_text(
     headers: HeaderMap,
 ) -> Response {
     let key =
-        cache::Fingerprint::new("text.txt").add(&c.meta.id).add(c.version.to_string()).add(&c.content_sha256).key();
+        cache::Fingerprint::new("text.txt").with(&c.meta.id).with(c.version.to_string()).with(&c.content_sha256).key();
     let extra: Vec<_> = HeaderValue::from_str(&c.content_sha256)
         .ok()
         .map(|v| (HeaderName::from_static("x-content-sha256"), v))
@@ -303,8 +303,8 @@ pub async fn index(
     // The key is everything the list shows.
     let key = items
         .iter()
-        .fold(cache::Fingerprint::new("index").add(lang_code(lang)), |f, i| {
-            f.add(&i.id).add(&i.title).add(&i.issuer).add([u8::from(i.demo)]).add(i.status_label).add(&i.when)
+        .fold(cache::Fingerprint::new("index").with(lang_code(lang)), |f, i| {
+            f.with(&i.id).with(&i.title).with(&i.issuer).with([u8::from(i.demo)]).with(i.status_label).with(&i.when)
         })
         .key();
     cached_page(&state, &key, &headers, lang, remember, || async move {
@@ -779,13 +779,13 @@ pub async fn consultation(
     };
     let status = c.meta.status(now);
     let key = cache::Fingerprint::new("consultation page")
-        .add(&*state.fingerprint(&c))
-        .add(lang_code(lang))
-        .add(status_label(t, status))
-        .add(open_when(&c.meta, now, lang))
-        .add(article.map(|n| n.to_string()).unwrap_or_default())
-        .add(kind.name())
-        .add([u8::from(has_report)])
+        .with(&*state.fingerprint(&c))
+        .with(lang_code(lang))
+        .with(status_label(t, status))
+        .with(open_when(&c.meta, now, lang))
+        .with(article.map(|n| n.to_string()).unwrap_or_default())
+        .with(kind.name())
+        .with([u8::from(has_report)])
         .key();
     let for_make = state.clone();
     cached_page(&state, &key, &headers, lang, remember, || async move {
@@ -1154,7 +1154,7 @@ pub async fn privacy(
     PageLanguage { lang, remember }: PageLanguage,
     headers: HeaderMap,
 ) -> Response {
-    let key = cache::Fingerprint::new("privacy").add(lang_code(lang)).key();
+    let key = cache::Fingerprint::new("privacy").with(lang_code(lang)).key();
     cached_page(&state, &key, &headers, lang, remember, || async move {
         let t = texts(lang);
         let page = PrivacyPage {

@@ -190,9 +190,9 @@ pub async fn public_page(
     match state.published_report(&id).await {
         Ok(Some(published)) => {
             let key = crate::cache::Fingerprint::new("report page")
-                .add(&id)
-                .add(published.0.to_string())
-                .add(if lang == Lang::En { "en" } else { "zh" })
+                .with(&id)
+                .with(published.0.to_string())
+                .with(if lang == Lang::En { "en" } else { "zh" })
                 .key();
             crate::pages::cached_page(&state, &key, &headers, lang, remember, || async move {
                 let (_, at, r) = &*published;
@@ -259,7 +259,7 @@ pub async fn public_json(
 ) -> Result<Response, WebError> {
     match state.published_report(&id).await {
         Ok(Some(published)) => {
-            let key = crate::cache::Fingerprint::new("report json").add(&id).add(published.0.to_string()).key();
+            let key = crate::cache::Fingerprint::new("report json").with(&id).with(published.0.to_string()).key();
             let made = state
                 .responses
                 .get_or_make(&key, || async move {
