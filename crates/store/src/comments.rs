@@ -50,6 +50,10 @@ pub enum SubmitError {
     Storage(String),
     #[error("the store is shutting down")]
     ShuttingDown,
+    /// The writer's queue is full: more comments are arriving than the database takes in.
+    /// Nothing was stored; the caller should try again shortly.
+    #[error("too many comments are waiting to be stored")]
+    Busy,
 }
 
 /// What anyone holding a receipt may learn: nothing personal.
@@ -160,13 +164,30 @@ impl Store {
             let receipt = Receipt::from_random(u64::from_le_bytes(yijian_crypto::random_bytes::<8>()));
             let (reply, answer) = oneshot::channel();
             let job = WriteJob { comment: self.seal(comment, receipt, submitted_at), reply };
-            self.writer.send(job).await.map_err(|_| SubmitError::ShuttingDown)?;
+            // Never wait for room: under a flood a queued comment would wait for seconds while
+            // its citizen (or their browser) gives up. A prompt refusal they can retry is kinder,
+            // and keeps the wait of those taken bounded by the queue's length.
+            self.writer.try_send(job).map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::ShuttingDown,
+            })?;
             match answer.await.map_err(|_| SubmitError::ShuttingDown)? {
                 Ok(()) => return Ok((receipt, submitted_at)),
                 Err(WriteError::ReceiptTaken) => continue,
                 Err(WriteError::Database(e)) => return Err(SubmitError::Storage(e)),
             }
         }
+    }
+
+    /// Whether the writer's queue has room for another comment now: lets a caller refuse a
+    /// submission before spending work on it. [`Store::submit_comment`] still decides.
+    pub fn intake_has_room(&self) -> bool {
+        self.writer.capacity() > 0
+    }
+
+    /// Comments waiting for the writer (not counting the batch being committed).
+    pub fn intake_queue_depth(&self) -> usize {
+        self.writer.max_capacity() - self.writer.capacity()
     }
 
     /// What a receipt look-up tells. The status and the disposition are those the last
@@ -292,9 +313,10 @@ pub(crate) fn spawn_writer(
     pool: AnyPool,
     backend: Backend,
     max_batch: usize,
+    max_queue: usize,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> mpsc::Sender<WriteJob> {
-    let (tx, rx) = mpsc::channel::<WriteJob>(max_batch * 4);
+    let (tx, rx) = mpsc::channel::<WriteJob>(max_queue);
     tokio::spawn(writer_loop(pool, backend, rx, max_batch, stop));
     tx
 }
