@@ -1,5 +1,7 @@
 //! Comments: the group-commit writer, receipts, and reading comments back.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Row};
@@ -317,17 +319,31 @@ pub(crate) fn spawn_writer(
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> mpsc::Sender<WriteJob> {
     let (tx, rx) = mpsc::channel::<WriteJob>(max_queue);
-    tokio::spawn(writer_loop(pool, backend, rx, max_batch, stop));
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    // SQLite has one writer whatever we do: one committer. PostgreSQL commits transactions
+    // side by side and flushes their WAL together, so while one batch waits for its flush the
+    // next is already being inserted on another connection: most of a commit is waiting.
+    let committers = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => POSTGRES_COMMITTERS,
+    };
+    for _ in 0..committers {
+        tokio::spawn(writer_loop(pool.clone(), backend, rx.clone(), max_batch, stop.clone()));
+    }
     tx
 }
 
+/// Group-committing tasks on PostgreSQL, each with a connection of its own (of the pool's 16).
+const POSTGRES_COMMITTERS: usize = 4;
+
 /// Takes whatever has queued up while the previous commit ran and commits it as one
-/// transaction: under load, many comments share one fsync. The writer keeps one connection
-/// of its own, so its page cache and prepared statements stay warm.
+/// transaction: under load, many comments share one fsync. Each committer keeps one connection
+/// of its own, so its page cache and prepared statements stay warm. Committers take turns at
+/// the queue; a comment is in exactly one batch.
 async fn writer_loop(
     pool: AnyPool,
     backend: Backend,
-    mut rx: mpsc::Receiver<WriteJob>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<WriteJob>>>,
     max_batch: usize,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -335,14 +351,17 @@ async fn writer_loop(
     let mut conn: Option<PoolConnection<Any>> = None;
     let mut stopping = false;
     loop {
-        let received = tokio::select! {
-            n = rx.recv_many(&mut batch, max_batch) => n,
-            // On close: take no new jobs, commit those already queued, then end (and so return
-            // the connection the pool's close waits for).
-            _ = stop.changed(), if !stopping => {
-                stopping = true;
-                rx.close();
-                continue;
+        let received = {
+            let mut rx = rx.lock().await;
+            tokio::select! {
+                n = rx.recv_many(&mut batch, max_batch) => n,
+                // On close: take no new jobs, commit those already queued, then end (and so
+                // return the connection the pool's close waits for).
+                _ = stop.changed(), if !stopping => {
+                    stopping = true;
+                    rx.close();
+                    continue;
+                }
             }
         };
         if received == 0 {
