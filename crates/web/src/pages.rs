@@ -1013,6 +1013,9 @@ pub async fn submit(
                 // The deadline passed while the form was being checked.
                 Err(Refused::NotOpen(_)) => Err(vec![FieldError::new("form", FieldCode::StorageFailed)]),
                 Err(Refused::Storage(_)) => Err(vec![FieldError::new("form", FieldCode::StorageFailed)]),
+                Err(Refused::Busy) => {
+                    Err(vec![FieldError::new("form", FieldCode::Busy).with_limit(yijian_app::BUSY_RETRY_SECS as usize)])
+                }
             }
         })
         .await;
@@ -1031,6 +1034,13 @@ pub async fn submit(
         Err(errors) => {
             // A new form id: the failed one may not be reused once its captcha is spent.
             entered.form_id = None;
+            if errors.iter().any(|e| e.code == FieldCode::Busy) {
+                // Nothing stored: the form comes back with everything typed, saying when to
+                // try again, promptly (a page, not a wait).
+                let mut res = back(errors, entered, StatusCode::SERVICE_UNAVAILABLE).await;
+                res.headers_mut().insert(header::RETRY_AFTER, yijian_app::BUSY_RETRY_SECS.into());
+                return res;
+            }
             back(errors, entered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
