@@ -123,3 +123,60 @@ async fn the_queue_setting_is_checked() {
     let err = ServerProcess::try_spawn(&data, &[], &[("YIJIAN_INTAKE_QUEUE", "0")]).err().expect("refused");
     assert!(err.contains("intake_queue must be between 1 and 1000000"), "{err}");
 }
+
+/// The web form under the same flood: the page comes back at once with 503, Retry-After,
+/// everything typed, and a message saying nothing was stored and when to try again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_comes_back_with_what_was_typed_when_the_queue_is_full() {
+    let data = TestData::new(Backend::Sqlite).await;
+    let server = ServerProcess::try_spawn(
+        &data,
+        &["--insecure-no-captcha", "--insecure-no-rate-limit"],
+        &[("YIJIAN_INTAKE_QUEUE", "1"), ("YIJIAN_GROUP_COMMIT_MAX", "1")],
+    )
+    .unwrap_or_else(|e| panic!("server did not start: {e}"));
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let token: Value =
+        browser.get(server.url(&format!("/c/{DEMO_ID}/form-token"))).send().await.unwrap().json().await.unwrap();
+    let csrf = token["csrf"].as_str().unwrap().to_string();
+
+    let lock = WriteLock::take(&data).await;
+    // One comment held by the writer, one waiting: the queue is full.
+    let api = server.url(&format!("/api/v1/consultations/{DEMO_ID}/comments"));
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let (client, api) = (reqwest::Client::new(), api.clone());
+            tokio::spawn(async move { client.post(api).json(&good_body()).send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let opinion = "洪峰时刻写下的意见：建议延长征求意见期限。";
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "王五"),
+        ("id_number", "11010519491231002X"),
+        ("position", "教师"),
+        ("phone", "13912345678"),
+        ("email", "wangwu@example.com"),
+        ("opinion", opinion),
+        ("articles", "5"),
+        ("consent", "yes"),
+    ];
+    let started = Instant::now();
+    let res = browser.post(server.url(&format!("/c/{DEMO_ID}"))).form(&form).send().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "answered promptly");
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "2");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("您的意见尚未保存") && page.contains("请2秒后再次提交"), "the page says what happened");
+    assert!(page.contains(opinion) && page.contains("王五") && page.contains("wangwu@example.com"), "typed kept");
+
+    lock.release().await;
+    for h in held {
+        assert_eq!(h.await.unwrap(), 201);
+    }
+    let store = data.store().await;
+    assert_eq!(store.count_comments(DEMO_ID).await.unwrap(), 2, "the refused form stored nothing");
+}
