@@ -294,6 +294,13 @@ async fn one_node_polls_the_mailbox_postgres() {
 async fn losing_a_node_loses_nothing_acknowledged(_: Backend) {
     let nodes = two_nodes(&["--insecure-no-captcha", "--insecure-no-rate-limit"]).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    // Without a captcha required, one supplied is still checked, whichever node issued it.
+    let app = nodes.app().await;
+    let (id, answer) = captcha(&client, &nodes.a, &app).await;
+    let res = post_comment(&client, &nodes.b, &with_captcha(&(id, format!("{answer}x")))).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("captcha_wrong"));
+    app.close().await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut posters = Vec::new();
     for i in 0..16 {
