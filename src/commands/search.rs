@@ -29,11 +29,12 @@ async fn reindex(config: &Config) -> Result<()> {
                 if let Some(b) = bar {
                     b.finish_and_clear();
                 }
-                eprintln!("indexed {n} comments");
+                app.announce_rebuild(&index).await?;
+                eprintln!("indexed {n} comments (other servers sharing the database rebuild theirs within a second)");
             }
             Err(yijian_analysis::SearchError::Locked) => {
                 app.request_reindex().await?;
-                eprintln!("the running server holds the index; it will rebuild it within a second");
+                eprintln!("the running server holds the index; it (and every other server sharing the database) will rebuild within a second");
             }
             Err(e) => bail!("cannot write the search index: {e}"),
         }

@@ -19,6 +19,7 @@ mod durability;
 mod files;
 mod integrity;
 mod mail;
+mod nodes;
 mod numbers_in_text;
 mod overload;
 mod pages;

@@ -1,6 +1,12 @@
 //! Keeps the full-text index up with the comments, in the background and off the intake's
 //! write path: a comment is acknowledged once it is on disk, and becomes searchable a moment
 //! later when this task next looks.
+//!
+//! Each node has its own index and polls the database above the index's high-water mark, so it
+//! catches up with comments any node took. A request to rebuild is a generation number in the
+//! database (`Store::request_search_reindex`); each index records, in its own directory, the
+//! generation it was last rebuilt for, so the request reaches every node (not only the first to
+//! read it), once, even one that was down when it was made.
 
 use std::time::Duration;
 
@@ -8,6 +14,21 @@ use yijian_analysis::{IndexedComment, Indexer, SearchError, SearchIndex};
 use yijian_store::Store;
 
 const BATCH: i64 = 5_000;
+/// In the index's directory: the rebuild generation this copy of the index has carried out.
+const SEEN_FILE: &str = "reindex-generation";
+
+fn seen_generation(index: &SearchIndex) -> i64 {
+    std::fs::read_to_string(index.dir().join(SEEN_FILE)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+fn mark_seen(index: &SearchIndex, generation: i64) {
+    let path = index.dir().join(SEEN_FILE);
+    let tmp = index.dir().join(format!("{SEEN_FILE}.tmp"));
+    // Written aside and renamed, so a crash leaves the old number or the new one.
+    if let Err(e) = std::fs::write(&tmp, format!("{generation}\n")).and_then(|_| std::fs::rename(&tmp, &path)) {
+        tracing::warn!(error = %e, path = %path.display(), "could not record the rebuild done; it may be done again");
+    }
+}
 const IDLE: Duration = Duration::from_millis(300);
 
 /// Indexes every comment above the index's high-water mark, in batches; returns how many.
@@ -76,17 +97,20 @@ pub fn spawn(store: Store, index: SearchIndex) {
         // What is added but not yet committed: (the id it reaches, since when).
         let mut pending: Option<(i64, std::time::Instant)> = None;
         loop {
-            match store.take_search_reindex_request().await {
-                Ok(true) => {
-                    tracing::info!("rebuilding the search index, as requested");
+            match store.search_reindex_generation().await {
+                Ok(generation) if generation > seen_generation(&index) => {
+                    tracing::info!(generation, "rebuilding the search index, as requested");
                     match rebuild(&store, &mut writer, |_| {}).await {
-                        Ok(n) => tracing::info!(comments = n, "search index rebuilt"),
+                        Ok(n) => {
+                            tracing::info!(comments = n, "search index rebuilt");
+                            mark_seen(&index, generation);
+                        }
                         Err(e) => tracing::error!(error = %e, "rebuilding the search index failed"),
                     }
                     high_water = index.high_water();
                     pending = None;
                 }
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "could not read the reindex request"),
             }
             let added = add_new(&store, &mut writer, pending.map_or(high_water, |(upto, _)| upto)).await;
@@ -150,9 +174,17 @@ impl crate::App {
         rebuild(&self.store, writer, progress).await
     }
 
-    /// Asks the server that holds the index's writer to rebuild it.
+    /// Asks every running server (each node, for its own index) to rebuild its index.
     pub async fn request_reindex(&self) -> Result<(), crate::Error> {
         Ok(self.store.request_search_reindex().await?)
+    }
+
+    /// After `index` was rebuilt here (by the command line): asks the other nodes sharing the
+    /// database to rebuild theirs, and records that this one need not be rebuilt again for it.
+    pub async fn announce_rebuild(&self, index: &SearchIndex) -> Result<(), crate::Error> {
+        self.store.request_search_reindex().await?;
+        mark_seen(index, self.store.search_reindex_generation().await?);
+        Ok(())
     }
 
     /// How many comments there are in all, for a progress bar.

@@ -29,6 +29,9 @@ pub struct Submission<'a> {
     /// The web form asks for consent to the processing of personal data in a box of its own
     /// (PIPL art. 29): `Some(ticked)`. `None` where the channel does not ask.
     pub consent: Option<bool>,
+    /// The web form's id: a form sent again (a double tap, a reload, a retry that reached
+    /// another node) stores nothing new and is answered with the first receipt.
+    pub form_id: Option<&'a str>,
 }
 
 /// Why a comment was not taken.
@@ -75,20 +78,42 @@ impl App {
             Ok(_) => vec![],
             Err(e) => e.clone(),
         };
-        errors.extend(self.check_captcha(sub.fields, now));
+        // A form already stored is answered before its captcha, which the first sending used.
+        if let (Ok(valid), Some(first)) = (&checked, self.stored_form(sub.form_id).await) {
+            return Ok(Accepted { receipt: first.0, submitted_at: first.1, submission: valid.clone() });
+        }
+        errors.extend(self.check_captcha(sub.fields, now).await);
         if sub.consent == Some(false) {
             errors.push(FieldError::new("consent", FieldCode::ConsentRequired));
         }
         let valid = match checked {
             Ok(v) if errors.is_empty() => v,
-            _ => return Err(Refused::Invalid(errors)),
+            Ok(v) => {
+                // The same form sent to two nodes at once: one used the captcha and stored it.
+                if let Some((receipt, submitted_at)) = self.stored_form(sub.form_id).await {
+                    return Ok(Accepted { receipt, submitted_at, submission: v });
+                }
+                return Err(Refused::Invalid(errors));
+            }
+            Err(_) => return Err(Refused::Invalid(errors)),
         };
         let comment = valid.clone().into_comment(&c.meta.id, c.version, sub.channel);
-        let (receipt, submitted_at) = self.take(c, &comment, now).await.map_err(|e| match e {
+        let (receipt, submitted_at) = self.take(c, &comment, sub.form_id, now).await.map_err(|e| match e {
             SubmitError::Busy => Refused::Busy,
             e => Refused::Storage(e.to_string()),
         })?;
         Ok(Accepted { receipt, submitted_at, submission: valid })
+    }
+
+    /// The receipt and time of the comment the web form `form_id` already produced, if any.
+    async fn stored_form(&self, form_id: Option<&str>) -> Option<(Receipt, Timestamp)> {
+        match self.store.comment_by_form_id(form_id?).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look a form id up");
+                None
+            }
+        }
     }
 
     /// Stores a comment staff type in from a letter or a call: only the opinion is required,
@@ -114,7 +139,7 @@ impl App {
             Err(errors) => Ok(Err(errors)),
             Ok(valid) => {
                 let comment = valid.into_comment(&c.meta.id, c.version, &user.name);
-                Ok(Ok(self.take(c, &comment, now).await.map_err(|e| match e {
+                Ok(Ok(self.take(c, &comment, None, now).await.map_err(|e| match e {
                     SubmitError::Busy => Error::Busy,
                     e => Error::Storage(e.to_string()),
                 })?))
@@ -128,9 +153,10 @@ impl App {
         &self,
         c: &Consultation,
         comment: &NewComment,
+        form_id: Option<&str>,
         now: Timestamp,
     ) -> Result<(Receipt, Timestamp), SubmitError> {
-        let (receipt, at) = self.store.submit_comment(comment, now).await.inspect_err(|e| {
+        let (receipt, at) = self.store.submit_comment_once(comment, form_id, now).await.inspect_err(|e| {
             // A full queue is the expected answer to a flood, counted rather than logged.
             if !matches!(e, SubmitError::Busy) {
                 tracing::error!(error = %e, consultation = %c.meta.id, "storing a comment failed");
@@ -158,7 +184,7 @@ impl App {
 
     /// Checks the captcha fields of a submission (`captcha_id`, `captcha_answer`). A refused
     /// submission uses the captcha up, even when another field was missing.
-    pub fn check_captcha(&self, fields: &Map<String, Value>, now: Timestamp) -> Vec<FieldError> {
+    pub async fn check_captcha(&self, fields: &Map<String, Value>, now: Timestamp) -> Vec<FieldError> {
         let id = fields.get("captcha_id");
         let answer = fields.get("captcha_answer");
         if self.options.insecure_no_captcha && id.is_none_or(Value::is_null) && answer.is_none_or(Value::is_null) {
@@ -176,13 +202,13 @@ impl App {
         let id = text("captcha_id");
         let answer = text("captcha_answer");
         match (id, answer) {
-            (Some(id), Some(answer)) => match self.captchas.check(&id, &answer, now) {
+            (Some(id), Some(answer)) => match self.captchas.check(&id, &answer, now).await {
                 Verdict::Right => {}
                 Verdict::Wrong => errors.push(FieldError::new("captcha_answer", FieldCode::CaptchaWrong)),
                 Verdict::Expired => errors.push(FieldError::new("captcha_answer", FieldCode::CaptchaExpired)),
             },
             (Some(id), None) => {
-                self.captchas.check(&id, "", now);
+                self.captchas.check(&id, "", now).await;
             }
             _ => {}
         }

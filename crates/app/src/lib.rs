@@ -145,9 +145,9 @@ impl From<StoreError> for Error {
 impl App {
     pub fn new(store: Store, options: AppOptions) -> App {
         App {
-            store,
+            store: store.clone(),
             options,
-            captchas: Arc::default(),
+            captchas: Arc::new(captcha::Captchas::new(store.clone(), captcha::Bounds::default())),
             consultations: Arc::default(),
             search: None,
             mail: MailSettings::default(),
@@ -171,9 +171,9 @@ impl App {
         self
     }
 
-    /// Issues and checks captchas in this store (tests give it small bounds).
-    pub fn with_captchas(mut self, captchas: captcha::Captchas) -> Self {
-        self.captchas = Arc::new(captchas);
+    /// Remembers used captchas within these bounds (tests give it small ones).
+    pub fn with_captcha_bounds(mut self, bounds: captcha::Bounds) -> Self {
+        self.captchas = Arc::new(captcha::Captchas::new(self.store.clone(), bounds));
         self
     }
 
@@ -192,6 +192,24 @@ impl App {
     /// start-up log.
     pub fn describe(&self) -> String {
         format!("backend={:?} key={:?}", self.store.backend(), self.store.key_source())
+    }
+
+    /// Whether several nodes may share this database (PostgreSQL), so that what a node would
+    /// otherwise count in its own memory (rate limits) must be counted in the database.
+    pub fn database_is_shared(&self) -> bool {
+        self.store.backend() == yijian_store::Backend::Postgres
+    }
+
+    /// One request of `bucket` against a limit of one every `interval`, bursts of `burst`,
+    /// counted in the shared database (see [`yijian_store::Store::rate_check`]).
+    pub async fn rate_check(
+        &self,
+        bucket: &str,
+        now: jiff::Timestamp,
+        interval: std::time::Duration,
+        burst: u32,
+    ) -> Result<Result<(), std::time::Duration>, Error> {
+        Ok(self.store.rate_check(bucket, now, interval, burst).await?)
     }
 
     pub fn options(&self) -> &AppOptions {

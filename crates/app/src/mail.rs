@@ -189,9 +189,35 @@ fn open_messages(path: &Path, max_message_bytes: usize) -> std::io::Result<Box<d
     }
 }
 
+/// The lease that lets one node at a time poll the mailbox.
+pub const POLL_LEASE: &str = "mail-poll";
+
+/// How long the poll lease is taken for: several intervals, so a pass or two running late does
+/// not lose it, and a few seconds at least. A holder that dies is replaced once it runs out.
+pub fn poll_lease_length(every: Duration) -> Duration {
+    (every * 3).max(Duration::from_secs(5))
+}
+
+/// Names this process among the nodes sharing the database (in the lease, and the logs).
+fn node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim();
+    format!(
+        "{}:{}:{}",
+        if host.is_empty() { "node" } else { host },
+        std::process::id(),
+        hex::encode(yijian_crypto::random_bytes::<4>())
+    )
+}
+
 /// Polls the mailbox until the process ends, when there is one and the interval is not zero.
 /// A failed pass is logged and the next one tried at the next interval: a mail server's bad
 /// hour must not stop the web.
+///
+/// Where several nodes share the database, only the one holding the poll lease (a row in the
+/// database) polls; it renews the lease at every pass and while a pass runs, and another node
+/// takes it over once it has expired (its holder died or lost the database). Two nodes fetching
+/// the same mail would store it once (its Message-ID is unique), but would each send replies.
 pub fn spawn_poll(store: Store, settings: &MailSettings) -> Result<Option<tokio::task::JoinHandle<()>>, MailError> {
     let Some(account) = settings.imap.clone() else { return Ok(None) };
     if settings.poll_every.is_zero() {
@@ -201,12 +227,55 @@ pub fn spawn_poll(store: Store, settings: &MailSettings) -> Result<Option<tokio:
     let replier = fetch_replier(&store, settings)?.map(Arc::new);
     let limits = settings.limits.clone();
     let every = settings.poll_every;
+    let lease = poll_lease_length(every);
+    let span = jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::from_secs(60));
+    let me = node_name();
     Ok(Some(tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let hold = |store: &Store, me: &str| {
+            let now = Timestamp::now();
+            let (store, me) = (store.clone(), me.to_string());
+            async move { store.hold_lease(POLL_LEASE, &me, now + span, now).await }
+        };
+        let mut holding = false;
         loop {
             ticker.tick().await;
-            match fetch::fetch_once(&store, &account, &limits, replier.as_deref(), Timestamp::now).await {
+            match hold(&store, &me).await {
+                Ok(true) if !holding => {
+                    tracing::info!(node = %me, "this node polls the mailbox");
+                    holding = true;
+                }
+                Ok(true) => {}
+                Ok(false) => {
+                    if holding {
+                        tracing::warn!(node = %me, "another node took over polling the mailbox");
+                    }
+                    holding = false;
+                    tracing::debug!("another node polls the mailbox");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not take the mail poll lease; trying again at the next interval");
+                    continue;
+                }
+            }
+            let pass = fetch::fetch_once(&store, &account, &limits, replier.as_deref(), Timestamp::now);
+            tokio::pin!(pass);
+            let mut renew = tokio::time::interval(lease / 3);
+            renew.tick().await;
+            let result = loop {
+                tokio::select! {
+                    r = &mut pass => break r,
+                    _ = renew.tick() => match hold(&store, &me).await {
+                        Ok(true) => {}
+                        // The pass is let finish: what it stores is stored once either way.
+                        Ok(false) => tracing::warn!(node = %me, "lost the mail poll lease during a pass"),
+                        Err(e) => tracing::warn!(error = %e, "could not renew the mail poll lease"),
+                    },
+                }
+            };
+            match result {
                 Ok(t) if tally_total(&t) > 0 => tracing::info!(
                     imported = t.imported,
                     duplicates = t.duplicates,

@@ -11,7 +11,9 @@
 //! * an Ed25519 key that signs the canonical text of every published draft, and the metadata
 //!   citizens rely on beside it;
 //! * an HMAC-SHA256 key for the audit chain: each entry's link is a MAC, so whoever can write
-//!   the database but does not hold the key cannot re-chain the log after editing it.
+//!   the database but does not hold the key cannot re-chain the log after editing it;
+//! * an XChaCha20-Poly1305 key for tokens handed to browsers that any node holding the same
+//!   master key must be able to open without a lookup (a captcha and its sealed answer).
 
 pub mod password;
 pub mod totp;
@@ -73,6 +75,7 @@ pub struct Keys {
     index_key: Zeroizing<[u8; 32]>,
     signing: SigningKey,
     audit_key: Zeroizing<[u8; 32]>,
+    tokens: XChaCha20Poly1305,
     key_id: u8,
 }
 
@@ -107,12 +110,14 @@ impl Keys {
         let index_key = derive(master, "pii-blind-index");
         let signing_seed = derive(master, "draft-signing-ed25519");
         let audit_key = derive(master, "audit-chain-hmac");
+        let token_key = derive(master, "web-token-aead");
         let key_id = Sha256::digest(aead_key.as_slice())[0];
         Keys {
             aead: XChaCha20Poly1305::new_from_slice(aead_key.as_slice()).expect("32-byte key"),
             index_key,
             signing: SigningKey::from_bytes(&signing_seed),
             audit_key,
+            tokens: XChaCha20Poly1305::new_from_slice(token_key.as_slice()).expect("32-byte key"),
             key_id,
         }
     }
@@ -220,6 +225,34 @@ impl Keys {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.audit_key.as_slice()).expect("any key length");
         mac.update(message);
         mac.verify_slice(&tag).is_ok()
+    }
+
+    /// Seals a token the server hands out and takes back, on any node holding this master key:
+    /// `24-byte nonce ‖ ciphertext+tag`. `purpose` (the associated data) keeps one kind of
+    /// token from being accepted as another. The nonce is random, so it also names the token.
+    pub fn seal_token(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+        let nonce: [u8; NONCE_LEN] = random_bytes();
+        let ct = self
+            .tokens
+            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: purpose.as_bytes() })
+            .expect("XChaCha20-Poly1305 encryption does not fail for in-memory data");
+        let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    /// Opens a [`Keys::seal_token`] token: `None` if it was not sealed for `purpose` under this
+    /// master key, or was altered.
+    pub fn open_token(&self, purpose: &str, token: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        if token.len() < NONCE_LEN + 16 {
+            return None;
+        }
+        let nonce: [u8; NONCE_LEN] = token[..NONCE_LEN].try_into().expect("length checked");
+        self.tokens
+            .decrypt(&XNonce::from(nonce), Payload { msg: &token[NONCE_LEN..], aad: purpose.as_bytes() })
+            .ok()
+            .map(Zeroizing::new)
     }
 
     /// Base64 Ed25519 signature.

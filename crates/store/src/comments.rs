@@ -33,6 +33,8 @@ pub(crate) struct SealedComment {
     pub(crate) articles: String,
     pub(crate) sender: Option<String>,
     pub(crate) note: Option<String>,
+    /// The web form's id: unique, so a form resubmitted to any node stores one comment.
+    pub(crate) form_id: Option<String>,
 }
 
 pub(crate) struct WriteJob {
@@ -43,6 +45,8 @@ pub(crate) struct WriteJob {
 enum WriteError {
     /// The receipt is taken (40 random bits: rare, but possible). The caller draws another.
     ReceiptTaken,
+    /// The web form was stored before (on this node or another): its comment's receipt.
+    FormTaken(Receipt, Timestamp),
     Database(String),
 }
 
@@ -153,6 +157,7 @@ impl Store {
             articles: serde_json::to_string(&c.articles).expect("numbers serialise"),
             sender: c.sender.clone(),
             note: c.note.clone(),
+            form_id: None,
         }
     }
 
@@ -162,10 +167,24 @@ impl Store {
         comment: &NewComment,
         submitted_at: Timestamp,
     ) -> Result<(Receipt, Timestamp), SubmitError> {
+        self.submit_comment_once(comment, None, submitted_at).await
+    }
+
+    /// [`Store::submit_comment`] for a web form with its id: if a comment from that form is
+    /// already stored (the form was sent twice, perhaps to two nodes), nothing new is stored and
+    /// the first comment's receipt and time are returned.
+    pub async fn submit_comment_once(
+        &self,
+        comment: &NewComment,
+        form_id: Option<&str>,
+        submitted_at: Timestamp,
+    ) -> Result<(Receipt, Timestamp), SubmitError> {
         loop {
             let receipt = Receipt::from_random(u64::from_le_bytes(yijian_crypto::random_bytes::<8>()));
             let (reply, answer) = oneshot::channel();
-            let job = WriteJob { comment: self.seal(comment, receipt, submitted_at), reply };
+            let mut sealed = self.seal(comment, receipt, submitted_at);
+            sealed.form_id = form_id.map(str::to_string);
+            let job = WriteJob { comment: sealed, reply };
             // Never wait for room: under a flood a queued comment would wait for seconds while
             // its citizen (or their browser) gives up. A prompt refusal they can retry is kinder,
             // and keeps the wait of those taken bounded by the queue's length.
@@ -175,6 +194,7 @@ impl Store {
             })?;
             match answer.await.map_err(|_| SubmitError::ShuttingDown)? {
                 Ok(()) => return Ok((receipt, submitted_at)),
+                Err(WriteError::FormTaken(first, at)) => return Ok((first, at)),
                 Err(WriteError::ReceiptTaken) => continue,
                 Err(WriteError::Database(e)) => return Err(SubmitError::Storage(e)),
             }
@@ -410,15 +430,15 @@ async fn writer_loop(
 }
 
 /// Chunk sizes for multi-row inserts. A few fixed shapes keep the prepared-statement cache
-/// warm; 64 rows × 16 columns stays far below SQLite's 32,766 bound parameters.
+/// warm; 64 rows × 17 columns stays far below SQLite's 32,766 bound parameters.
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
-const COLUMNS: usize = 16;
+const COLUMNS: usize = 17;
 
 /// See [`Backend::insert_parameter`] for why the parameters differ.
 fn insert_sql(backend: Backend, rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
-         id_number_enc, id_number_index, phone_enc, opinion, opinion_enc, articles, sender, note) VALUES ",
+         id_number_enc, id_number_index, phone_enc, opinion, opinion_enc, articles, sender, note, form_id) VALUES ",
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -430,12 +450,14 @@ fn insert_sql(backend: Backend, rows: usize) -> String {
         }
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (receipt) DO NOTHING");
+    // Either unique key may conflict: the receipt (drawn again) or the web form's id (sent
+    // twice): `commit_batch` tells which.
+    sql.push_str(" ON CONFLICT DO NOTHING");
     sql
 }
 
 /// Commits the batch as one transaction. A chunk that inserts fewer rows than it holds met a
-/// taken receipt: the whole transaction is abandoned, and the writer retries each comment on
+/// taken receipt or a web form already stored: the whole transaction is abandoned, and the writer retries each comment on
 /// its own, which tells exactly which one needs a new receipt. (Savepoints would localise the
 /// retry, but on SQLite every savepoint writes a sub-journal: a steep price for an event that
 /// 40 random bits make vanishingly rare.)
@@ -453,6 +475,20 @@ async fn commit_batch(
         let inserted = insert_chunk(&mut tx, backend, chunk).await?;
         if inserted < size as u64 {
             if jobs.len() == 1 {
+                if let Some(form_id) = &jobs[0].comment.form_id {
+                    let first = sqlx::query("SELECT receipt, submitted_at FROM comments WHERE form_id = $1")
+                        .bind(form_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(row) = first {
+                        let compact: String = row.try_get(0)?;
+                        let receipt = Receipt::parse(&compact)
+                            .ok_or_else(|| sqlx::Error::Protocol(format!("stored receipt {compact}")))?;
+                        let at = Timestamp::from_microsecond(row.try_get(1)?)
+                            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                        return Ok(vec![Err(WriteError::FormTaken(receipt, at))]);
+                    }
+                }
                 return Ok(vec![Err(WriteError::ReceiptTaken)]);
             }
             return Err(sqlx::Error::Protocol("a receipt in the batch was already taken".into()));
@@ -486,7 +522,8 @@ async fn insert_chunk(
             .bind(c.opinion_enc.clone())
             .bind(c.articles.clone())
             .bind(c.sender.clone())
-            .bind(c.note.clone());
+            .bind(c.note.clone())
+            .bind(c.form_id.clone());
     }
     Ok(query.execute(&mut **tx).await?.rows_affected())
 }

@@ -17,6 +17,7 @@ mod dialect;
 mod mail;
 mod masking;
 mod review;
+mod shared;
 mod staff;
 
 use std::path::{Path, PathBuf};
@@ -131,6 +132,8 @@ pub struct Store {
     key_source: KeySource,
     /// Where the audit log's head is anchored outside the database.
     anchors: Arc<anchor::Anchors>,
+    /// Used captchas held in memory (SQLite), see [`shared`].
+    shared: Arc<shared::SharedState>,
 }
 
 const KEY_CHECK: &str = "key_check";
@@ -214,7 +217,16 @@ impl Store {
         let anchors = Arc::new(anchor::Anchors::new(anchor_paths, keys.clone()));
         let (stop_writer, stop) = tokio::sync::watch::channel(false);
         let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), opts.max_queue.max(1), stop);
-        let store = Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source, anchors };
+        let store = Store {
+            pool,
+            backend,
+            keys,
+            writer,
+            stop_writer: Arc::new(stop_writer),
+            key_source,
+            anchors,
+            shared: Arc::default(),
+        };
         // Rows from before numbers in free text were masked get masked now, once.
         store.mask_stored_personal_data().await?;
         Ok(store)

@@ -927,26 +927,19 @@ pub struct Dashboard {
     pub by_moderation: Vec<(String, i64)>,
 }
 
-const REINDEX_REQUEST: &str = "search_reindex_requested";
+const REINDEX_SIGNAL: &str = "search_reindex";
 
 impl Store {
-    /// Asks the running server's indexer to rebuild the search index (the command line does
-    /// this when the server holds the index).
+    /// Asks every running server's indexer to rebuild its search index (each node has its
+    /// own): the request is a generation number, which each indexer compares with the one it
+    /// last acted on.
     pub async fn request_search_reindex(&self) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(REINDEX_REQUEST)
-        .bind(b"1".to_vec())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.raise_signal(REINDEX_SIGNAL).await
     }
 
-    /// Whether a rebuild was asked for; the request is taken (cleared) by asking.
-    pub async fn take_search_reindex_request(&self) -> Result<bool, StoreError> {
-        let n = sqlx::query("DELETE FROM settings WHERE key = $1").bind(REINDEX_REQUEST).execute(&self.pool).await?;
-        Ok(n.rows_affected() > 0)
+    /// How many rebuilds of the search index have been asked for, ever.
+    pub async fn search_reindex_generation(&self) -> Result<i64, StoreError> {
+        self.signal_generation(REINDEX_SIGNAL).await
     }
 }
 

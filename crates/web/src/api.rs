@@ -136,7 +136,7 @@ pub(crate) async fn submit_comment(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, WebError> {
-    if let Err(wait) = state.check_rate(peer, &headers) {
+    if let Err(wait) = state.check_rate(peer, &headers).await {
         let secs = crate::limits::retry_after_secs(wait);
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -199,7 +199,7 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
         return Err(malformed(texts(lang).api_not_an_object.into()));
     };
 
-    let sub = Submission { fields: &fields, channel: Channel::Api, consent: None };
+    let sub = Submission { fields: &fields, channel: Channel::Api, consent: None, form_id: None };
     let receipt = match state.app.submit_comment(&c, sub, now).await {
         Ok(accepted) => accepted,
         Err(Refused::Invalid(errors)) => return Ok(field_errors(&errors, lang)),
@@ -225,7 +225,7 @@ pub(crate) async fn get_receipt(
     Language(lang): Language,
     headers: HeaderMap,
 ) -> Result<Json<Value>, WebError> {
-    if let Err(wait) = state.check_lookup_rate(peer, &headers) {
+    if let Err(wait) = state.check_lookup_rate(peer, &headers).await {
         let secs = crate::limits::retry_after_secs(wait);
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -278,7 +278,7 @@ pub(crate) async fn new_captcha(
         _ => return Err(WebError::bad(lang, texts(lang).captcha_kind_unknown.into())),
     };
     let client = state.client_ip(peer, &headers);
-    if let Err(wait) = state.check_captcha_rate(client) {
+    if let Err(wait) = state.check_captcha_rate(client).await {
         let secs = crate::limits::retry_after_secs(wait);
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -300,7 +300,7 @@ pub(crate) async fn new_captcha(
     };
     let tz = jiff::tz::TimeZone::get(yijian_domain::consultation::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
     if audio {
-        let challenge = state.captchas.issue_audio(client, lang, Timestamp::now()).map_err(|e| match e {
+        let challenge = state.captchas.issue_audio(lang, Timestamp::now()).map_err(|e| match e {
             Unavailable::Full { retry_after } => full(retry_after),
             Unavailable::Failed => WebError::public_internal(lang),
         })?;
@@ -311,7 +311,7 @@ pub(crate) async fn new_captcha(
         })));
     }
     let captchas = state.captchas.clone();
-    let challenge = tokio::task::spawn_blocking(move || captchas.issue(client, Timestamp::now()))
+    let challenge = tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now()))
         .await
         .unwrap_or(Err(Unavailable::Failed))
         .map_err(|e| match e {

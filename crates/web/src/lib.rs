@@ -127,9 +127,10 @@ impl AppState {
     }
 
     pub fn with_app(app: App, options: WebOptions) -> Self {
-        let limiter = options.rate_limit.map(|l| Arc::new(limits::Limiter::new(l)));
-        let lookup_limiter = options.lookup_limit.map(|l| Arc::new(limits::Limiter::new(l)));
-        let captcha_limiter = options.captcha_rate_limit.map(|l| Arc::new(limits::Limiter::new(l)));
+        let limiter = options.rate_limit.map(|l| Arc::new(limits::Limiter::for_app(&app, "submit", l)));
+        let lookup_limiter = options.lookup_limit.map(|l| Arc::new(limits::Limiter::for_app(&app, "lookup", l)));
+        let captcha_limiter =
+            options.captcha_rate_limit.map(|l| Arc::new(limits::Limiter::for_app(&app, "captcha", l)));
         AppState {
             captchas: app.captchas().clone(),
             app,
@@ -145,9 +146,9 @@ impl AppState {
         }
     }
 
-    /// Issues captchas from this store (tests give it small bounds).
-    pub fn with_captchas(mut self, captchas: captcha::Captchas) -> Self {
-        self.app = self.app.with_captchas(captchas);
+    /// Remembers used captchas within these bounds (tests give it small ones).
+    pub fn with_captcha_bounds(mut self, bounds: captcha::Bounds) -> Self {
+        self.app = self.app.with_captcha_bounds(bounds);
         self.captchas = self.app.captchas().clone();
         self
     }
@@ -231,32 +232,36 @@ impl AppState {
     }
 
     /// `Err(wait)` when this client has submitted too often.
-    pub fn check_rate(&self, peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> Result<(), Duration> {
+    pub async fn check_rate(
+        &self,
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<(), Duration> {
         match &self.limiter {
             None => Ok(()),
-            Some(l) => l.check(self.client_ip(peer, headers)),
+            Some(l) => l.check(self.client_ip(peer, headers)).await,
         }
     }
 
     /// `Err(wait)` when this client has asked for too many captchas.
-    pub fn check_captcha_rate(&self, client: std::net::IpAddr) -> Result<(), Duration> {
+    pub async fn check_captcha_rate(&self, client: std::net::IpAddr) -> Result<(), Duration> {
         match &self.captcha_limiter {
             None => Ok(()),
-            Some(l) => l.check(client),
+            Some(l) => l.check(client).await,
         }
     }
 
     /// `Err(wait)` when this client has looked receipts up too often. An IPv6 /64 is one
     /// client: a single host is commonly given a whole /64, so counting its addresses apart
     /// would let it guess tracking numbers 2^64 times faster.
-    pub fn check_lookup_rate(
+    pub async fn check_lookup_rate(
         &self,
         peer: std::net::SocketAddr,
         headers: &axum::http::HeaderMap,
     ) -> Result<(), Duration> {
         match &self.lookup_limiter {
             None => Ok(()),
-            Some(l) => l.check(per_64(limits::client_ip(peer, headers, &self.options.trusted_proxies))),
+            Some(l) => l.check(per_64(limits::client_ip(peer, headers, &self.options.trusted_proxies))).await,
         }
     }
 }

@@ -1,5 +1,9 @@
-//! Per-client limits (on submissions, on captchas), finding the client's address, and the
-//! server's connection limits and timeouts.
+//! Per-client limits (on submissions, on captchas, on receipt look-ups), finding the client's
+//! address, and the server's connection limits and timeouts.
+//!
+//! A limit is per client overall, whichever node it reaches: where several nodes share a
+//! PostgreSQL database, the count is kept there (one statement a check, see
+//! `Store::rate_check`); a SQLite installation is one node and counts in its own memory.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -17,28 +21,52 @@ pub struct RateLimit {
 }
 
 /// Counts requests per client, as [`client_key`] names clients.
-pub struct Limiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
+pub enum Limiter {
+    /// In this process's memory: one node.
+    Memory { limiter: DefaultKeyedRateLimiter<IpAddr>, clock: DefaultClock },
+    /// In the database every node shares, under a name for the kind of request.
+    Shared { app: yijian_app::App, kind: &'static str, limit: RateLimit },
 }
 
 impl Limiter {
     pub fn new(limit: RateLimit) -> Limiter {
         let per_minute = NonZeroU32::new(limit.per_minute.max(1)).expect("at least 1");
         let burst = NonZeroU32::new(limit.burst.max(1)).expect("at least 1");
-        Limiter {
+        Limiter::Memory {
             limiter: RateLimiter::dashmap(Quota::per_minute(per_minute).allow_burst(burst)),
             clock: DefaultClock::default(),
         }
     }
 
+    /// A limit on `kind` counted where every node of `app`'s installation sees it: in the
+    /// database when it may be shared (PostgreSQL), else in memory.
+    pub fn for_app(app: &yijian_app::App, kind: &'static str, limit: RateLimit) -> Limiter {
+        if app.database_is_shared() { Limiter::Shared { app: app.clone(), kind, limit } } else { Limiter::new(limit) }
+    }
+
     /// `Err(wait)` when the client at `ip` must wait before asking again.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        if self.limiter.len() > 100_000 {
-            self.limiter.retain_recent();
-        }
+    pub async fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         let key = client_key(ip);
-        self.limiter.check_key(&key).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        match self {
+            Limiter::Memory { limiter, clock } => {
+                if limiter.len() > 100_000 {
+                    limiter.retain_recent();
+                }
+                limiter.check_key(&key).map_err(|not_until| not_until.wait_time_from(clock.now()))
+            }
+            Limiter::Shared { app, kind, limit } => {
+                let interval = Duration::from_secs(60) / limit.per_minute.max(1);
+                match app.rate_check(&format!("{kind}:{key}"), jiff::Timestamp::now(), interval, limit.burst).await {
+                    Ok(verdict) => verdict,
+                    // A limit is a protection, not a gate: a database that cannot count lets
+                    // the request through (and what it asks of the database will fail anyway).
+                    Err(e) => {
+                        tracing::warn!(error = %e, kind, "could not count a request against its limit");
+                        Ok(())
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -82,6 +110,10 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 mod tests {
     use super::*;
 
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let mut h = HeaderMap::new();
@@ -99,12 +131,12 @@ mod tests {
     fn a_burst_then_a_wait() {
         let l = Limiter::new(RateLimit { per_minute: 6, burst: 2 });
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(l.check(ip).is_ok());
-        assert!(l.check(ip).is_ok());
-        let wait = l.check(ip).unwrap_err();
+        assert!(block_on(l.check(ip)).is_ok());
+        assert!(block_on(l.check(ip)).is_ok());
+        let wait = block_on(l.check(ip)).unwrap_err();
         assert!(wait <= Duration::from_secs(10) && wait > Duration::ZERO, "{wait:?}");
         assert_eq!(retry_after_secs(wait), wait.as_secs() + 1);
-        assert!(l.check("192.0.2.2".parse().unwrap()).is_ok(), "another address is not held back");
+        assert!(block_on(l.check("192.0.2.2".parse().unwrap())).is_ok(), "another address is not held back");
     }
 
     #[test]
@@ -116,8 +148,8 @@ mod tests {
         assert_eq!(client_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
         assert_eq!(client_key(ip("192.0.2.7")), ip("192.0.2.7"));
         let l = Limiter::new(RateLimit { per_minute: 1, burst: 1 });
-        assert!(l.check(ip("2001:db8:1:2::1")).is_ok());
-        assert!(l.check(ip("2001:db8:1:2::2")).is_err(), "a neighbour in the /64 shares the limit");
-        assert!(l.check(ip("2001:db8:1:3::1")).is_ok());
+        assert!(block_on(l.check(ip("2001:db8:1:2::1"))).is_ok());
+        assert!(block_on(l.check(ip("2001:db8:1:2::2"))).is_err(), "a neighbour in the /64 shares the limit");
+        assert!(block_on(l.check(ip("2001:db8:1:3::1"))).is_ok());
     }
 }

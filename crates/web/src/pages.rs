@@ -39,6 +39,9 @@ pub struct Done {
     submitted: Vec<(String, String)>,
 }
 
+/// This node's memory of forms in flight and done, so a double tap waits for the first
+/// sending's outcome instead of racing it. What makes a form store one comment across nodes is
+/// its id stored with the comment (unique), which any node finds (`Submission::form_id`).
 pub type FormMemory = std::collections::HashMap<String, (Instant, Arc<tokio::sync::OnceCell<Done>>)>;
 
 // ------------------------------------------------------------------------------------------
@@ -542,10 +545,10 @@ async fn draw_captcha(state: &AppState, client: std::net::IpAddr, kind: CaptchaK
         refused: Some((status, secs)),
         ..CaptchaView::default()
     };
-    if let Err(wait) = state.check_captcha_rate(client) {
+    if let Err(wait) = state.check_captcha_rate(client).await {
         return refused(t.captcha_rate_limited, StatusCode::TOO_MANY_REQUESTS, crate::limits::retry_after_secs(wait));
     }
-    let audio = |state: &AppState| match state.captchas.issue_audio(client, lang, Timestamp::now()) {
+    let audio = |state: &AppState| match state.captchas.issue_audio(lang, Timestamp::now()) {
         Ok(ch) => {
             CaptchaView { audio: Some(format!("/captcha/{}/audio.wav", ch.id)), id: ch.id, ..CaptchaView::default() }
         }
@@ -558,9 +561,8 @@ async fn draw_captcha(state: &AppState, client: std::net::IpAddr, kind: CaptchaK
         return audio(state);
     }
     let captchas = state.captchas.clone();
-    let drawn = tokio::task::spawn_blocking(move || captchas.issue(client, Timestamp::now()))
-        .await
-        .unwrap_or(Err(Unavailable::Failed));
+    let drawn =
+        tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now())).await.unwrap_or(Err(Unavailable::Failed));
     match drawn {
         Ok(ch) => CaptchaView { id: ch.id, image: ch.image_data_url, ..CaptchaView::default() },
         Err(Unavailable::Full { retry_after }) => {
@@ -858,12 +860,7 @@ pub async fn captcha_audio(
     PageLanguage { lang, .. }: PageLanguage,
 ) -> Response {
     let t = texts(lang);
-    let captchas = state.captchas.clone();
-    let wav = if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        tokio::task::spawn_blocking(move || captchas.audio(&id, Timestamp::now())).await.ok().flatten()
-    } else {
-        None
-    };
+    let wav = state.captchas.audio(&id, Timestamp::now()).await;
     let Some(wav) = wav else {
         return message(StatusCode::NOT_FOUND, lang, t.not_found, t.captcha_audio_gone);
     };
@@ -953,7 +950,7 @@ pub async fn submit(
         // Only this step draws a captcha, so the captcha limit is what bounds it.
         return back_to(vec![], entered, StatusCode::OK, true).await;
     }
-    if let Err(wait) = state.check_rate(peer, &headers) {
+    if let Err(wait) = state.check_rate(peer, &headers).await {
         // Too many: the form comes back with everything typed, and says how long to wait.
         let secs = crate::limits::retry_after_secs(wait);
         let mut res = back(
@@ -973,11 +970,16 @@ pub async fn submit(
     let cell = {
         let mut memory = state.forms.lock().expect("form memory poisoned");
         memory.retain(|_, (at, _)| at.elapsed() < FORM_MEMORY);
-        memory.entry(form_id).or_insert_with(|| (Instant::now(), Arc::default())).1.clone()
+        memory.entry(form_id.clone()).or_insert_with(|| (Instant::now(), Arc::default())).1.clone()
     };
     let outcome: Result<&Done, Vec<FieldError>> = cell
         .get_or_try_init(|| async {
-            let sub = Submission { fields: &fields, channel: Channel::Web, consent: Some(entered.consent) };
+            let sub = Submission {
+                fields: &fields,
+                channel: Channel::Web,
+                consent: Some(entered.consent),
+                form_id: Some(&form_id),
+            };
             match state.app.submit_comment(&c, sub, Timestamp::now()).await {
                 Ok(accepted) => {
                     let valid = &accepted.submission;
@@ -1091,7 +1093,7 @@ pub async fn lookup(
     let t = texts(lang);
     let query = q.receipt.clone().unwrap_or_default();
     if !query.trim().is_empty()
-        && let Err(wait) = state.check_lookup_rate(peer, &headers)
+        && let Err(wait) = state.check_lookup_rate(peer, &headers).await
     {
         let secs = crate::limits::retry_after_secs(wait);
         let mut res = message(

@@ -109,6 +109,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct SearchIndex {
     inner: Arc<Inner>,
+    dir: Arc<Path>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -138,7 +139,7 @@ impl SearchIndex {
         // A usable index is opened without the writer lock, which the server may well be holding.
         if exists()? {
             match open_existing(directory.clone(), &schema, fields) {
-                Ok(inner) => return Ok(SearchIndex { inner: Arc::new(inner) }),
+                Ok(inner) => return Ok(SearchIndex { inner: Arc::new(inner), dir: dir.into() }),
                 Err(Unusable::Fatal(e)) => return Err(e),
                 Err(Unusable::Damaged) => {}
             }
@@ -151,14 +152,20 @@ impl SearchIndex {
         // Another process may have created or rebuilt the index before the lock was ours.
         if exists()? {
             match open_existing(directory.clone(), &schema, fields) {
-                Ok(inner) => return Ok(SearchIndex { inner: Arc::new(inner) }),
+                Ok(inner) => return Ok(SearchIndex { inner: Arc::new(inner), dir: dir.into() }),
                 Err(Unusable::Fatal(e)) => return Err(e),
                 Err(Unusable::Damaged) => wipe(dir)?,
             }
         }
         let index = Index::create(directory, schema, Default::default()).map_err(SearchError::index)?;
         let inner = finish_open(index, fields, 0).map_err(SearchError::index)?;
-        Ok(SearchIndex { inner: Arc::new(inner) })
+        Ok(SearchIndex { inner: Arc::new(inner), dir: dir.into() })
+    }
+
+    /// The index's own directory, where an indexer may keep what belongs with this copy of the
+    /// index (which rebuild request it last acted on).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The highest comment id committed to the index (the payload of the last commit), 0 if none: the indexer resumes
