@@ -192,7 +192,11 @@ fn open_messages(path: &Path, max_message_bytes: usize) -> std::io::Result<Box<d
 /// Polls the mailbox until the process ends, when there is one and the interval is not zero.
 /// A failed pass is logged and the next one tried at the next interval: a mail server's bad
 /// hour must not stop the web.
-pub fn spawn_poll(store: Store, settings: &MailSettings) -> Result<Option<tokio::task::JoinHandle<()>>, MailError> {
+pub fn spawn_poll(
+    store: Store,
+    settings: &MailSettings,
+    passes: Arc<crate::operations::MailPasses>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, MailError> {
     let Some(account) = settings.imap.clone() else { return Ok(None) };
     if settings.poll_every.is_zero() {
         tracing::info!("mail.poll_seconds = 0: the mailbox is not polled (use `yijian mail fetch`)");
@@ -206,7 +210,9 @@ pub fn spawn_poll(store: Store, settings: &MailSettings) -> Result<Option<tokio:
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            match fetch::fetch_once(&store, &account, &limits, replier.as_deref(), Timestamp::now).await {
+            let pass = fetch::fetch_once(&store, &account, &limits, replier.as_deref(), Timestamp::now).await;
+            passes.record(pass.is_ok());
+            match pass {
                 Ok(t) if tally_total(&t) > 0 => tracing::info!(
                     imported = t.imported,
                     duplicates = t.duplicates,
@@ -247,7 +253,7 @@ impl crate::App {
 
     /// Starts polling the mailbox (see [`spawn_poll`]).
     pub fn spawn_mail_poll(&self, settings: &MailSettings) -> Result<Option<tokio::task::JoinHandle<()>>, MailError> {
-        spawn_poll(self.store.clone(), settings)
+        spawn_poll(self.store.clone(), settings, self.mail_passes.clone())
     }
 }
 

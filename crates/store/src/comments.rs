@@ -293,9 +293,10 @@ pub(crate) fn spawn_writer(
     backend: Backend,
     max_batch: usize,
     stop: tokio::sync::watch::Receiver<bool>,
+    counts: std::sync::Arc<crate::operations::WriterCounts>,
 ) -> mpsc::Sender<WriteJob> {
     let (tx, rx) = mpsc::channel::<WriteJob>(max_batch * 4);
-    tokio::spawn(writer_loop(pool, backend, rx, max_batch, stop));
+    tokio::spawn(writer_loop(pool, backend, rx, max_batch, stop, counts));
     tx
 }
 
@@ -308,6 +309,7 @@ async fn writer_loop(
     mut rx: mpsc::Receiver<WriteJob>,
     max_batch: usize,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    counts: std::sync::Arc<crate::operations::WriterCounts>,
 ) {
     let mut batch: Vec<WriteJob> = Vec::with_capacity(max_batch);
     let mut conn: Option<PoolConnection<Any>> = None;
@@ -342,6 +344,7 @@ async fn writer_loop(
         let started = std::time::Instant::now();
         let committed = commit_batch(c, backend, &batch).await;
         tracing::trace!(size = batch.len(), elapsed = ?started.elapsed(), "group commit");
+        counts.batch(batch.len());
         match committed {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {

@@ -16,6 +16,7 @@ mod consultations;
 mod dialect;
 mod mail;
 mod masking;
+mod operations;
 mod review;
 mod staff;
 
@@ -35,6 +36,7 @@ pub use mail::{
     AttachmentInfo, MailOutcome, MailStored, MailSummary, MailTarget, NewAttachment, NewMail, StoredCursor, Timing,
 };
 pub use masking::MaskingDone;
+pub use operations::{BATCH_SIZE_BOUNDS, WriterStats, check_sqlite_file};
 pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
 pub use staff::{ApiToken, LoginAccount, SessionUser, StaffError, StaffUser};
 
@@ -85,6 +87,8 @@ pub enum StoreError {
     ClosedConsultation(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("not supported on this backend: {0}")]
+    Unsupported(&'static str),
 }
 
 /// Where the data lives.
@@ -127,6 +131,8 @@ pub struct Store {
     key_source: KeySource,
     /// Where the audit log's head is anchored outside the database.
     anchors: Arc<anchor::Anchors>,
+    /// What the comment writer has done, read by the metrics at scrape time.
+    writer_counts: Arc<operations::WriterCounts>,
 }
 
 const KEY_CHECK: &str = "key_check";
@@ -194,10 +200,7 @@ impl Store {
                     .await?
             }
         };
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
-        }
+        operations::migrator(backend).run(&pool).await?;
         let (keys, key_source) = load_keys(&pool, opts).await?;
         let keys = Arc::new(keys);
         audit::ensure_keyed_start(&pool, backend, &keys).await?;
@@ -205,8 +208,18 @@ impl Store {
         anchor_paths.extend(opts.audit_anchor.clone());
         let anchors = Arc::new(anchor::Anchors::new(anchor_paths, keys.clone()));
         let (stop_writer, stop) = tokio::sync::watch::channel(false);
-        let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), stop);
-        let store = Store { pool, backend, keys, writer, stop_writer: Arc::new(stop_writer), key_source, anchors };
+        let writer_counts = Arc::new(operations::WriterCounts::default());
+        let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), stop, writer_counts.clone());
+        let store = Store {
+            pool,
+            backend,
+            keys,
+            writer,
+            stop_writer: Arc::new(stop_writer),
+            key_source,
+            anchors,
+            writer_counts,
+        };
         // Rows from before numbers in free text were masked get masked now, once.
         store.mask_stored_personal_data().await?;
         Ok(store)

@@ -17,6 +17,7 @@ mod forms;
 pub mod limits;
 pub mod mail;
 mod manage;
+pub mod metrics;
 pub mod openapi;
 mod pages;
 pub mod report;
@@ -38,6 +39,7 @@ use yijian_app::App;
 pub use yijian_app::{LiveConsultation, MailSettings, captcha};
 
 pub use error::{ErrorCode, WebError};
+pub use metrics::Metrics;
 pub use server::{ConnectionLimits, raise_open_files_limit};
 
 /// Settings of the web layer.
@@ -85,6 +87,9 @@ pub struct AppState {
     /// Receipt look-ups: guessing tracking numbers is held to a trickle.
     lookup_limiter: Option<Arc<limits::Limiter>>,
     captcha_limiter: Option<Arc<limits::Limiter>>,
+    /// Requests counted and timed, and what `/metrics` reads; `overload_refused` counts a 503
+    /// given under overload.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
@@ -115,6 +120,7 @@ impl AppState {
             exports: Arc::default(),
             lookup_limiter,
             captcha_limiter,
+            metrics: Arc::default(),
         }
     }
 
@@ -201,6 +207,9 @@ pub fn router(state: AppState) -> Router {
         .route("/privacy", get(pages::privacy))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::metrics_with_token))
         .merge(api_router(false))
         .merge(staff_routes(state.clone()))
         .fallback(fallback)
@@ -208,6 +217,18 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), csrf::cookie_names))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+/// What the `metrics_listen` address serves: the metrics without a token, and the health
+/// checks, for a scraper or a probe on a private network.
+pub fn metrics_router(state: AppState) -> Router {
+    use axum::routing::get;
+    Router::new()
+        .route("/metrics", get(metrics::metrics_open))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
         .with_state(state)
 }
 
@@ -374,6 +395,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = state.options.connections;
     server::serve(listener, router(state), limits, shutdown).await
+}
+
+/// Serves [`metrics_router`] on `listener` until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = state.options.connections;
+    server::serve(listener, metrics_router(state), limits, shutdown).await
 }
 
 #[cfg(test)]
