@@ -20,6 +20,7 @@ mod files;
 mod integrity;
 mod mail;
 mod numbers_in_text;
+mod operations;
 mod pages;
 mod privacy;
 mod receipts;
