@@ -68,7 +68,7 @@ print(json.dumps(out))
     serde_json::from_slice::<Value>(&out.stdout).unwrap().as_object().unwrap().clone()
 }
 
-fn sample<'a>(families: &'a serde_json::Map<String, Value>, family: &str, name: &str, labels: &Value) -> Option<f64> {
+fn sample(families: &serde_json::Map<String, Value>, family: &str, name: &str, labels: &Value) -> Option<f64> {
     families.get(family)?["samples"].as_array()?.iter().find_map(|s| {
         let matches = s[0] == name && labels.as_object()?.iter().all(|(k, v)| &s[1][k] == v);
         matches.then(|| s[2].as_f64()).flatten()

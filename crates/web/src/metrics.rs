@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
@@ -199,11 +199,19 @@ impl Collector for Collected {
 /// status counted is the one sent.
 pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().clone();
+    // Any token is a method to HTTP: only the known ones become labels, so a stranger cannot
+    // make series without end.
+    let method = match *req.method() {
+        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::DELETE | Method::PATCH | Method::OPTIONS => {
+            req.method().as_str()
+        }
+        _ => "OTHER",
+    }
+    .to_string();
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     let res = next.run(req).await;
     state.metrics.observe(
-        method.as_str(),
+        &method,
         route.as_deref().unwrap_or(UNMATCHED),
         res.status(),
         started.elapsed().as_secs_f64(),
