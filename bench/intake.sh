@@ -3,14 +3,16 @@
 # group-committed) writes, p50/p99 latency, and the same machine's ceiling: a bare axum handler
 # parsing the same body. The load generator (wrk) is a separate process on the same cores.
 #   bench/intake.sh [seconds] [connections] [sqlite|postgres-URL]
-# Not part of CI.
+# Not part of CI. NO_BUILD=1 uses the binaries already built; PROFILE=1 also samples the server
+# with perf during the measured run and prints where its CPU time went (flat, by function).
+# On PostgreSQL give a database of its own (the run leaves its comments and key check there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN="${1:-15}"
 CONNS="${2:-64}"
 DB="${3:-sqlite}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked -q --bin yijian --example ceiling -p yijian -p yijian-web
+[ -n "${NO_BUILD:-}" ] || cargo build --release --locked -q --bin yijian --example ceiling -p yijian -p yijian-web
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 DATA=$(mktemp -d)
 cleanup() { kill "${YJ:-}" "${CEIL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"; }
@@ -28,7 +30,19 @@ URL=/api/v1/consultations/ln-hrss-ai-2025/comments
 wrk -t2 -c"$CONNS" -d2s -s bench/intake.lua "http://127.0.0.1:18080$URL" >/dev/null
 wrk -t2 -c"$CONNS" -d2s -s bench/intake.lua "http://127.0.0.1:18081$URL" >/dev/null
 echo "== yijian intake ($DB, durable group commit), ${SECONDS_RUN}s, $CONNS connections"
+if [ -n "${PROFILE:-}" ]; then
+  command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null; }
+  perf record -q -e cpu-clock -F 999 -p "$YJ" -o "$DATA/perf.data" -- sleep "$SECONDS_RUN" 2>/dev/null &
+  PERF=$!
+fi
 wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s bench/intake.lua "http://127.0.0.1:18080$URL" | grep RESULT | tee "$DATA/yj.txt"
+if [ -n "${PROFILE:-}" ]; then
+  wait "$PERF" || true
+  echo "== where yijian's CPU went (top 40 functions, % of samples)"
+  perf report -q -i "$DATA/perf.data" --no-children --sort symbol --percent-limit 0.7 2>/dev/null | head -40
+  echo "== by thread"
+  perf report -q -i "$DATA/perf.data" --no-children --sort comm 2>/dev/null | head -10
+fi
 echo "== ceiling: bare axum parsing the same body"
 wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s bench/intake.lua "http://127.0.0.1:18081$URL" | grep RESULT | tee "$DATA/ceil.txt"
 yj=$(sed -E 's/.*rate=([0-9]+).*/\1/' "$DATA/yj.txt")

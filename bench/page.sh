@@ -1,34 +1,70 @@
 #!/usr/bin/env bash
-# Consultation page benchmark (issue 3): GETs of /c/{id} with the full reference draft. Each
-# response carries a fresh CSRF cookie, form id and captcha image (a PNG drawn per request);
-# the draft's HTML is rendered once per text version. Prints pages/s and p50/p99, and the
-# same for the page with the text captcha (no image drawn), which isolates the PNG's cost.
+# Public pages benchmark (issue 12): the consultation page (the reference draft, 30 KB, served
+# from the response cache, gzipped once) against the same run's ceiling, a bare axum handler
+# serving the same bytes pre-gzipped (crates/web/examples/ceiling.rs, given the page fetched
+# from yijian first). Both with Accept-Encoding: gzip; the load generator (wrk) is a separate
+# process. Prints req/s, p50 and p99 of both and the ratio (target: yijian >= 0.5 x ceiling,
+# p99 < 20 ms); then GET /, text.txt, and the form-token endpoint (a captcha drawn per request).
 #   bench/page.sh [seconds] [connections]
+#   PROFILE=debug bench/page.sh 3 16    # a check of the script against a debug build
+#   NO_BUILD=1 ...                      # use the binaries already built
 # Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN="${1:-10}"
-CONNS="${2:-32}"
+CONNS="${2:-64}"
+PROFILE="${PROFILE:-release}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --locked -q --bin yijian
-TARGET="${CARGO_TARGET_DIR:-target}/release"
+if [ -z "${NO_BUILD:-}" ]; then
+  if [ "$PROFILE" = release ]; then
+    cargo build --release --locked -q --bin yijian --example ceiling -p yijian -p yijian-web
+  else
+    cargo build --locked -q --bin yijian --example ceiling -p yijian -p yijian-web
+  fi
+fi
+[ "$PROFILE" = release ] && DIR=release || DIR=debug
+TARGET="${CARGO_TARGET_DIR:-target}/$DIR"
 DATA=$(mktemp -d)
-cleanup() { kill "${YJ:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"; }
+cleanup() { kill "${YJ:-}" "${CEIL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT
-RUST_LOG=warn "$TARGET/yijian" serve --listen 127.0.0.1:18082 --data "$DATA" >"$DATA/out.log" 2>"$DATA/err.log" &
+# No rate limits: one client (wrk) asks for every form token.
+RUST_LOG=warn "$TARGET/yijian" serve --listen 127.0.0.1:18082 --data "$DATA" --insecure-no-rate-limit \
+  >"$DATA/out.log" 2>"$DATA/err.log" &
 YJ=$!
-for _ in $(seq 1 100); do grep -q listening "$DATA/out.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q listening "$DATA/out.log" 2>/dev/null && break; sleep 0.1; done
+grep -q listening "$DATA/out.log" || { echo "yijian did not start:"; cat "$DATA/err.log"; exit 1; }
+BASE=http://127.0.0.1:18082
+ID=ln-hrss-ai-2025
+curl -sf -H 'Accept-Encoding: identity' "$BASE/c/$ID" -o "$DATA/page.html"
+"$TARGET/examples/ceiling" 127.0.0.1:18083 "$DATA/page.html" >"$DATA/ceiling.log" &
+CEIL=$!
+for _ in $(seq 1 100); do grep -q listening "$DATA/ceiling.log" 2>/dev/null && break; sleep 0.1; done
 cat > "$DATA/report.lua" <<'LUA'
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT pages=%d non2xx=%d rate=%.0f p50_ms=%.2f p99_ms=%.2f\n", summary.requests,
-    summary.errors.status, summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+  io.write(string.format("RESULT requests=%d non2xx=%d errors=%d rate=%.0f p50_ms=%.2f p99_ms=%.2f\n", summary.requests,
+    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 LUA
-URL=http://127.0.0.1:18082/c/ln-hrss-ai-2025
-wrk -t2 -c"$CONNS" -d2s "$URL" >/dev/null
-echo "== consultation page with image captcha, ${SECONDS_RUN}s, $CONNS connections"
-wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s "$DATA/report.lua" "$URL" | grep RESULT
-echo "== consultation page with the text captcha"
-wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s "$DATA/report.lua" "$URL?captcha=text" | grep RESULT
-bytes=$(curl -s "$URL" | wc -c)
-echo "SUMMARY page_bytes_with_captcha=$bytes"
+GZ=(-H 'Accept-Encoding: gzip')
+run() { # name url
+  echo "== $1, ${SECONDS_RUN}s, $CONNS connections"
+  wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency "${GZ[@]}" -s "$DATA/report.lua" "$2" | grep RESULT | tee "$DATA/last.txt"
+}
+field() { sed -E "s/.*$1=([0-9.]+).*/\\1/" "$2"; }
+# Warm-up (not measured): connections opened, cache entries made.
+wrk -t2 -c"$CONNS" -d2s "${GZ[@]}" "$BASE/c/$ID" >/dev/null
+wrk -t2 -c"$CONNS" -d2s "${GZ[@]}" "http://127.0.0.1:18083/c/$ID" >/dev/null
+run "yijian GET /c/$ID (gzip)" "$BASE/c/$ID"; cp "$DATA/last.txt" "$DATA/yj.txt"
+run "ceiling: bare axum, the same bytes pre-gzipped" "http://127.0.0.1:18083/c/$ID"; cp "$DATA/last.txt" "$DATA/ceil.txt"
+run "yijian GET / (gzip)" "$BASE/"
+run "yijian GET /c/$ID/text.txt (gzip)" "$BASE/c/$ID/text.txt"
+run "yijian GET /c/$ID/form-token (a captcha drawn each)" "$BASE/c/$ID/form-token"
+yj=$(field rate "$DATA/yj.txt"); ceil=$(field rate "$DATA/ceil.txt")
+yj99=$(field p99_ms "$DATA/yj.txt"); ceil99=$(field p99_ms "$DATA/ceil.txt")
+identity=$(wc -c <"$DATA/page.html")
+gzipped=$(curl -s -H 'Accept-Encoding: gzip' "$BASE/c/$ID" | wc -c)
+brotli=$(curl -s -H 'Accept-Encoding: br' "$BASE/c/$ID" | wc -c)
+ratio=$(awk -v a="$yj" -v b="$ceil" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+verdict=$(awk -v r="$ratio" -v p="$yj99" 'BEGIN { print ((r >= 0.5 && p < 20) ? "met" : "not met") }')
+echo "SUMMARY profile=$PROFILE page_rate=$yj ceiling_rate=$ceil ratio=$ratio page_p99_ms=$yj99 ceiling_p99_ms=$ceil99 target=$verdict page_bytes=$identity gzip_bytes=$gzipped br_bytes=$brotli"

@@ -32,6 +32,8 @@ pub struct Config {
     pub log: String,
     /// Most comments committed together in one transaction.
     pub group_commit_max: usize,
+    /// Most comments waiting to be stored; beyond it a submission is answered 503 at once.
+    pub intake_queue: usize,
     /// Submissions (web form and API) one client address may make per minute …
     pub rate_limit_per_minute: u32,
     /// … and at once.
@@ -198,6 +200,7 @@ impl Default for Config {
             insecure_no_captcha: false,
             log: "info".into(),
             group_commit_max: 1024,
+            intake_queue: 4096,
             rate_limit_per_minute: 30,
             rate_limit_burst: 10,
             receipt_lookups_per_minute: 30,
@@ -281,6 +284,9 @@ impl Config {
     fn checked(self) -> Result<Config> {
         if self.group_commit_max == 0 || self.group_commit_max > 100_000 {
             bail!("configuration: group_commit_max must be between 1 and 100000");
+        }
+        if self.intake_queue == 0 || self.intake_queue > 1_000_000 {
+            bail!("configuration: intake_queue must be between 1 and 1000000");
         }
         if self.receipt_lookups_per_minute == 0 || self.receipt_lookup_burst == 0 {
             bail!(
@@ -416,6 +422,7 @@ impl Config {
             database_url: self.database.clone(),
             master_key: std::env::var(yijian_crypto::MASTER_KEY_ENV).ok(),
             max_batch: self.group_commit_max,
+            max_queue: self.intake_queue,
             audit_anchor: self.audit_anchor.clone(),
         }
     }
@@ -544,6 +551,7 @@ mod tests {
             ("YIJIAN_MAIL__POLL", "5", "poll"),
             ("YIJIAN_MAIL__IMAP__HOST", "imap.example.org", "username"),
             ("YIJIAN_GROUP_COMMIT_MAX", "0", "group_commit_max"),
+            ("YIJIAN_INTAKE_QUEUE", "0", "intake_queue"),
             ("YIJIAN_HTTP__MAX_CONNECTIONS", "0", "http.max_connections"),
             ("YIJIAN_HTTP__BODY_READ_TIMEOUT_SECONDS", "0", "http.body_read_timeout_seconds"),
             ("YIJIAN_CAPTCHA_PER_MINUTE", "0", "captcha_per_minute"),

@@ -501,12 +501,8 @@ async fn submissions_are_rate_limited_per_address() {
 
     let b = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let url = app.url(&format!("/c/{DEMO_ID}"));
-    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
-    let csrf = {
-        let needle = "name=\"csrf\" value=\"";
-        let start = page.find(needle).unwrap() + needle.len();
-        page[start..start + page[start..].find('"').unwrap()].to_string()
-    };
+    b.get(&url).send().await.unwrap().text().await.unwrap();
+    let (csrf, _) = crate::pages::form_token(&b, &app, "").await;
     let res =
         b.post(&url).form(&[("csrf", csrf.as_str()), ("name", "王五"), ("opinion", "意见")]).send().await.unwrap();
     assert_eq!(res.status(), 429);

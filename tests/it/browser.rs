@@ -128,8 +128,16 @@ impl Browser {
     }
 }
 
+/// The captcha's answer, once app.js has fetched the captcha (the cached page has none; the
+/// script asks for one when the form is first used).
 async fn answer_captcha(b: &Browser, app: &InProcess) -> String {
-    let id = b.value("#captcha_id").await;
+    let id = eventually(Duration::from_secs(10), || async {
+        let id = b.value("#captcha_id").await;
+        if id.is_empty() { Err("app.js has not filled the captcha in".to_string()) } else { Ok(id) }
+    })
+    .await;
+    let enabled = b.client.execute("return !document.getElementById('captcha_answer').disabled", vec![]).await.unwrap();
+    assert_eq!(enabled, json!(true), "the answer field is enabled with its captcha");
     app.state.captchas.peek_answer(&id).expect("the page's captcha is known to the server")
 }
 
@@ -287,8 +295,15 @@ async fn public_pages_pass_axe_and_fit_a_phone() {
         let (scroll, inner) = b.no_horizontal_scroll().await;
         assert!(scroll <= inner, "{path} scrolls sideways at 360 px: {scroll} > {inner}");
     }
-    // The page with errors, and the receipt page.
+    // Sent at once, before the script has its token: the step that asks for the captcha.
     b.client.goto(&app.url(&format!("/c/{DEMO_ID}"))).await.unwrap();
+    b.client.find(Locator::Css("#comment-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.client.wait().for_element(Locator::Css("#captcha-step")).await.unwrap();
+    b.client.wait().for_element(Locator::Css("#captcha-image")).await.unwrap();
+    for v in b.axe().await {
+        report.push(format!("the captcha step: {v}"));
+    }
+    // The page with errors.
     b.client.find(Locator::Css("#comment-form button[type=submit]")).await.unwrap().click().await.unwrap();
     b.client.wait().for_element(Locator::Css("#error-summary")).await.unwrap();
     for v in b.axe().await {

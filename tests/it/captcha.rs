@@ -68,11 +68,25 @@ async fn captcha_issuance_is_limited_per_client(backend: Backend) {
     let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "rate_limited");
-    // … and on the page, which still shows the draft, says why the captcha is missing.
+    // The page is served all the same (it draws no captcha); the form token is refused with
+    // 429, Retry-After and a Chinese message …
+    let page = app.client.get(app.url(&format!("/c/{DEMO_ID}"))).header("x-forwarded-for", "203.0.113.9");
+    let res = page.send().await.unwrap();
+    assert_eq!(res.status(), 200, "the draft is always served");
+    assert!(res.text().await.unwrap().contains("id=\"article-20\""));
+    let token = app.client.get(app.url(&format!("/c/{DEMO_ID}/form-token"))).header("x-forwarded-for", "203.0.113.9");
+    let res = token.send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "rate_limited");
+    assert!(v["error"]["message"].as_str().unwrap().contains("请求验证码过于频繁"), "{v}");
+    // … and so is the step a form sent without JavaScript takes, with everything typed kept.
     let res = app
         .client
-        .get(app.url(&format!("/c/{DEMO_ID}")))
+        .post(app.url(&format!("/c/{DEMO_ID}")))
         .header("x-forwarded-for", "203.0.113.9")
+        .form(&[("name", "王五"), ("opinion", "意见")])
         .send()
         .await
         .unwrap();
@@ -80,7 +94,7 @@ async fn captcha_issuance_is_limited_per_client(backend: Backend) {
     assert!(res.headers().contains_key("retry-after"));
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"captcha-unavailable\"") && page.contains("请求验证码过于频繁"));
-    assert!(page.contains("id=\"article-20\""), "the draft is still there");
+    assert!(page.contains("value=\"王五\"") && page.contains("id=\"article-20\""), "nothing lost");
 
     // An IPv6 /64 is one client: a neighbour in it shares the limit, the next /64 does not.
     assert_eq!(flood(&app, "2001:db8:1:2::1", 50).await.0, 5);
@@ -123,7 +137,9 @@ async fn a_flood_never_invalidates_another_clients_captcha(backend: Backend) {
     assert!((1..=600).contains(&wait), "{wait}");
     assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "captcha_unavailable");
     let page = app.client.get(app.url(&format!("/c/{DEMO_ID}"))).header("x-forwarded-for", "192.0.2.200");
-    let res = page.send().await.unwrap();
+    assert_eq!(page.send().await.unwrap().status(), 200, "the draft is always served");
+    let token = app.client.get(app.url(&format!("/c/{DEMO_ID}/form-token"))).header("x-forwarded-for", "192.0.2.200");
+    let res = token.send().await.unwrap();
     assert_eq!(res.status(), 503);
     assert!(res.headers().contains_key("retry-after"));
     assert_eq!(submit(&app, "198.51.100.8", &kept).await.0, 201, "a valid captcha survived the full store");
@@ -140,12 +156,17 @@ async fn the_audio_captcha_works_end_to_end(backend: Backend) {
     let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert!(csp.contains("media-src 'self'"), "{csp}");
     let page = res.text().await.unwrap();
-    let start = page.find("<audio id=\"captcha-audio\" controls preload=\"none\" src=\"").expect("an audio element");
-    let src = page[start..].split('"').nth(5).unwrap().to_string();
+    assert!(page.contains("name=\"captcha_kind\" value=\"audio\""));
+    // The page asks for a recording; app.js fetches it with the form's token when the form is used.
+    let token: Value = b.get(format!("{url}/form-token?captcha=audio")).send().await.unwrap().json().await.unwrap();
+    let fragment = token["html"].as_str().unwrap();
+    let start =
+        fragment.find("<audio id=\"captcha-audio\" controls preload=\"none\" src=\"").expect("an audio element");
+    let src = fragment[start..].split('"').nth(5).unwrap().to_string();
     assert!(src.starts_with("/captcha/") && src.ends_with("/audio.wav"), "{src}");
-    assert!(page.contains(&format!("href=\"{src}\" download")), "and a plain link to the file");
-    assert!(!page.contains("data:image/png"), "no image");
-    let cid = hidden(&page, "captcha_id");
+    assert!(fragment.contains(&format!("href=\"{src}\" download")), "and a plain link to the file");
+    assert!(!fragment.contains("data:image/png"), "no image");
+    let cid = token["captcha_id"].as_str().unwrap().to_string();
     assert!(src.contains(&cid));
 
     let wav = b.get(app.url(&src)).send().await.unwrap();
@@ -160,7 +181,7 @@ async fn the_audio_captcha_works_end_to_end(backend: Backend) {
     let answer = app.state.captchas.peek_answer(&cid).unwrap();
     assert_eq!(answer.len(), yijian_app::captcha::AUDIO_DIGITS);
     let mut fields = vec![
-        ("csrf".to_string(), hidden(&page, "csrf")),
+        ("csrf".to_string(), token["csrf"].as_str().unwrap().to_string()),
         ("captcha_kind".into(), hidden(&page, "captcha_kind")),
         ("captcha_id".into(), cid.clone()),
         ("captcha_answer".into(), "00000".into()),
@@ -213,12 +234,15 @@ async fn no_captcha_can_be_read_off_a_page() {
     for path in ["?captcha=text&lang=en", "?captcha=text", "?lang=en", ""] {
         let page = app.client.get(app.url(&format!("/c/{DEMO_ID}{path}"))).send().await.unwrap().text().await.unwrap();
         assert!(!page.contains("What is") && !page.contains("等于几"), "{path}: a question in words");
-        let cid = hidden(&page, "captcha_id");
-        let answer = app.state.captchas.peek_answer(&cid).unwrap();
-        let form = &page[page.find("id=\"comment-form\"").unwrap()..];
-        assert!(!form.contains(&format!(">{answer}<")) && !form.contains(&format!("\"{answer}\"")), "{path}");
+        let token = format!("/c/{DEMO_ID}/form-token{path}");
+        let token: Value = app.client.get(app.url(&token)).send().await.unwrap().json().await.unwrap();
+        let fragment = token["html"].as_str().unwrap();
+        assert!(!fragment.contains("What is") && !fragment.contains("等于几"), "{path}: a question in words");
+        let answer = app.state.captchas.peek_answer(token["captcha_id"].as_str().unwrap()).unwrap();
+        assert!(!fragment.contains(&format!(">{answer}<")) && !fragment.contains(&format!("\"{answer}\"")), "{path}");
         if path.contains("text") {
-            assert!(page.contains("<audio id=\"captcha-audio\""), "{path}: the recording instead");
+            assert!(page.contains("name=\"captcha_kind\" value=\"audio\""), "{path}: the recording instead");
+            assert!(fragment.contains("<audio id=\"captcha-audio\""), "{path}: the recording instead");
         }
     }
 }

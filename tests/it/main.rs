@@ -21,6 +21,7 @@ mod integrity;
 mod mail;
 mod numbers_in_text;
 mod operations;
+mod overload;
 mod pages;
 mod privacy;
 mod receipts;

@@ -23,11 +23,31 @@ fn captcha_id(page: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_string()
 }
 
+/// What app.js fetches when the form is first used: the form's `csrf` field (token and form
+/// id) and a captcha id, with the CSRF cookie set on `b`.
+pub(crate) async fn form_token(b: &reqwest::Client, app: &InProcess, query: &str) -> (String, String) {
+    let res = b.get(app.url(&format!("/c/{DEMO_ID}/form-token{query}"))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let v: serde_json::Value = res.json().await.unwrap();
+    (v["csrf"].as_str().unwrap().to_string(), v["captcha_id"].as_str().unwrap().to_string())
+}
+
+/// The form as app.js sends it: the cached page's fields with a fetched token and captcha.
+async fn fresh_form(b: &reqwest::Client, app: &InProcess, id_number: &str) -> Vec<(String, String)> {
+    let (csrf, cid) = form_token(b, app, "").await;
+    filled(csrf, cid, app, id_number)
+}
+
+/// The form of a page that carries its own captcha and token (one that came back).
 fn form(page: &str, app: &InProcess, id_number: &str) -> Vec<(String, String)> {
-    let cid = captcha_id(page);
+    filled(hidden(page, "csrf"), captcha_id(page), app, id_number)
+}
+
+fn filled(csrf: String, cid: String, app: &InProcess, id_number: &str) -> Vec<(String, String)> {
     let answer = app.state.captchas.peek_answer(&cid).unwrap();
     vec![
-        ("csrf".into(), hidden(page, "csrf")),
+        ("csrf".into(), csrf),
         ("name".into(), "李四".into()),
         ("id_number".into(), id_number.into()),
         ("position".into(), "教师".into()),
@@ -49,9 +69,14 @@ async fn consultation_page_shows_notice_draft_and_form() {
     assert_eq!(res.status(), 200);
     let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && !csp.contains('*'), "{csp}");
-    assert_eq!(res.headers()["cache-control"], "no-store");
-    assert!(res.headers()["set-cookie"].to_str().unwrap().contains("HttpOnly; SameSite=Strict"));
+    // The same page for everyone, cached: no cookie, no token, no captcha.
+    assert_eq!(res.headers()["cache-control"], "public, max-age=10, must-revalidate");
+    assert!(res.headers().get("set-cookie").is_none());
     let page = res.text().await.unwrap();
+    assert_eq!(hidden(&page, "csrf"), "", "no CSRF token or form id in the cached page");
+    assert_eq!(captcha_id(&page), "");
+    assert!(!page.contains("data:image/png"), "no captcha image");
+    assert!(page.contains("id=\"captcha-later\"") && page.contains("data-deferred"));
     assert!(page.contains("<html lang=\"zh-CN\">"));
     assert!(page.contains("演示"), "demo banner");
     for n in 1..=20 {
@@ -77,18 +102,16 @@ async fn consultation_page_shows_notice_draft_and_form() {
     assert_eq!(page.matches("<option value=").count(), 18, "the placeholder and 17 positions");
     assert!(page.contains("<option value=\"\">请选择</option>"));
     assert!(page.contains("value=\"5\" checked"), "the article link preselects it");
-    assert!(page.contains("data:image/png;base64,"));
     assert!(page.contains("mailto:consultation-demo@example.org?subject=%E3%80%8A"), "mailto with the subject");
     assert!(page.contains("href=\"/privacy\""));
     // The checksum shown is that of /text.txt.
     let text = app.client.get(app.url(&format!("/c/{DEMO_ID}/text.txt"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(&yijian_domain::document::sha256_hex(&text)));
     assert!(!page.contains("style=") && !page.contains("<script>"), "no inline style or script");
-    // Weight: the page with its CSS and script, the captcha image aside, under 100 KB.
-    let captcha = page.find("data:image/png;base64,").map(|i| page[i..].find('"').unwrap()).unwrap_or(0);
+    // Weight: the page with its CSS and script, under 100 KB.
     let css = app.client.get(app.url("/static/app.css")).send().await.unwrap().text().await.unwrap();
     let js = app.client.get(app.url("/static/app.js")).send().await.unwrap().text().await.unwrap();
-    let weight = page.len() - captcha + css.len() + js.len();
+    let weight = page.len() + css.len() + js.len();
     assert!(weight < 100_000, "page weight {weight} bytes");
 }
 
@@ -97,10 +120,11 @@ async fn form_errors_keep_entries_and_success_shows_receipt_once() {
     let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
     let b = browser();
     let url = app.url(&format!("/c/{DEMO_ID}"));
-    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
+    b.get(&url).send().await.unwrap().text().await.unwrap();
 
     // A wrong ID number: the page comes back with a summary, the message, and the entries.
-    let res = b.post(&url).form(&form(&page, &app, "110105194912310021")).send().await.unwrap();
+    let res = b.post(&url).form(&fresh_form(&b, &app, "110105194912310021").await).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store", "a page with the citizen's entries");
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"error-summary\"") && page.contains("href=\"#id_number\""));
@@ -119,6 +143,7 @@ async fn form_errors_keep_entries_and_success_shows_receipt_once() {
     let fields = form(&page, &app, "11010519491231002X");
     let first = b.post(&url).form(&fields).send().await.unwrap();
     assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "no-store", "the receipt page");
     let first = first.text().await.unwrap();
     let second = b.post(&url).form(&fields).send().await.unwrap().text().await.unwrap();
     let receipt = |p: &str| hidden_receipt(p);
@@ -160,8 +185,7 @@ async fn forged_or_missing_csrf_stores_nothing_and_keeps_entries() {
     let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
     let url = app.url(&format!("/c/{DEMO_ID}"));
     let b = browser();
-    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
-    let mut fields = form(&page, &app, "11010519491231002X");
+    let mut fields = fresh_form(&b, &app, "11010519491231002X").await;
     fields[0].1 = format!("{}0.bad|{}", "0".repeat(31), "a".repeat(32));
     let res = b.post(&url).form(&fields).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -179,8 +203,13 @@ async fn missing_consent_and_audio_captcha() {
     let b = browser();
     let url = app.url(&format!("/c/{DEMO_ID}"));
     let page = b.get(format!("{url}?captcha=audio")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("<audio id=\"captcha-audio\""), "a recording instead of the image");
-    let mut fields = form(&page, &app, "11010519491231002X");
+    assert!(page.contains("name=\"captcha_kind\" value=\"audio\""), "the form asks for a recording");
+    let res = b.get(app.url(&format!("/c/{DEMO_ID}/form-token?captcha=audio"))).send().await.unwrap();
+    let token: serde_json::Value = res.json().await.unwrap();
+    assert!(token["html"].as_str().unwrap().contains("<audio id=\"captcha-audio\""), "a recording, not an image");
+    let cid = token["captcha_id"].as_str().unwrap().to_string();
+    assert_eq!(token["audio"], format!("/captcha/{cid}/audio.wav"));
+    let mut fields = filled(token["csrf"].as_str().unwrap().to_string(), cid, &app, "11010519491231002X");
     fields.retain(|(k, _)| k != "consent");
     let res = b.post(&url).form(&fields).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -227,6 +256,9 @@ async fn english_index_closed_and_missing_pages() {
     later.meta.opens_at = now + jiff::SignedDuration::from_hours(24 * 10);
     later.meta.closes_at = now + jiff::SignedDuration::from_hours(24 * 20);
     app.store().import_consultation(&later, false, now).await.unwrap();
+    // Imported behind the server's back (as the CLI does): the list shows it within a second,
+    // at once once the server is told.
+    app.state.forget("later-one");
     let later_page = b.get(app.url("/c/later-one")).send().await.unwrap().text().await.unwrap();
     assert!(later_page.contains("This consultation opens on") && later_page.contains("id=\"article-20\""));
     assert!(!later_page.contains("<form id=\"comment-form\""));
@@ -242,4 +274,234 @@ async fn english_index_closed_and_missing_pages() {
     assert!(res.text().await.unwrap().contains("sensitive personal information"));
     let css = b.get(app.url("/static/app.css")).send().await.unwrap();
     assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+}
+
+// ------------------------------------------------------------------------------------------
+// Public pages from the response cache (issue 12)
+// ------------------------------------------------------------------------------------------
+
+use std::io::Read;
+
+fn gunzip(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(b).read_to_end(&mut out).expect("valid gzip");
+    out
+}
+
+fn unbrotli(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    brotli::Decompressor::new(b, 4096).read_to_end(&mut out).expect("valid brotli");
+    out
+}
+
+async fn get(app: &InProcess, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = app.client.get(app.url(path));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+fn header(res: &reqwest::Response, name: &str) -> String {
+    res.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+fn admin() -> yijian_store::SessionUser {
+    yijian_store::SessionUser { name: "admin1".into(), role: yijian_domain::staff::Role::Admin }
+}
+
+/// Every cached path: 304 on If-None-Match and on If-Modified-Since, gzip and brotli negotiated
+/// (q-values honoured) with bodies that decode to the identity bytes, public and revalidated.
+#[tokio::test]
+async fn public_paths_are_compressed_and_revalidated() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let c = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
+    app.app().publish_report(&admin(), &c, "感谢各界。", jiff::Timestamp::now()).await.unwrap();
+    let paths = [
+        format!("/c/{DEMO_ID}"),
+        format!("/c/{DEMO_ID}?article=5&captcha=audio&lang=en"),
+        "/".to_string(),
+        "/?lang=en".to_string(),
+        format!("/c/{DEMO_ID}/text.txt"),
+        format!("/c/{DEMO_ID}/report"),
+        format!("/api/v1/consultations/{DEMO_ID}/report"),
+        "/privacy".to_string(),
+        "/static/app.css".to_string(),
+        "/static/app.js".to_string(),
+    ];
+    let mut identity = Vec::new();
+    for path in &paths {
+        let res = get(&app, path, &[]).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(header(&res, "content-encoding").is_empty(), "{path}: no Accept-Encoding, no coding");
+        let cc = header(&res, "cache-control");
+        assert!(cc.contains("public") || (path.contains("lang=") && cc.contains("private")), "{path}: {cc}");
+        assert!(cc.contains("max-age="), "{path}: {cc}");
+        assert!(header(&res, "vary").contains("Accept-Encoding"), "{path}");
+        if !path.starts_with("/static") && !path.contains("text.txt") && !path.starts_with("/api") {
+            assert!(header(&res, "vary").contains("Accept-Language"), "{path}: the language varies");
+        }
+        let etag = header(&res, "etag");
+        assert!(etag.starts_with('"') && etag.len() == 34, "{path}: a strong ETag, {etag}");
+        let body = res.bytes().await.unwrap().to_vec();
+        assert!(body.len() > 500, "{path}");
+
+        let res = get(&app, path, &[("if-none-match", &etag)]).await;
+        assert_eq!(res.status(), 304, "{path}: If-None-Match");
+        assert_eq!(header(&res, "etag"), etag);
+        assert!(res.bytes().await.unwrap().is_empty(), "{path}: a 304 has no body");
+        let res = get(&app, path, &[("if-none-match", "\"0123456789abcdef0123456789abcdef\"")]).await;
+        assert_eq!(res.status(), 200, "{path}: another tag");
+
+        let res = get(&app, path, &[("accept-encoding", "gzip, deflate")]).await;
+        assert_eq!(header(&res, "content-encoding"), "gzip", "{path}");
+        let gz_tag = header(&res, "etag");
+        assert_ne!(gz_tag, etag, "{path}: each encoding is its own representation");
+        assert_eq!(gunzip(&res.bytes().await.unwrap()), body, "{path}: gzip");
+        let res = get(&app, path, &[("accept-encoding", "gzip, deflate, br")]).await;
+        assert_eq!(header(&res, "content-encoding"), "br", "{path}: brotli preferred");
+        assert_eq!(unbrotli(&res.bytes().await.unwrap()), body, "{path}: brotli");
+        let res = get(&app, path, &[("accept-encoding", "br;q=0.4, gzip;q=0.9")]).await;
+        assert_eq!(header(&res, "content-encoding"), "gzip", "{path}: the higher q");
+        let res = get(&app, path, &[("accept-encoding", "br;q=0, gzip;q=0")]).await;
+        assert!(header(&res, "content-encoding").is_empty(), "{path}: q=0 refuses");
+        assert_eq!(res.bytes().await.unwrap().to_vec(), body);
+        let res = get(&app, path, &[("accept-encoding", "gzip"), ("if-none-match", &gz_tag)]).await;
+        assert_eq!(res.status(), 304, "{path}: the gzip tag revalidates");
+        identity.push((path, body));
+    }
+    // Last-Modified is given once the second its entry was made has passed.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for (path, body) in &identity {
+        let res = get(&app, path, &[]).await;
+        let modified = header(&res, "last-modified");
+        assert!(modified.ends_with(" GMT"), "{path}: Last-Modified {modified:?}");
+        assert_eq!(&res.bytes().await.unwrap().to_vec(), body, "{path}: the same bytes from memory");
+        let res = get(&app, path, &[("if-modified-since", &modified)]).await;
+        assert_eq!(res.status(), 304, "{path}: If-Modified-Since");
+        let res = get(&app, path, &[("if-modified-since", "Thu, 01 Jan 2015 00:00:00 GMT")]).await;
+        assert_eq!(res.status(), 200, "{path}: modified since 2015");
+    }
+}
+
+/// Page views draw no captcha: the store's count is unchanged after 100 views in either kind.
+#[tokio::test]
+async fn page_views_draw_no_captcha() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let before = app.state.captchas.outstanding();
+    for n in 0..100 {
+        let path = if n % 2 == 0 { format!("/c/{DEMO_ID}") } else { format!("/c/{DEMO_ID}?captcha=audio") };
+        let page = get(&app, &path, &[]).await.text().await.unwrap();
+        assert!(!page.contains("data:image/png") && !page.contains("/audio.wav"), "no captcha in the page");
+    }
+    assert_eq!(app.state.captchas.outstanding(), before);
+    // The form token draws one.
+    form_token(&browser(), &app, "").await;
+    assert_eq!(app.state.captchas.outstanding(), before + 1);
+}
+
+/// Without JavaScript: the first POST stores nothing and answers the form (not cached) with
+/// everything typed, a calm word and a captcha; the second stores one comment.
+#[tokio::test]
+async fn without_javascript_a_comment_takes_two_steps() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let b = browser();
+    let url = app.url(&format!("/c/{DEMO_ID}?article=5"));
+    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
+    let mut fields: Vec<(String, String)> = form_fields_without_js(&page);
+    let res = b.post(app.url(&format!("/c/{DEMO_ID}"))).form(&fields).send().await.unwrap();
+    assert_eq!(res.status(), 200, "not an error");
+    assert_eq!(header(&res, "cache-control"), "no-store");
+    assert!(header(&res, "set-cookie").contains("yj_csrf="), "a CSRF cookie");
+    let step = res.text().await.unwrap();
+    assert!(step.contains("id=\"captcha-step\"") && step.contains("还差一步"), "the calm word");
+    assert!(!step.contains("id=\"error-summary\""), "no error");
+    assert!(step.contains("value=\"李四\"") && step.contains("value=\"lisi@example.com\""));
+    assert!(step.contains("建议增加夜校。") && step.contains("value=\"5\" checked"), "everything typed");
+    assert!(step.contains("data:image/png;base64,"), "a captcha to answer");
+    assert_eq!(app.store().count_comments(DEMO_ID).await.unwrap(), 0, "nothing stored yet");
+
+    let cid = captcha_id(&step);
+    fields.retain(|(k, _)| !["csrf", "captcha_id", "captcha_answer", "captcha_kind"].contains(&k.as_str()));
+    fields.push(("csrf".into(), hidden(&step, "csrf")));
+    fields.push(("captcha_kind".into(), hidden(&step, "captcha_kind")));
+    fields.push(("captcha_id".into(), cid.clone()));
+    fields.push(("captcha_answer".into(), app.state.captchas.peek_answer(&cid).unwrap()));
+    let res = b.post(app.url(&format!("/c/{DEMO_ID}"))).form(&fields).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let receipt = res.text().await.unwrap();
+    assert!(receipt.contains("id=\"receipt\">YJ-"), "a receipt");
+    // The same form again (a double tap): still one comment.
+    b.post(app.url(&format!("/c/{DEMO_ID}"))).form(&fields).send().await.unwrap();
+    assert_eq!(app.store().count_comments(DEMO_ID).await.unwrap(), 1);
+}
+
+/// The cached page's form as a browser without JavaScript sends it: every field it has (the
+/// empty token and captcha id among them), filled in.
+fn form_fields_without_js(page: &str) -> Vec<(String, String)> {
+    let form = &page[page.find("id=\"comment-form\"").unwrap()..];
+    assert!(form.contains("id=\"captcha_answer\"") && form.contains(" disabled>"), "the answer waits for a captcha");
+    vec![
+        ("csrf".into(), hidden(form, "csrf")),
+        ("name".into(), "李四".into()),
+        ("id_number".into(), "11010519491231002X".into()),
+        ("position".into(), "教师".into()),
+        ("phone".into(), "13912345678".into()),
+        ("email".into(), "lisi@example.com".into()),
+        ("opinion".into(), "建议增加夜校。".into()),
+        ("articles".into(), "5".into()),
+        ("captcha_kind".into(), hidden(form, "captcha_kind")),
+        ("captcha_id".into(), hidden(form, "captcha_id")),
+        ("consent".into(), "yes".into()),
+    ]
+}
+
+/// A schedule change shows at once: a new ETag, the new deadline and its reason.
+#[tokio::test]
+async fn a_schedule_change_shows_at_once() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let path = format!("/c/{DEMO_ID}");
+    let res = get(&app, &path, &[]).await;
+    let before = header(&res, "etag");
+    let page = res.text().await.unwrap();
+    assert!(!page.contains("id=\"schedule-changes\""));
+    let c = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
+    let later = c.meta.closes_at + jiff::SignedDuration::from_hours(24 * 10);
+    let reason = yijian_domain::staff::AuditReason::parse("应社会各界要求延期").unwrap();
+    app.app().extend_deadline(&admin(), DEMO_ID, later, &reason, jiff::Timestamp::now()).await.unwrap();
+    let res = get(&app, &path, &[("if-none-match", &before)]).await;
+    assert_eq!(res.status(), 200, "the old copy is no longer current");
+    assert_ne!(header(&res, "etag"), before);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"schedule-changes\"") && page.contains("应社会各界要求延期"));
+}
+
+/// Staff pages, the form token and pages with a citizen's input are never cached.
+#[tokio::test]
+async fn pages_with_input_and_staff_pages_are_not_stored() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    for path in ["/admin/login", "/admin", "/receipt?receipt=YJ-0000-0000", &format!("/c/{DEMO_ID}/form-token")] {
+        let res = get(&app, path, &[("accept-encoding", "gzip, br")]).await;
+        assert_eq!(header(&res, "cache-control"), "no-store", "{path}");
+        assert!(res.headers().get("etag").is_none(), "{path}");
+    }
+    let res = app.client.post(app.url(&format!("/c/{DEMO_ID}"))).form(&[("name", "王五")]).send().await.unwrap();
+    assert_eq!(header(&res, "cache-control"), "no-store", "the form coming back");
+    assert!(res.text().await.unwrap().contains("value=\"王五\""));
+}
+
+/// Two servers on the same data give the same ETag for the same page.
+#[tokio::test]
+async fn the_etag_is_the_same_on_every_node() {
+    let data = crate::harness::TestData::new(Backend::Sqlite).await;
+    let one = crate::harness::ServerProcess::spawn(&data, &[]);
+    let two = crate::harness::ServerProcess::spawn(&data, &[]);
+    let c = reqwest::Client::new();
+    for path in [format!("/c/{DEMO_ID}"), format!("/c/{DEMO_ID}/text.txt"), "/".into(), "/static/app.js".into()] {
+        let a = c.get(one.url(&path)).header("accept-encoding", "br").send().await.unwrap();
+        let b = c.get(two.url(&path)).header("accept-encoding", "br").send().await.unwrap();
+        assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK), "{path}");
+        assert_eq!(header(&a, "etag"), header(&b, "etag"), "{path}");
+        assert!(!header(&a, "etag").is_empty());
+    }
 }

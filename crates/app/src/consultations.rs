@@ -49,31 +49,57 @@ pub const CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// Verified consultations by id, with the instant each was loaded.
 #[derive(Default)]
-pub struct Cache(Mutex<HashMap<String, (Instant, Arc<LiveConsultation>)>>);
+pub struct Cache {
+    loaded: Mutex<HashMap<String, (Instant, Arc<LiveConsultation>)>>,
+    /// Held by the one request that reloads. Without it, every request in flight when an entry
+    /// expires would load and verify the consultation at once: under a crowd, thousands of
+    /// signature checks each second, and a spike in every request's latency.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl Cache {
+    fn fresh_or_stale(&self, id: &str) -> Result<Arc<LiveConsultation>, Option<Arc<LiveConsultation>>> {
+        match self.loaded.lock().expect("cache poisoned").get(id) {
+            Some((at, c)) if at.elapsed() < CACHE_TTL => Ok(c.clone()),
+            Some((_, c)) => Err(Some(c.clone())),
+            None => Err(None),
+        }
+    }
+}
 
 impl App {
-    /// A verified consultation, from a cache of at most [`CACHE_TTL`] age. `Ok(None)` when there
-    /// is none; [`Error::Integrity`] when its stored text was altered.
+    /// A verified consultation, from a cache of at most [`CACHE_TTL`] age (or a moment more,
+    /// while another request reloads it). `Ok(None)` when there is none; [`Error::Integrity`]
+    /// when its stored text was altered.
     pub async fn consultation(&self, id: &str) -> Result<Option<Arc<LiveConsultation>>, Error> {
-        if let Some((at, c)) = self.consultations.0.lock().expect("cache poisoned").get(id)
-            && at.elapsed() < CACHE_TTL
-        {
-            return Ok(Some(c.clone()));
+        let cache = &self.consultations;
+        let stale = match cache.fresh_or_stale(id) {
+            Ok(fresh) => return Ok(Some(fresh)),
+            Err(stale) => stale,
+        };
+        let _loading = match (cache.loading.try_lock(), stale) {
+            (Ok(guard), _) => guard,
+            // Someone is reloading it: what was verified a moment ago serves meanwhile.
+            (Err(_), Some(stale)) => return Ok(Some(stale)),
+            (Err(_), None) => cache.loading.lock().await,
+        };
+        if let Ok(fresh) = cache.fresh_or_stale(id) {
+            return Ok(Some(fresh));
         }
         let loaded = self.store.consultation(id).await;
-        let mut cache = self.consultations.0.lock().expect("cache poisoned");
+        let mut map = cache.loaded.lock().expect("cache poisoned");
         match loaded {
             Ok(Some(c)) => {
                 let c = Arc::new(LiveConsultation::new(c));
-                cache.insert(id.to_string(), (Instant::now(), c.clone()));
+                map.insert(id.to_string(), (Instant::now(), c.clone()));
                 Ok(Some(c))
             }
             Ok(None) => {
-                cache.remove(id);
+                map.remove(id);
                 Ok(None)
             }
             Err(e) => {
-                cache.remove(id);
+                map.remove(id);
                 Err(e.into())
             }
         }
@@ -81,7 +107,7 @@ impl App {
 
     /// Drops a cached consultation, so that a change made here shows at once.
     pub fn forget(&self, id: &str) {
-        self.consultations.0.lock().expect("cache poisoned").remove(id);
+        self.consultations.loaded.lock().expect("cache poisoned").remove(id);
     }
 
     /// Whether any consultation was ever published (an empty database gets the demo).

@@ -58,9 +58,14 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 
 /// Starts the indexer. If another process holds the index's writer, search still works from
 /// what is indexed, and this server leaves indexing to that process.
+///
+/// While comments keep arriving it commits at most every [`COMMIT_EVERY`]: a tantivy commit
+/// writes and syncs a segment and starts the next with a fresh arena, which is what indexing
+/// costs most, and under a flood that CPU belongs to the intake. A lone comment is still
+/// searchable within a poll or two.
 pub fn spawn(store: Store, index: SearchIndex) {
     tokio::spawn(async move {
-        let mut writer = match index.writer() {
+        let mut writer = match index.background_writer() {
             Ok(w) => w,
             Err(e) => {
                 tracing::warn!(error = %e, "the search index is not indexed by this server");
@@ -68,6 +73,8 @@ pub fn spawn(store: Store, index: SearchIndex) {
             }
         };
         let mut high_water = index.high_water();
+        // What is added but not yet committed: (the id it reaches, since when).
+        let mut pending: Option<(i64, std::time::Instant)> = None;
         loop {
             match store.take_search_reindex_request().await {
                 Ok(true) => {
@@ -77,17 +84,59 @@ pub fn spawn(store: Store, index: SearchIndex) {
                         Err(e) => tracing::error!(error = %e, "rebuilding the search index failed"),
                     }
                     high_water = index.high_water();
+                    pending = None;
                 }
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "could not read the reindex request"),
             }
-            match catch_up(&store, &mut writer, high_water, |_| {}).await {
-                Ok((_, hw)) => high_water = hw,
-                Err(e) => tracing::error!(error = %e, "indexing comments failed; retrying"),
+            let added = add_new(&store, &mut writer, pending.map_or(high_water, |(upto, _)| upto)).await;
+            let more_waiting = matches!(added, Ok(Some((_, true))));
+            let caught_up = matches!(added, Ok(None));
+            match added {
+                Ok(Some((upto, _))) => {
+                    pending = Some((upto, pending.map_or_else(std::time::Instant::now, |(_, since)| since)));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "indexing comments failed; retrying");
+                    // What was added and not committed is dropped with the writer's next rollback:
+                    // start again from what is committed.
+                    if let Err(e) = blocking(|| writer.rollback()) {
+                        tracing::error!(error = %e, "the search index writer could not roll back");
+                    }
+                    pending = None;
+                }
             }
-            tokio::time::sleep(IDLE).await;
+            // Commit when the flow stops, or every COMMIT_EVERY while it goes on.
+            if let Some((upto, since)) = pending
+                && (caught_up || since.elapsed() >= COMMIT_EVERY)
+            {
+                match blocking(|| writer.commit(upto)) {
+                    Ok(()) => high_water = upto,
+                    Err(e) => tracing::error!(error = %e, "committing the search index failed; retrying"),
+                }
+                pending = None;
+            }
+            if !more_waiting {
+                tokio::time::sleep(IDLE).await;
+            }
         }
     });
+}
+
+/// While comments keep arriving, how long they may wait to become searchable.
+const COMMIT_EVERY: Duration = Duration::from_secs(3);
+
+/// Adds the next batch of comments above `after` (without committing): the highest id added
+/// and whether the batch was full (more may be waiting), or `None` when there was nothing new.
+async fn add_new(store: &Store, writer: &mut Indexer, after: i64) -> Result<Option<(i64, bool)>, String> {
+    let batch = store.comments_after(after, BATCH).await.map_err(|e| e.to_string())?;
+    let Some(last) = batch.last().map(|(id, _, _)| *id) else { return Ok(None) };
+    let full = batch.len() as i64 >= BATCH;
+    let docs: Vec<IndexedComment> =
+        batch.into_iter().map(|(id, consultation_id, text)| IndexedComment { id, consultation_id, text }).collect();
+    blocking(|| writer.add(&docs)).map_err(|e| e.to_string())?;
+    Ok(Some((last, full)))
 }
 
 impl crate::App {

@@ -17,7 +17,7 @@ use yijian_domain::consultation::{Consultation, Status};
 use yijian_domain::receipt::Receipt;
 use yijian_domain::staff::Permission;
 use yijian_domain::{FieldCode, FieldError};
-use yijian_store::SessionUser;
+use yijian_store::{SessionUser, SubmitError};
 
 use crate::captcha::Verdict;
 use crate::{App, Error, LiveConsultation};
@@ -40,6 +40,9 @@ pub enum Refused {
     Invalid(Vec<FieldError>),
     /// The comment could not be stored; nothing was acknowledged.
     Storage(String),
+    /// More comments are arriving than the store takes in; nothing was stored, and the citizen
+    /// may try again after [`crate::BUSY_RETRY_SECS`].
+    Busy,
 }
 
 /// A comment taken: its receipt once durable, and what was stored (for the receipt page).
@@ -62,6 +65,10 @@ impl App {
             Status::Open => {}
             other => return Err(Refused::NotOpen(other)),
         }
+        // Refused before any work is spent on it (and before its captcha is used up).
+        if !self.store.intake_has_room() {
+            return Err(Refused::Busy);
+        }
         let today = now.to_zoned(c.tz.clone()).date();
         let checked = validate_submission(sub.fields, &c.rules, today);
         let mut errors = match &checked {
@@ -77,7 +84,10 @@ impl App {
             _ => return Err(Refused::Invalid(errors)),
         };
         let comment = valid.clone().into_comment(&c.meta.id, c.version, sub.channel);
-        let (receipt, submitted_at) = self.take(c, &comment, now).await.map_err(Refused::Storage)?;
+        let (receipt, submitted_at) = self.take(c, &comment, now).await.map_err(|e| match e {
+            SubmitError::Busy => Refused::Busy,
+            e => Refused::Storage(e.to_string()),
+        })?;
         Ok(Accepted { receipt, submitted_at, submission: valid })
     }
 
@@ -104,7 +114,10 @@ impl App {
             Err(errors) => Ok(Err(errors)),
             Ok(valid) => {
                 let comment = valid.into_comment(&c.meta.id, c.version, &user.name);
-                Ok(Ok(self.take(c, &comment, now).await.map_err(Error::Storage)?))
+                Ok(Ok(self.take(c, &comment, now).await.map_err(|e| match e {
+                    SubmitError::Busy => Error::Busy,
+                    e => Error::Storage(e.to_string()),
+                })?))
             }
         }
     }
@@ -116,10 +129,12 @@ impl App {
         c: &Consultation,
         comment: &NewComment,
         now: Timestamp,
-    ) -> Result<(Receipt, Timestamp), String> {
-        let (receipt, at) = self.store.submit_comment(comment, now).await.map_err(|e| {
-            tracing::error!(error = %e, consultation = %c.meta.id, "storing a comment failed");
-            e.to_string()
+    ) -> Result<(Receipt, Timestamp), SubmitError> {
+        let (receipt, at) = self.store.submit_comment(comment, now).await.inspect_err(|e| {
+            // A full queue is the expected answer to a flood, counted rather than logged.
+            if !matches!(e, SubmitError::Busy) {
+                tracing::error!(error = %e, consultation = %c.meta.id, "storing a comment failed");
+            }
         })?;
         if comment.channel != Channel::Manual {
             self.confirm_comment(c, comment.email.as_deref(), receipt, at);

@@ -71,6 +71,10 @@ pub struct App {
     mail_passes: Arc<operations::MailPasses>,
 }
 
+/// How long a refused comment is told to wait before trying again: about what a full intake
+/// queue takes to drain, rounded up, so that retries do not arrive while it is still full.
+pub const BUSY_RETRY_SECS: u64 = 2;
+
 /// Why a use case did not happen, where no more specific error says it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -91,6 +95,10 @@ pub enum Error {
     /// A comment could not be stored; nothing was acknowledged.
     #[error("storing failed: {0}")]
     Storage(String),
+    /// More comments are arriving than can be stored in time; nothing was stored. Try again
+    /// after [`BUSY_RETRY_SECS`].
+    #[error("too many comments are waiting to be stored")]
+    Busy,
     #[error(transparent)]
     Manage(yijian_store::ManageError),
     #[error(transparent)]

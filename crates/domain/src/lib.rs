@@ -81,11 +81,13 @@ pub enum FieldCode {
     RateLimited,
     FormExpired,
     StorageFailed,
+    /// The server is taking more comments than it can store in time; nothing was stored.
+    Busy,
 }
 
 impl FieldCode {
     /// Every code, for tests that walk them all.
-    pub const ALL: [FieldCode; 26] = [
+    pub const ALL: [FieldCode; 27] = [
         FieldCode::Required,
         FieldCode::InvalidType,
         FieldCode::NameTooLong,
@@ -112,6 +114,7 @@ impl FieldCode {
         FieldCode::RateLimited,
         FieldCode::FormExpired,
         FieldCode::StorageFailed,
+        FieldCode::Busy,
     ];
 
     /// The code as the API and the logs write it.
@@ -143,6 +146,7 @@ impl FieldCode {
             FieldCode::RateLimited => "rate_limited",
             FieldCode::FormExpired => "form_expired",
             FieldCode::StorageFailed => "storage_failed",
+            FieldCode::Busy => "busy",
         }
     }
 }

@@ -180,6 +180,16 @@ pub fn field_message(err: &FieldError, lang: Lang) -> String {
             "服务器出现问题，您的意见没有保存，请稍后再试",
             "Something went wrong on the server; your comment was not saved. Please try again later",
         ),
+        FieldCode::Busy => {
+            let secs = err.limit.unwrap_or(5);
+            if zh {
+                format!("当前提交的人数过多，您的意见尚未保存；您填写的内容已保留，请{secs}秒后再次提交")
+            } else {
+                format!(
+                    "Too many people are submitting right now and your comment was not saved. What you typed is kept; please submit again in {secs} seconds"
+                )
+            }
+        }
         FieldCode::CaptchaExpired => text(
             "验证码已失效，请点击图片获取新的验证码",
             "The verification code has expired or was already used; please get a new image",

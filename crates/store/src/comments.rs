@@ -1,5 +1,7 @@
 //! Comments: the group-commit writer, receipts, and reading comments back.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Row};
@@ -50,6 +52,10 @@ pub enum SubmitError {
     Storage(String),
     #[error("the store is shutting down")]
     ShuttingDown,
+    /// The writer's queue is full: more comments are arriving than the database takes in.
+    /// Nothing was stored; the caller should try again shortly.
+    #[error("too many comments are waiting to be stored")]
+    Busy,
 }
 
 /// What anyone holding a receipt may learn: nothing personal.
@@ -160,13 +166,30 @@ impl Store {
             let receipt = Receipt::from_random(u64::from_le_bytes(yijian_crypto::random_bytes::<8>()));
             let (reply, answer) = oneshot::channel();
             let job = WriteJob { comment: self.seal(comment, receipt, submitted_at), reply };
-            self.writer.send(job).await.map_err(|_| SubmitError::ShuttingDown)?;
+            // Never wait for room: under a flood a queued comment would wait for seconds while
+            // its citizen (or their browser) gives up. A prompt refusal they can retry is kinder,
+            // and keeps the wait of those taken bounded by the queue's length.
+            self.writer.try_send(job).map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::ShuttingDown,
+            })?;
             match answer.await.map_err(|_| SubmitError::ShuttingDown)? {
                 Ok(()) => return Ok((receipt, submitted_at)),
                 Err(WriteError::ReceiptTaken) => continue,
                 Err(WriteError::Database(e)) => return Err(SubmitError::Storage(e)),
             }
         }
+    }
+
+    /// Whether the writer's queue has room for another comment now: lets a caller refuse a
+    /// submission before spending work on it. [`Store::submit_comment`] still decides.
+    pub fn intake_has_room(&self) -> bool {
+        self.writer.capacity() > 0
+    }
+
+    /// Comments waiting for the writer (not counting the batch being committed).
+    pub fn intake_queue_depth(&self) -> usize {
+        self.writer.max_capacity() - self.writer.capacity()
     }
 
     /// What a receipt look-up tells. The status and the disposition are those the last
@@ -292,21 +315,36 @@ pub(crate) fn spawn_writer(
     pool: AnyPool,
     backend: Backend,
     max_batch: usize,
+    max_queue: usize,
     stop: tokio::sync::watch::Receiver<bool>,
     counts: std::sync::Arc<crate::operations::WriterCounts>,
 ) -> mpsc::Sender<WriteJob> {
-    let (tx, rx) = mpsc::channel::<WriteJob>(max_batch * 4);
-    tokio::spawn(writer_loop(pool, backend, rx, max_batch, stop, counts));
+    let (tx, rx) = mpsc::channel::<WriteJob>(max_queue);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    // SQLite has one writer whatever we do: one committer. PostgreSQL commits transactions
+    // side by side and flushes their WAL together, so while one batch waits for its flush the
+    // next is already being inserted on another connection: most of a commit is waiting.
+    let committers = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => POSTGRES_COMMITTERS,
+    };
+    for _ in 0..committers {
+        tokio::spawn(writer_loop(pool.clone(), backend, rx.clone(), max_batch, stop.clone(), counts.clone()));
+    }
     tx
 }
 
+/// Group-committing tasks on PostgreSQL, each with a connection of its own (of the pool's 16).
+const POSTGRES_COMMITTERS: usize = 4;
+
 /// Takes whatever has queued up while the previous commit ran and commits it as one
-/// transaction: under load, many comments share one fsync. The writer keeps one connection
-/// of its own, so its page cache and prepared statements stay warm.
+/// transaction: under load, many comments share one fsync. Each committer keeps one connection
+/// of its own, so its page cache and prepared statements stay warm. Committers take turns at
+/// the queue; a comment is in exactly one batch.
 async fn writer_loop(
     pool: AnyPool,
     backend: Backend,
-    mut rx: mpsc::Receiver<WriteJob>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<WriteJob>>>,
     max_batch: usize,
     mut stop: tokio::sync::watch::Receiver<bool>,
     counts: std::sync::Arc<crate::operations::WriterCounts>,
@@ -315,14 +353,17 @@ async fn writer_loop(
     let mut conn: Option<PoolConnection<Any>> = None;
     let mut stopping = false;
     loop {
-        let received = tokio::select! {
-            n = rx.recv_many(&mut batch, max_batch) => n,
-            // On close: take no new jobs, commit those already queued, then end (and so return
-            // the connection the pool's close waits for).
-            _ = stop.changed(), if !stopping => {
-                stopping = true;
-                rx.close();
-                continue;
+        let received = {
+            let mut rx = rx.lock().await;
+            tokio::select! {
+                n = rx.recv_many(&mut batch, max_batch) => n,
+                // On close: take no new jobs, commit those already queued, then end (and so
+                // return the connection the pool's close waits for).
+                _ = stop.changed(), if !stopping => {
+                    stopping = true;
+                    rx.close();
+                    continue;
+                }
             }
         };
         if received == 0 {

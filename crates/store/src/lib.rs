@@ -102,6 +102,9 @@ pub struct StoreOptions {
     pub master_key: Option<String>,
     /// Most comments one group commit takes.
     pub max_batch: usize,
+    /// Most comments waiting for the writer. One more is refused at once
+    /// ([`SubmitError::Busy`]) rather than queued behind a wait nobody would sit through.
+    pub max_queue: usize,
     /// A second file that anchors the audit log's head, besides `DATA_DIR/audit-anchor`
     /// (e.g. on another volume or a WORM mount).
     pub audit_anchor: Option<PathBuf>,
@@ -114,6 +117,7 @@ impl StoreOptions {
             database_url: None,
             master_key: None,
             max_batch: 1024,
+            max_queue: 4096,
             audit_anchor: None,
         }
     }
@@ -209,7 +213,14 @@ impl Store {
         let anchors = Arc::new(anchor::Anchors::new(anchor_paths, keys.clone()));
         let (stop_writer, stop) = tokio::sync::watch::channel(false);
         let writer_counts = Arc::new(operations::WriterCounts::default());
-        let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), stop, writer_counts.clone());
+        let writer = comments::spawn_writer(
+            pool.clone(),
+            backend,
+            opts.max_batch.max(1),
+            opts.max_queue.max(1),
+            stop,
+            writer_counts.clone(),
+        );
         let store = Store {
             pool,
             backend,

@@ -206,6 +206,7 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
         // Checked above; a deadline that passed meanwhile answers as closed.
         Err(Refused::NotOpen(_)) => return Err(closed()),
         Err(Refused::Storage(_)) => return Err(WebError::public_internal(lang)),
+        Err(Refused::Busy) => return Err(WebError::busy(lang)),
     };
     let (receipt, submitted_at) = (receipt.receipt, receipt.submitted_at);
     let location = format!("/api/v1/receipts/{receipt}");

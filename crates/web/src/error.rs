@@ -36,6 +36,7 @@ macro_rules! error_codes {
 
 error_codes! {
     AttachmentNotFound => "attachment_not_found",
+    Busy => "busy",
     AlreadyClosed => "already_closed",
     AlreadyPublished => "already_published",
     CaptchaUnavailable => "captcha_unavailable",
@@ -184,8 +185,23 @@ impl WebError {
                 lang,
                 texts(lang).the_stored_text_failed_its,
             ),
+            yijian_app::Error::Busy => WebError::busy(lang),
             e => WebError::internal(lang, e),
         }
+    }
+
+    /// 503 with Retry-After: more comments are arriving than can be stored in time, and this
+    /// one was not stored.
+    pub fn busy(lang: Lang) -> Self {
+        let secs = yijian_app::BUSY_RETRY_SECS;
+        let error = yijian_domain::FieldError::new("form", yijian_domain::FieldCode::Busy).with_limit(secs as usize);
+        WebError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy,
+            lang,
+            yijian_domain::messages::field_message(&error, lang),
+        )
+        .retry_after(secs)
     }
 
     fn json(&self) -> Response {

@@ -9,6 +9,7 @@
 
 mod admin;
 mod api;
+pub mod cache;
 mod csrf;
 mod error;
 pub mod export;
@@ -27,7 +28,7 @@ mod texts;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::handler::Handler;
@@ -87,10 +88,34 @@ pub struct AppState {
     /// Receipt look-ups: guessing tracking numbers is held to a trickle.
     lookup_limiter: Option<Arc<limits::Limiter>>,
     captcha_limiter: Option<Arc<limits::Limiter>>,
+    /// Public responses, rendered and compressed once per fingerprint of what they show.
+    pub responses: Arc<cache::ResponseCache>,
+    /// Short-lived reads the public pages' fingerprints are made from (see `Recent`).
+    recent: Arc<Recent>,
     /// Requests counted and timed, and what `/metrics` reads; `overload_refused` counts a 503
     /// given under overload.
     pub metrics: Arc<metrics::Metrics>,
 }
+
+/// What the public pages read on every request to know whether their cached bytes still show
+/// the truth, each kept for [`yijian_app::consultations::CACHE_TTL`] (as the app keeps
+/// consultations), so a page view costs no query: the list of consultations, each
+/// consultation's latest published report, and the fingerprint of a loaded consultation
+/// (computed once per load).
+#[derive(Default)]
+struct Recent {
+    listing: Mutex<Option<(Instant, Arc<Vec<yijian_store::ConsultationSummary>>)>>,
+    reports: Mutex<HashMap<String, ReadAt>>,
+    prints: Mutex<HashMap<String, Print>>,
+}
+
+/// A report as read, and when.
+type ReadAt = (Instant, Option<Arc<PublishedReport>>);
+/// A consultation's fingerprint, and the load it was made from.
+type Print = (std::sync::Weak<LiveConsultation>, Arc<str>);
+
+/// A published report: its revision, when it was published, and the report.
+pub type PublishedReport = (i64, jiff::Timestamp, yijian_domain::report::AdoptionReport);
 
 type DraftCache = HashMap<(String, u32, String, yijian_domain::Lang, bool), Arc<String>>;
 
@@ -120,6 +145,8 @@ impl AppState {
             exports: Arc::default(),
             lookup_limiter,
             captcha_limiter,
+            responses: Arc::default(),
+            recent: Arc::default(),
             metrics: Arc::default(),
         }
     }
@@ -146,6 +173,62 @@ impl AppState {
     /// Drops a cached consultation, so that a change made here shows at once.
     pub fn forget(&self, id: &str) {
         self.app.forget(id);
+        self.recent.reports.lock().expect("recent reads poisoned").remove(id);
+        *self.recent.listing.lock().expect("recent reads poisoned") = None;
+    }
+
+    /// The consultations listed publicly, read at most once per `CACHE_TTL`.
+    pub(crate) async fn listing(&self) -> Result<Arc<Vec<yijian_store::ConsultationSummary>>, yijian_app::Error> {
+        if let Some((at, list)) = &*self.recent.listing.lock().expect("recent reads poisoned")
+            && at.elapsed() < yijian_app::consultations::CACHE_TTL
+        {
+            return Ok(list.clone());
+        }
+        let list = Arc::new(self.app.consultations().await?);
+        *self.recent.listing.lock().expect("recent reads poisoned") = Some((Instant::now(), list.clone()));
+        Ok(list)
+    }
+
+    /// A consultation's latest published report, read at most once per `CACHE_TTL`.
+    pub(crate) async fn published_report(&self, id: &str) -> Result<Option<Arc<PublishedReport>>, yijian_app::Error> {
+        if let Some((at, r)) = self.recent.reports.lock().expect("recent reads poisoned").get(id)
+            && at.elapsed() < yijian_app::consultations::CACHE_TTL
+        {
+            return Ok(r.clone());
+        }
+        let r = self.app.published_report(id).await?.map(Arc::new);
+        let mut reports = self.recent.reports.lock().expect("recent reads poisoned");
+        if reports.len() > 1024 {
+            reports.clear();
+        }
+        reports.insert(id.to_string(), (Instant::now(), r.clone()));
+        Ok(r)
+    }
+
+    /// A fingerprint of a loaded consultation: its text (version, checksum, signature) and all
+    /// of its metadata. Computed once per load, which the app's cache makes at most once per
+    /// `CACHE_TTL`.
+    pub(crate) fn fingerprint(&self, c: &Arc<LiveConsultation>) -> Arc<str> {
+        let mut prints = self.recent.prints.lock().expect("recent reads poisoned");
+        if let Some((weak, print)) = prints.get(&c.meta.id)
+            && std::ptr::eq(weak.as_ptr(), Arc::as_ptr(c))
+        {
+            return print.clone();
+        }
+        let print: Arc<str> = cache::Fingerprint::new("consultation")
+            .with(&c.meta.id)
+            .with(c.version.to_string())
+            .with(&c.content_sha256)
+            .with(&c.signature)
+            .with(if c.demo { "demo" } else { "" })
+            .with(serde_json::to_vec(&c.meta).unwrap_or_default())
+            .key()
+            .into();
+        if prints.len() > 1024 {
+            prints.clear();
+        }
+        prints.insert(c.meta.id.clone(), (Arc::downgrade(c), print.clone()));
+        print
     }
 
     /// The client's address (see [`limits::client_ip`]).
@@ -200,6 +283,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/c/{id}", get(pages::consultation).post(pages::submit))
         .route("/c/{id}/text.txt", get(pages::canonical_text))
+        .route("/c/{id}/form-token", get(pages::form_token))
         .route("/c/{id}/report", get(report::public_page))
         .route("/c/{id}/report.docx", get(report::public_docx))
         .route("/receipt", get(pages::lookup))

@@ -1258,6 +1258,8 @@ mod ops {
             (status = 422, description = "Every wrong or missing field", body = FieldErrors),
             (status = 429, description = "Too many submissions from this address (code rate_limited); see Retry-After", body = Error,
                 headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            (status = 503, description = "More comments are arriving than the server can store in time (code busy); nothing was stored: submit again after Retry-After", body = Error,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))),
         ),
     )]
     fn submit_comment() {}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -25,7 +25,7 @@ use yijian_domain::{FieldCode, FieldError, Lang, messages};
 
 use crate::extract::{PageLanguage, PublicConsultation};
 use crate::texts::{Texts, texts};
-use crate::{AppState, LiveConsultation};
+use crate::{AppState, LiveConsultation, cache};
 
 const LANG_COOKIE: &str = "lang";
 /// How long a form id remembers its receipt, so a resubmitted page shows it again.
@@ -53,30 +53,96 @@ pub struct PageQuery {
     receipt: Option<String>,
 }
 
-/// Every page: HTML, never cached (some carry personal data or one-time tokens), a strict
-/// Content-Security-Policy with no inline script or style.
+/// A strict Content-Security-Policy with no inline script or style.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+     media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// What every page carries beside its body and the cache's headers.
+fn page_headers() -> Vec<(HeaderName, HeaderValue)> {
+    vec![
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
+        (HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY")),
+    ]
+}
+
+/// A page made per request: HTML, never cached (some carry personal data or one-time tokens;
+/// the security layer marks them `no-store`).
 pub(crate) fn html(status: StatusCode, body: String, lang: Lang, remember: bool) -> Response {
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
-             media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
-    );
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    for (k, v) in page_headers() {
+        h.insert(k, v);
+    }
     if remember {
-        let v = format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            if lang == Lang::En { "en" } else { "zh" }
-        );
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            h.append(header::SET_COOKIE, v);
-        }
+        remember_language(&mut res, lang);
     }
     res
+}
+
+/// Sets the cookie that keeps a language chosen in the query.
+fn remember_language(res: &mut Response, lang: Lang) {
+    let v =
+        format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", if lang == Lang::En { "en" } else { "zh" });
+    if let Ok(v) = HeaderValue::from_str(&v) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// A public page from the response cache: made by `make` the first time its key is asked for,
+/// then served (compressed, or 304) from memory. A page whose query chose the language sets
+/// the cookie that remembers it, and is then for this browser only.
+pub(crate) async fn cached_page<F, Fut>(
+    state: &AppState,
+    key: &str,
+    req: &HeaderMap,
+    lang: Lang,
+    remember: bool,
+    make: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String, Response>>,
+{
+    let made = state
+        .responses
+        .get_or_make(key, || async { make().await.map(|body| (body.into_bytes(), cache::PAGE, page_headers())) })
+        .await;
+    match made {
+        Ok(entry) => {
+            let mut res = entry.respond(req);
+            if remember {
+                remember_language(&mut res, lang);
+                res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache::PAGE_SETTING_COOKIE));
+            }
+            res
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// A fixed public file (or the canonical text) from the response cache.
+async fn cached_bytes(
+    state: &AppState,
+    key: &str,
+    req: &HeaderMap,
+    kind: cache::Kind,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: impl FnOnce() -> Vec<u8>,
+) -> Response {
+    let made =
+        state.responses.get_or_make(key, || async { Ok::<_, std::convert::Infallible>((body(), kind, headers)) });
+    match made.await {
+        Ok(entry) => entry.respond(req),
+        Err(never) => match never {},
+    }
+}
+
+fn lang_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "en",
+        Lang::Zh => "zh",
+    }
 }
 
 pub(crate) fn render<T: Template>(t: &T) -> String {
@@ -134,29 +200,32 @@ fn open_when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
 // Static files and the canonical text
 // ------------------------------------------------------------------------------------------
 
-pub async fn css() -> Response {
-    static_file("text/css; charset=utf-8", include_str!("../static/app.css"))
+pub async fn css(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    cached_bytes(&state, "static:app.css", &headers, cache::CSS, vec![], || {
+        include_bytes!("../static/app.css").to_vec()
+    })
+    .await
 }
 
-pub async fn js() -> Response {
-    static_file("text/javascript; charset=utf-8", include_str!("../static/app.js"))
+pub async fn js(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    cached_bytes(&state, "static:app.js", &headers, cache::JS, vec![], || include_bytes!("../static/app.js").to_vec())
+        .await
 }
 
-fn static_file(content_type: &'static str, body: &'static str) -> Response {
-    let mut res = body.into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
-    res
-}
-
-/// The exact bytes whose SHA-256 the page shows, so anyone can check a copy.
-pub async fn canonical_text(PublicConsultation(c): PublicConsultation) -> Response {
-    let mut res = c.canonical_text().into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(&c.content_sha256) {
-        res.headers_mut().insert("x-content-sha256", v);
-    }
-    res
+/// The exact bytes whose SHA-256 the page shows, so anyone can check a copy; one per version.
+pub async fn canonical_text(
+    State(state): State<AppState>,
+    PublicConsultation(c): PublicConsultation,
+    headers: HeaderMap,
+) -> Response {
+    let key =
+        cache::Fingerprint::new("text.txt").with(&c.meta.id).with(c.version.to_string()).with(&c.content_sha256).key();
+    let extra: Vec<_> = HeaderValue::from_str(&c.content_sha256)
+        .ok()
+        .map(|v| (HeaderName::from_static("x-content-sha256"), v))
+        .into_iter()
+        .collect();
+    cached_bytes(&state, &key, &headers, cache::TEXT, extra, || c.canonical_text().into_bytes()).await
 }
 
 #[derive(Template)]
@@ -195,9 +264,13 @@ struct IndexPage {
     items: Vec<IndexItem>,
 }
 
-pub async fn index(State(state): State<AppState>, PageLanguage { lang, remember }: PageLanguage) -> Response {
+pub async fn index(
+    State(state): State<AppState>,
+    PageLanguage { lang, remember }: PageLanguage,
+    headers: HeaderMap,
+) -> Response {
     let t = texts(lang);
-    let Ok(list) = state.app.consultations().await else {
+    let Ok(list) = state.listing().await else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body);
     };
     let now = Timestamp::now();
@@ -226,13 +299,19 @@ pub async fn index(State(state): State<AppState>, PageLanguage { lang, remember 
     }
     // Open first (soonest deadline first), then upcoming, then closed (latest first).
     items.sort_by(|a, b| a.0.cmp(&b.0).then(if a.0 == 2 { b.1.cmp(&a.1) } else { a.1.cmp(&b.1) }));
-    let page = IndexPage {
-        t,
-        other_lang_href: other_lang_href("/", lang),
-        lang_query: lang_query(lang).0,
-        items: items.into_iter().map(|(_, _, i)| i).collect(),
-    };
-    html(StatusCode::OK, render(&page), lang, remember)
+    let items: Vec<IndexItem> = items.into_iter().map(|(_, _, i)| i).collect();
+    // The key is everything the list shows.
+    let key = items
+        .iter()
+        .fold(cache::Fingerprint::new("index").with(lang_code(lang)), |f, i| {
+            f.with(&i.id).with(&i.title).with(&i.issuer).with([u8::from(i.demo)]).with(i.status_label).with(&i.when)
+        })
+        .key();
+    cached_page(&state, &key, &headers, lang, remember, || async move {
+        let page = IndexPage { t, other_lang_href: other_lang_href("/", lang), lang_query: lang_query(lang).0, items };
+        Ok(render(&page))
+    })
+    .await
 }
 
 // ------------------------------------------------------------------------------------------
@@ -381,6 +460,29 @@ struct ConsultationPage {
     captcha_error: Option<String>,
     consent_checked: bool,
     consent_error: Option<String>,
+    /// The cached page: no captcha, no CSRF token, no form id; app.js fetches them from
+    /// `token_url` when the form is first used, and without it the first POST is answered
+    /// with them (the "one more step" page).
+    deferred: bool,
+    token_url: String,
+    /// `image` or `audio`: the kind the form asks for, sent back with it.
+    captcha_kind: &'static str,
+    /// This page is the no-JavaScript step: the captcha to answer before the comment is stored.
+    captcha_step: bool,
+}
+
+/// The small template of the captcha's place in the form, also sent alone to app.js.
+#[derive(Template)]
+#[template(path = "captcha_fragment.html")]
+struct CaptchaFragment {
+    t: &'static Texts,
+    id: String,
+    lang_query: &'static str,
+    lang_amp: &'static str,
+    deferred: bool,
+    captcha_image: String,
+    captcha_audio: Option<String>,
+    captcha_unavailable: Option<String>,
 }
 
 /// What the visitor typed, to put back into a form that came back with errors.
@@ -410,6 +512,13 @@ impl CaptchaKind {
         match q {
             Some("audio" | "text") => CaptchaKind::Audio,
             _ => CaptchaKind::Image,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            CaptchaKind::Image => "image",
+            CaptchaKind::Audio => "audio",
         }
     }
 }
@@ -469,14 +578,27 @@ struct Visitor {
     captcha: CaptchaKind,
 }
 
+/// The per-visitor parts of the form: none (the cached page), or a captcha, CSRF token and form
+/// id made for this visitor.
+#[derive(Clone, Copy)]
+enum FormParts<'a> {
+    Deferred(CaptchaKind),
+    Live {
+        visitor: Visitor,
+        csrf: &'a str,
+        /// The no-JavaScript step: the form came without them, and is asked to answer the captcha.
+        step: bool,
+    },
+}
+
 async fn consultation_page(
     state: &AppState,
     c: &LiveConsultation,
     lang: Lang,
     entered: &Entered,
     errors: &[FieldError],
-    visitor: Visitor,
-    csrf: &str,
+    parts: FormParts<'_>,
+    has_report: bool,
 ) -> ConsultationPage {
     let t = texts(lang);
     let m = &c.meta;
@@ -484,8 +606,17 @@ async fn consultation_page(
     let status = m.status(now);
     let open = status == Status::Open;
     let error_for = |field: &str| errors.iter().find(|e| e.field == field).map(|e| messages::field_message(e, lang));
-    let captcha =
-        if open { draw_captcha(state, visitor.client, visitor.captcha, lang).await } else { CaptchaView::default() };
+    let (captcha, kind, csrf, deferred, step) = match parts {
+        FormParts::Deferred(kind) => (CaptchaView::default(), kind, None, true, false),
+        FormParts::Live { visitor, csrf, step } => {
+            let captcha = if open {
+                draw_captcha(state, visitor.client, visitor.captcha, lang).await
+            } else {
+                CaptchaView::default()
+            };
+            (captcha, visitor.captcha, Some(csrf), false, step)
+        }
+    };
     let spec: [(&'static str, &'static str, &'static str, &'static str, Option<&'static str>); 6] = [
         ("name", t.f_name, "text", "name", None),
         ("id_number", t.f_id_number, "text", "off", Some(t.h_id_number)),
@@ -537,7 +668,6 @@ async fn consultation_page(
         .filter(|e| e.kind != "archived")
         .map(|e| crate::manage::event_line(e, &c.tz, lang))
         .collect();
-    let has_report = matches!(state.app.published_report(&m.id).await, Ok(Some(_)));
     ConsultationPage {
         schedule_changes,
         has_report,
@@ -568,10 +698,9 @@ async fn consultation_page(
             Status::Upcoming => t.not_yet_open.replace("{date}", &day(m, m.opens_at, lang)),
             _ => t.is_closed.replace("{date}", &m.deadline_text(lang)),
         },
-        csrf: format!(
-            "{csrf}|{}",
-            entered.form_id.clone().unwrap_or_else(|| hex::encode(yijian_crypto::random_bytes::<16>()))
-        ),
+        csrf: csrf
+            .map(|csrf| format!("{csrf}|{}", entered.form_id.clone().unwrap_or_else(new_form_id)))
+            .unwrap_or_default(),
         errors: summary,
         fields,
         positions: m
@@ -601,7 +730,15 @@ async fn consultation_page(
             .map(|e| messages::field_message(e, lang)),
         consent_checked: entered.consent,
         consent_error: error_for("consent"),
+        deferred,
+        token_url: format!("/c/{}/form-token?{}", m.id, if lang == Lang::En { "lang=en&" } else { "" }),
+        captcha_kind: kind.name(),
+        captcha_step: step,
     }
+}
+
+fn new_form_id() -> String {
+    hex::encode(yijian_crypto::random_bytes::<16>())
 }
 
 /// A page whose captcha was refused says so with its status (429 for this client's limit, 503
@@ -616,20 +753,102 @@ fn page_response(page: &ConsultationPage, status: StatusCode, lang: Lang, rememb
     res
 }
 
+/// `GET /c/{id}`: the notice, the draft and the form, the same for every visitor and so served
+/// from the response cache. The key is a fingerprint of all the page shows: the text and
+/// metadata (a schedule change shows at once), the status and days left, whether a report is
+/// published, the language, and the query's variants (an article preselected, the audio
+/// captcha). No captcha is drawn here: see [`form_token`] and [`submit`].
 pub async fn consultation(
     State(state): State<AppState>,
     PageLanguage { lang, remember }: PageLanguage,
     PublicConsultation(c): PublicConsultation,
     Query(q): Query<PageQuery>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
+    let t = texts(lang);
+    let now = Timestamp::now();
+    // Only the draft's articles are variants worth a key; any other number preselects nothing.
+    let article = q.article.filter(|n| c.rules.articles.contains(n));
+    let kind = CaptchaKind::asked(q.captcha.as_deref());
+    let has_report = match state.published_report(&c.meta.id).await {
+        Ok(r) => r.is_some(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the published report failed");
+            return message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error, t.error_body);
+        }
+    };
+    let status = c.meta.status(now);
+    let key = cache::Fingerprint::new("consultation page")
+        .with(&*state.fingerprint(&c))
+        .with(lang_code(lang))
+        .with(status_label(t, status))
+        .with(open_when(&c.meta, now, lang))
+        .with(article.map(|n| n.to_string()).unwrap_or_default())
+        .with(kind.name())
+        .with([u8::from(has_report)])
+        .key();
+    let for_make = state.clone();
+    cached_page(&state, &key, &headers, lang, remember, || async move {
+        let entered = Entered { articles: article.into_iter().collect(), ..Entered::default() };
+        let parts = FormParts::Deferred(kind);
+        let page = consultation_page(&for_make, &c, lang, &entered, &[], parts, has_report).await;
+        Ok(render(&page))
+    })
+    .await
+}
+
+/// `GET /c/{id}/form-token`: what the form needs to be sent, fetched by app.js when the form is
+/// first used (or another captcha is asked for): a CSRF token with its cookie and a new form
+/// id (together, the form's `csrf` field), and a captcha (`?captcha=audio`: the spoken one) with
+/// the HTML of its place in the form. Over the captcha issuance limit: 429 with Retry-After
+/// (a full store: 503), and a message in the page's language; never cached.
+pub async fn form_token(
+    State(state): State<AppState>,
+    PageLanguage { lang, .. }: PageLanguage,
+    PublicConsultation(c): PublicConsultation,
+    Query(q): Query<PageQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(lang);
+    let json = |status: StatusCode, v: Value| {
+        let mut res = (status, axum::Json(v)).into_response();
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    };
+    let m = &c.meta;
+    if m.status(Timestamp::now()) != Status::Open {
+        let closed = t.is_closed.replace("{date}", &m.deadline_text(lang));
+        return json(StatusCode::CONFLICT, serde_json::json!({"error": {"code": "not_open", "message": closed}}));
+    }
+    let kind = CaptchaKind::asked(q.captcha.as_deref());
+    let captcha = draw_captcha(&state, state.client_ip(peer, &headers), kind, lang).await;
+    if let Some((status, secs)) = captcha.refused {
+        let code = if status == StatusCode::TOO_MANY_REQUESTS { "rate_limited" } else { "captcha_unavailable" };
+        let message = captcha.unavailable.unwrap_or_default();
+        let mut res = json(status, serde_json::json!({"error": {"code": code, "message": message}}));
+        res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        return res;
+    }
     let csrf = crate::csrf::token_for(&state, &headers);
-    let entered = Entered { articles: q.article.into_iter().collect(), ..Entered::default() };
-    let visitor =
-        Visitor { client: state.client_ip(peer, &headers), captcha: CaptchaKind::asked(q.captcha.as_deref()) };
-    let page = consultation_page(&state, &c, lang, &entered, &[], visitor, &csrf).await;
-    crate::csrf::with_cookie(page_response(&page, StatusCode::OK, lang, remember), &csrf)
+    let fragment = CaptchaFragment {
+        t,
+        id: m.id.clone(),
+        lang_query: lang_query(lang).0,
+        lang_amp: lang_query(lang).1,
+        deferred: false,
+        captcha_image: captcha.image,
+        captcha_audio: captcha.audio.clone(),
+        captcha_unavailable: None,
+    };
+    let body = serde_json::json!({
+        "csrf": format!("{csrf}|{}", new_form_id()),
+        "captcha_id": captcha.id,
+        "captcha_kind": if captcha.audio.is_some() { "audio" } else { "image" },
+        "audio": captcha.audio,
+        "html": render(&fragment),
+    });
+    crate::csrf::with_cookie(json(StatusCode::OK, body), &csrf)
 }
 
 /// The sound of an audio captcha, made anew (the same each time) on every request.
@@ -712,17 +931,27 @@ pub async fn submit(
     let fresh_csrf = crate::csrf::token_for(&state, &headers);
 
     let visitor = Visitor { client: state.client_ip(peer, &headers), captcha: captcha_kind };
-    let back = |errors: Vec<FieldError>, entered: Entered, status: StatusCode| {
+    let back_to = |errors: Vec<FieldError>, entered: Entered, status: StatusCode, step: bool| {
         let state = state.clone();
         let c = c.clone();
         let fresh = fresh_csrf.clone();
         async move {
-            let page = consultation_page(&state, &c, lang, &entered, &errors, visitor, &fresh).await;
+            let has_report = matches!(state.published_report(&c.meta.id).await, Ok(Some(_)));
+            let parts = FormParts::Live { visitor, csrf: &fresh, step };
+            let page = consultation_page(&state, &c, lang, &entered, &errors, parts, has_report).await;
             crate::csrf::with_cookie(page_response(&page, status, lang, remember), &fresh)
         }
     };
+    let back = |errors: Vec<FieldError>, entered: Entered, status: StatusCode| back_to(errors, entered, status, false);
     if c.meta.status(Timestamp::now()) != Status::Open {
         return back(vec![], entered, StatusCode::CONFLICT).await;
+    }
+    if csrf_field.is_empty() && fields.get("captcha_id").and_then(Value::as_str).unwrap_or("").is_empty() {
+        // The cached page's form sent without JavaScript, which would have fetched its token
+        // and captcha: nothing is checked or stored yet. It comes back with everything typed,
+        // a captcha to answer, its token and a form id; the next POST stores the comment.
+        // Only this step draws a captcha, so the captcha limit is what bounds it.
+        return back_to(vec![], entered, StatusCode::OK, true).await;
     }
     if let Err(wait) = state.check_rate(peer, &headers) {
         // Too many: the form comes back with everything typed, and says how long to wait.
@@ -784,6 +1013,9 @@ pub async fn submit(
                 // The deadline passed while the form was being checked.
                 Err(Refused::NotOpen(_)) => Err(vec![FieldError::new("form", FieldCode::StorageFailed)]),
                 Err(Refused::Storage(_)) => Err(vec![FieldError::new("form", FieldCode::StorageFailed)]),
+                Err(Refused::Busy) => {
+                    Err(vec![FieldError::new("form", FieldCode::Busy).with_limit(yijian_app::BUSY_RETRY_SECS as usize)])
+                }
             }
         })
         .await;
@@ -802,6 +1034,13 @@ pub async fn submit(
         Err(errors) => {
             // A new form id: the failed one may not be reused once its captcha is spent.
             entered.form_id = None;
+            if errors.iter().any(|e| e.code == FieldCode::Busy) {
+                // Nothing stored: the form comes back with everything typed, saying when to
+                // try again, promptly (a page, not a wait).
+                let mut res = back(errors, entered, StatusCode::SERVICE_UNAVAILABLE).await;
+                res.headers_mut().insert(header::RETRY_AFTER, yijian_app::BUSY_RETRY_SECS.into());
+                return res;
+            }
             back(errors, entered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
@@ -920,9 +1159,20 @@ struct PrivacyPage {
     sections: Vec<(&'static str, &'static str)>,
 }
 
-pub async fn privacy(PageLanguage { lang, remember }: PageLanguage) -> Response {
-    let t = texts(lang);
-    let page =
-        PrivacyPage { t, other_lang_href: other_lang_href("/privacy", lang), sections: t.privacy_sections.to_vec() };
-    html(StatusCode::OK, render(&page), lang, remember)
+pub async fn privacy(
+    State(state): State<AppState>,
+    PageLanguage { lang, remember }: PageLanguage,
+    headers: HeaderMap,
+) -> Response {
+    let key = cache::Fingerprint::new("privacy").with(lang_code(lang)).key();
+    cached_page(&state, &key, &headers, lang, remember, || async move {
+        let t = texts(lang);
+        let page = PrivacyPage {
+            t,
+            other_lang_href: other_lang_href("/privacy", lang),
+            sections: t.privacy_sections.to_vec(),
+        };
+        Ok(render(&page))
+    })
+    .await
 }

@@ -179,22 +179,33 @@ struct StaffPart {
     message: Option<String>,
 }
 
-/// `GET /c/{id}/report`: the published report, public and printable.
+/// `GET /c/{id}/report`: the published report, public and printable; from the response cache,
+/// one entry per revision and language (a published revision never changes).
 pub async fn public_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     PageLanguage { lang, remember }: PageLanguage,
+    headers: HeaderMap,
 ) -> Response {
-    match state.app.published_report(&id).await {
-        Ok(Some((_, at, r))) => {
-            let page = ReportPage {
-                t: texts(lang),
-                other_lang_href: format!("/c/{id}/report?lang=en"),
-                id: id.clone(),
-                v: view(&r, Some(at), lang),
-                staff: None,
-            };
-            crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, remember)
+    match state.published_report(&id).await {
+        Ok(Some(published)) => {
+            let key = crate::cache::Fingerprint::new("report page")
+                .with(&id)
+                .with(published.0.to_string())
+                .with(if lang == Lang::En { "en" } else { "zh" })
+                .key();
+            crate::pages::cached_page(&state, &key, &headers, lang, remember, || async move {
+                let (_, at, r) = &*published;
+                let page = ReportPage {
+                    t: texts(lang),
+                    other_lang_href: format!("/c/{id}/report?lang={}", if lang == Lang::En { "zh" } else { "en" }),
+                    id: id.clone(),
+                    v: view(r, Some(*at), lang),
+                    staff: None,
+                };
+                Ok(crate::pages::render(&page))
+            })
+            .await
         }
         Ok(None) => crate::pages::message(
             StatusCode::NOT_FOUND,
@@ -238,15 +249,27 @@ pub async fn public_docx(
     }
 }
 
-/// `GET /api/v1/consultations/{id}/report`: the published report as JSON.
+/// `GET /api/v1/consultations/{id}/report`: the published report as JSON; from the response
+/// cache, one entry per revision.
 pub async fn public_json(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Language(lang): Language,
-) -> Result<Json<serde_json::Value>, WebError> {
-    match state.app.published_report(&id).await {
-        Ok(Some((revision, at, r))) => {
-            Ok(Json(serde_json::json!({"revision": revision, "published_at": at.to_string(), "report": r})))
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    match state.published_report(&id).await {
+        Ok(Some(published)) => {
+            let key = crate::cache::Fingerprint::new("report json").with(&id).with(published.0.to_string()).key();
+            let made = state
+                .responses
+                .get_or_make(&key, || async move {
+                    let (revision, at, r) = &*published;
+                    let v = serde_json::json!({"revision": revision, "published_at": at.to_string(), "report": r});
+                    serde_json::to_vec(&v).map(|body| (body, crate::cache::JSON, vec![]))
+                })
+                .await
+                .map_err(|e| WebError::internal(lang, e))?;
+            Ok(made.respond(&headers))
         }
         Ok(None) => Err(WebError::new(
             StatusCode::NOT_FOUND,
@@ -309,10 +332,13 @@ async fn publish_now(
     preface: &str,
     lang: Lang,
 ) -> Result<i64, WebError> {
-    state.app.publish_report(user, c, preface, Timestamp::now()).await.map_err(|e| match e {
+    let published = state.app.publish_report(user, c, preface, Timestamp::now()).await.map_err(|e| match e {
         yijian_app::Error::Invalid(_) => WebError::bad(lang, texts(lang).the_preface_is_limited_to.into()),
         e => WebError::app(lang, e),
-    })
+    });
+    // The public pages show the new revision (and the consultation page its link) at once.
+    state.forget(&c.meta.id);
+    published
 }
 
 fn preface_of(f: &crate::forms::Fields) -> String {

@@ -12,30 +12,87 @@
     opinion.addEventListener("input", update);
     update();
   }
-  var refresh = document.getElementById("captcha-refresh");
-  if (refresh) {
-    refresh.addEventListener("click", function (e) {
-      e.preventDefault();
-      // Refused (too many captchas): the link's own page says why and for how long.
-      var follow = function () { window.location.href = refresh.href; };
-      fetch("/api/v1/captcha", { credentials: "same-origin" })
-        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
-        .then(function (c) {
-          document.getElementById("captcha-image").src = c.image;
-          document.getElementById("captcha_id").value = c.captcha_id;
-          document.getElementById("captcha_answer").value = "";
-          document.getElementById("captcha_answer").focus();
-        })
-        .catch(follow);
-    });
-  }
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
   var form = document.getElementById("comment-form");
-  if (form) {
-    form.addEventListener("submit", function () {
-      var b = form.querySelector("button[type=submit]");
-      if (b) { b.disabled = true; }
+  if (!form) { return; }
+  form.addEventListener("submit", function () {
+    var b = form.querySelector("button[type=submit]");
+    if (b) { b.disabled = true; }
+  });
+
+  // The page is the same for everyone (and cached): it carries no captcha, CSRF token or form
+  // id. They are fetched when the form is first used, so that sending it is one step; without
+  // this script, the first POST answers with them instead.
+  var slot = document.getElementById("captcha-slot");
+  var answer = document.getElementById("captcha_answer");
+  var kind = document.getElementById("captcha_kind");
+  var tokenUrl = form.getAttribute("data-token");
+  if (!slot || !answer || !kind || !tokenUrl) { return; }
+  var loading = false;
+  var refused = function (message) {
+    var p = document.createElement("p");
+    p.className = "box";
+    p.id = "captcha-unavailable";
+    p.setAttribute("role", "alert");
+    p.textContent = message;
+    slot.textContent = "";
+    slot.appendChild(p);
+  };
+  // Fetches a token and a captcha of this kind and puts them in the form; `follow` is the
+  // link to open instead when that fails (the page then makes its own).
+  var fill = function (want, focus, follow) {
+    if (loading) { return; }
+    loading = true;
+    fetch(tokenUrl + "captcha=" + encodeURIComponent(want), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        return r.json().then(function (j) { return { ok: r.ok, j: j }; });
+      })
+      .then(function (x) {
+        loading = false;
+        if (!x.ok) {
+          refused(x.j && x.j.error ? x.j.error.message : "");
+          return;
+        }
+        form.elements.csrf.value = x.j.csrf;
+        document.getElementById("captcha_id").value = x.j.captcha_id;
+        kind.value = x.j.captcha_kind;
+        slot.innerHTML = x.j.html;
+        answer.disabled = false;
+        answer.value = "";
+        answer.setAttribute("inputmode", x.j.captcha_kind === "audio" ? "numeric" : "text");
+        if (!answer.hasAttribute("aria-invalid")) {
+          if (document.getElementById("captcha-audio-help")) {
+            answer.setAttribute("aria-describedby", "captcha-audio-help");
+          } else {
+            answer.removeAttribute("aria-describedby");
+          }
+        }
+        wire();
+        if (focus) { answer.focus(); }
+      })
+      .catch(function () {
+        loading = false;
+        if (follow) { window.location.href = follow; }
+      });
+  };
+  // "Another image", "listen instead", "another recording", "an image instead".
+  var wire = function () {
+    Array.prototype.forEach.call(slot.querySelectorAll("a[data-captcha]"), function (a) {
+      a.addEventListener("click", function (e) {
+        e.preventDefault();
+        fill(a.getAttribute("data-captcha"), true, a.href);
+      });
     });
+  };
+  wire();
+  if (form.hasAttribute("data-deferred")) {
+    var first = function () {
+      form.removeEventListener("focusin", first);
+      form.removeEventListener("input", first);
+      fill(kind.value, false, null);
+    };
+    form.addEventListener("focusin", first);
+    form.addEventListener("input", first);
   }
 })();
