@@ -56,6 +56,13 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Copy a SQLite installation, while it runs, into one file (the database and the audit
+    /// anchor; the search index is rebuilt after a restore). The master key is NOT in it: keep
+    /// the key apart. On PostgreSQL, use pg_dump (see deploy/README.md).
+    Backup(BackupArgs),
+    /// Bring a backup made by `yijian backup` back into an empty or new --data directory; then
+    /// put the master key back (DIR/master.key or YIJIAN_MASTER_KEY).
+    Restore(RestoreArgs),
     /// Read and check the audit log.
     Audit {
         #[command(subcommand)]
@@ -120,6 +127,23 @@ pub struct ExportArgs {
     /// Why personal data is exported; recorded in the audit log
     #[arg(long)]
     pub reason: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// The backup file to write (mode 0600; replaced if it exists)
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// A file written by `yijian backup`
+    pub file: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -221,6 +245,8 @@ impl Command {
                 data
             }
             Command::Export(args) => &args.data,
+            Command::Backup(args) => &args.data,
+            Command::Restore(args) => &args.data,
             Command::User { data, .. }
             | Command::Token { data, .. }
             | Command::Search { data, .. }

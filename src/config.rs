@@ -17,6 +17,9 @@ use yijian_web::limits::RateLimit;
 pub struct Config {
     /// Address the server listens on.
     pub listen: String,
+    /// A second address serving `/metrics` (without a token), `/healthz` and `/readyz`, for a
+    /// scraper on a private network; `None`: `/metrics` only on `listen`, to an admin's token.
+    pub metrics_listen: Option<String>,
     /// Data directory: the SQLite database and the master key file.
     pub data: PathBuf,
     /// `postgres://…` to use PostgreSQL instead of SQLite.
@@ -103,6 +106,7 @@ impl HttpConfig {
             body_read_timeout: Duration::from_secs(self.body_read_timeout_seconds),
             send_timeout: Duration::from_secs(self.send_timeout_seconds),
             max_connections: self.max_connections,
+            ..yijian_web::ConnectionLimits::default()
         }
     }
 }
@@ -189,6 +193,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: None,
             data: PathBuf::from("./yijian-data"),
             database: None,
             demo: true,
@@ -311,6 +316,7 @@ impl Config {
             bail!("configuration: http.max_connections must be between 1 and 1000000");
         }
         self.trusted_proxy_ips()?;
+        self.metrics_address()?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
@@ -334,6 +340,18 @@ impl Config {
             bail!("configuration: database must be a postgres://… or sqlite:… URL");
         }
         Ok(self)
+    }
+
+    /// The `metrics_listen` address, checked.
+    pub fn metrics_address(&self) -> Result<Option<std::net::SocketAddr>> {
+        self.metrics_listen
+            .as_deref()
+            .map(|a| {
+                a.parse().map_err(|_| {
+                    anyhow::anyhow!("configuration: metrics_listen `{a}` is not HOST:PORT (for example 127.0.0.1:9464)")
+                })
+            })
+            .transpose()
     }
 
     /// Whether the site is reached over HTTPS, as `public_url` says.
@@ -538,6 +556,7 @@ mod tests {
             ("YIJIAN_HTTP__BODY_READ_TIMEOUT_SECONDS", "0", "http.body_read_timeout_seconds"),
             ("YIJIAN_CAPTCHA_PER_MINUTE", "0", "captcha_per_minute"),
             ("YIJIAN_DATABASE", "mysql://x", "database"),
+            ("YIJIAN_METRICS_LISTEN", "localhost", "metrics_listen"),
         ];
         for (name, value, needle) in cases {
             Jail::expect_with(|jail| {

@@ -31,7 +31,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Dropping the runtime would wait for every blocking task (a tantivy commit, a mail
+    // fetch); the work that matters has been awaited by now, so the rest get a second.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -51,5 +55,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => commands::export::run(&config, args).await,
         Command::Search { command, .. } => commands::search::run(&config, command).await,
         Command::Mail { command, .. } => commands::mail::run(&config, command).await,
+        Command::Backup(args) => commands::backup::backup(&config, &args.output).await,
+        Command::Restore(args) => commands::backup::restore(&config, &args.file).await,
     }
 }

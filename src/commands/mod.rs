@@ -2,6 +2,7 @@
 //! use cases on the application that [`with_app`] opens, and closes again on every path.
 
 pub mod audit;
+pub mod backup;
 pub mod consultation;
 pub mod export;
 pub mod mail;

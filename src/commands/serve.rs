@@ -82,10 +82,43 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
+    let metrics_listener = match config.metrics_address()? {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (metrics_listen)"))?,
+        ),
+        None => None,
+    };
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        }
+    };
+    let metrics = match metrics_listener {
+        Some(listener) => {
+            let address = listener.local_addr()?;
+            // Tests and scripts read this line to find the port.
+            println!("yijian metrics on http://{address}/metrics");
+            tracing::info!(%address, "serving /metrics without a token (metrics_listen)");
+            Some(tokio::spawn(yijian_web::serve_metrics(listener, state.clone(), until_stopped())))
+        }
+        None => None,
+    };
     // Tests and scripts read this line to find the port.
     println!("yijian listening on http://{local}");
     tracing::info!(%local, "listening");
-    yijian_web::serve(listener, state, shutdown_signal()).await?;
+    yijian_web::serve(listener, state, until_stopped()).await?;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
+    tracing::info!("requests drained; committing what is queued and closing the store");
     Ok(())
 }
 
@@ -104,6 +137,14 @@ fn spawn_session_purge(app: App) {
     });
 }
 
+/// How long after SIGTERM the process ends whatever it is doing: the drain takes at most
+/// `http.drain_timeout` (8 s), and closing the store a moment; this is the backstop for
+/// something stuck, below the 10 s a node promises (and systemd's TimeoutStopSec).
+const EXIT_DEADLINE: std::time::Duration = std::time::Duration::from_millis(9_500);
+
+/// Waits for SIGTERM or Ctrl-C, then starts the backstop that ends the process at
+/// [`EXIT_DEADLINE`]. Ending it there loses nothing acknowledged: a comment is acknowledged
+/// only once its commit is durable.
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
@@ -111,4 +152,13 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term.recv() => {},
     }
+    tracing::info!("shutting down: no new connections; finishing the requests under way");
+    // A thread, not a task: it must fire even if the runtime is what is stuck.
+    std::thread::spawn(|| {
+        std::thread::sleep(EXIT_DEADLINE);
+        tracing::error!(
+            "shutdown took longer than {EXIT_DEADLINE:?}: exiting now (everything acknowledged is committed)"
+        );
+        std::process::exit(0);
+    });
 }

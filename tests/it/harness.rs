@@ -129,6 +129,8 @@ pub struct ServerProcess {
     pub child: Child,
     pub base: String,
     pub stderr_log: PathBuf,
+    /// The `metrics_listen` address's base URL, when the server was given one.
+    pub metrics_base: Option<String>,
 }
 
 impl ServerProcess {
@@ -154,14 +156,19 @@ impl ServerProcess {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            // The metrics address, if any, is printed before the main one.
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("yijian metrics on ") {
+                    metrics = url.strip_suffix("/metrics").map(str::to_string);
+                }
                 if let Some(url) = line.strip_prefix("yijian listening on ") {
-                    let _ = tx.send(url.to_string());
+                    let _ = tx.send((url.to_string(), metrics.clone()));
                 }
             }
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(base) => Ok(ServerProcess { child, base, stderr_log }),
+            Ok((base, metrics_base)) => Ok(ServerProcess { child, base, stderr_log, metrics_base }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();

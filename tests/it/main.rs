@@ -21,6 +21,7 @@ mod integrity;
 mod mail;
 mod nodes;
 mod numbers_in_text;
+mod operations;
 mod overload;
 mod pages;
 mod privacy;

@@ -49,7 +49,7 @@ async fn a_full_intake_queue_answers_503_at_once_and_loses_no_201(backend: Backe
     let server = ServerProcess::try_spawn(
         &data,
         &["--insecure-no-captcha", "--insecure-no-rate-limit"],
-        &[("YIJIAN_INTAKE_QUEUE", "2"), ("YIJIAN_GROUP_COMMIT_MAX", "1")],
+        &[("YIJIAN_INTAKE_QUEUE", "2"), ("YIJIAN_GROUP_COMMIT_MAX", "1"), ("YIJIAN_METRICS_LISTEN", "127.0.0.1:0")],
     )
     .unwrap_or_else(|e| panic!("server did not start: {e}"));
     let client = reqwest::Client::new();
@@ -101,6 +101,11 @@ async fn a_full_intake_queue_answers_503_at_once_and_loses_no_201(backend: Backe
         }
     }
     assert!(busy >= 16, "{busy} refused");
+    // Each refusal is counted where operators look.
+    let metrics = server.metrics_base.clone().expect("metrics address");
+    let text = client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+    let counted = format!("yijian_overload_refused_total{{route=\"/api/v1/consultations/{{id}}/comments\"}} {busy}");
+    assert!(text.contains(&counted), "{counted} not in\n{text}");
     assert!(!receipts.is_empty(), "what was queued is stored once the database answers");
 
     // Every 201 is stored, and nothing else.

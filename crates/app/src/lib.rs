@@ -18,6 +18,7 @@
 //! | mail import (.eml, mbox), one IMAP pass, the poll inside `serve` | [`mail`] |
 //! | the mail trays | [`trays`] |
 //! | the search index | [`indexing`] |
+//! | health, readiness, what the metrics read, backups | [`operations`] |
 
 pub mod captcha;
 pub mod consultations;
@@ -25,6 +26,7 @@ pub mod export;
 pub mod indexing;
 pub mod intake;
 pub mod mail;
+pub mod operations;
 pub mod report;
 pub mod review;
 pub mod sign_in_guard;
@@ -65,6 +67,8 @@ pub struct App {
     search: Option<yijian_analysis::SearchIndex>,
     mail: MailSettings,
     sign_in_guard: Arc<sign_in_guard::SignInGuard>,
+    /// The mail poll's passes, by outcome, for the metrics.
+    mail_passes: Arc<operations::MailPasses>,
 }
 
 /// How long a refused comment is told to wait before trying again: about what a full intake
@@ -152,6 +156,7 @@ impl App {
             search: None,
             mail: MailSettings::default(),
             sign_in_guard: Arc::new(sign_in_guard::SignInGuard::new(yijian_domain::staff::LOGIN_POLICY)),
+            mail_passes: Arc::default(),
         }
     }
 

@@ -218,7 +218,11 @@ fn node_name() -> String {
 /// database) polls; it renews the lease at every pass and while a pass runs, and another node
 /// takes it over once it has expired (its holder died or lost the database). Two nodes fetching
 /// the same mail would store it once (its Message-ID is unique), but would each send replies.
-pub fn spawn_poll(store: Store, settings: &MailSettings) -> Result<Option<tokio::task::JoinHandle<()>>, MailError> {
+pub fn spawn_poll(
+    store: Store,
+    settings: &MailSettings,
+    passes: Arc<crate::operations::MailPasses>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, MailError> {
     let Some(account) = settings.imap.clone() else { return Ok(None) };
     if settings.poll_every.is_zero() {
         tracing::info!("mail.poll_seconds = 0: the mailbox is not polled (use `yijian mail fetch`)");
@@ -275,6 +279,7 @@ pub fn spawn_poll(store: Store, settings: &MailSettings) -> Result<Option<tokio:
                     },
                 }
             };
+            passes.record(result.is_ok());
             match result {
                 Ok(t) if tally_total(&t) > 0 => tracing::info!(
                     imported = t.imported,
@@ -316,7 +321,7 @@ impl crate::App {
 
     /// Starts polling the mailbox (see [`spawn_poll`]).
     pub fn spawn_mail_poll(&self, settings: &MailSettings) -> Result<Option<tokio::task::JoinHandle<()>>, MailError> {
-        spawn_poll(self.store.clone(), settings)
+        spawn_poll(self.store.clone(), settings, self.mail_passes.clone())
     }
 }
 

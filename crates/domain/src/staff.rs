@@ -35,7 +35,8 @@ impl Role {
             | Permission::ManageUsers
             | Permission::PublishReport
             | Permission::RevealPersonalData
-            | Permission::OpenMailOriginals => self == Role::Admin,
+            | Permission::OpenMailOriginals
+            | Permission::ReadMetrics => self == Role::Admin,
         }
     }
 }
@@ -68,6 +69,9 @@ pub enum Permission {
     /// Download a mail as it arrived, or its attachments, with a reason that is audited: they
     /// hold whatever the citizen wrote or scanned, unmasked.
     OpenMailOriginals,
+    /// Scrape `/metrics` with a bearer token: traffic and volumes are the operator's business,
+    /// not a reviewer's (a separate `metrics_listen` address needs no token at all).
+    ReadMetrics,
 }
 
 /// A reason given for an audited act (a reveal of personal data, a change of deadline): it is
@@ -314,6 +318,7 @@ mod tests {
             Permission::PublishReport,
             Permission::RevealPersonalData,
             Permission::OpenMailOriginals,
+            Permission::ReadMetrics,
         ] {
             assert!(!Role::Reviewer.may(p) && Role::Admin.may(p), "{p:?}");
         }

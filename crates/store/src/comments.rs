@@ -337,6 +337,7 @@ pub(crate) fn spawn_writer(
     max_batch: usize,
     max_queue: usize,
     stop: tokio::sync::watch::Receiver<bool>,
+    counts: std::sync::Arc<crate::operations::WriterCounts>,
 ) -> mpsc::Sender<WriteJob> {
     let (tx, rx) = mpsc::channel::<WriteJob>(max_queue);
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -348,7 +349,7 @@ pub(crate) fn spawn_writer(
         Backend::Postgres => POSTGRES_COMMITTERS,
     };
     for _ in 0..committers {
-        tokio::spawn(writer_loop(pool.clone(), backend, rx.clone(), max_batch, stop.clone()));
+        tokio::spawn(writer_loop(pool.clone(), backend, rx.clone(), max_batch, stop.clone(), counts.clone()));
     }
     tx
 }
@@ -366,6 +367,7 @@ async fn writer_loop(
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<WriteJob>>>,
     max_batch: usize,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    counts: std::sync::Arc<crate::operations::WriterCounts>,
 ) {
     let mut batch: Vec<WriteJob> = Vec::with_capacity(max_batch);
     let mut conn: Option<PoolConnection<Any>> = None;
@@ -403,6 +405,7 @@ async fn writer_loop(
         let started = std::time::Instant::now();
         let committed = commit_batch(c, backend, &batch).await;
         tracing::trace!(size = batch.len(), elapsed = ?started.elapsed(), "group commit");
+        counts.batch(batch.len());
         match committed {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {

@@ -16,6 +16,7 @@ mod consultations;
 mod dialect;
 mod mail;
 mod masking;
+mod operations;
 mod review;
 mod shared;
 mod staff;
@@ -36,6 +37,7 @@ pub use mail::{
     AttachmentInfo, MailOutcome, MailStored, MailSummary, MailTarget, NewAttachment, NewMail, StoredCursor, Timing,
 };
 pub use masking::MaskingDone;
+pub use operations::{BATCH_SIZE_BOUNDS, WriterStats, check_sqlite_file};
 pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
 pub use staff::{ApiToken, LoginAccount, SessionUser, StaffError, StaffUser};
 
@@ -86,6 +88,8 @@ pub enum StoreError {
     ClosedConsultation(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("not supported on this backend: {0}")]
+    Unsupported(&'static str),
 }
 
 /// Where the data lives.
@@ -134,6 +138,8 @@ pub struct Store {
     anchors: Arc<anchor::Anchors>,
     /// Used captchas held in memory (SQLite), see [`shared`].
     shared: Arc<shared::SharedState>,
+    /// What the comment writer has done, read by the metrics at scrape time.
+    writer_counts: Arc<operations::WriterCounts>,
 }
 
 const KEY_CHECK: &str = "key_check";
@@ -205,10 +211,7 @@ impl Store {
                     .await?
             }
         };
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
-        }
+        operations::migrator(backend).run(&pool).await?;
         let (keys, key_source) = load_keys(&pool, opts).await?;
         let keys = Arc::new(keys);
         audit::ensure_keyed_start(&pool, backend, &keys).await?;
@@ -216,7 +219,15 @@ impl Store {
         anchor_paths.extend(opts.audit_anchor.clone());
         let anchors = Arc::new(anchor::Anchors::new(anchor_paths, keys.clone()));
         let (stop_writer, stop) = tokio::sync::watch::channel(false);
-        let writer = comments::spawn_writer(pool.clone(), backend, opts.max_batch.max(1), opts.max_queue.max(1), stop);
+        let writer_counts = Arc::new(operations::WriterCounts::default());
+        let writer = comments::spawn_writer(
+            pool.clone(),
+            backend,
+            opts.max_batch.max(1),
+            opts.max_queue.max(1),
+            stop,
+            writer_counts.clone(),
+        );
         let store = Store {
             pool,
             backend,
@@ -226,6 +237,7 @@ impl Store {
             key_source,
             anchors,
             shared: Arc::default(),
+            writer_counts,
         };
         // Rows from before numbers in free text were masked get masked now, once.
         store.mask_stored_personal_data().await?;

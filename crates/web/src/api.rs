@@ -206,7 +206,10 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
         // Checked above; a deadline that passed meanwhile answers as closed.
         Err(Refused::NotOpen(_)) => return Err(closed()),
         Err(Refused::Storage(_)) => return Err(WebError::public_internal(lang)),
-        Err(Refused::Busy) => return Err(WebError::busy(lang)),
+        Err(Refused::Busy) => {
+            state.metrics.overload_refused("/api/v1/consultations/{id}/comments");
+            return Err(WebError::busy(lang));
+        }
     };
     let (receipt, submitted_at) = (receipt.receipt, receipt.submitted_at);
     let location = format!("/api/v1/receipts/{receipt}");

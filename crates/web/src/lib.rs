@@ -18,6 +18,7 @@ mod forms;
 pub mod limits;
 pub mod mail;
 mod manage;
+pub mod metrics;
 pub mod openapi;
 mod pages;
 pub mod report;
@@ -39,6 +40,7 @@ use yijian_app::App;
 pub use yijian_app::{LiveConsultation, MailSettings, captcha};
 
 pub use error::{ErrorCode, WebError};
+pub use metrics::Metrics;
 pub use server::{ConnectionLimits, raise_open_files_limit};
 
 /// Settings of the web layer.
@@ -90,6 +92,9 @@ pub struct AppState {
     pub responses: Arc<cache::ResponseCache>,
     /// Short-lived reads the public pages' fingerprints are made from (see `Recent`).
     recent: Arc<Recent>,
+    /// Requests counted and timed, and what `/metrics` reads; `overload_refused` counts a 503
+    /// given under overload.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// What the public pages read on every request to know whether their cached bytes still show
@@ -143,6 +148,7 @@ impl AppState {
             captcha_limiter,
             responses: Arc::default(),
             recent: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -290,6 +296,9 @@ pub fn router(state: AppState) -> Router {
         .route("/privacy", get(pages::privacy))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::metrics_with_token))
         .merge(api_router(false))
         .merge(staff_routes(state.clone()))
         .fallback(fallback)
@@ -297,6 +306,18 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), csrf::cookie_names))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+/// What the `metrics_listen` address serves: the metrics without a token, and the health
+/// checks, for a scraper or a probe on a private network.
+pub fn metrics_router(state: AppState) -> Router {
+    use axum::routing::get;
+    Router::new()
+        .route("/metrics", get(metrics::metrics_open))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
         .with_state(state)
 }
 
@@ -463,6 +484,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = state.options.connections;
     server::serve(listener, router(state), limits, shutdown).await
+}
+
+/// Serves [`metrics_router`] on `listener` until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = state.options.connections;
+    server::serve(listener, metrics_router(state), limits, shutdown).await
 }
 
 #[cfg(test)]

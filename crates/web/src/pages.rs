@@ -1016,6 +1016,7 @@ pub async fn submit(
                 Err(Refused::NotOpen(_)) => Err(vec![FieldError::new("form", FieldCode::StorageFailed)]),
                 Err(Refused::Storage(_)) => Err(vec![FieldError::new("form", FieldCode::StorageFailed)]),
                 Err(Refused::Busy) => {
+                    state.metrics.overload_refused("/c/{id}");
                     Err(vec![FieldError::new("form", FieldCode::Busy).with_limit(yijian_app::BUSY_RETRY_SECS as usize)])
                 }
             }

@@ -11,6 +11,11 @@
 //! - a send timeout: a client that takes nothing of a response for this long is cut off;
 //! - and the server holds at most `max_connections` at once; past that, new connections wait in
 //!   the kernel's queue until one ends. There is no cap per address: a reverse proxy is one.
+//!
+//! On shutdown (SIGTERM) the listener is closed, idle kept-alive connections are closed, and the
+//! requests under way get until `drain_timeout` to finish; whatever still runs then is cut (its
+//! connection closed, its handler dropped). A comment is acknowledged only after its commit, so
+//! a cut request loses nothing that was promised.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -41,6 +46,8 @@ pub struct ConnectionLimits {
     pub send_timeout: Duration,
     /// Connections held at once, from all addresses together.
     pub max_connections: usize,
+    /// On shutdown, how long the requests under way may take to finish before they are cut.
+    pub drain_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -50,12 +57,26 @@ impl Default for ConnectionLimits {
             body_read_timeout: Duration::from_secs(30),
             send_timeout: Duration::from_secs(60),
             max_connections: 10_000,
+            // With the store's close after it, the process ends well within systemd's
+            // TimeoutStopSec and the 10 s a node promises.
+            drain_timeout: Duration::from_secs(8),
         }
     }
 }
 
+/// Where the server is in its life; connections watch it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Serving,
+    /// Finish the request under way, take no other.
+    Draining,
+    /// The drain deadline has passed: close now.
+    Cut,
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets the requests under way
-/// finish (idle connections are closed at once) before returning.
+/// finish (idle connections are closed at once), cutting those still running after
+/// `limits.drain_timeout`, before returning.
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -64,7 +85,7 @@ pub(crate) async fn serve(
 ) -> std::io::Result<()> {
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
-    let (stop, stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(Phase::Serving);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -90,9 +111,15 @@ pub(crate) async fn serve(
         tokio::spawn(connection(stream, peer, app.clone(), limits, stopped.clone(), permit));
     }
     drop(listener);
-    let _ = stop.send(true);
+    let _ = stop.send(Phase::Draining);
     // Each connection holds a permit until it ends: when all are back, every connection is done.
-    let _ = permits.acquire_many(u32::try_from(max).unwrap_or(u32::MAX)).await;
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(limits.drain_timeout, permits.acquire_many(all)).await.is_err() {
+        let running = max - permits.available_permits();
+        tracing::warn!(connections = running, "drain deadline reached: the requests still running are cut");
+        let _ = stop.send(Phase::Cut);
+        let _ = permits.acquire_many(all).await;
+    }
     Ok(())
 }
 
@@ -101,7 +128,7 @@ async fn connection(
     peer: SocketAddr,
     app: Router,
     limits: ConnectionLimits,
-    mut stopped: watch::Receiver<bool>,
+    mut stopped: watch::Receiver<Phase>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     let origin = Instant::now();
@@ -116,9 +143,14 @@ async fn connection(
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     let mut watch_sending = tokio::time::interval((limits.send_timeout / 4).max(Duration::from_millis(100)));
-    let mut stopping = *stopped.borrow();
-    if stopping {
-        conn.as_mut().graceful_shutdown();
+    let mut stopping = false;
+    match *stopped.borrow_and_update() {
+        Phase::Serving => {}
+        Phase::Draining => {
+            stopping = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        Phase::Cut => return,
     }
     loop {
         tokio::select! {
@@ -128,9 +160,20 @@ async fn connection(
                 }
                 break;
             }
-            _ = stopped.changed(), if !stopping => {
-                stopping = true;
-                conn.as_mut().graceful_shutdown();
+            changed = stopped.changed() => {
+                // The sender gone means the server is gone: nothing is left to finish for.
+                let phase = if changed.is_ok() { *stopped.borrow_and_update() } else { Phase::Cut };
+                match phase {
+                    Phase::Draining if !stopping => {
+                        stopping = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    Phase::Cut => {
+                        tracing::debug!(%peer, "connection cut at the drain deadline");
+                        break;
+                    }
+                    _ => {}
+                }
             }
             _ = watch_sending.tick() => {
                 let since = stall.load(Ordering::Relaxed);
