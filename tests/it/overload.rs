@@ -74,17 +74,20 @@ async fn a_full_intake_queue_answers_503_at_once_and_loses_no_201(backend: Backe
     // While the database is held, the queue is full: the refused are answered now, not when
     // the lock goes.
     let mut refused = 0;
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // Generous: only a server that waited for the database would never answer them.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while refused < 16 && Instant::now() < deadline {
         refused = tasks.iter().filter(|t| t.is_finished()).count();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(refused >= 16, "only {refused} of 24 answered while the database was held");
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let held_for = started.elapsed();
     lock.release().await;
 
     let mut receipts = Vec::new();
     let mut busy = 0;
+    let mut refused_while_held = 0;
     for t in tasks {
         let (status, retry_after, body, took) = t.await.unwrap();
         match status {
@@ -95,12 +98,13 @@ async fn a_full_intake_queue_answers_503_at_once_and_loses_no_201(backend: Backe
                 assert_eq!(body["error"]["code"], "busy", "{body}");
                 let message = body["error"]["message"].as_str().unwrap();
                 assert!(message.contains("请2秒后再次提交") && message.contains("尚未保存"), "{message}");
-                assert!(took < Duration::from_secs(2), "a refusal took {took:?}");
+                refused_while_held += usize::from(took < held_for);
             }
             other => panic!("only 201 and 503 are answers to a flood, got {other}: {body}"),
         }
     }
     assert!(busy >= 16, "{busy} refused");
+    assert!(refused_while_held >= 16, "{refused_while_held} refusals came before the database answered");
     // Each refusal is counted where operators look.
     let metrics = server.metrics_base.clone().expect("metrics address");
     let text = client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
@@ -168,9 +172,8 @@ async fn the_form_comes_back_with_what_was_typed_when_the_queue_is_full() {
         ("articles", "5"),
         ("consent", "yes"),
     ];
-    let started = Instant::now();
+    // Answered while the database is still held: the refusal does not wait for it.
     let res = browser.post(server.url(&format!("/c/{DEMO_ID}"))).form(&form).send().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "answered promptly");
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "2");
     assert_eq!(res.headers()["cache-control"], "no-store");
