@@ -63,8 +63,10 @@ print(f"flood: sent={total} answered_per_s={flood['summary']['requestsPerSec']:.
 print(f"flood latency (corrected): p50={pct(flood,'p50'):.1f}ms p99={pct(flood,'p99'):.1f}ms max={1000*flood['summary']['slowest']:.1f}ms")
 pc = codes(page)
 print(f"page GETs meanwhile: {sum(pc.values())} answered, statuses={pc}, errors={errors(page)}, p50={pct(page,'p50'):.1f}ms p99={pct(page,'p99'):.1f}ms")
-# One comment was posted before the flood to warm up.
-print(f"stored afterwards: {stored} (201s + 1 warm-up = {created + 1}) {'OK' if stored == created + 1 else 'MISMATCH'}")
+# One comment was posted before the flood to warm up. Every 201 must be stored; a request the
+# load generator gave up on at the end (an error to it) may have been stored too.
+ok = created + 1 <= stored <= created + 1 + e
+print(f"stored afterwards: {stored} (201s + 1 warm-up = {created + 1}, plus at most {e} cut off at the end) {'OK' if ok else 'MISMATCH'}")
 print(f"peak memory (VmHWM): {peak_kb/1024:.0f} MB")
-print(f"SUMMARY answered_per_s={flood['summary']['requestsPerSec']:.0f} created={created} busy={busy} errors={e} flood_p99_ms={pct(flood,'p99'):.0f} page_p99_ms={pct(page,'p99'):.0f} stored_ok={stored == created + 1} peak_mb={peak_kb/1024:.0f}")
+print(f"SUMMARY answered_per_s={flood['summary']['requestsPerSec']:.0f} created={created} busy={busy} errors={e} flood_p99_ms={pct(flood,'p99'):.0f} page_p99_ms={pct(page,'p99'):.0f} stored_ok={ok} peak_mb={peak_kb/1024:.0f}")
 PY
