@@ -49,6 +49,13 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Campaigns: comments whose texts are copies or near-copies of one another.
+    Campaigns {
+        #[command(subcommand)]
+        command: CampaignsCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// The email channel: fetch from the IMAP mailbox, or import .eml files and mbox archives.
     Mail {
         #[command(subcommand)]
@@ -175,6 +182,17 @@ pub enum SearchCommand {
 }
 
 #[derive(Subcommand)]
+pub enum CampaignsCommand {
+    /// Find every campaign of a consultation afresh; each keeps its id and what staff decided.
+    /// Prints one JSON line at the end: {"comments": N, "campaigns": K, "in_campaigns": M, "seconds": S}.
+    Detect {
+        /// The consultation's id
+        #[arg(long)]
+        consultation: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum AuditCommand {
     /// Print the audit log, oldest first.
     List,
@@ -250,6 +268,7 @@ impl Command {
             Command::User { data, .. }
             | Command::Token { data, .. }
             | Command::Search { data, .. }
+            | Command::Campaigns { data, .. }
             | Command::Mail { data, .. }
             | Command::Audit { data, .. } => data,
         }

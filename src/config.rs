@@ -34,6 +34,10 @@ pub struct Config {
     pub group_commit_max: usize,
     /// Most comments waiting to be stored; beyond it a submission is answered 503 at once.
     pub intake_queue: usize,
+    /// How often new comments are placed in campaigns, in seconds (at most 60, so a copy joins
+    /// its campaign within a minute); 0 turns the background pass off (`yijian campaigns detect`
+    /// still works).
+    pub campaign_pass_seconds: u64,
     /// Submissions (web form and API) one client address may make per minute …
     pub rate_limit_per_minute: u32,
     /// … and at once.
@@ -201,6 +205,7 @@ impl Default for Config {
             log: "info".into(),
             group_commit_max: 1024,
             intake_queue: 4096,
+            campaign_pass_seconds: 5,
             rate_limit_per_minute: 30,
             rate_limit_burst: 10,
             receipt_lookups_per_minute: 30,
@@ -287,6 +292,9 @@ impl Config {
         }
         if self.intake_queue == 0 || self.intake_queue > 1_000_000 {
             bail!("configuration: intake_queue must be between 1 and 1000000");
+        }
+        if self.campaign_pass_seconds > 60 {
+            bail!("configuration: campaign_pass_seconds must be between 0 (off) and 60");
         }
         if self.receipt_lookups_per_minute == 0 || self.receipt_lookup_burst == 0 {
             bail!(
@@ -552,6 +560,7 @@ mod tests {
             ("YIJIAN_MAIL__IMAP__HOST", "imap.example.org", "username"),
             ("YIJIAN_GROUP_COMMIT_MAX", "0", "group_commit_max"),
             ("YIJIAN_INTAKE_QUEUE", "0", "intake_queue"),
+            ("YIJIAN_CAMPAIGN_PASS_SECONDS", "61", "campaign_pass_seconds"),
             ("YIJIAN_HTTP__MAX_CONNECTIONS", "0", "http.max_connections"),
             ("YIJIAN_HTTP__BODY_READ_TIMEOUT_SECONDS", "0", "http.body_read_timeout_seconds"),
             ("YIJIAN_CAPTCHA_PER_MINUTE", "0", "captcha_per_minute"),

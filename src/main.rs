@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit { command, .. } => commands::audit::run(&config, command).await,
         Command::Export(args) => commands::export::run(&config, args).await,
         Command::Search { command, .. } => commands::search::run(&config, command).await,
+        Command::Campaigns { command, .. } => commands::campaigns::run(&config, command).await,
         Command::Mail { command, .. } => commands::mail::run(&config, command).await,
         Command::Backup(args) => commands::backup::backup(&config, &args.output).await,
         Command::Restore(args) => commands::backup::restore(&config, &args.file).await,

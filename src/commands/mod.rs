@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod campaigns;
 pub mod consultation;
 pub mod export;
 pub mod mail;

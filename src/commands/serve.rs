@@ -55,6 +55,9 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
         Err(e) => tracing::error!(error = %e, "the search index cannot be opened; full-text search is off"),
     }
     app.spawn_mail_poll(&mail)?;
+    if config.campaign_pass_seconds > 0 {
+        app.spawn_campaign_pass(std::time::Duration::from_secs(config.campaign_pass_seconds));
+    }
     spawn_session_purge(app.clone());
     let (rate_limit, captcha_rate_limit, lookup_limit) = config.rate_limits();
     let state = yijian_web::AppState::with_app(

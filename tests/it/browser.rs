@@ -477,3 +477,60 @@ async fn staff_review_and_publish_in_a_browser() {
     assert!(b.client.current_url().await.unwrap().as_str().ends_with("/admin/login"), "logged out for the citizen");
     b.stop().await;
 }
+
+/// A reviewer sees a campaign as one row, reads what its members changed, decides it once for
+/// every member (and later ones), and filters the queue by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_decide_a_campaign_in_a_browser() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    app.app()
+        .add_user("test", "rev1", yijian_domain::staff::Role::Reviewer, "reviewer password 1", jiff::Timestamp::now())
+        .await
+        .unwrap();
+    let letter = "我们强烈建议在全省推广人工智能职业技能培训券制度，由培训机构按实际培训时长结算，\
+                  劳动者可以自主选择培训项目和机构，培训合格后再按就业情况给予一次性奖励，切实提高培训质量。";
+    for who in ["张伟", "王芳", "李娜", "刘洋", "陈静"] {
+        submit_api(&app, &format!("{who}：{letter}联系人{who}"), &[4]).await;
+    }
+    let own = submit_api(&app, "支持高校毕业生就业，建议增加见习岗位。", &[5]).await;
+    let c = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
+    let found = app.app().detect_campaigns("tester", &c, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!((found.campaigns, found.in_campaigns), (1, 5));
+
+    let b = Browser::start(1280).await;
+    b.client.goto(&app.url("/admin/login")).await.unwrap();
+    b.fill("#username", "rev1").await;
+    b.fill("#password", "reviewer password 1").await;
+    b.click("form button[type=submit]").await;
+    b.wait_url_where("the back office", |u| u.path().starts_with("/admin") && u.path() != "/admin/login").await;
+
+    b.client.goto(&app.url(&format!("/admin/c/{DEMO_ID}/campaigns"))).await.unwrap();
+    assert!(b.text("#campaign-counts").await.contains("共 6 条意见，其中 5 条属于 1 个雷同意见组"));
+    let rows = b.client.find_all(Locator::Css("table.campaigns tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 1, "one row for five comments");
+    b.click("table.campaigns tbody tr td a").await;
+    b.wait_url("/campaigns/").await;
+    assert_eq!(b.text("#campaign-size").await.trim(), "5");
+    let added = b.client.find_all(Locator::Css("ol.members p.diff ins")).await.unwrap();
+    assert!(!added.is_empty(), "what each member added is marked");
+    let violations = b.axe().await;
+    assert!(violations.is_empty(), "axe on the campaign page: {violations:?}");
+
+    b.client.find(Locator::Css("#k-disposition")).await.unwrap().select_by_value("adopted").await.unwrap();
+    b.fill("#k-reason", "已增加培训券制度的规定。").await;
+    b.click("#campaign-dispose input[name=inherit]").await;
+    b.click("#campaign-dispose button[type=submit]").await;
+    b.wait_url("done=5").await;
+    assert!(b.text("#campaign-state").await.contains("采纳"));
+
+    // The queue: the campaign's members, and the comments outside any campaign.
+    b.client.goto(&app.url(&format!("/admin/c/{DEMO_ID}?campaign=only&disposition=adopted"))).await.unwrap();
+    assert!(b.text("#total").await.contains("共 5 条"));
+    b.client.goto(&app.url(&format!("/admin/c/{DEMO_ID}"))).await.unwrap();
+    b.client.find(Locator::Css("#f-campaign")).await.unwrap().select_by_value("none").await.unwrap();
+    b.click("#apply-filter").await;
+    b.wait_url("campaign=none").await;
+    assert!(b.text("#total").await.contains("共 1 条"));
+    assert!(b.body().await.contains(&own));
+    b.stop().await;
+}

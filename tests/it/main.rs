@@ -12,6 +12,7 @@ mod api;
 mod api_schema;
 mod audit;
 mod browser;
+mod campaigns;
 mod captcha;
 mod cli;
 mod demo;

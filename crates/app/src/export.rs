@@ -7,6 +7,7 @@
 //! to a blocking thread that writes the file, so a million comments use neither a long read
 //! transaction nor an async worker thread.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -18,7 +19,7 @@ use yijian_formats::{ArticleCount, Cell, Column, ExportWriter, Format};
 use yijian_store::{Audit, SessionUser, Store, StoredComment};
 
 /// The columns, in the order people read them. `message_id` is empty except for mail.
-pub const COLUMNS: [Column; 22] = [
+pub const COLUMNS: [Column; 24] = [
     Column { key: "receipt", title: "受理编号" },
     Column { key: "consultation_id", title: "征求意见编号" },
     Column { key: "version", title: "文本版本" },
@@ -41,6 +42,8 @@ pub const COLUMNS: [Column; 22] = [
     Column { key: "tags", title: "标签" },
     Column { key: "excerpt", title: "报告摘录" },
     Column { key: "note", title: "备注" },
+    Column { key: "campaign", title: "雷同意见组" },
+    Column { key: "campaign_size", title: "组内意见数" },
 ];
 
 /// What an export needs besides the consultation.
@@ -78,7 +81,15 @@ const PAGE: i64 = 5_000;
 const PAGES_AHEAD: usize = 2;
 
 /// Fills `cells` with one comment's row, in [`COLUMNS`]' order.
-fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, personal: bool) {
+fn fill_row(
+    cells: &mut Vec<Cell>,
+    tz: &jiff::tz::TimeZone,
+    s: StoredComment,
+    personal: bool,
+    campaign_sizes: &HashMap<i64, u64>,
+) {
+    // A campaign the detection has since emptied is no campaign.
+    let campaign = s.campaign.and_then(|k| campaign_sizes.get(&k).map(|n| (k, *n)));
     let id_number = s.id_number.as_ref().map(|i| if personal { i.expose().to_string() } else { i.to_string() });
     let phone = s.phone.as_ref().map(|p| if personal { p.stored_form() } else { p.to_string() });
     // The opinion column holds the masked text; the text as written is sealed beside it.
@@ -110,6 +121,8 @@ fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, pe
         Cell::List(s.tags),
         s.excerpt.into(),
         s.note.into(),
+        campaign.map(|(k, _)| Cell::Int(k)).unwrap_or(Cell::Null),
+        campaign.map(|(_, n)| Cell::Int(n as i64)).unwrap_or(Cell::Null),
     ]);
 }
 
@@ -172,6 +185,8 @@ pub async fn export_consultation_to(
             })
             .collect()
     };
+    let campaign_sizes: HashMap<i64, u64> =
+        store.campaign_sizes(&c.meta.id).await?.into_iter().map(|(k, c)| (k, c.size)).collect();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<StoredComment>>(PAGES_AHEAD);
     let format = req.format;
     let personal = req.include_personal_data;
@@ -185,7 +200,7 @@ pub async fn export_consultation_to(
         let mut cells = Vec::with_capacity(COLUMNS.len());
         while let Some(page) = rx.blocking_recv() {
             for s in page {
-                fill_row(&mut cells, &tz, s, personal);
+                fill_row(&mut cells, &tz, s, personal, &campaign_sizes);
                 w.row(&cells)?;
             }
         }

@@ -13,6 +13,7 @@
 //! | read a consultation, the lifecycle (drafts, publish, extend, close, archive) | [`consultations`] |
 //! | sign in, sessions, tokens, two-step login, accounts | [`staff`] |
 //! | the review queue, single and bulk actions, revealing personal data | [`review`] |
+//! | campaigns: detection, the campaign view, decisions on a campaign | [`campaigns`] |
 //! | exports | [`export`] |
 //! | the adoption report | [`report`] |
 //! | mail import (.eml, mbox), one IMAP pass, the poll inside `serve` | [`mail`] |
@@ -20,6 +21,7 @@
 //! | the search index | [`indexing`] |
 //! | health, readiness, what the metrics read, backups | [`operations`] |
 
+pub mod campaigns;
 pub mod captcha;
 pub mod consultations;
 pub mod export;
@@ -69,6 +71,8 @@ pub struct App {
     sign_in_guard: Arc<sign_in_guard::SignInGuard>,
     /// The mail poll's passes, by outcome, for the metrics.
     mail_passes: Arc<operations::MailPasses>,
+    /// The background campaign pass's in-memory indexes.
+    campaign_indexes: Arc<campaigns::Indexes>,
 }
 
 /// How long a refused comment is told to wait before trying again: about what a full intake
@@ -157,6 +161,7 @@ impl App {
             mail: MailSettings::default(),
             sign_in_guard: Arc::new(sign_in_guard::SignInGuard::new(yijian_domain::staff::LOGIN_POLICY)),
             mail_passes: Arc::default(),
+            campaign_indexes: campaigns::new_indexes(),
         }
     }
 

@@ -199,7 +199,7 @@ pub fn poll_lease_length(every: Duration) -> Duration {
 }
 
 /// Names this process among the nodes sharing the database (in the lease, and the logs).
-fn node_name() -> String {
+pub(crate) fn node_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let host = host.trim();
     format!(

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use yijian_domain::consultation::Consultation;
-use yijian_domain::report::{AdoptionReport, ReportBuilder, ReportInput};
+use yijian_domain::report::{AdoptionReport, CampaignAnswer, ReportBuilder, ReportInput};
 use yijian_domain::staff::Permission;
 use yijian_store::{SessionUser, Store, StoreError};
 
@@ -15,6 +15,13 @@ pub const MAX_PREFACE_CHARS: usize = 10_000;
 /// Builds the report from every comment of the consultation as it stands now.
 pub async fn build(store: &Store, c: &Consultation, preface: &str) -> Result<AdoptionReport, StoreError> {
     let mut b = ReportBuilder::new(c, preface);
+    let campaigns = store.campaign_sizes(&c.meta.id).await?;
+    for (id, k) in &campaigns {
+        b.campaign_answer(
+            *id,
+            CampaignAnswer { disposition: k.decision.disposition, reasoning: k.decision.disposition_reason.clone() },
+        );
+    }
     let mut after = 0;
     loop {
         let page = store.comments_page(&c.meta.id, after, 2000).await?;
@@ -29,6 +36,8 @@ pub async fn build(store: &Store, c: &Consultation, preface: &str) -> Result<Ado
                 reasoning: s.disposition_reason,
                 moderation: s.moderation,
                 excerpt: s.excerpt,
+                // A campaign the detection has since emptied is no campaign.
+                campaign: s.campaign.filter(|k| campaigns.contains_key(k)),
             });
         }
     }

@@ -6,6 +6,7 @@
 //! types is checked by [`validate`]; sensitive personal information travels in the [`pii`]
 //! newtypes, whose `Debug` and `Display` print masked values only.
 
+pub mod campaign;
 pub mod comment;
 pub mod consultation;
 pub mod document;

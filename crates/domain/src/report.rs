@@ -68,6 +68,23 @@ pub struct Section {
     pub counts: Counts,
     pub reasonings: Vec<Reasoning>,
     pub excerpts: Vec<String>,
+    /// Of `comments`, how many are members of campaigns (copies of one text), and the
+    /// campaigns themselves, largest first: a campaign is one text sent many times, shown once
+    /// with its count rather than as that many separate voices.
+    #[serde(default)]
+    pub in_campaigns: u64,
+    #[serde(default)]
+    pub campaigns: Vec<CampaignLine>,
+}
+
+/// A campaign as the report shows it: once, with how many comments it holds and the answer
+/// staff gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignLine {
+    pub campaign: i64,
+    pub comments: u64,
+    pub disposition: Option<Disposition>,
+    pub reasoning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +98,11 @@ pub struct AdoptionReport {
     pub time_zone: String,
     /// Comments in the figures, each counted once.
     pub comments: u64,
+    /// Of `comments`, how many are members of campaigns, and in how many campaigns.
+    #[serde(default)]
+    pub in_campaigns: u64,
+    #[serde(default)]
+    pub campaign_count: u64,
     pub counts: Counts,
     pub left_out_spam: u64,
     pub left_out_hidden: u64,
@@ -104,6 +126,15 @@ pub struct ReportInput {
     pub reasoning: Option<String>,
     pub moderation: Option<Moderation>,
     pub excerpt: Option<String>,
+    /// The campaign the comment is a member of.
+    pub campaign: Option<i64>,
+}
+
+/// What staff decided about a campaign, as the report states it.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignAnswer {
+    pub disposition: Option<Disposition>,
+    pub reasoning: Option<String>,
 }
 
 struct SectionAcc {
@@ -112,14 +143,28 @@ struct SectionAcc {
     counts: Counts,
     reasonings: BTreeMap<(Disposition, String), u64>,
     excerpts: Vec<String>,
+    in_campaigns: u64,
+    campaigns: BTreeMap<i64, u64>,
 }
 
 impl SectionAcc {
     fn new(title: String) -> Self {
-        SectionAcc { title, comments: 0, counts: Counts::default(), reasonings: BTreeMap::new(), excerpts: vec![] }
+        SectionAcc {
+            title,
+            comments: 0,
+            counts: Counts::default(),
+            reasonings: BTreeMap::new(),
+            excerpts: vec![],
+            in_campaigns: 0,
+            campaigns: BTreeMap::new(),
+        }
     }
     fn add(&mut self, c: &ReportInput) {
         self.comments += 1;
+        if let Some(k) = c.campaign {
+            self.in_campaigns += 1;
+            *self.campaigns.entry(k).or_default() += 1;
+        }
         self.counts.add(c.disposition);
         if let (Some(d), Some(r)) = (c.disposition, c.reasoning.as_deref()) {
             let r = r.trim();
@@ -134,7 +179,8 @@ impl SectionAcc {
             self.excerpts.push(e.to_string());
         }
     }
-    fn finish(self, article: u32) -> Section {
+    fn finish(self, article: u32, answers: &BTreeMap<i64, CampaignAnswer>) -> Section {
+        let campaigns = campaign_lines(self.campaigns, answers);
         let mut reasonings: Vec<Reasoning> = self
             .reasonings
             .into_iter()
@@ -148,8 +194,22 @@ impl SectionAcc {
             counts: self.counts,
             reasonings,
             excerpts: self.excerpts,
+            in_campaigns: self.in_campaigns,
+            campaigns,
         }
     }
+}
+
+fn campaign_lines(counts: BTreeMap<i64, u64>, answers: &BTreeMap<i64, CampaignAnswer>) -> Vec<CampaignLine> {
+    let mut lines: Vec<CampaignLine> = counts
+        .into_iter()
+        .map(|(campaign, comments)| {
+            let answer = answers.get(&campaign).cloned().unwrap_or_default();
+            CampaignLine { campaign, comments, disposition: answer.disposition, reasoning: answer.reasoning }
+        })
+        .collect();
+    lines.sort_by(|a, b| b.comments.cmp(&a.comments).then(a.campaign.cmp(&b.campaign)));
+    lines
 }
 
 /// A report quotes at most this many excerpts under one heading, so that a bulk choice cannot
@@ -162,6 +222,10 @@ pub struct ReportBuilder {
     general: SectionAcc,
     by_channel: BTreeMap<String, u64>,
     by_position: BTreeMap<String, u64>,
+    campaigns: BTreeMap<i64, u64>,
+    answers: BTreeMap<i64, CampaignAnswer>,
+    /// Each campaign's members' answers, for a campaign staff did not answer as a whole.
+    member_counts: BTreeMap<i64, Counts>,
 }
 
 impl ReportBuilder {
@@ -173,6 +237,8 @@ impl ReportBuilder {
             counts: Counts::default(),
             reasonings: vec![],
             excerpts: vec![],
+            in_campaigns: 0,
+            campaigns: vec![],
         };
         ReportBuilder {
             base: AdoptionReport {
@@ -184,6 +250,8 @@ impl ReportBuilder {
                 closes_at: c.meta.closes_at,
                 time_zone: c.meta.time_zone.clone(),
                 comments: 0,
+                in_campaigns: 0,
+                campaign_count: 0,
                 counts: Counts::default(),
                 left_out_spam: 0,
                 left_out_hidden: 0,
@@ -197,7 +265,16 @@ impl ReportBuilder {
             general: SectionAcc::new(String::new()),
             by_channel: BTreeMap::new(),
             by_position: BTreeMap::new(),
+            campaigns: BTreeMap::new(),
+            answers: BTreeMap::new(),
+            member_counts: BTreeMap::new(),
         }
+    }
+
+    /// What staff decided about a campaign, stated beside it; a campaign without one is shown
+    /// with the answer most of its members got.
+    pub fn campaign_answer(&mut self, campaign: i64, answer: CampaignAnswer) {
+        self.answers.insert(campaign, answer);
     }
 
     pub fn add(&mut self, c: &ReportInput) {
@@ -214,6 +291,11 @@ impl ReportBuilder {
         }
         self.base.comments += 1;
         self.base.counts.add(c.disposition);
+        if let Some(k) = c.campaign {
+            self.base.in_campaigns += 1;
+            *self.campaigns.entry(k).or_default() += 1;
+            self.member_counts.entry(k).or_default().add(c.disposition);
+        }
         let mut addressed = false;
         for n in &c.articles {
             if let Some((_, acc)) = self.articles.iter_mut().find(|(number, _)| number == n) {
@@ -232,8 +314,18 @@ impl ReportBuilder {
 
     pub fn finish(self) -> AdoptionReport {
         let mut report = self.base;
-        report.articles = self.articles.into_iter().map(|(n, acc)| acc.finish(n)).collect();
-        report.general = self.general.finish(0);
+        let mut answers = self.answers;
+        for (k, counts) in &self.member_counts {
+            if answers.get(k).is_none_or(|a| a.disposition.is_none()) {
+                // The answer most members got, if any got one.
+                let most = Disposition::ALL.into_iter().max_by_key(|d| (counts.get(*d), std::cmp::Reverse(*d)));
+                let disposition = most.filter(|d| counts.get(*d) > 0);
+                answers.insert(*k, CampaignAnswer { disposition, reasoning: None });
+            }
+        }
+        report.articles = self.articles.into_iter().map(|(n, acc)| acc.finish(n, &answers)).collect();
+        report.general = self.general.finish(0, &answers);
+        report.campaign_count = self.campaigns.len() as u64;
         let mut by_channel: Vec<_> = self.by_channel.into_iter().collect();
         by_channel.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         report.by_channel = by_channel;
@@ -271,7 +363,53 @@ mod tests {
             reasoning: Some(reason.into()),
             moderation: m,
             excerpt: None,
+            campaign: None,
         }
+    }
+
+    #[test]
+    fn campaigns_are_counted_both_ways_and_shown_once() {
+        let mut b = ReportBuilder::new(&consultation(), "");
+        for _ in 0..5 {
+            let mut c = input(&[2], Some(Disposition::NotAdopted), "与上位法不一致。", None);
+            c.campaign = Some(40);
+            b.add(&c);
+        }
+        for _ in 0..3 {
+            let mut c = input(&[2, 3], None, "", None);
+            c.campaign = Some(41);
+            b.add(&c);
+        }
+        b.add(&input(&[2], Some(Disposition::Adopted), "已采纳。", None));
+        b.campaign_answer(
+            41,
+            CampaignAnswer { disposition: Some(Disposition::PartlyAdopted), reasoning: Some("部分采纳。".into()) },
+        );
+        let r = b.finish();
+        assert_eq!((r.comments, r.in_campaigns, r.campaign_count), (9, 8, 2));
+        let a2 = &r.articles[1];
+        assert_eq!((a2.comments, a2.in_campaigns), (9, 8));
+        assert_eq!(
+            a2.campaigns,
+            vec![
+                CampaignLine { campaign: 40, comments: 5, disposition: Some(Disposition::NotAdopted), reasoning: None },
+                CampaignLine {
+                    campaign: 41,
+                    comments: 3,
+                    disposition: Some(Disposition::PartlyAdopted),
+                    reasoning: Some("部分采纳。".into())
+                },
+            ]
+        );
+        let a3 = &r.articles[2];
+        assert_eq!((a3.comments, a3.in_campaigns, a3.campaigns.len()), (3, 3, 1));
+        // An old published report, without these fields, still reads.
+        let mut json: serde_json::Value = serde_json::to_value(&r).unwrap();
+        json.as_object_mut().unwrap().remove("in_campaigns");
+        json["articles"][1].as_object_mut().unwrap().remove("campaigns");
+        let back: AdoptionReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.in_campaigns, 0);
+        assert!(back.articles[1].campaigns.is_empty());
     }
 
     #[test]

@@ -153,6 +153,27 @@ pub struct QueueFilter {
     pub tag: Option<String>,
     /// Chinese full-text search over the opinions.
     pub text: Option<String>,
+    /// Members of campaigns (copied texts), of one campaign, or of none.
+    pub campaign: Option<CampaignFilter>,
+}
+
+/// The campaign filter: comments in any campaign, in none, or in one (by its id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignFilter {
+    Only,
+    Excluded,
+    Is(i64),
+}
+
+impl CampaignFilter {
+    /// `only`, `none`, or a campaign's id, as in a query string.
+    pub fn parse(s: &str) -> Option<CampaignFilter> {
+        match s {
+            "only" => Some(CampaignFilter::Only),
+            "none" => Some(CampaignFilter::Excluded),
+            n => n.parse::<i64>().ok().filter(|n| *n > 0).map(CampaignFilter::Is),
+        }
+    }
 }
 
 /// One change staff make to a comment, alone or to a whole filtered set.

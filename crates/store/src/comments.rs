@@ -111,12 +111,14 @@ pub struct StoredComment {
     pub message_id: Option<String>,
     /// `early` or `late`: a mail that arrived outside the consultation's window.
     pub timing: Option<String>,
+    /// The campaign (copies of one text) the comment is in, if any.
+    pub campaign: Option<i64>,
 }
 
 /// The columns [`Store::comment_from_row`] reads, in its order.
 pub(crate) const COMMENT_COLUMNS: &str = "id, receipt, consultation_id, version, channel, submitted_at, status, name, \
     position, email, id_number_enc, phone_enc, opinion, articles, sender, note, disposition, disposition_reason, \
-    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing, opinion_enc";
+    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing, opinion_enc, campaign_id";
 
 pub(crate) fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
     format!("comments.{column}:{}", receipt.compact()).into_bytes()
@@ -304,6 +306,7 @@ impl Store {
             reviewed_at: row.try_get::<Option<i64>, _>(23)?.map(from_micros).transpose()?,
             message_id: row.try_get(24)?,
             timing: row.try_get(25)?,
+            campaign: row.try_get(27)?,
         })
     }
 

@@ -11,6 +11,7 @@
 
 pub mod anchor;
 mod audit;
+mod campaigns;
 mod comments;
 mod consultations;
 mod dialect;
@@ -31,6 +32,7 @@ use tokio::sync::mpsc;
 use yijian_crypto::{KeySource, Keys};
 
 pub use audit::{Audit, AuditEntry, AuditVerdict};
+pub use campaigns::{CampaignSummary, FoundGroup, SavedCampaigns};
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
 pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, ScheduleChange, ScheduleEvent};
 pub use mail::{

@@ -10,7 +10,9 @@ use sqlx::Row;
 use yijian_domain::comment::Channel;
 use yijian_domain::pii::{FullText, IdNumber, PhoneNumber};
 use yijian_domain::receipt::Receipt;
-use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
+use yijian_domain::review::{
+    CampaignFilter, Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus,
+};
 
 use crate::audit::Audit;
 use crate::comments::{COMMENT_COLUMNS, aad};
@@ -41,6 +43,8 @@ pub struct QueueItem {
     pub tags: Vec<String>,
     /// `early` or `late`: a mail that arrived outside the consultation's window.
     pub timing: Option<String>,
+    /// The campaign the comment is in.
+    pub campaign: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +195,15 @@ impl Plan {
             }
             None => {}
         }
+        match f.campaign {
+            Some(CampaignFilter::Only) => {
+                ordered.push((backend.comments_by("comments_in_campaigns"), "campaign_id IS NOT NULL".into()))
+            }
+            Some(CampaignFilter::Excluded) => filters.push("campaign_id IS NULL".into()),
+            Some(CampaignFilter::Is(k)) => ordered
+                .push((backend.comments_by("comments_by_campaign"), format!("campaign_id = {}", bind(Bind::Int(k))))),
+            None => {}
+        }
         if let Some(t) = f.from {
             filters.push(format!("submitted_at >= {}", bind(Bind::Int(micros(t)))));
         }
@@ -307,7 +320,7 @@ impl Plan {
         let (opening, length) = self.backend.opening("opinion", OPENING_CHARS);
         format!(
             "SELECT id, receipt, submitted_at, channel, name, position, articles, {opening}, {length}, disposition, \
-             moderation, tags, timing FROM comments WHERE id IN ({} LIMIT {}) ORDER BY id DESC",
+             moderation, tags, timing, campaign_id FROM comments WHERE id IN ({} LIMIT {}) ORDER BY id DESC",
             self.ids(before.as_deref(), true, hits),
             limit + 1
         )
@@ -360,7 +373,7 @@ const OPENING_CHARS: usize = 120;
 const IN_CONSULTATION: &str = "consultation_id = $1";
 
 /// The columns SQLite's page JSON holds, in [`PageRow`]'s order.
-const PAGE_COLUMNS: [&str; 27] = [
+const PAGE_COLUMNS: [&str; 28] = [
     "id",
     "receipt",
     "consultation_id",
@@ -388,6 +401,7 @@ const PAGE_COLUMNS: [&str; 27] = [
     "message_id",
     "timing",
     "opinion_enc",
+    "campaign_id",
 ];
 
 /// [`PAGE_COLUMNS`] as the elements of SQLite's JSON array: the sealed envelopes hex-encoded.
@@ -442,6 +456,7 @@ struct PageRow {
     message_id: Option<String>,
     timing: Option<String>,
     opinion_enc: Option<String>,
+    campaign_id: Option<i64>,
 }
 
 impl Store {
@@ -498,6 +513,7 @@ impl Store {
                 moderation: row.try_get(10)?,
                 tags: serde_json::from_str(&tags).unwrap_or_default(),
                 timing: row.try_get(12)?,
+                campaign: row.try_get(13)?,
             });
         }
         let next_before = if rows.len() > limit { items.last().map(|i| i.id) } else { None };
@@ -846,6 +862,7 @@ impl Store {
             reviewed_at: r.reviewed_at.map(from_micros).transpose()?,
             message_id: r.message_id,
             timing: r.timing,
+            campaign: r.campaign_id,
         })
     }
 
@@ -887,7 +904,25 @@ impl Store {
         .bind(consultation_id)
         .fetch_all(&self.pool)
         .await?;
+        let (comments, in_campaigns, campaigns): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(campaign_id), COUNT(DISTINCT campaign_id) FROM comments WHERE consultation_id = $1",
+        )
+        .bind(consultation_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let campaigns_by_article: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT a.article, COUNT(*), COUNT(DISTINCT c.campaign_id) FROM comment_articles a \
+             JOIN comments c ON c.id = a.comment_id \
+             WHERE a.consultation_id = $1 AND c.campaign_id IS NOT NULL GROUP BY a.article ORDER BY a.article",
+        )
+        .bind(consultation_id)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(Dashboard {
+            comments,
+            in_campaigns,
+            campaigns,
+            campaigns_by_article: campaigns_by_article.into_iter().map(|(a, m, k)| (a as u32, m, k)).collect(),
             per_day: per_day
                 .into_iter()
                 .filter_map(|(d, n)| {
@@ -919,6 +954,12 @@ impl Store {
 /// An empty string stands for "none".
 #[derive(Debug, Clone, Default)]
 pub struct Dashboard {
+    /// Comments in all; of them, how many are in campaigns, and in how many campaigns.
+    pub comments: i64,
+    pub in_campaigns: i64,
+    pub campaigns: i64,
+    /// Per article: (article, comments in campaigns, campaigns).
+    pub campaigns_by_article: Vec<(u32, i64, i64)>,
     pub per_day: Vec<(jiff::civil::Date, i64)>,
     pub by_article: Vec<(u32, i64)>,
     pub by_position: Vec<(String, i64)>,
@@ -986,7 +1027,9 @@ mod tests {
     use jiff::Timestamp;
     use yijian_domain::comment::{Channel, NewComment};
     use yijian_domain::receipt::Receipt;
-    use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
+    use yijian_domain::review::{
+        CampaignFilter, Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus,
+    };
     use yijian_testkit::synthetic::Rng;
     use yijian_testkit::{Backend, PgDatabase};
 
@@ -1061,10 +1104,27 @@ mod tests {
             };
             apply(Target::One(*r), action).await;
         }
+        // Two campaigns: every fifth comment in one, every seventh (not fifth) in the other.
+        let mut ids = vec![];
+        for r in &receipts {
+            ids.push(store.comment(r).await.unwrap().unwrap().id);
+        }
+        let group = |k: usize| {
+            let members: Vec<i64> = ids
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| if k == 5 { n % 5 == 0 } else { n % 7 == 0 && n % 5 != 0 })
+                .map(|(_, id)| *id)
+                .collect();
+            crate::FoundGroup { representative: Some(members[0]), members }
+        };
+        let last = *ids.last().unwrap();
+        store.save_campaigns("test", &cid, &[group(5), group(7)], true, last, now).await.unwrap();
         let mut all = vec![];
         for r in &receipts {
             all.push(store.comment(r).await.unwrap().unwrap());
         }
+        assert!(all.iter().filter(|c| c.campaign.is_some()).count() > 10);
         (cid, all)
     }
 
@@ -1086,6 +1146,12 @@ mod tests {
                 None => true,
             })
             && f.tag.as_ref().is_none_or(|t| c.tags.contains(t))
+            && (match f.campaign {
+                Some(CampaignFilter::Only) => c.campaign.is_some(),
+                Some(CampaignFilter::Excluded) => c.campaign.is_none(),
+                Some(CampaignFilter::Is(k)) => c.campaign == Some(k),
+                None => true,
+            })
             && ids.is_none_or(|ids| ids.contains(&c.id))
     }
 
@@ -1097,6 +1163,10 @@ mod tests {
         times.sort();
         let (t1, t2) = (times[times.len() / 3], times[2 * times.len() / 3]);
         let hits: Vec<i64> = all.iter().map(|c| c.id).filter(|id| id % 3 != 0).rev().collect();
+        let mut campaigns: Vec<i64> = all.iter().filter_map(|c| c.campaign).collect();
+        campaigns.sort_unstable();
+        campaigns.dedup();
+        assert_eq!(campaigns.len(), 2);
         let mut rng = Rng::new(11);
         let mut pick = |n: usize| rng.below(n);
         for round in 0..400 {
@@ -1118,6 +1188,14 @@ mod tests {
                 tag: [None, None, Some("就业".to_string()), Some("AI".to_string()), Some("ai".to_string())][pick(5)]
                     .clone(),
                 text: None,
+                campaign: [
+                    None,
+                    None,
+                    Some(CampaignFilter::Only),
+                    Some(CampaignFilter::Excluded),
+                    Some(CampaignFilter::Is(campaigns[0])),
+                    Some(CampaignFilter::Is(campaigns[1])),
+                ][pick(6)],
             };
             // Single filters first, then combinations.
             let f = if round < 40 { one_of(&f, round) } else { f };
@@ -1183,7 +1261,8 @@ mod tests {
     /// The filter with only its `n`-th condition kept (cycling through them).
     fn one_of(f: &QueueFilter, n: usize) -> QueueFilter {
         let d = QueueFilter::default();
-        match n % 10 {
+        match n % 11 {
+            10 => QueueFilter { campaign: f.campaign.or(Some(CampaignFilter::Only)), ..d },
             0 => QueueFilter { status: f.status.or(Some(ReviewStatus::Received)), ..d },
             1 => QueueFilter { article: f.article.or(Some(3)), ..d },
             2 => QueueFilter { position: f.position.clone().or(Some("教师".into())), ..d },

@@ -535,6 +535,8 @@ struct CommentPage {
     dispositions: Vec<(String, String)>,
     moderations: Vec<(String, String)>,
     mail_id: Option<i64>,
+    /// The campaign the comment is in.
+    campaign: Option<i64>,
     attachments: Vec<crate::mail::AttachmentRow>,
     /// Whether the user may open the attachments (with a reason).
     can_open: bool,
@@ -699,6 +701,7 @@ pub(crate) async fn comment_page(
             .map(|m| (m.as_str().to_string(), m.label(lang).to_string()))
             .to_vec(),
         mail_id: mail.as_ref().map(|m| m.id),
+        campaign: c.campaign,
         attachments: crate::mail::attachment_rows(&attachments, lang),
         can_open: user.role.may(yijian_domain::staff::Permission::OpenMailOriginals),
     };
@@ -785,6 +788,11 @@ pub async fn api_comment(
         "sender": c.sender,
         "message_id": c.message_id,
         "timing": c.timing,
+        "disposition": c.disposition.map(|d| d.as_str()),
+        "disposition_reason": c.disposition_reason,
+        "moderation": c.moderation.map(|m| m.as_str()),
+        "tags": c.tags,
+        "campaign": c.campaign,
     }))
     .into_response()
 }

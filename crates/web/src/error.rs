@@ -37,6 +37,7 @@ macro_rules! error_codes {
 error_codes! {
     AttachmentNotFound => "attachment_not_found",
     Busy => "busy",
+    CampaignNotFound => "campaign_not_found",
     AlreadyClosed => "already_closed",
     AlreadyPublished => "already_published",
     CaptchaUnavailable => "captcha_unavailable",

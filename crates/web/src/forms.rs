@@ -11,7 +11,9 @@ use yijian_domain::Lang;
 
 use crate::texts::texts;
 use yijian_domain::comment::Channel;
-use yijian_domain::review::{Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus};
+use yijian_domain::review::{
+    CampaignFilter, Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus,
+};
 
 /// Keys with their values in order; a key may repeat (checkboxes).
 #[derive(Debug, Clone, Default)]
@@ -114,12 +116,15 @@ pub fn queue_filter(f: &Fields, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Q
     }
     q.tag = f.get("tag").map(String::from);
     q.text = f.get("q").map(|s| s.chars().take(200).collect());
+    if let Some(v) = f.get("campaign") {
+        q.campaign = Some(CampaignFilter::parse(v).ok_or_else(|| bad("campaign", v))?);
+    }
     Ok(q)
 }
 
 /// The filter back as query-string pairs, for links (next page, export, bulk form).
 pub fn filter_pairs(f: &Fields) -> Vec<(&'static str, String)> {
-    ["status", "article", "position", "channel", "from", "until", "disposition", "moderation", "tag", "q"]
+    ["status", "article", "position", "channel", "from", "until", "disposition", "moderation", "tag", "q", "campaign"]
         .into_iter()
         .filter_map(|k| f.get(k).map(|v| (k, v.to_string())))
         .collect()

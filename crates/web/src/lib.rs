@@ -10,6 +10,7 @@
 mod admin;
 mod api;
 pub mod cache;
+mod campaigns;
 mod csrf;
 mod error;
 pub mod export;
@@ -353,6 +354,8 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/c/{id}/bulk", post(review::bulk))
         .route("/admin/c/{id}/manual", get(review::manual_form).post(review::manual_submit))
         .route("/admin/c/{id}/dashboard", get(review::dashboard))
+        .route("/admin/c/{id}/campaigns", get(campaigns::list_page))
+        .route("/admin/c/{id}/campaigns/{campaign}", get(campaigns::one_page).post(campaigns::decide_post))
         .route("/admin/c/{id}/export", get(export::export_form).post(export::export_post))
         .route("/admin/c/{id}/report", get(report::preview).post(report::publish))
         .route("/admin/c/{id}/manage", get(manage::manage).post(manage::manage_post))
@@ -424,6 +427,9 @@ fn api_routes() -> Vec<ApiRoute> {
         at(M::POST, "/api/v1/admin/consultations/{id}/comments", review::api_manual),
         at(M::POST, "/api/v1/admin/consultations/{id}/review", review::api_bulk),
         at(M::GET, "/api/v1/admin/consultations/{id}/dashboard", review::api_dashboard),
+        at(M::GET, "/api/v1/admin/consultations/{id}/campaigns", campaigns::api_list),
+        at(M::GET, "/api/v1/admin/consultations/{id}/campaigns/{campaign}", campaigns::api_one),
+        at(M::POST, "/api/v1/admin/consultations/{id}/campaigns/{campaign}", campaigns::api_decide),
         at(M::GET, "/api/v1/admin/consultations/{id}/export", export::api_export_get),
         at(M::POST, "/api/v1/admin/consultations/{id}/export", export::api_export_post).optional_body(),
         at(M::GET, "/api/v1/admin/consultations/{id}/report", report::api_preview),

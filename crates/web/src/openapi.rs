@@ -150,6 +150,9 @@ pub(crate) async fn serve() -> Response {
         ops::admin_comment,
         ops::admin_review_comment,
         ops::admin_dashboard,
+        ops::admin_campaigns,
+        ops::admin_campaign,
+        ops::admin_decide_campaign,
         ops::admin_export,
         ops::admin_export_personal,
         ops::admin_report_preview,
@@ -738,6 +741,9 @@ struct QueueItem {
     /// A mailed comment that arrived before the consultation opened or after it closed.
     #[schema(inline, required = false)]
     timing: Option<Timing>,
+    /// The campaign (copies of one text) the comment is in
+    #[schema(required = false)]
+    campaign: Option<i64>,
 }
 
 #[derive(ToSchema)]
@@ -817,6 +823,10 @@ struct QueueFilter {
     #[schema(nullable = false)]
     #[param(nullable = false)]
     q: Option<String>,
+    /// `only` (members of any campaign), `none` (of none), or a campaign's id
+    #[schema(nullable = false, pattern = r"^\s*(only|none|[0-9]{1,18})?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(only|none|[0-9]{1,18})?\s*$")]
+    campaign: Option<String>,
 }
 
 #[derive(IntoParams)]
@@ -1020,6 +1030,12 @@ struct ManualError {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct Dashboard {
+    /// Comments in all; of them, how many are in campaigns, and in how many campaigns
+    comments: i64,
+    in_campaigns: i64,
+    campaigns: i64,
+    #[schema(inline)]
+    campaigns_by_article: Vec<ArticleCampaigns>,
     #[schema(inline)]
     per_day: Vec<DayCount>,
     #[schema(inline)]
@@ -1032,6 +1048,163 @@ struct Dashboard {
     by_disposition: Vec<KeyCount>,
     #[schema(inline)]
     by_moderation: Vec<KeyCount>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ArticleCampaigns {
+    article: u32,
+    in_campaigns: i64,
+    campaigns: i64,
+}
+
+/// What staff decided about a campaign as a whole.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CampaignDecision {
+    #[schema(inline)]
+    disposition: Option<Disposition>,
+    disposition_reason: Option<String>,
+    #[schema(inline)]
+    moderation: Option<Mark>,
+    moderation_reason: Option<String>,
+    tags: Vec<String>,
+    /// Members that join later get the decision too
+    later_members_inherit: bool,
+    decided_by: Option<String>,
+    #[schema(format = DateTime)]
+    decided_at: Option<String>,
+}
+
+/// A campaign's representative in the list: its tracking number and the opening of its text.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CampaignRepresentative {
+    receipt: String,
+    opening: String,
+}
+
+/// A campaign: comments whose texts are copies or near-copies of one another.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CampaignSummary {
+    id: i64,
+    size: u64,
+    #[schema(format = DateTime)]
+    first_at: String,
+    #[schema(format = DateTime)]
+    last_at: String,
+    #[schema(inline)]
+    decision: CampaignDecision,
+    #[schema(inline)]
+    representative: CampaignRepresentative,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CampaignList {
+    total: i64,
+    /// `offset` of the next page, if there is one
+    next_offset: Option<i64>,
+    #[schema(inline)]
+    items: Vec<CampaignSummary>,
+}
+
+/// A run of text: `same` as the representative's, `added` by the member, or `removed` from it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct DiffSpan {
+    #[schema(required = false)]
+    same: String,
+    #[schema(required = false)]
+    added: String,
+    #[schema(required = false)]
+    removed: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CampaignMember {
+    receipt: String,
+    #[schema(format = DateTime)]
+    submitted_at: String,
+    #[schema(inline)]
+    channel: Channel,
+    #[schema(inline)]
+    disposition: Option<Disposition>,
+    #[schema(inline)]
+    moderation: Option<Mark>,
+    tags: Vec<String>,
+    /// What the member's text changes in the representative's
+    #[schema(inline)]
+    diff: Vec<DiffSpan>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ArrivalBar {
+    #[schema(format = DateTime)]
+    from: String,
+    comments: u64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CampaignText {
+    text: String,
+}
+
+/// One campaign with a page of its members (newest first; keyset paging with `before`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CampaignDetail {
+    id: i64,
+    size: u64,
+    #[schema(format = DateTime)]
+    first_at: String,
+    #[schema(format = DateTime)]
+    last_at: String,
+    #[schema(inline)]
+    decision: CampaignDecision,
+    #[schema(inline)]
+    representative: CampaignText,
+    /// Arrivals binned into equal spans
+    #[schema(inline)]
+    arrivals: Vec<ArrivalBar>,
+    #[schema(inline)]
+    members: Vec<CampaignMember>,
+    next_before: Option<i64>,
+}
+
+/// A decision on a whole campaign: one review action (as for one comment, but no excerpt), given to every member.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CampaignDecisionBody {
+    #[schema(inline)]
+    action: ReviewVerb,
+    #[schema(required = false)]
+    articles: Vec<u32>,
+    #[schema(required = false)]
+    tag_name: String,
+    #[schema(inline, required = false)]
+    mark: MarkOrNone,
+    #[schema(inline, required = false)]
+    disposition: DispositionOrNone,
+    #[schema(required = false)]
+    reason: String,
+    /// Give the decision to members that join the campaign later too (default false)
+    #[schema(required = false)]
+    inherit: bool,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct CampaignPaging {
+    #[param(nullable = false, minimum = 0)]
+    offset: Option<i64>,
+    #[param(nullable = false, minimum = 1, maximum = 500)]
+    limit: Option<u32>,
 }
 
 #[derive(ToSchema)]
@@ -1474,7 +1647,7 @@ mod ops {
         security(("bearerAuth" = [])),
         params(("receipt" = String, Path, description = "The comment's tracking number")),
         responses(
-            (status = 200, description = "The comment: receipt, consultation_id, version, channel, submitted_at, status, name, id_number and phone (masked), position, email, articles, opinion, sender, message_id, timing", body = inline(AnyObject)),
+            (status = 200, description = "The comment: receipt, consultation_id, version, channel, submitted_at, status, name, id_number and phone (masked), position, email, articles, opinion, sender, message_id, timing, disposition, disposition_reason, moderation, tags, campaign (the campaign's id or null)", body = inline(AnyObject)),
             (status = 404, description = "No such comment", body = AdminError),
         ),
     )]
@@ -1512,6 +1685,63 @@ mod ops {
         ),
     )]
     fn admin_dashboard() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/campaigns",
+        operation_id = "adminCampaigns",
+        summary = "The consultation's campaigns (copies and near-copies of one text), largest first",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id"), CampaignPaging),
+        responses(
+            (status = 200, description = "A page of campaigns", body = inline(CampaignList)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+            (status = 422, description = "Bad paging", body = AdminError),
+        ),
+    )]
+    fn admin_campaigns() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/campaigns/{campaign}",
+        operation_id = "adminCampaign",
+        summary = "One campaign: its representative text, arrivals, and a page of its members with what each changed",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(
+            ("id" = String, Path, description = "The consultation's id"),
+            ("campaign" = i64, Path, description = "The campaign's id"),
+            QueuePaging,
+        ),
+        responses(
+            (status = 200, description = "The campaign", body = inline(CampaignDetail)),
+            (status = 404, description = "No such consultation or campaign", body = AdminError),
+            (status = 422, description = "Bad paging", body = AdminError),
+        ),
+    )]
+    fn admin_campaign() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations/{id}/campaigns/{campaign}",
+        operation_id = "adminDecideCampaign",
+        summary = "Give one review action to every member of a campaign (each change audited), and record it on the campaign",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(
+            ("id" = String, Path, description = "The consultation's id"),
+            ("campaign" = i64, Path, description = "The campaign's id"),
+        ),
+        request_body(content = inline(CampaignDecisionBody)),
+        responses(
+            (status = 200, description = "How many members changed", body = inline(Changed)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = "No such consultation or campaign", body = AdminError),
+            (status = 422, description = "The action is refused (unknown article, missing reason, an excerpt)", body = AdminError),
+        ),
+    )]
+    fn admin_decide_campaign() {}
 
     #[utoipa::path(
         get,

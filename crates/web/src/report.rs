@@ -40,6 +40,40 @@ struct SectionView {
     figures: String,
     reasonings: Vec<(String, String)>,
     excerpts: Vec<String>,
+    /// "N comments, of which M in K campaigns", then each campaign once with its answer.
+    campaigns: Vec<String>,
+}
+
+/// The honest count and the campaigns of a section, each shown once.
+fn campaign_lines(
+    comments: u64,
+    in_campaigns: u64,
+    lines: &[yijian_domain::report::CampaignLine],
+    lang: Lang,
+) -> Vec<String> {
+    if in_campaigns == 0 {
+        return vec![];
+    }
+    let t = texts(lang);
+    let mut out = vec![
+        t.campaign_counts
+            .replace("{n}", &comments.to_string())
+            .replace("{m}", &in_campaigns.to_string())
+            .replace("{k}", &lines.len().to_string()),
+    ];
+    out.extend(lines.iter().map(|l| {
+        let mut line = t.campaign_line.replace("{n}", &l.campaign.to_string()).replace("{m}", &l.comments.to_string());
+        if let Some(d) = l.disposition {
+            line.push_str(t.list_separator);
+            line.push_str(d.label(lang));
+        }
+        if let Some(r) = l.reasoning.as_deref().filter(|r| !r.trim().is_empty()) {
+            line.push_str(t.colon);
+            line.push_str(r.trim());
+        }
+        line
+    }));
+    out
 }
 
 fn day(r: &AdoptionReport, t: Timestamp, lang: Lang) -> String {
@@ -86,6 +120,7 @@ fn section_view(s: &Section, heading: String, lang: Lang) -> SectionView {
             })
             .collect(),
         excerpts: s.excerpts.clone(),
+        campaigns: campaign_lines(s.comments, s.in_campaigns, &s.campaigns, lang),
     }
 }
 
@@ -104,6 +139,15 @@ fn view(r: &AdoptionReport, published: Option<Timestamp>, lang: Lang) -> View {
             .replace("{until}", &day(r, last_day, lang))
             .replace("{comments}", &r.comments.to_string()),
     ];
+    if r.in_campaigns > 0 {
+        summary.push(
+            texts(lang)
+                .campaign_counts
+                .replace("{n}", &r.comments.to_string())
+                .replace("{m}", &r.in_campaigns.to_string())
+                .replace("{k}", &r.campaign_count.to_string()),
+        );
+    }
     if r.left_out_spam + r.left_out_hidden > 0 {
         summary.push(
             texts(lang)
@@ -144,6 +188,7 @@ fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
     for s in &v.sections {
         b.push(Block::Heading(2, s.heading.clone()));
         b.push(Block::Paragraph(s.figures.clone()));
+        b.extend(s.campaigns.iter().cloned().map(Block::Paragraph));
         for (label, text) in &s.reasonings {
             b.push(Block::Paragraph(format!("{label}：{text}")));
         }

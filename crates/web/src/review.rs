@@ -85,6 +85,7 @@ fn item_json(c: &LiveConsultation, i: &QueueItem) -> Value {
         "moderation": i.moderation,
         "tags": i.tags,
         "timing": i.timing,
+        "campaign": i.campaign,
     })
 }
 
@@ -116,6 +117,7 @@ struct Row {
     tags: String,
     /// 开始前收到 / 截止后收到, for mail outside the window.
     timing: String,
+    campaign: Option<i64>,
     opening: String,
     more: bool,
 }
@@ -141,6 +143,7 @@ struct QueuePageView {
     channels: Vec<Choice>,
     dispositions: Vec<Choice>,
     moderations: Vec<Choice>,
+    campaigns: Vec<Choice>,
     rows: Vec<Row>,
     total: String,
     search_note: Option<String>,
@@ -201,6 +204,14 @@ pub async fn queue_page(
         ("any".into(), texts(lang).marked.to_string()),
     ];
     moderations.extend(Moderation::ALL.map(|m| (m.as_str().to_string(), m.label(lang).to_string())));
+    let mut campaigns = vec![
+        any(lang),
+        ("only".into(), texts(lang).campaigns_only.to_string()),
+        ("none".into(), texts(lang).no_campaigns.to_string()),
+    ];
+    if let Some(k) = f.get("campaign").filter(|k| !matches!(*k, "only" | "none")) {
+        campaigns.push((k.to_string(), texts(lang).in_campaign.replace("{n}", k)));
+    }
     let pairs = filter_pairs(&f);
     let rows = page
         .as_ref()
@@ -229,6 +240,7 @@ pub async fn queue_page(
                         Some(yijian_store::Timing::Late) => texts(lang).arrived_late.to_string(),
                         None => String::new(),
                     },
+                    campaign: i.campaign,
                     opening: i.opening.clone(),
                     more: i.opinion_chars > i.opening.chars().count(),
                 })
@@ -268,6 +280,7 @@ pub async fn queue_page(
         channels: choices(channels, f.get("channel")),
         dispositions: choices(dispositions, f.get("disposition")),
         moderations: choices(moderations, f.get("moderation")),
+        campaigns: choices(campaigns, f.get("campaign")),
         rows,
         total,
         search_note,
@@ -605,6 +618,8 @@ struct DashboardPage {
     other_lang_href: String,
     id: String,
     title: String,
+    /// "N comments, of which M in K campaigns".
+    counts: String,
     charts: Vec<String>,
 }
 
@@ -661,6 +676,11 @@ pub async fn dashboard(
         other_lang_href: format!("/admin/c/{id}/dashboard?lang=en"),
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
+        counts: texts(lang)
+            .campaign_counts
+            .replace("{n}", &d.comments.to_string())
+            .replace("{m}", &d.in_campaigns.to_string())
+            .replace("{k}", &d.campaigns.to_string()),
         charts,
     };
     Ok(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false))
@@ -675,6 +695,12 @@ pub async fn api_dashboard(
     let d = dashboard_data(&state, &user, &c, lang).await?;
     let obj = |rows: &[(String, i64)]| rows.iter().map(|(k, n)| json!({"key": k, "comments": n})).collect::<Vec<_>>();
     Ok(Json(json!({
+        "comments": d.comments,
+        "in_campaigns": d.in_campaigns,
+        "campaigns": d.campaigns,
+        "campaigns_by_article": d.campaigns_by_article.iter()
+            .map(|(a, m, k)| json!({"article": a, "in_campaigns": m, "campaigns": k}))
+            .collect::<Vec<_>>(),
         "per_day": d.per_day.iter().map(|(day, n)| json!({"date": day.to_string(), "comments": n})).collect::<Vec<_>>(),
         "by_article": d.by_article.iter().map(|(a, n)| json!({"article": a, "comments": n})).collect::<Vec<_>>(),
         "by_position": obj(&d.by_position),

@@ -1,0 +1,381 @@
+//! Campaigns: finding copies and near-copies of one text among a consultation's comments, and
+//! what staff decide about a campaign as a whole.
+//!
+//! Detection runs in two ways, both off the intake's write path. `yijian campaigns detect` (and
+//! the first pass after a server starts) reads every comment and finds the groups afresh
+//! ([`App::detect_campaigns`]); a re-run gives the same groups, and each keeps its id and what
+//! staff decided. Inside `serve`, a background pass ([`App::spawn_campaign_pass`]) then places
+//! each new comment against an in-memory index of the consultation's texts, so a new copy joins
+//! its campaign within seconds. Where several nodes share the database, one node (the holder of
+//! the `campaigns` lease) runs the pass.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+pub use yijian_analysis::campaigns::Span;
+use yijian_analysis::campaigns::{Detector, Index, Params, Placement, diff};
+use yijian_domain::campaign::{Campaign, CampaignDecision};
+use yijian_domain::consultation::Consultation;
+use yijian_domain::review::{CampaignFilter, QueueFilter, ReviewAction};
+use yijian_domain::staff::Permission;
+use yijian_store::{CampaignSummary, FoundGroup, SessionUser, Store, StoreError, Target};
+
+use crate::{App, Error};
+
+/// Comments read per statement while loading a consultation's texts.
+const READ_BATCH: i64 = 20_000;
+const LEASE: &str = "campaigns";
+/// Who the audit log names for what the detection does on its own.
+pub const DETECTION_ACTOR: &str = "campaign-detection";
+
+/// What a full detection found.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DetectOutcome {
+    pub comments: u64,
+    pub campaigns: u64,
+    pub in_campaigns: u64,
+    pub seconds: f64,
+}
+
+/// A consultation's in-memory index, as far as the background pass has placed comments.
+struct Placed {
+    index: Index,
+    through: i64,
+}
+
+/// The background pass's indexes, one per consultation it has seen.
+#[derive(Default)]
+pub(crate) struct Indexes {
+    by_consultation: tokio::sync::Mutex<HashMap<String, Placed>>,
+}
+
+/// The texts a comment may quote from the draft without that making two comments alike: its
+/// article titles and paragraphs.
+fn draft_texts(c: &Consultation) -> Vec<String> {
+    c.document.articles().flat_map(|a| std::iter::once(a.title.clone()).chain(a.body.iter().cloned())).collect()
+}
+
+fn detector(c: &Consultation) -> Detector {
+    let draft = draft_texts(c);
+    let refs: Vec<&str> = draft.iter().map(String::as_str).collect();
+    Detector::new(Params::default(), &refs)
+}
+
+async fn all_texts(store: &Store, consultation_id: &str) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut out = vec![];
+    let mut after = 0;
+    loop {
+        let batch = store.campaign_texts(consultation_id, after, READ_BATCH).await?;
+        let Some(&(last, _)) = batch.last() else { return Ok(out) };
+        after = last;
+        out.extend(batch);
+    }
+}
+
+fn groups_of(index: &Index) -> Vec<FoundGroup> {
+    index
+        .detection()
+        .campaigns
+        .into_iter()
+        .map(|g| FoundGroup { members: g.members, representative: Some(g.representative) })
+        .collect()
+}
+
+impl App {
+    /// Finds every campaign of a consultation afresh and saves them (each keeping its id and
+    /// decision where it still exists); members new to a campaign that staff decided with
+    /// "later members too" are given the decision.
+    pub async fn detect_campaigns(
+        &self,
+        actor: &str,
+        c: &Consultation,
+        now: Timestamp,
+    ) -> Result<DetectOutcome, Error> {
+        let started = Instant::now();
+        let texts = all_texts(&self.store, &c.meta.id).await?;
+        let through = texts.last().map(|(id, _)| *id).unwrap_or(0);
+        let comments = texts.len() as u64;
+        let det = detector(c);
+        let index = tokio::task::spawn_blocking(move || {
+            let refs: Vec<(i64, &str)> = texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
+            Index::build(&det, &refs)
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("campaign detection failed: {e}")))?;
+        let groups = groups_of(&index);
+        let saved = self.store.save_campaigns(actor, &c.meta.id, &groups, true, through, now).await?;
+        self.inherit(&c.meta.id, &saved.joined, now).await?;
+        self.campaign_indexes.by_consultation.lock().await.insert(c.meta.id.clone(), Placed { index, through });
+        Ok(DetectOutcome {
+            comments,
+            campaigns: saved.campaigns,
+            in_campaigns: saved.in_campaigns,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Places the comments that arrived since the last pass, for every consultation. The first
+    /// pass over a consultation (or one after another process ran a full detection) detects in
+    /// full. Returns how many comments were placed.
+    pub async fn campaign_pass(&self, now: Timestamp) -> Result<u64, Error> {
+        let mut placed = 0;
+        for summary in self.store.list_consultations().await? {
+            let Some(c) = self.consultation(&summary.id).await? else { continue };
+            let progress = self.store.campaign_progress(&c.meta.id).await?;
+            let newest = self.store.campaign_texts(&c.meta.id, progress, 1).await?;
+            let mut indexes = self.campaign_indexes.by_consultation.lock().await;
+            let ours = indexes.get(&c.meta.id).map(|p| p.through);
+            if ours != Some(progress) {
+                // Never seen here, or detected by another process since: start afresh.
+                drop(indexes);
+                if progress > 0 || !newest.is_empty() {
+                    placed += self.detect_campaigns(DETECTION_ACTOR, &c, now).await?.comments;
+                }
+                continue;
+            }
+            if newest.is_empty() {
+                continue;
+            }
+            let Some(mut state) = indexes.remove(&c.meta.id) else { continue };
+            drop(indexes);
+            let mut changed: HashMap<i64, FoundGroup> = HashMap::new();
+            // A join that pulled lone comments in with it may have given its campaign a new
+            // root, which names no saved campaign: then the groups are saved whole.
+            let mut regroup = false;
+            loop {
+                let batch = self.store.campaign_texts(&c.meta.id, state.through, READ_BATCH).await?;
+                let Some(&(last, _)) = batch.last() else { break };
+                placed += batch.len() as u64;
+                let (index, placements) = tokio::task::spawn_blocking(move || {
+                    let mut index = state.index;
+                    let placements: Vec<(i64, Placement)> =
+                        batch.iter().map(|(id, text)| (*id, index.insert(*id, text))).collect();
+                    (index, placements)
+                })
+                .await
+                .map_err(|e| Error::Storage(format!("campaign detection failed: {e}")))?;
+                state = Placed { index, through: last };
+                for (id, p) in placements {
+                    match p {
+                        Placement::Joined { root, pulled } => {
+                            regroup |= !pulled.is_empty();
+                            let g = changed
+                                .entry(root)
+                                .or_insert_with(|| FoundGroup { members: vec![root], representative: None });
+                            g.members.push(id);
+                            g.members.extend(pulled);
+                        }
+                        Placement::Formed { members } => {
+                            let root = members.iter().copied().min().unwrap_or(id);
+                            let g = changed
+                                .entry(root)
+                                .or_insert_with(|| FoundGroup { members: vec![], representative: Some(root) });
+                            g.members.extend(members);
+                        }
+                        Placement::Short | Placement::Alone => {}
+                    }
+                }
+            }
+            let through = state.through;
+            let (groups, complete) = if regroup {
+                (groups_of(&state.index), true)
+            } else {
+                let mut groups: Vec<FoundGroup> = changed.into_values().collect();
+                for g in &mut groups {
+                    g.members.sort_unstable();
+                    g.members.dedup();
+                }
+                groups.sort_by_key(|g| g.members[0]);
+                (groups, false)
+            };
+            self.campaign_indexes.by_consultation.lock().await.insert(c.meta.id.clone(), state);
+            let saved = self.store.save_campaigns(DETECTION_ACTOR, &c.meta.id, &groups, complete, through, now).await?;
+            self.inherit(&c.meta.id, &saved.joined, now).await?;
+        }
+        Ok(placed)
+    }
+
+    /// Gives members new to a campaign the decision staff gave it, where they asked for later
+    /// members to get it. Each change is audited with the comment, under the name of whoever
+    /// decided the campaign.
+    async fn inherit(&self, consultation_id: &str, joined: &[(i64, Vec<i64>)], now: Timestamp) -> Result<(), Error> {
+        for (campaign, members) in joined {
+            let Some(k) = self.store.campaign(consultation_id, *campaign).await? else { continue };
+            if !k.decision.inherit || k.decision.is_empty() {
+                continue;
+            }
+            let actor = format!("{} (campaign {})", k.decision.decided_by.as_deref().unwrap_or(DETECTION_ACTOR), k.id);
+            let filter = QueueFilter { campaign: Some(CampaignFilter::Is(k.id)), ..QueueFilter::default() };
+            for action in decision_actions(&k.decision) {
+                let target = Target::Filtered { filter: &filter, ids: Some(members) };
+                self.store.apply_review(&actor, consultation_id, target, &action, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs [`App::campaign_pass`] every `every` until the process ends, on the node that holds
+    /// the `campaigns` lease.
+    pub fn spawn_campaign_pass(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        let me = crate::mail::node_name();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let span = jiff::SignedDuration::from_secs(60);
+            loop {
+                ticker.tick().await;
+                let now = Timestamp::now();
+                match app.store.hold_lease(LEASE, &me, now + span, now).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Another node places comments; ours would go stale.
+                        app.campaign_indexes.by_consultation.lock().await.clear();
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not take the campaigns lease");
+                        continue;
+                    }
+                }
+                match app.campaign_pass(now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(comments = n, "campaign pass"),
+                    Err(e) => tracing::warn!(error = %e, "campaign detection failed; trying again shortly"),
+                }
+            }
+        })
+    }
+
+    /// A consultation's campaigns, largest first.
+    pub async fn campaigns(
+        &self,
+        user: &SessionUser,
+        consultation_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<CampaignSummary>, i64), Error> {
+        self.require(user, Permission::Review)?;
+        Ok(self.store.campaigns(consultation_id, offset, limit).await?)
+    }
+
+    /// One campaign, with the arrival times of its members.
+    pub async fn campaign(
+        &self,
+        user: &SessionUser,
+        consultation_id: &str,
+        id: i64,
+    ) -> Result<(Campaign, Vec<Timestamp>), Error> {
+        self.require(user, Permission::Review)?;
+        let k = self.store.campaign(consultation_id, id).await?.ok_or(Error::NotFound("campaign"))?;
+        let arrivals = self.store.campaign_arrivals(consultation_id, id).await?;
+        Ok((k, arrivals))
+    }
+
+    /// Staff decide about a campaign as a whole: the action is applied to every member (each
+    /// change audited), and recorded on the campaign, for members that join later when
+    /// `inherit` is set. Returns how many members changed.
+    pub async fn decide_campaign(
+        &self,
+        user: &SessionUser,
+        consultation_id: &str,
+        id: i64,
+        action: &ReviewAction,
+        inherit: bool,
+        now: Timestamp,
+    ) -> Result<u64, Error> {
+        self.require(user, Permission::Review)?;
+        let k = self.store.campaign(consultation_id, id).await?.ok_or(Error::NotFound("campaign"))?;
+        if !action.allowed_in_bulk() {
+            return Err(Error::Invalid("excerpt_in_bulk"));
+        }
+        let filter = QueueFilter { campaign: Some(CampaignFilter::Is(id)), ..QueueFilter::default() };
+        let changed = self
+            .store
+            .apply_review(&user.name, consultation_id, Target::Filtered { filter: &filter, ids: None }, action, now)
+            .await?;
+        let mut decision = k.decision;
+        match action {
+            ReviewAction::Dispose(d, reason) => {
+                decision.disposition = *d;
+                decision.disposition_reason = d.map(|_| reason.trim().to_string());
+            }
+            ReviewAction::Moderate(m, reason) => {
+                decision.moderation = *m;
+                decision.moderation_reason = m.map(|_| reason.trim().to_string());
+            }
+            ReviewAction::AddTag(t) if !decision.tags.contains(t) => decision.tags.push(t.clone()),
+            ReviewAction::RemoveTag(t) => decision.tags.retain(|x| x != t),
+            _ => {}
+        }
+        decision.inherit = inherit;
+        self.store.record_campaign_decision(&user.name, consultation_id, id, &decision, now).await?;
+        Ok(changed)
+    }
+}
+
+/// The review actions that give a comment a campaign's decision.
+fn decision_actions(d: &CampaignDecision) -> Vec<ReviewAction> {
+    let mut out = vec![];
+    if let Some(disposition) = d.disposition {
+        out.push(ReviewAction::Dispose(Some(disposition), d.disposition_reason.clone().unwrap_or_default()));
+    }
+    if let Some(m) = d.moderation {
+        out.push(ReviewAction::Moderate(Some(m), d.moderation_reason.clone().unwrap_or_default()));
+    }
+    out.extend(d.tags.iter().cloned().map(ReviewAction::AddTag));
+    out
+}
+
+/// Shared by the app's clones.
+pub(crate) fn new_indexes() -> Arc<Indexes> {
+    Arc::new(Indexes::default())
+}
+
+/// A member of a campaign as the campaign page lists it: what its text changes in the
+/// representative's.
+#[derive(Debug, Clone)]
+pub struct CampaignMember {
+    pub item: yijian_store::QueueItem,
+    pub diff: Vec<Span>,
+}
+
+/// One page of a campaign's members.
+#[derive(Debug, Clone)]
+pub struct MemberPage {
+    pub representative_text: String,
+    pub members: Vec<CampaignMember>,
+    pub next_before: Option<i64>,
+}
+
+impl App {
+    /// A page of a campaign's members, newest first, each with its difference from the
+    /// representative's text.
+    pub async fn campaign_members(
+        &self,
+        user: &SessionUser,
+        consultation_id: &str,
+        k: &Campaign,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<MemberPage, Error> {
+        self.require(user, Permission::Review)?;
+        let filter = QueueFilter { campaign: Some(CampaignFilter::Is(k.id)), ..QueueFilter::default() };
+        let page = self.store.queue(consultation_id, &filter, None, before, limit).await?;
+        let mut ids: Vec<i64> = page.items.iter().map(|i| i.id).collect();
+        ids.push(k.representative);
+        let texts = self.store.opinions(consultation_id, &ids).await?;
+        let representative_text = texts.get(&k.representative).cloned().unwrap_or_default();
+        let members = page
+            .items
+            .into_iter()
+            .map(|item| {
+                let text = texts.get(&item.id).map(String::as_str).unwrap_or("");
+                CampaignMember { diff: diff(&representative_text, text), item }
+            })
+            .collect();
+        Ok(MemberPage { representative_text, members, next_before: page.next_before })
+    }
+}
