@@ -72,7 +72,7 @@ impl Default for Params {
             shingle: 3,
             bands: 20,
             rows: 2,
-            bucket_scan: 24,
+            bucket_scan: 16,
             max_verify: 24,
             core: 0.7,
             link: 0.3,
@@ -540,15 +540,42 @@ impl Index {
             }
         }
         candidates.sort_unstable_by_key(|&y| (std::cmp::Reverse(self.shared[y as usize]), y));
-        candidates.truncate(par.max_verify);
-        let link = par.link;
-        let mut out: Vec<(u32, f64)> = candidates
-            .into_iter()
-            .filter_map(|y| {
-                let j = text::jaccard(&p.shingles, self.shingles(y));
-                (j >= link).then_some((y, j))
-            })
-            .collect();
+        // Once a core member of a campaign is found at least `core` alike, that campaign's other members would only
+        // add to its typicality counts: they are skipped, which is what keeps a copy of a big campaign cheap.
+        let (link, core) = (par.link, par.core);
+        let mut settled: Vec<u32> = Vec::new();
+        let mut out: Vec<(u32, f64)> = Vec::new();
+        let mut verified = 0;
+        // Candidates sharing a single band are mostly texts that happen to share common words, more of them the
+        // more comments there are: a few are verified, and at most one per campaign.
+        let mut single = 0;
+        let mut tried: Vec<u32> = Vec::new();
+        for y in candidates {
+            if verified == par.max_verify {
+                break;
+            }
+            let k = &self.classes[y as usize];
+            if k.group != NONE && settled.contains(&k.group) {
+                continue;
+            }
+            if self.shared[y as usize] <= 1 {
+                if single == par.max_verify / 3 || (k.group != NONE && tried.contains(&k.group)) {
+                    continue;
+                }
+                single += 1;
+                if k.group != NONE {
+                    tried.push(k.group);
+                }
+            }
+            verified += 1;
+            let j = text::jaccard(&p.shingles, self.shingles(y));
+            if j >= link {
+                if k.group != NONE && k.core && j >= core {
+                    settled.push(k.group);
+                }
+                out.push((y, j));
+            }
+        }
         out.sort_unstable_by_key(|&(y, _)| y);
         out
     }

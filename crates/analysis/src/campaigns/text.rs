@@ -10,7 +10,10 @@ use unicode_normalization::UnicodeNormalization;
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.nfkc() {
-        if c.is_alphanumeric() {
+        // The CJK block first: `is_alphanumeric` takes a slow table lookup for every ideograph.
+        if ('\u{4e00}'..='\u{9fff}').contains(&c) {
+            out.push(c);
+        } else if c.is_alphanumeric() {
             if c.is_uppercase() {
                 out.extend(c.to_lowercase());
             } else {
