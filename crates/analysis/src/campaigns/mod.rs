@@ -1,0 +1,585 @@
+//! Campaign detection: comments that are copies or near-copies of one text, found so that staff can see a campaign
+//! as one thing (issue 13).
+//!
+//! Pure: no I/O, no clock. The caller hands in a consultation's comments as `(id, text)` and the draft's article
+//! texts; ids are expected to grow with arrival, as the store assigns them.
+//!
+//! # How
+//!
+//! 1. A text is [`normalise`]d. One shorter than [`Params::short_len`] characters is a short answer (同意, 支持):
+//!    identical ones are grouped as such and are never part of a campaign. Longer ones with the same normalised
+//!    form are exact copies.
+//! 2. Its character [`Params::shingle`]-grams are hashed; those that also occur in the draft are dropped, so that
+//!    quoting the draft makes no two comments alike.
+//! 3. Candidates come from MinHash LSH: a one-permutation MinHash of [`Params::bands`] × [`Params::rows`] bins,
+//!    banded; each band's bucket is scanned for its most recent [`Params::bucket_scan`] texts, and the
+//!    [`Params::max_verify`] candidates sharing the most bands are verified.
+//! 4. Verification is the exact Jaccard similarity of the two shingle *sets*, so reordered sentences cost nothing.
+//! 5. Grouping guards against chaining. A campaign is born only of two texts at least [`Params::core`] alike (or of
+//!    exact copies); they are its core. A text joins a campaign if it is at least [`Params::link`] like one of its
+//!    core members, and is itself core only if that likeness reaches [`Params::core`]. Non-core members recruit no
+//!    one (except near-exact copies of themselves, [`Params::same`]), so every member is one weak step from a core
+//!    of close copies: a drift A~B~C~… away from the template cannot pull in a comment that merely shares a
+//!    sentence with the last link. When a campaign forms, or a core member joins, the earlier lone comments like it
+//!    are pulled in with it.
+//!
+//! Comments are taken in ascending id order, one at a time, by the same code in [`Detector::detect`] and
+//! [`Index::insert`]; hence a full run gives the same groups whatever the input order, and an index fed the comments
+//! as they arrive agrees with a full run over them. A campaign is named by its root, its smallest member id, which
+//! does not change as later members join: that is what keeps campaign ids stable across re-runs.
+//!
+//! The representative is the core member with the most verified likenesses within its campaign (counting its exact
+//! copies): the most typical text, the template when it was sent unchanged.
+
+mod diff;
+mod text;
+
+pub use diff::{Span, diff};
+pub use text::normalise;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// Thresholds and sizes. The defaults were chosen on the benchmark corpus (bench/campaigns/README.md).
+#[derive(Clone, Debug)]
+pub struct Params {
+    /// A normalised text shorter than this many characters is a short answer, never a campaign.
+    pub short_len: usize,
+    /// Shingle length in characters.
+    pub shingle: usize,
+    /// LSH bands.
+    pub bands: usize,
+    /// MinHash values per band.
+    pub rows: usize,
+    /// How many of a bucket's most recent texts are candidates. Bounds the work per comment when a bucket is a big
+    /// campaign's (whose recent members serve as well as its old ones) or a common phrase's.
+    pub bucket_scan: usize,
+    /// How many candidates, those sharing the most bands first, are verified.
+    pub max_verify: usize,
+    /// Jaccard similarity that makes two texts a campaign's core.
+    pub core: f64,
+    /// Jaccard similarity with a core member that makes a text a member.
+    pub link: f64,
+    /// Jaccard similarity with a non-core member that makes a text a member: near-exact copies only.
+    pub same: f64,
+    /// A text with fewer shingles of its own (not in the draft) is only ever grouped with its exact copies.
+    pub min_shingles: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            short_len: 20,
+            shingle: 3,
+            bands: 20,
+            rows: 2,
+            bucket_scan: 16,
+            max_verify: 24,
+            core: 0.7,
+            link: 0.3,
+            same: 0.9,
+            min_shingles: 8,
+        }
+    }
+}
+
+/// Comments found to be one thing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// Ascending. The first is the group's root, which names it.
+    pub members: Vec<i64>,
+    /// The most typical member.
+    pub representative: i64,
+}
+
+impl Group {
+    /// The smallest member id, which names the group.
+    pub fn root(&self) -> i64 {
+        self.members[0]
+    }
+}
+
+/// The result of a detection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Detection {
+    /// Groups of at least two near-copies, ordered by root.
+    pub campaigns: Vec<Group>,
+    /// Groups of at least two identical short answers, ordered by root. Not campaigns: many people write 同意 on
+    /// their own.
+    pub short_answers: Vec<Group>,
+}
+
+/// Where [`Index::insert`] put a comment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// It joined the campaign named `root` (its root after the insert). `pulled` are earlier comments that had been
+    /// alone and joined the campaign with it, ascending.
+    Joined { root: i64, pulled: Vec<i64> },
+    /// It formed a new campaign with earlier comments that had been alone: all its members, ascending.
+    Formed { members: Vec<i64> },
+    /// A short answer: never a campaign.
+    Short,
+    /// In no campaign, for now.
+    Alone,
+}
+
+/// The consultation-wide part of detection: parameters and the draft's shingles.
+#[derive(Clone, Debug)]
+pub struct Detector {
+    params: Params,
+    draft: FxHashSet<u64>,
+}
+
+/// One comment's text, digested.
+struct Prepared {
+    hash: u64,
+    short: bool,
+    /// Sorted, deduplicated stored shingles.
+    shingles: Vec<u16>,
+    keys: Vec<u32>,
+}
+
+impl Detector {
+    /// `draft` are the consultation's article texts: what is quoted from them makes no two comments alike.
+    pub fn new(params: Params, draft: &[&str]) -> Detector {
+        let mut set = FxHashSet::default();
+        for article in draft {
+            let chars: Vec<char> = normalise(article).chars().collect();
+            if chars.len() >= params.shingle {
+                text::for_each_shingle(&chars, params.shingle, |h| {
+                    set.insert(h);
+                });
+            }
+        }
+        Detector { params, draft: set }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Full detection over a consultation's comments, in any order.
+    pub fn detect(&self, comments: &[(i64, &str)]) -> Detection {
+        Index::build(self, comments).detection()
+    }
+
+    fn prepare(&self, text: &str) -> Prepared {
+        let p = &self.params;
+        let norm = normalise(text);
+        let hash = text::text_hash(&norm);
+        let chars: Vec<char> = norm.chars().collect();
+        if chars.len() < p.short_len {
+            return Prepared { hash, short: true, shingles: Vec::new(), keys: Vec::new() };
+        }
+        let mut full = Vec::with_capacity(chars.len());
+        text::for_each_shingle(&chars, p.shingle, |h| {
+            if !self.draft.contains(&h) {
+                full.push(h);
+            }
+        });
+        let mut shingles: Vec<u16> = full.iter().map(|&h| text::stored(h)).collect();
+        shingles.sort_unstable();
+        shingles.dedup();
+        let mut keys = Vec::with_capacity(p.bands);
+        if shingles.len() >= p.min_shingles {
+            text::band_keys(&full, p.bands, p.rows, &mut keys);
+        }
+        Prepared { hash, short: false, shingles, keys }
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// A distinct normalised text; its exact copies are counted, not stored again.
+struct Class {
+    /// First and last comment with this text (indexes into `Index::ids`), chained by `Index::next_same`.
+    first: u32,
+    last: u32,
+    count: u32,
+    /// Verified likenesses within its campaign, weighted by the other side's copies: typicality.
+    score: u32,
+    group: u32,
+    core: bool,
+    /// Too few shingles of its own: grouped only with exact copies.
+    inert: bool,
+    start: usize,
+    len: u32,
+}
+
+struct GroupState {
+    root: i64,
+    classes: Vec<u32>,
+}
+
+/// Campaign detection kept up to date one comment at a time. Holds hashes, not texts: about 0.4 KB a comment of a
+/// hundred characters with the default parameters.
+pub struct Index {
+    det: Detector,
+    /// Per comment.
+    ids: Vec<i64>,
+    next_same: Vec<u32>,
+    classes: Vec<Class>,
+    /// Every class's stored shingles, back to back.
+    arena: Vec<u16>,
+    by_hash: FxHashMap<u64, u32>,
+    /// Per band: bucket key → most recent class in it; `next` chains a bucket's classes from recent to old.
+    heads: Vec<FxHashMap<u32, u32>>,
+    next: Vec<u32>,
+    groups: Vec<GroupState>,
+    short: FxHashMap<u64, usize>,
+    short_groups: Vec<Vec<i64>>,
+    /// Scratch for counting a candidate's shared bands without a hash map.
+    stamp: Vec<u32>,
+    shared: Vec<u8>,
+    epoch: u32,
+}
+
+impl Index {
+    /// An empty index.
+    pub fn new(detector: &Detector) -> Index {
+        let bands = detector.params.bands;
+        Index {
+            det: detector.clone(),
+            ids: Vec::new(),
+            next_same: Vec::new(),
+            classes: Vec::new(),
+            arena: Vec::new(),
+            by_hash: FxHashMap::default(),
+            heads: (0..bands).map(|_| FxHashMap::default()).collect(),
+            next: Vec::new(),
+            groups: Vec::new(),
+            short: FxHashMap::default(),
+            short_groups: Vec::new(),
+            stamp: Vec::new(),
+            shared: Vec::new(),
+            epoch: 0,
+        }
+    }
+
+    /// An index of existing comments, in any order: the same groups as [`Detector::detect`].
+    pub fn build(detector: &Detector, comments: &[(i64, &str)]) -> Index {
+        let mut sorted: Vec<(i64, &str)> = comments.to_vec();
+        sorted.sort_unstable();
+        let mut index = Index::new(detector);
+        // Digesting a text (normalisation, shingles, MinHash) is most of the work and needs nothing from the others,
+        // so it is spread over the cores a chunk at a time; placing is sequential, in id order, as in `insert`.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        const CHUNK: usize = 16_384;
+        for chunk in sorted.chunks(CHUNK) {
+            let per = chunk.len().div_ceil(threads);
+            let prepared: Vec<Prepared> = std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .chunks(per.max(1))
+                    .map(|part| s.spawn(move || part.iter().map(|(_, t)| detector.prepare(t)).collect::<Vec<_>>()))
+                    .collect();
+                handles.into_iter().flat_map(|h| h.join().expect("a digesting thread panicked")).collect()
+            });
+            for ((id, _), p) in chunk.iter().zip(prepared) {
+                index.place(*id, p);
+            }
+        }
+        index
+    }
+
+    /// Places one new comment. Ids are expected to grow; a smaller one is placed all the same, but the groups may
+    /// then differ from a full detection's.
+    pub fn insert(&mut self, id: i64, text: &str) -> Placement {
+        let p = self.det.prepare(text);
+        self.place(id, p)
+    }
+
+    /// Comments placed so far.
+    pub fn len(&self) -> usize {
+        self.ids.len() + self.short_groups.iter().map(Vec::len).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The campaigns and short-answer groups as they stand.
+    pub fn detection(&self) -> Detection {
+        let mut campaigns: Vec<Group> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let mut members: Vec<i64> = g.classes.iter().flat_map(|&c| self.comments_of(c)).collect();
+                members.sort_unstable();
+                let rep = g
+                    .classes
+                    .iter()
+                    .copied()
+                    .filter(|&c| self.classes[c as usize].core)
+                    .max_by_key(|&c| {
+                        let k = &self.classes[c as usize];
+                        (k.score + k.count, std::cmp::Reverse(self.ids[k.first as usize]))
+                    })
+                    .unwrap_or(g.classes[0]);
+                Group { members, representative: self.ids[self.classes[rep as usize].first as usize] }
+            })
+            .collect();
+        campaigns.sort_unstable_by_key(Group::root);
+        let mut short_answers: Vec<Group> = self
+            .short_groups
+            .iter()
+            .filter(|g| g.len() >= 2)
+            .map(|g| {
+                let mut members = g.clone();
+                members.sort_unstable();
+                Group { representative: members[0], members }
+            })
+            .collect();
+        short_answers.sort_unstable_by_key(Group::root);
+        Detection { campaigns, short_answers }
+    }
+
+    fn comments_of(&self, class: u32) -> impl Iterator<Item = i64> + '_ {
+        let mut at = self.classes[class as usize].first;
+        std::iter::from_fn(move || {
+            if at == NONE {
+                return None;
+            }
+            let id = self.ids[at as usize];
+            at = self.next_same[at as usize];
+            Some(id)
+        })
+    }
+
+    fn shingles(&self, class: u32) -> &[u16] {
+        let k = &self.classes[class as usize];
+        &self.arena[k.start..k.start + k.len as usize]
+    }
+
+    fn place(&mut self, id: i64, p: Prepared) -> Placement {
+        if p.short {
+            match self.short.get(&p.hash) {
+                Some(&g) => self.short_groups[g].push(id),
+                None => {
+                    self.short.insert(p.hash, self.short_groups.len());
+                    self.short_groups.push(vec![id]);
+                }
+            }
+            return Placement::Short;
+        }
+        let at = self.ids.len() as u32;
+        self.ids.push(id);
+        self.next_same.push(NONE);
+        if let Some(&c) = self.by_hash.get(&p.hash) {
+            let k = &mut self.classes[c as usize];
+            self.next_same[k.last as usize] = at;
+            k.last = at;
+            k.count += 1;
+            k.score += 1;
+            if k.group != NONE {
+                let g = &mut self.groups[k.group as usize];
+                g.root = g.root.min(id);
+                return Placement::Joined { root: g.root, pulled: Vec::new() };
+            }
+            // The second exact copy of a lone text: a campaign of its own, which takes in the lone texts like it.
+            let verified = if k.inert { Vec::new() } else { self.verify(&p, c) };
+            let g = self.new_group(c);
+            let pulled = self.pull(g, c, &verified);
+            let mut members: Vec<i64> = self.comments_of(c).chain(pulled).collect();
+            members.sort_unstable();
+            self.groups[g as usize].root = members[0];
+            return Placement::Formed { members };
+        }
+
+        let c = self.classes.len() as u32;
+        let inert = p.keys.is_empty();
+        let verified = if inert { Vec::new() } else { self.verify(&p, NONE) };
+        self.by_hash.insert(p.hash, c);
+        let start = self.arena.len();
+        self.arena.extend_from_slice(&p.shingles);
+        self.classes.push(Class {
+            first: at,
+            last: at,
+            count: 1,
+            score: 0,
+            group: NONE,
+            core: false,
+            inert,
+            start,
+            len: p.shingles.len() as u32,
+        });
+        self.stamp.push(0);
+        self.shared.push(0);
+        if !inert {
+            let bands = self.det.params.bands;
+            for (b, &key) in p.keys.iter().enumerate() {
+                let prev = self.heads[b].insert(key, c).unwrap_or(NONE);
+                self.next.push(prev);
+                debug_assert_eq!(self.next.len(), c as usize * bands + b + 1);
+            }
+        } else {
+            self.next.extend(std::iter::repeat_n(NONE, self.det.params.bands));
+        }
+        self.decide(c, id, &verified)
+    }
+
+    /// Joins, forms or leaves alone the new class `c` given its verified likenesses.
+    fn decide(&mut self, c: u32, id: i64, verified: &[(u32, f64)]) -> Placement {
+        let par = &self.det.params;
+        let (core_t, same_t) = (par.core, par.same);
+        // The campaign with the closest core member; ties go to the older campaign.
+        let mut best: Option<(f64, i64, u32)> = None;
+        for &(y, j) in verified {
+            let k = &self.classes[y as usize];
+            if k.group != NONE && (k.core || j >= same_t) {
+                let root = self.groups[k.group as usize].root;
+                let better = match best {
+                    None => true,
+                    Some((bj, broot, _)) => j > bj || (j == bj && root < broot),
+                };
+                if better {
+                    best = Some((j, root, k.group));
+                }
+            }
+        }
+        if let Some((j, _, g)) = best {
+            let via_core = verified
+                .iter()
+                .any(|&(y, jy)| jy == j && self.classes[y as usize].group == g && self.classes[y as usize].core);
+            let core = via_core && j >= core_t;
+            self.enter(c, g, core, verified);
+            let pulled = if core { self.pull(g, c, verified) } else { Vec::new() };
+            let gs = &mut self.groups[g as usize];
+            gs.root = gs.root.min(id).min(pulled.first().copied().unwrap_or(i64::MAX));
+            return Placement::Joined { root: gs.root, pulled };
+        }
+        if verified.iter().any(|&(y, j)| j >= core_t && self.classes[y as usize].group == NONE) {
+            let g = self.new_group(c);
+            let pulled = self.pull(g, c, verified);
+            let mut members: Vec<i64> = std::iter::once(id).chain(pulled).collect();
+            members.sort_unstable();
+            self.groups[g as usize].root = members[0];
+            return Placement::Formed { members };
+        }
+        Placement::Alone
+    }
+
+    fn new_group(&mut self, c: u32) -> u32 {
+        let g = self.groups.len() as u32;
+        let root = self.ids[self.classes[c as usize].first as usize];
+        self.groups.push(GroupState { root, classes: vec![c] });
+        let k = &mut self.classes[c as usize];
+        k.group = g;
+        k.core = true;
+        g
+    }
+
+    /// Puts `c` in `g` and counts its likenesses with the members there.
+    fn enter(&mut self, c: u32, g: u32, core: bool, verified: &[(u32, f64)]) {
+        let k = &mut self.classes[c as usize];
+        k.group = g;
+        k.core = core;
+        self.groups[g as usize].classes.push(c);
+        let weight = self.classes[c as usize].count;
+        let mut gained = 0;
+        for &(y, _) in verified {
+            let ky = &mut self.classes[y as usize];
+            if ky.group == g && y != c {
+                ky.score += weight;
+                gained += ky.count;
+            }
+        }
+        self.classes[c as usize].score += gained;
+    }
+
+    /// Takes the lone classes like core member `c` into `g`: comments that came before their campaign had a core.
+    /// Returns their comments, ascending.
+    fn pull(&mut self, g: u32, c: u32, verified: &[(u32, f64)]) -> Vec<i64> {
+        let core_t = self.det.params.core;
+        let lone: Vec<(u32, f64)> = verified
+            .iter()
+            .copied()
+            .filter(|&(y, _)| {
+                let k = &self.classes[y as usize];
+                y != c && k.group == NONE
+            })
+            .collect();
+        let mut out = Vec::new();
+        for &(y, j) in &lone {
+            let (cy, cc) = (self.classes[y as usize].count, self.classes[c as usize].count);
+            let k = &mut self.classes[y as usize];
+            k.group = g;
+            k.core = j >= core_t;
+            k.score += cc;
+            self.classes[c as usize].score += cy;
+            self.groups[g as usize].classes.push(y);
+            out.extend(self.comments_of(y));
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Candidates from the LSH buckets, most shared bands first, verified by exact Jaccard similarity: those at
+    /// least `link` alike, by class. `skip` is the text's own class when it has one.
+    fn verify(&mut self, p: &Prepared, skip: u32) -> Vec<(u32, f64)> {
+        let par = &self.det.params;
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.epoch = 1;
+        }
+        let mut candidates: Vec<u32> = Vec::new();
+        for (b, key) in p.keys.iter().enumerate() {
+            let mut at = self.heads[b].get(key).copied().unwrap_or(NONE);
+            let mut steps = 0;
+            while at != NONE && steps < par.bucket_scan {
+                let i = at as usize;
+                if at != skip {
+                    if self.stamp[i] != self.epoch {
+                        self.stamp[i] = self.epoch;
+                        self.shared[i] = 0;
+                        candidates.push(at);
+                    }
+                    self.shared[i] = self.shared[i].saturating_add(1);
+                }
+                at = self.next[i * par.bands + b];
+                steps += 1;
+            }
+        }
+        candidates.sort_unstable_by_key(|&y| (std::cmp::Reverse(self.shared[y as usize]), y));
+        // Once a core member of a campaign is found at least `core` alike, that campaign's other members would only
+        // add to its typicality counts: they are skipped, which is what keeps a copy of a big campaign cheap.
+        let (link, core) = (par.link, par.core);
+        let mut settled: Vec<u32> = Vec::new();
+        let mut out: Vec<(u32, f64)> = Vec::new();
+        let mut verified = 0;
+        // Candidates sharing a single band are mostly texts that happen to share common words, more of them the
+        // more comments there are: a few are verified, and at most one per campaign.
+        let mut single = 0;
+        let mut tried: Vec<u32> = Vec::new();
+        for y in candidates {
+            if verified == par.max_verify {
+                break;
+            }
+            let k = &self.classes[y as usize];
+            if k.group != NONE && settled.contains(&k.group) {
+                continue;
+            }
+            if self.shared[y as usize] <= 1 {
+                if single == par.max_verify / 3 || (k.group != NONE && tried.contains(&k.group)) {
+                    continue;
+                }
+                single += 1;
+                if k.group != NONE {
+                    tried.push(k.group);
+                }
+            }
+            verified += 1;
+            let j = text::jaccard(&p.shingles, self.shingles(y));
+            if j >= link {
+                if k.group != NONE && k.core && j >= core {
+                    settled.push(k.group);
+                }
+                out.push((y, j));
+            }
+        }
+        out.sort_unstable_by_key(|&(y, _)| y);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
