@@ -498,6 +498,7 @@ async fn staff_decide_a_campaign_in_a_browser() {
     assert_eq!((found.campaigns, found.in_campaigns), (1, 5));
 
     let b = Browser::start(1280).await;
+    b.client.goto(&app.url("/?lang=zh")).await.unwrap();
     b.client.goto(&app.url("/admin/login")).await.unwrap();
     b.fill("#username", "rev1").await;
     b.fill("#password", "reviewer password 1").await;
@@ -505,7 +506,8 @@ async fn staff_decide_a_campaign_in_a_browser() {
     b.wait_url_where("the back office", |u| u.path().starts_with("/admin") && u.path() != "/admin/login").await;
 
     b.client.goto(&app.url(&format!("/admin/c/{DEMO_ID}/campaigns"))).await.unwrap();
-    assert!(b.text("#campaign-counts").await.contains("共 6 条意见，其中 5 条属于 1 个雷同意见组"));
+    let counts = b.text("#campaign-counts").await;
+    assert!(counts.contains("共 6 条意见，其中 5 条属于 1 个雷同意见组"), "{counts}");
     let rows = b.client.find_all(Locator::Css("table.campaigns tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 1, "one row for five comments");
     b.click("table.campaigns tbody tr td a").await;

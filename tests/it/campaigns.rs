@@ -175,9 +175,9 @@ async fn campaigns_found_shown_decided_and_counted(backend: crate::harness::Back
         a3["campaigns"],
         json!([{"campaign": ka, "comments": 7, "disposition": "partly_adopted", "reasoning": "培训补贴的建议已部分吸收。"}])
     );
-    let page =
-        app.client.get(app.url(&format!("/admin/c/{DEMO_ID}/report"))).bearer_auth(&t.reviewer).send().await.unwrap();
-    let html = page.text().await.unwrap();
+    let (s, v) = post(&app, &t.admin, &format!("/api/v1/admin/consultations/{DEMO_ID}/report"), json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let html = app.client.get(app.url(&format!("/c/{DEMO_ID}/report"))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("共 18 条意见，其中 12 条属于 2 个雷同意见组"), "the overall line on the page");
     assert!(html.contains(&format!("雷同意见组 #{ka}：7 条")), "the campaign once, with its count");
     let (_, d) = get(&app, &t.reviewer, &format!("/api/v1/admin/consultations/{DEMO_ID}/dashboard")).await;

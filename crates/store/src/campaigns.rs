@@ -222,11 +222,12 @@ impl Store {
         }
         // The record: one entry for the run (detection is not a staff decision: members are
         // found, not judged).
-        let (campaigns, in_campaigns): (i64, Option<i64>) =
-            sqlx::query_as("SELECT COUNT(*), CAST(SUM(size) AS BIGINT) FROM campaigns WHERE consultation_id = $1 AND size >= 2")
-                .bind(consultation_id)
-                .fetch_one(&self.pool)
-                .await?;
+        let (campaigns, in_campaigns): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(SUM(size) AS BIGINT) FROM campaigns WHERE consultation_id = $1 AND size >= 2",
+        )
+        .bind(consultation_id)
+        .fetch_one(&self.pool)
+        .await?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO campaign_progress (consultation_id, through_id) VALUES ($1, $2) \
