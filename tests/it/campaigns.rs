@@ -226,6 +226,29 @@ async fn campaigns_found_shown_decided_and_counted(backend: crate::harness::Back
     let row = rows.iter().find(|r| r[0] == b[0]).unwrap();
     assert_eq!((row[kc].as_str(), row[sc].as_str()), (kb.to_string().as_str(), "5"));
 
+    let xlsx = dir.join("k.xlsx");
+    let o = std::process::Command::new(crate::harness::BIN)
+        .args(["export", "--consultation", DEMO_ID, "--format", "xlsx", "--output"])
+        .arg(&xlsx)
+        .args(app.data.args())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let x = crate::review::python(&format!(
+        "import openpyxl, json\nws = openpyxl.load_workbook({p:?}).worksheets[0]\n\
+         print(json.dumps([[c.value for c in r] for r in ws.iter_rows()], ensure_ascii=False))",
+        p = xlsx.display().to_string()
+    ));
+    let rows: Vec<Vec<Value>> = serde_json::from_str(&x).unwrap();
+    let (kc, sc) = (
+        rows[0].iter().position(|h| h == "雷同意见组").unwrap(),
+        rows[0].iter().position(|h| h == "组内意见数").unwrap(),
+    );
+    let row = rows.iter().find(|r| r[0] == json!(a[1])).unwrap();
+    assert_eq!((row[kc].as_i64(), row[sc].as_i64()), (Some(ka), Some(7)), "numbers in the spreadsheet");
+    let row = rows.iter().find(|r| r[0] == json!(others[1])).unwrap();
+    assert_eq!((&row[kc], &row[sc]), (&Value::Null, &Value::Null));
+
     // The command line gives the same groups and says so in one JSON line.
     let o = std::process::Command::new(crate::harness::BIN)
         .args(["campaigns", "detect", "--consultation", DEMO_ID])
