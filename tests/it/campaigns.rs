@@ -277,3 +277,55 @@ async fn campaigns_found_shown_decided_and_counted(backend: crate::harness::Back
     assert!(log.iter().any(|e| e.action == "campaign.decide" && e.detail.contains("partly_adopted")));
     assert!(log.iter().any(|e| e.action == "campaigns.detect"));
 }
+
+/// Inside `yijian serve`, new copies join their campaign in the background, within the minute,
+/// off the intake's path: the comments are acknowledged first and placed a moment later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_places_new_copies_as_they_arrive() {
+    let backend = crate::harness::Backend::Sqlite;
+    if !backend.run_or_skip("campaigns::the_server_places_new_copies_as_they_arrive") {
+        return;
+    }
+    let data = crate::harness::TestData::new(backend).await;
+    let server = crate::harness::ServerProcess::try_spawn(
+        &data,
+        &["--insecure-no-captcha", "--insecure-no-rate-limit"],
+        &[("YIJIAN_CAMPAIGN_PASS_SECONDS", "1")],
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    let post = |opinion: String| {
+        let (client, url) = (client.clone(), server.url(&format!("/api/v1/consultations/{DEMO_ID}/comments")));
+        async move {
+            let mut body = crate::harness::good_body();
+            body["opinion"] = json!(opinion);
+            let res = client.post(url).json(&body).send().await.unwrap();
+            assert_eq!(res.status(), 201);
+            let v: Value = res.json().await.unwrap();
+            yijian_domain::receipt::Receipt::parse(v["receipt"].as_str().unwrap()).unwrap()
+        }
+    };
+    let first = post(copy_a("张伟", "沈阳")).await;
+    let second = post(copy_a("王芳", "大连")).await;
+    let own = post("建议把农村地区的留守妇女纳入培训对象，她们很多人在做电商客服。".into()).await;
+    let store = data.store().await;
+    let campaign = yijian_testkit::eventually(std::time::Duration::from_secs(60), || async {
+        let a = store.comment(&first).await.unwrap().unwrap().campaign;
+        let b = store.comment(&second).await.unwrap().unwrap().campaign;
+        match (a, b) {
+            (Some(a), Some(b)) if a == b => Ok(a),
+            other => Err(format!("not placed yet: {other:?}")),
+        }
+    })
+    .await;
+    let third = post(copy_a("李娜", "鞍山")).await;
+    yijian_testkit::eventually(std::time::Duration::from_secs(60), || async {
+        match store.comment(&third).await.unwrap().unwrap().campaign {
+            Some(k) if k == campaign => Ok(()),
+            other => Err(format!("the third copy is not in campaign {campaign}: {other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(store.comment(&own).await.unwrap().unwrap().campaign, None);
+    drop(server);
+}
