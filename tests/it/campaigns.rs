@@ -103,6 +103,7 @@ async fn campaigns_found_shown_decided_and_counted(backend: crate::harness::Back
     let (s, list) = get(&app, &t.reviewer, &base).await;
     assert_eq!(s, 200, "{list}");
     assert_eq!(list["total"], 2);
+    assert_eq!(list["short_answers"], json!([{"text": "同意。", "comments": 4}]), "grouped as what they are");
     assert_eq!(list["items"][0]["id"], json!(ka));
     assert_eq!(list["items"][0]["size"], 6);
     assert_eq!(list["items"][1]["size"], 4);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 pub use yijian_analysis::campaigns::Span;
-use yijian_analysis::campaigns::{Detector, Index, Params, Placement, diff};
+use yijian_analysis::campaigns::{Detector, Index, Params, Placement, diff, normalise};
 use yijian_domain::campaign::{Campaign, CampaignDecision};
 use yijian_domain::consultation::Consultation;
 use yijian_domain::review::{CampaignFilter, QueueFilter, ReviewAction};
@@ -377,5 +377,45 @@ impl App {
             })
             .collect();
         Ok(MemberPage { representative_text, members, next_before: page.next_before })
+    }
+}
+
+/// A short answer many people gave, word for word once normalised (同意, 同意。, 同 意): never a
+/// campaign, shown as what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortAnswer {
+    /// The most frequent way it was written.
+    pub text: String,
+    pub comments: u64,
+}
+
+impl App {
+    /// The short answers two or more comments of a consultation share, most frequent first.
+    pub async fn short_answers(
+        &self,
+        user: &SessionUser,
+        consultation_id: &str,
+        limit: usize,
+    ) -> Result<Vec<ShortAnswer>, Error> {
+        self.require(user, Permission::Review)?;
+        let short = Params::default().short_len;
+        // Raw texts a little longer than the normalised limit (punctuation and spaces go).
+        let rows = self.store.repeated_short_texts(consultation_id, short * 2, 1_000).await?;
+        let mut groups: Vec<(String, ShortAnswer)> = vec![];
+        for (text, n) in rows {
+            let key = normalise(&text);
+            if key.is_empty() || key.chars().count() >= short {
+                continue;
+            }
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                // Rows come most frequent first: the first spelling stays.
+                Some((_, g)) => g.comments += n as u64,
+                None => groups.push((key, ShortAnswer { text, comments: n as u64 })),
+            }
+        }
+        let mut out: Vec<ShortAnswer> = groups.into_iter().map(|(_, g)| g).collect();
+        out.sort_by(|a, b| b.comments.cmp(&a.comments).then(a.text.cmp(&b.text)));
+        out.truncate(limit);
+        Ok(out)
     }
 }

@@ -387,3 +387,22 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 }
+
+impl Store {
+    /// The short texts (at most `max_chars` characters) that two or more comments of a
+    /// consultation share word for word, most frequent first: (text, comments). Short answers
+    /// such as 同意 are grouped as what they are, never as a campaign.
+    pub async fn repeated_short_texts(
+        &self,
+        consultation_id: &str,
+        max_chars: usize,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let (_, length) = self.backend.opening("opinion", 1);
+        let sql = format!(
+            "SELECT opinion, COUNT(*) FROM comments WHERE consultation_id = $1 AND {length} <= {max_chars} \
+             GROUP BY opinion HAVING COUNT(*) >= 2 ORDER BY COUNT(*) DESC, opinion LIMIT $2"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(consultation_id).bind(limit).fetch_all(&self.pool).await?)
+    }
+}

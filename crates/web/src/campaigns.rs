@@ -22,6 +22,8 @@ use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
 
 const LIST_SIZE: i64 = 50;
+/// Short answers shown beside the campaigns.
+const SHORT_ANSWERS: usize = 20;
 const MEMBERS_SIZE: usize = 50;
 /// Bars in a campaign's arrival histogram.
 const BARS: usize = 24;
@@ -138,9 +140,11 @@ pub async fn api_list(
 ) -> Result<Json<Value>, WebError> {
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
     let (items, total, offset, limit) = list(&state, &user, &c, &f, lang).await?;
+    let short = state.app.short_answers(&user, &c.meta.id, SHORT_ANSWERS).await.map_err(|e| app_error(lang, e))?;
     let next = offset + (items.len() as i64);
     Ok(Json(json!({
         "total": total,
+        "short_answers": short.iter().map(|s| json!({"text": s.text, "comments": s.comments})).collect::<Vec<_>>(),
         "next_offset": (next < total && items.len() as i64 == limit).then_some(next),
         "items": items.iter().map(|s| {
             let mut v = campaign_json(&c, &s.campaign);
@@ -260,6 +264,8 @@ struct ListPage {
     title: String,
     counts: String,
     rows: Vec<ListRow>,
+    /// (text, comments, link to them in the queue).
+    short_answers: Vec<(String, u64, String)>,
     next_href: Option<String>,
 }
 
@@ -291,6 +297,7 @@ pub async fn list_page(
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
     let (items, total, offset, limit) = list(&state, &user, &c, &f, lang).await?;
     let d = state.app.dashboard(&user, &c).await.map_err(|e| WebError::app(lang, e))?;
+    let short = state.app.short_answers(&user, &c.meta.id, SHORT_ANSWERS).await.map_err(|e| app_error(lang, e))?;
     let counts = texts(lang)
         .campaign_counts
         .replace("{n}", &d.comments.to_string())
@@ -316,6 +323,17 @@ pub async fn list_page(
             .collect(),
         next_href: (next < total && items.len() as i64 == limit)
             .then(|| format!("/admin/c/{}/campaigns?offset={next}", c.meta.id)),
+        short_answers: short
+            .into_iter()
+            .map(|s| {
+                let href = format!(
+                    "/admin/c/{}?{}",
+                    c.meta.id,
+                    crate::forms::query_string(&[("q", s.text.clone()), ("campaign", "none".into())])
+                );
+                (s.text, s.comments, href)
+            })
+            .collect(),
     };
     Ok(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false))
 }

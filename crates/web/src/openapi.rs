@@ -1104,10 +1104,20 @@ struct CampaignSummary {
 #[allow(dead_code)]
 struct CampaignList {
     total: i64,
+    /// Short answers many people gave word for word (同意): never campaigns, grouped here by their words
+    #[schema(inline)]
+    short_answers: Vec<ShortAnswer>,
     /// `offset` of the next page, if there is one
     next_offset: Option<i64>,
     #[schema(inline)]
     items: Vec<CampaignSummary>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ShortAnswer {
+    text: String,
+    comments: u64,
 }
 
 /// A run of text: `same` as the representative's, `added` by the member, or `removed` from it.
