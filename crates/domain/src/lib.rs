@@ -8,6 +8,7 @@
 
 pub mod comment;
 pub mod consultation;
+pub mod dispute;
 pub mod document;
 pub mod file;
 pub mod messages;
@@ -15,6 +16,7 @@ pub mod pii;
 pub mod receipt;
 pub mod report;
 pub mod review;
+pub mod signals;
 pub mod staff;
 pub mod validate;
 

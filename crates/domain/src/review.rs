@@ -153,6 +153,8 @@ pub struct QueueFilter {
     pub tag: Option<String>,
     /// Chinese full-text search over the opinions.
     pub text: Option<String>,
+    /// Comments carrying this signal (issue 13).
+    pub signal: Option<crate::signals::Signal>,
 }
 
 /// One change staff make to a comment, alone or to a whole filtered set.
