@@ -55,6 +55,8 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
         Err(e) => tracing::error!(error = %e, "the search index cannot be opened; full-text search is off"),
     }
     app.spawn_mail_poll(&mail)?;
+    app = app.with_signals(config.signals.settings()?);
+    app.spawn_signals();
     spawn_session_purge(app.clone());
     let (rate_limit, captcha_rate_limit, lookup_limit) = config.rate_limits();
     let state = yijian_web::AppState::with_app(

@@ -13,12 +13,13 @@ use jiff::Timestamp;
 use yijian_domain::Lang;
 use yijian_domain::consultation::{Consultation, rfc3339_in};
 use yijian_domain::messages::{article_label, channel_label};
+use yijian_domain::signals::Signal;
 use yijian_domain::staff::{AuditReason, Permission};
 use yijian_formats::{ArticleCount, Cell, Column, ExportWriter, Format};
 use yijian_store::{Audit, SessionUser, Store, StoredComment};
 
 /// The columns, in the order people read them. `message_id` is empty except for mail.
-pub const COLUMNS: [Column; 22] = [
+pub const COLUMNS: [Column; 23] = [
     Column { key: "receipt", title: "受理编号" },
     Column { key: "consultation_id", title: "征求意见编号" },
     Column { key: "version", title: "文本版本" },
@@ -41,6 +42,8 @@ pub const COLUMNS: [Column; 22] = [
     Column { key: "tags", title: "标签" },
     Column { key: "excerpt", title: "报告摘录" },
     Column { key: "note", title: "备注" },
+    // Issue 13: the comment's signals, by their codes (`id_reused`, …).
+    Column { key: "signals", title: "信号" },
 ];
 
 /// What an export needs besides the consultation.
@@ -71,6 +74,9 @@ pub enum ExportFailure {
     Thread(String),
 }
 
+/// The signals of one page's comments, by comment id.
+type PageSignals = std::collections::HashMap<i64, Vec<Signal>>;
+
 /// Comments read per statement.
 const PAGE: i64 = 5_000;
 
@@ -78,7 +84,7 @@ const PAGE: i64 = 5_000;
 const PAGES_AHEAD: usize = 2;
 
 /// Fills `cells` with one comment's row, in [`COLUMNS`]' order.
-fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, personal: bool) {
+fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, personal: bool, signals: &[Signal]) {
     let id_number = s.id_number.as_ref().map(|i| if personal { i.expose().to_string() } else { i.to_string() });
     let phone = s.phone.as_ref().map(|p| if personal { p.stored_form() } else { p.to_string() });
     // The opinion column holds the masked text; the text as written is sealed beside it.
@@ -110,6 +116,7 @@ fn fill_row(cells: &mut Vec<Cell>, tz: &jiff::tz::TimeZone, s: StoredComment, pe
         Cell::List(s.tags),
         s.excerpt.into(),
         s.note.into(),
+        Cell::List(signals.iter().map(|x| x.as_str().to_string()).collect()),
     ]);
 }
 
@@ -172,7 +179,7 @@ pub async fn export_consultation_to(
             })
             .collect()
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<StoredComment>>(PAGES_AHEAD);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<StoredComment>, PageSignals)>(PAGES_AHEAD);
     let format = req.format;
     let personal = req.include_personal_data;
     // The time zone once, not per row.
@@ -183,9 +190,10 @@ pub async fn export_consultation_to(
             ExportTarget::File { file, scratch } => ExportWriter::to_file(format, file, &scratch, &COLUMNS)?,
         };
         let mut cells = Vec::with_capacity(COLUMNS.len());
-        while let Some(page) = rx.blocking_recv() {
+        while let Some((page, signals)) = rx.blocking_recv() {
             for s in page {
-                fill_row(&mut cells, &tz, s, personal);
+                let these = signals.get(&s.id).map(Vec::as_slice).unwrap_or_default();
+                fill_row(&mut cells, &tz, s, personal, these);
                 w.row(&cells)?;
             }
         }
@@ -200,7 +208,14 @@ pub async fn export_consultation_to(
             None => break Ok(()),
         };
         let n = page.len() as u64;
-        if tx.send(page).await.is_err() {
+        let signals = match (page.first(), page.last()) {
+            (Some(first), Some(last)) => match store.signals_between(&c.meta.id, first.id, last.id).await {
+                Ok(s) => s,
+                Err(e) => break Err(e),
+            },
+            _ => PageSignals::new(),
+        };
+        if tx.send((page, signals)).await.is_err() {
             break Ok(()); // The writer failed; its error comes out of the join below.
         }
         read += n;

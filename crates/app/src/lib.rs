@@ -18,10 +18,13 @@
 //! | mail import (.eml, mbox), one IMAP pass, the poll inside `serve` | [`mail`] |
 //! | the mail trays | [`trays`] |
 //! | the search index | [`indexing`] |
+//! | signals on comments, and their background pass | [`signals`] |
+//! | "not written by me" requests and staff's decisions | [`disputes`] |
 //! | health, readiness, what the metrics read, backups | [`operations`] |
 
 pub mod captcha;
 pub mod consultations;
+pub mod disputes;
 pub mod export;
 pub mod indexing;
 pub mod intake;
@@ -30,6 +33,7 @@ pub mod operations;
 pub mod report;
 pub mod review;
 pub mod sign_in_guard;
+pub mod signals;
 pub mod staff;
 pub mod trays;
 
@@ -69,6 +73,8 @@ pub struct App {
     sign_in_guard: Arc<sign_in_guard::SignInGuard>,
     /// The mail poll's passes, by outcome, for the metrics.
     mail_passes: Arc<operations::MailPasses>,
+    /// What the signal pass applies (issue 13).
+    signals: Arc<signals::SignalSettings>,
 }
 
 /// How long a refused comment is told to wait before trying again: about what a full intake
@@ -157,6 +163,7 @@ impl App {
             mail: MailSettings::default(),
             sign_in_guard: Arc::new(sign_in_guard::SignInGuard::new(yijian_domain::staff::LOGIN_POLICY)),
             mail_passes: Arc::default(),
+            signals: Arc::default(),
         }
     }
 

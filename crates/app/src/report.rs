@@ -15,12 +15,14 @@ pub const MAX_PREFACE_CHARS: usize = 10_000;
 /// Builds the report from every comment of the consultation as it stands now.
 pub async fn build(store: &Store, c: &Consultation, preface: &str) -> Result<AdoptionReport, StoreError> {
     let mut b = ReportBuilder::new(c, preface);
+    // Disputed comments count only once staff reject the dispute (issue 13).
+    let disputed = store.not_counted_for_disputes(&c.meta.id).await?;
     let mut after = 0;
     loop {
         let page = store.comments_page(&c.meta.id, after, 2000).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        for s in page {
+        for s in page.into_iter().filter(|s| !disputed.contains(&s.id)) {
             b.add(&ReportInput {
                 articles: s.articles,
                 channel: Some(s.channel),

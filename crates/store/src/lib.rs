@@ -14,11 +14,13 @@ mod audit;
 mod comments;
 mod consultations;
 mod dialect;
+mod disputes;
 mod mail;
 mod masking;
 mod operations;
 mod review;
 mod shared;
+mod signals;
 mod staff;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +34,8 @@ use yijian_crypto::{KeySource, Keys};
 
 pub use audit::{Audit, AuditEntry, AuditVerdict};
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
+pub use disputes::{DisputeRecord, PUBLIC_ACTOR, mask_email};
+pub use signals::SignalCandidate;
 pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, ScheduleChange, ScheduleEvent};
 pub use mail::{
     AttachmentInfo, MailOutcome, MailStored, MailSummary, MailTarget, NewAttachment, NewMail, StoredCursor, Timing,

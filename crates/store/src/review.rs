@@ -105,8 +105,8 @@ fn bind_all<'q>(
 /// an index can answer alone and in id order.
 #[derive(Debug, Clone)]
 struct Arm {
-    /// `comments` (with the index named where SQLite's planner needs it), `comment_articles` or
-    /// `comment_tags`.
+    /// `comments` (with the index named where SQLite's planner needs it), `comment_articles`,
+    /// `comment_tags` or `comment_signals`.
     from: String,
     /// `id` or `comment_id`.
     id: &'static str,
@@ -210,6 +210,15 @@ impl Plan {
             let condition = format!("tag = {}", bind(Bind::Text(tag.clone())));
             side.push(Arm {
                 from: "comment_tags".into(),
+                id: "comment_id",
+                conditions: vec![IN_CONSULTATION.into(), condition],
+            });
+        }
+        // Signals (issue 13) are rows of their own, like tags: an arm over `comment_signals`.
+        if let Some(signal) = f.signal {
+            let condition = format!("signal = {}", bind(Bind::Text(signal.as_str().into())));
+            side.push(Arm {
+                from: "comment_signals".into(),
                 id: "comment_id",
                 conditions: vec![IN_CONSULTATION.into(), condition],
             });
@@ -1118,6 +1127,7 @@ mod tests {
                 tag: [None, None, Some("就业".to_string()), Some("AI".to_string()), Some("ai".to_string())][pick(5)]
                     .clone(),
                 text: None,
+                signal: None,
             };
             // Single filters first, then combinations.
             let f = if round < 40 { one_of(&f, round) } else { f };

@@ -141,6 +141,8 @@ struct QueuePageView {
     channels: Vec<Choice>,
     dispositions: Vec<Choice>,
     moderations: Vec<Choice>,
+    /// Issue 13: the signal filter.
+    signals: Vec<Choice>,
     rows: Vec<Row>,
     total: String,
     search_note: Option<String>,
@@ -268,6 +270,14 @@ pub async fn queue_page(
         channels: choices(channels, f.get("channel")),
         dispositions: choices(dispositions, f.get("disposition")),
         moderations: choices(moderations, f.get("moderation")),
+        signals: choices(
+            std::iter::once((String::new(), texts(lang).signal_any.to_string()))
+                .chain(
+                    yijian_domain::signals::Signal::ALL.map(|s| (s.as_str().to_string(), s.label(lang).to_string())),
+                )
+                .collect(),
+            f.get("signal"),
+        ),
         rows,
         total,
         search_note,
