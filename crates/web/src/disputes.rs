@@ -372,9 +372,11 @@ async fn decide_one(
     reason: &str,
     lang: Lang,
 ) -> Result<Receipt, WebError> {
-    let r = Receipt::parse(receipt).ok_or_else(|| WebError::not_found(lang))?;
+    let no_comment =
+        || WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, texts(lang).no_comment_has_this_number);
+    let r = Receipt::parse(receipt).ok_or_else(no_comment)?;
     let comment = state.app.comment(user, &r).await.map_err(|e| WebError::app(lang, e))?;
-    let comment = comment.ok_or_else(|| WebError::not_found(lang))?;
+    let comment = comment.ok_or_else(no_comment)?;
     let live = state.app.consultation(&comment.consultation_id).await.map_err(|e| WebError::app(lang, e))?;
     let live = live.ok_or_else(|| WebError::consultation_not_found(lang))?;
     let unprocessable = |m: &str| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, lang, m);
