@@ -73,6 +73,71 @@ pub struct Config {
     pub http: HttpConfig,
     /// The email channel.
     pub mail: MailConfig,
+    /// Signals on comments (issue 13): thresholds, retention, disposable-mail domains.
+    pub signals: SignalsConfig,
+}
+
+/// The signals staff see on comments: never a rejection, so these only tune what is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignalsConfig {
+    /// A burst is at least this many comments from one client network (IPv4 /24, IPv6 /64) …
+    pub burst_min_comments: usize,
+    /// … within this many minutes.
+    pub burst_window_minutes: u32,
+    /// A run is at least this many ID numbers with one region and birth date …
+    pub run_min_length: usize,
+    /// … whose sequence codes step by at most this much.
+    pub run_max_step: u16,
+    /// Days a keyed hash of a comment's client network is kept (bursts are found within them).
+    pub address_retention_days: u32,
+    /// A file of more disposable-mail domains, one a line (`#` starts a comment), added to the
+    /// list shipped with yijian.
+    pub disposable_email_file: Option<PathBuf>,
+    /// More disposable-mail domains, added to the list.
+    pub disposable_email_domains: Vec<String>,
+}
+
+impl Default for SignalsConfig {
+    fn default() -> Self {
+        let r = yijian_domain::signals::SignalRules::default();
+        SignalsConfig {
+            burst_min_comments: r.burst_min_comments,
+            burst_window_minutes: (r.burst_window_seconds / 60) as u32,
+            run_min_length: r.run_min_length,
+            run_max_step: r.run_max_step,
+            address_retention_days: yijian_app::signals::DEFAULT_ADDRESS_RETENTION_DAYS,
+            disposable_email_file: None,
+            disposable_email_domains: Vec::new(),
+        }
+    }
+}
+
+impl SignalsConfig {
+    /// The settings the signal pass applies; reads the extra domains' file.
+    pub fn settings(&self) -> Result<yijian_app::signals::SignalSettings> {
+        let mut disposable = yijian_domain::signals::DisposableDomains::default();
+        if let Some(path) = &self.disposable_email_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("signals.disposable_email_file {}: cannot be read: {e}", path.display())
+            })?;
+            disposable.add_list(&text);
+        }
+        disposable.extend(self.disposable_email_domains.iter().map(String::as_str));
+        if self.burst_min_comments < 2 || self.run_min_length < 2 || self.run_max_step == 0 {
+            bail!("signals: burst_min_comments and run_min_length must be at least 2, run_max_step at least 1");
+        }
+        Ok(yijian_app::signals::SignalSettings {
+            rules: yijian_domain::signals::SignalRules {
+                burst_min_comments: self.burst_min_comments,
+                burst_window_seconds: i64::from(self.burst_window_minutes) * 60,
+                run_min_length: self.run_min_length,
+                run_max_step: self.run_max_step,
+            },
+            disposable: std::sync::Arc::new(disposable),
+            address_retention: jiff::SignedDuration::from_hours(24 * i64::from(self.address_retention_days)),
+        })
+    }
 }
 
 /// How long the web server waits for a client, and how many it holds at once.
@@ -221,6 +286,7 @@ impl Default for Config {
             public_url: None,
             http: HttpConfig::default(),
             mail: MailConfig::default(),
+            signals: SignalsConfig::default(),
         }
     }
 }

@@ -58,6 +58,8 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
     if config.campaign_pass_seconds > 0 {
         app.spawn_campaign_pass(std::time::Duration::from_secs(config.campaign_pass_seconds));
     }
+    app = app.with_signals(config.signals.settings()?);
+    app.spawn_signals();
     spawn_session_purge(app.clone());
     let (rate_limit, captcha_rate_limit, lookup_limit) = config.rate_limits();
     let state = yijian_web::AppState::with_app(

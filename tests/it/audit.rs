@@ -85,7 +85,7 @@ async fn audits_commit_with_their_changes(backend: Backend) {
     };
     let c = app.consultation(DEMO_ID).await.unwrap().unwrap();
     let Value::Object(fields) = good_body() else { unreachable!() };
-    let sub = Submission { fields: &fields, channel: Channel::Api, consent: None, form_id: None };
+    let sub = Submission { fields: &fields, channel: Channel::Api, consent: None, form_id: None, client: None };
     let receipt = app.submit_comment(&c, sub, now).await.unwrap().receipt;
     let mut spec = MailSpec::simple("一封与征求意见无关的邮件", "张三 <zhangsan@example.cn>", "你好");
     spec.message_id = Some("unrouted@example.cn".into());

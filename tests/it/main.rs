@@ -31,5 +31,6 @@ mod review;
 mod schema;
 mod server;
 mod sign_in;
+mod signals;
 mod staff;
 mod tamper;

@@ -14,12 +14,13 @@ use jiff::Timestamp;
 use yijian_domain::Lang;
 use yijian_domain::consultation::{Consultation, rfc3339_in};
 use yijian_domain::messages::{article_label, channel_label};
+use yijian_domain::signals::Signal;
 use yijian_domain::staff::{AuditReason, Permission};
 use yijian_formats::{ArticleCount, Cell, Column, ExportWriter, Format};
 use yijian_store::{Audit, SessionUser, Store, StoredComment};
 
 /// The columns, in the order people read them. `message_id` is empty except for mail.
-pub const COLUMNS: [Column; 24] = [
+pub const COLUMNS: [Column; 25] = [
     Column { key: "receipt", title: "受理编号" },
     Column { key: "consultation_id", title: "征求意见编号" },
     Column { key: "version", title: "文本版本" },
@@ -44,6 +45,8 @@ pub const COLUMNS: [Column; 24] = [
     Column { key: "note", title: "备注" },
     Column { key: "campaign", title: "雷同意见组" },
     Column { key: "campaign_size", title: "组内意见数" },
+    // Issue 13: the comment's signals, by their codes (`id_reused`, …).
+    Column { key: "signals", title: "信号" },
 ];
 
 /// What an export needs besides the consultation.
@@ -74,6 +77,9 @@ pub enum ExportFailure {
     Thread(String),
 }
 
+/// The signals of one page's comments, by comment id.
+type PageSignals = std::collections::HashMap<i64, Vec<Signal>>;
+
 /// Comments read per statement.
 const PAGE: i64 = 5_000;
 
@@ -87,6 +93,7 @@ fn fill_row(
     s: StoredComment,
     personal: bool,
     campaign_sizes: &HashMap<i64, u64>,
+    signals: &[Signal],
 ) {
     // A campaign the detection has since emptied is no campaign.
     let campaign = s.campaign.and_then(|k| campaign_sizes.get(&k).map(|n| (k, *n)));
@@ -123,6 +130,7 @@ fn fill_row(
         s.note.into(),
         campaign.map(|(k, _)| Cell::Int(k)).unwrap_or(Cell::Null),
         campaign.map(|(_, n)| Cell::Int(n as i64)).unwrap_or(Cell::Null),
+        Cell::List(signals.iter().map(|x| x.as_str().to_string()).collect()),
     ]);
 }
 
@@ -187,7 +195,7 @@ pub async fn export_consultation_to(
     };
     let campaign_sizes: HashMap<i64, u64> =
         store.campaign_sizes(&c.meta.id).await?.into_iter().map(|(k, c)| (k, c.size)).collect();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<StoredComment>>(PAGES_AHEAD);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<StoredComment>, PageSignals)>(PAGES_AHEAD);
     let format = req.format;
     let personal = req.include_personal_data;
     // The time zone once, not per row.
@@ -198,9 +206,10 @@ pub async fn export_consultation_to(
             ExportTarget::File { file, scratch } => ExportWriter::to_file(format, file, &scratch, &COLUMNS)?,
         };
         let mut cells = Vec::with_capacity(COLUMNS.len());
-        while let Some(page) = rx.blocking_recv() {
+        while let Some((page, signals)) = rx.blocking_recv() {
             for s in page {
-                fill_row(&mut cells, &tz, s, personal, &campaign_sizes);
+                let these = signals.get(&s.id).map(Vec::as_slice).unwrap_or_default();
+                fill_row(&mut cells, &tz, s, personal, &campaign_sizes, these);
                 w.row(&cells)?;
             }
         }
@@ -215,7 +224,14 @@ pub async fn export_consultation_to(
             None => break Ok(()),
         };
         let n = page.len() as u64;
-        if tx.send(page).await.is_err() {
+        let signals = match (page.first(), page.last()) {
+            (Some(first), Some(last)) => match store.signals_between(&c.meta.id, first.id, last.id).await {
+                Ok(s) => s,
+                Err(e) => break Err(e),
+            },
+            _ => PageSignals::new(),
+        };
+        if tx.send((page, signals)).await.is_err() {
             break Ok(()); // The writer failed; its error comes out of the join below.
         }
         read += n;

@@ -32,6 +32,9 @@ pub struct Submission<'a> {
     /// The web form's id: a form sent again (a double tap, a reload, a retry that reached
     /// another node) stores nothing new and is answered with the first receipt.
     pub form_id: Option<&'a str>,
+    /// The client's address (web form and API), kept only as a keyed hash of its network, for
+    /// the burst signal (issue 13). `None` where there is none.
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// Why a comment was not taken.
@@ -98,10 +101,12 @@ impl App {
             Err(_) => return Err(Refused::Invalid(errors)),
         };
         let comment = valid.clone().into_comment(&c.meta.id, c.version, sub.channel);
-        let (receipt, submitted_at) = self.take(c, &comment, sub.form_id, now).await.map_err(|e| match e {
-            SubmitError::Busy => Refused::Busy,
-            e => Refused::Storage(e.to_string()),
-        })?;
+        let network = sub.client.map(yijian_domain::signals::client_network);
+        let (receipt, submitted_at) =
+            self.take(c, &comment, sub.form_id, network.as_deref(), now).await.map_err(|e| match e {
+                SubmitError::Busy => Refused::Busy,
+                e => Refused::Storage(e.to_string()),
+            })?;
         Ok(Accepted { receipt, submitted_at, submission: valid })
     }
 
@@ -139,7 +144,7 @@ impl App {
             Err(errors) => Ok(Err(errors)),
             Ok(valid) => {
                 let comment = valid.into_comment(&c.meta.id, c.version, &user.name);
-                Ok(Ok(self.take(c, &comment, None, now).await.map_err(|e| match e {
+                Ok(Ok(self.take(c, &comment, None, None, now).await.map_err(|e| match e {
                     SubmitError::Busy => Error::Busy,
                     e => Error::Storage(e.to_string()),
                 })?))
@@ -154,14 +159,16 @@ impl App {
         c: &Consultation,
         comment: &NewComment,
         form_id: Option<&str>,
+        client_network: Option<&str>,
         now: Timestamp,
     ) -> Result<(Receipt, Timestamp), SubmitError> {
-        let (receipt, at) = self.store.submit_comment_once(comment, form_id, now).await.inspect_err(|e| {
-            // A full queue is the expected answer to a flood, counted rather than logged.
-            if !matches!(e, SubmitError::Busy) {
-                tracing::error!(error = %e, consultation = %c.meta.id, "storing a comment failed");
-            }
-        })?;
+        let (receipt, at) =
+            self.store.submit_comment_from(comment, form_id, client_network, now).await.inspect_err(|e| {
+                // A full queue is the expected answer to a flood, counted rather than logged.
+                if !matches!(e, SubmitError::Busy) {
+                    tracing::error!(error = %e, consultation = %c.meta.id, "storing a comment failed");
+                }
+            })?;
         if comment.channel != Channel::Manual {
             self.confirm_comment(c, comment.email.as_deref(), receipt, at);
         }

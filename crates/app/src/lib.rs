@@ -19,11 +19,14 @@
 //! | mail import (.eml, mbox), one IMAP pass, the poll inside `serve` | [`mail`] |
 //! | the mail trays | [`trays`] |
 //! | the search index | [`indexing`] |
+//! | signals on comments, and their background pass | [`signals`] |
+//! | "not written by me" requests and staff's decisions | [`disputes`] |
 //! | health, readiness, what the metrics read, backups | [`operations`] |
 
 pub mod campaigns;
 pub mod captcha;
 pub mod consultations;
+pub mod disputes;
 pub mod export;
 pub mod indexing;
 pub mod intake;
@@ -32,6 +35,7 @@ pub mod operations;
 pub mod report;
 pub mod review;
 pub mod sign_in_guard;
+pub mod signals;
 pub mod staff;
 pub mod trays;
 
@@ -73,6 +77,8 @@ pub struct App {
     mail_passes: Arc<operations::MailPasses>,
     /// The background campaign pass's in-memory indexes.
     campaign_indexes: Arc<campaigns::Indexes>,
+    /// What the signal pass applies (issue 13).
+    signals: Arc<signals::SignalSettings>,
 }
 
 /// How long a refused comment is told to wait before trying again: about what a full intake
@@ -162,6 +168,7 @@ impl App {
             sign_in_guard: Arc::new(sign_in_guard::SignInGuard::new(yijian_domain::staff::LOGIN_POLICY)),
             mail_passes: Arc::default(),
             campaign_indexes: campaigns::new_indexes(),
+            signals: Arc::default(),
         }
     }
 

@@ -22,12 +22,14 @@ pub async fn build(store: &Store, c: &Consultation, preface: &str) -> Result<Ado
             CampaignAnswer { disposition: k.decision.disposition, reasoning: k.decision.disposition_reason.clone() },
         );
     }
+    // Disputed comments count only once staff reject the dispute (issue 13).
+    let disputed = store.not_counted_for_disputes(&c.meta.id).await?;
     let mut after = 0;
     loop {
         let page = store.comments_page(&c.meta.id, after, 2000).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        for s in page {
+        for s in page.into_iter().filter(|s| !disputed.contains(&s.id)) {
             b.add(&ReportInput {
                 articles: s.articles,
                 channel: Some(s.channel),

@@ -9,6 +9,7 @@
 pub mod campaign;
 pub mod comment;
 pub mod consultation;
+pub mod dispute;
 pub mod document;
 pub mod file;
 pub mod messages;
@@ -16,6 +17,7 @@ pub mod pii;
 pub mod receipt;
 pub mod report;
 pub mod review;
+pub mod signals;
 pub mod staff;
 pub mod validate;
 

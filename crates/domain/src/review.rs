@@ -155,6 +155,8 @@ pub struct QueueFilter {
     pub text: Option<String>,
     /// Members of campaigns (copied texts), of one campaign, or of none.
     pub campaign: Option<CampaignFilter>,
+    /// Comments carrying this signal (issue 13).
+    pub signal: Option<crate::signals::Signal>,
 }
 
 /// The campaign filter: comments in any campaign, in none, or in one (by its id).

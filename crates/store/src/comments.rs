@@ -35,6 +35,10 @@ pub(crate) struct SealedComment {
     pub(crate) note: Option<String>,
     /// The web form's id: unique, so a form resubmitted to any node stores one comment.
     pub(crate) form_id: Option<String>,
+    /// Keyed hash of the client's network (issue 13's bursts): web and API comments only.
+    pub(crate) client_net_index: Option<Vec<u8>>,
+    /// Keyed hash of the ID number's region and birth date (issue 13's generated runs).
+    pub(crate) id_prefix_index: Option<Vec<u8>>,
 }
 
 pub(crate) struct WriteJob {
@@ -125,6 +129,9 @@ pub(crate) fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
 }
 
 pub(crate) const ID_INDEX_PURPOSE: &str = "id_number";
+/// Keyed hashes for signals, each under its own derived key (see migration 0014).
+pub(crate) const ID_PREFIX_PURPOSE: &str = "id_number_prefix";
+pub(crate) const CLIENT_NET_PURPOSE: &str = "client_net";
 
 impl Store {
     pub(crate) fn seal(&self, c: &NewComment, receipt: Receipt, submitted_at: Timestamp) -> SealedComment {
@@ -160,6 +167,11 @@ impl Store {
             sender: c.sender.clone(),
             note: c.note.clone(),
             form_id: None,
+            client_net_index: None,
+            id_prefix_index: c
+                .id_number
+                .as_ref()
+                .map(|id| self.keys.blind_index(ID_PREFIX_PURPOSE, yijian_domain::signals::id_prefix(id)).to_vec()),
         }
     }
 
@@ -181,11 +193,26 @@ impl Store {
         form_id: Option<&str>,
         submitted_at: Timestamp,
     ) -> Result<(Receipt, Timestamp), SubmitError> {
+        self.submit_comment_from(comment, form_id, None, submitted_at).await
+    }
+
+    /// [`Store::submit_comment_once`] with the network the comment came from
+    /// (`signals::client_network`), kept only as a keyed hash, and only for the retention
+    /// period (see [`Store::clear_client_networks`]).
+    pub async fn submit_comment_from(
+        &self,
+        comment: &NewComment,
+        form_id: Option<&str>,
+        client_network: Option<&str>,
+        submitted_at: Timestamp,
+    ) -> Result<(Receipt, Timestamp), SubmitError> {
+        let client_net_index = client_network.map(|n| self.keys.blind_index(CLIENT_NET_PURPOSE, n).to_vec());
         loop {
             let receipt = Receipt::from_random(u64::from_le_bytes(yijian_crypto::random_bytes::<8>()));
             let (reply, answer) = oneshot::channel();
             let mut sealed = self.seal(comment, receipt, submitted_at);
             sealed.form_id = form_id.map(str::to_string);
+            sealed.client_net_index = client_net_index.clone();
             let job = WriteJob { comment: sealed, reply };
             // Never wait for room: under a flood a queued comment would wait for seconds while
             // its citizen (or their browser) gives up. A prompt refusal they can retry is kinder,
@@ -436,15 +463,16 @@ async fn writer_loop(
 }
 
 /// Chunk sizes for multi-row inserts. A few fixed shapes keep the prepared-statement cache
-/// warm; 64 rows × 17 columns stays far below SQLite's 32,766 bound parameters.
+/// warm; 64 rows × 19 columns stays far below SQLite's 32,766 bound parameters.
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
-const COLUMNS: usize = 17;
+const COLUMNS: usize = 19;
 
 /// See [`Backend::insert_parameter`] for why the parameters differ.
 fn insert_sql(backend: Backend, rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
-         id_number_enc, id_number_index, phone_enc, opinion, opinion_enc, articles, sender, note, form_id) VALUES ",
+         id_number_enc, id_number_index, phone_enc, opinion, opinion_enc, articles, sender, note, form_id, \
+         client_net_index, id_prefix_index) VALUES ",
     );
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -529,7 +557,9 @@ async fn insert_chunk(
             .bind(c.articles.clone())
             .bind(c.sender.clone())
             .bind(c.note.clone())
-            .bind(c.form_id.clone());
+            .bind(c.form_id.clone())
+            .bind(c.client_net_index.clone())
+            .bind(c.id_prefix_index.clone());
     }
     Ok(query.execute(&mut **tx).await?.rows_affected())
 }

@@ -204,7 +204,8 @@ async fn insert_comment(
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO comments (receipt, consultation_id, version, channel, submitted_at, name, position, email, \
              id_number_enc, id_number_index, phone_enc, opinion, opinion_enc, articles, sender, note, message_id, \
-             timing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             timing, id_prefix_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19) \
              ON CONFLICT (receipt) DO NOTHING RETURNING id",
         )
         .bind(c.receipt.compact().to_string())
@@ -225,6 +226,7 @@ async fn insert_comment(
         .bind(c.note)
         .bind(message_id.map(str::to_string))
         .bind(timing.map(|t| t.as_str()))
+        .bind(c.id_prefix_index)
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(id) = id {

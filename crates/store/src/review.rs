@@ -109,8 +109,8 @@ fn bind_all<'q>(
 /// an index can answer alone and in id order.
 #[derive(Debug, Clone)]
 struct Arm {
-    /// `comments` (with the index named where SQLite's planner needs it), `comment_articles` or
-    /// `comment_tags`.
+    /// `comments` (with the index named where SQLite's planner needs it), `comment_articles`,
+    /// `comment_tags` or `comment_signals`.
     from: String,
     /// `id` or `comment_id`.
     id: &'static str,
@@ -223,6 +223,15 @@ impl Plan {
             let condition = format!("tag = {}", bind(Bind::Text(tag.clone())));
             side.push(Arm {
                 from: "comment_tags".into(),
+                id: "comment_id",
+                conditions: vec![IN_CONSULTATION.into(), condition],
+            });
+        }
+        // Signals (issue 13) are rows of their own, like tags: an arm over `comment_signals`.
+        if let Some(signal) = f.signal {
+            let condition = format!("signal = {}", bind(Bind::Text(signal.as_str().into())));
+            side.push(Arm {
+                from: "comment_signals".into(),
                 id: "comment_id",
                 conditions: vec![IN_CONSULTATION.into(), condition],
             });
@@ -1196,6 +1205,7 @@ mod tests {
                     Some(CampaignFilter::Is(campaigns[0])),
                     Some(CampaignFilter::Is(campaigns[1])),
                 ][pick(6)],
+                signal: None,
             };
             // Single filters first, then combinations.
             let f = if round < 40 { one_of(&f, round) } else { f };

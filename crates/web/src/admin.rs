@@ -540,6 +540,9 @@ struct CommentPage {
     attachments: Vec<crate::mail::AttachmentRow>,
     /// Whether the user may open the attachments (with a reason).
     can_open: bool,
+    /// Issue 13: the comment is disputed, and the decisions staff may give.
+    disputed: bool,
+    dispute_decisions: Vec<(String, String)>,
 }
 
 pub(crate) async fn comment_page(
@@ -667,6 +670,28 @@ pub(crate) async fn comment_page(
             ),
         );
     }
+    // Issue 13: its signals and where it stands with disputes, after the status.
+    let signals = state.app.comment_signals(user, &c).await.unwrap_or_default();
+    let dispute = state.app.dispute_state(user, &c).await.unwrap_or(yijian_domain::dispute::DisputeState::None);
+    rows.insert(
+        4,
+        (
+            texts(lang).signals_label,
+            if signals.is_empty() {
+                none()
+            } else {
+                signals.iter().map(|s| s.label(lang)).collect::<Vec<_>>().join("、")
+            },
+        ),
+    );
+    let disputed = dispute != yijian_domain::dispute::DisputeState::None;
+    if disputed {
+        let shown = match dispute {
+            yijian_domain::dispute::DisputeState::Decided(d) => d.label(lang).to_string(),
+            _ => texts(lang).dispute_pending.to_string(),
+        };
+        rows.insert(5, (texts(lang).dispute_state_label, shown));
+    }
     let draft_articles: Vec<(u32, String)> = match state.app.consultation(&c.consultation_id).await {
         Ok(Some(live)) => live
             .document
@@ -704,6 +729,10 @@ pub(crate) async fn comment_page(
         campaign: c.campaign,
         attachments: crate::mail::attachment_rows(&attachments, lang),
         can_open: user.role.may(yijian_domain::staff::Permission::OpenMailOriginals),
+        disputed,
+        dispute_decisions: yijian_domain::dispute::DisputeDecision::ALL
+            .map(|d| (d.as_str().to_string(), d.label(lang).to_string()))
+            .to_vec(),
     };
     crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
@@ -771,7 +800,11 @@ pub async fn api_comment(
         let message = texts(Lang::En).no_comment_has_this_number;
         return WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, Lang::En, message).into_response();
     };
+    let signals = state.app.comment_signals(&user, &c).await.unwrap_or_default();
+    let dispute = state.app.dispute_state(&user, &c).await.unwrap_or(yijian_domain::dispute::DisputeState::None);
     Json(json!({
+        "signals": signals.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "dispute": crate::disputes::dispute_state_code(dispute),
         "receipt": c.receipt.to_string(),
         "consultation_id": c.consultation_id,
         "version": c.version,

@@ -146,12 +146,19 @@ pub(crate) async fn submit_comment(
         )
         .retry_after(secs));
     }
-    intake(&state, &id, lang, body).await
+    let client = state.client_ip(peer, &headers);
+    intake(&state, &id, lang, body, client).await
 }
 
 /// The order matters: an unknown or closed consultation is answered before the body is read,
 /// then the body's size and syntax, then every field at once.
-async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Response, WebError> {
+async fn intake(
+    state: &AppState,
+    id: &str,
+    lang: Lang,
+    body: Body,
+    client: std::net::IpAddr,
+) -> Result<Response, WebError> {
     let c = load_public(state, id, lang).await?;
     let m = &c.meta;
     let now = Timestamp::now();
@@ -199,7 +206,7 @@ async fn intake(state: &AppState, id: &str, lang: Lang, body: Body) -> Result<Re
         return Err(malformed(texts(lang).api_not_an_object.into()));
     };
 
-    let sub = Submission { fields: &fields, channel: Channel::Api, consent: None, form_id: None };
+    let sub = Submission { fields: &fields, channel: Channel::Api, consent: None, form_id: None, client: Some(client) };
     let receipt = match state.app.submit_comment(&c, sub, now).await {
         Ok(accepted) => accepted,
         Err(Refused::Invalid(errors)) => return Ok(field_errors(&errors, lang)),

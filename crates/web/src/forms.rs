@@ -80,7 +80,7 @@ fn local_day_start(d: Date, tz: &jiff::tz::TimeZone) -> Option<Timestamp> {
 
 /// The filter keys: `status`, `article`, `position`, `channel`, `from`, `until` (dates,
 /// inclusive, in the consultation's time zone), `disposition`, `moderation` (`none`, `any` or
-/// a mark), `tag`, `q`. Unknown values are an error naming the key, never silently ignored:
+/// a mark), `tag`, `q`, `signal` (issue 13). Unknown values are an error naming the key, never silently ignored:
 /// a bulk action on a misread filter would touch the wrong comments.
 pub fn queue_filter(f: &Fields, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<QueueFilter, String> {
     let bad = |key: &str, v: &str| texts(lang).bad_filter_value.replace("{key}", key).replace("{value}", v);
@@ -119,15 +119,31 @@ pub fn queue_filter(f: &Fields, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Q
     if let Some(v) = f.get("campaign") {
         q.campaign = Some(CampaignFilter::parse(v).ok_or_else(|| bad("campaign", v))?);
     }
+    if let Some(v) = f.get("signal") {
+        q.signal = Some(yijian_domain::signals::Signal::parse(v).ok_or_else(|| bad("signal", v))?);
+    }
     Ok(q)
 }
 
 /// The filter back as query-string pairs, for links (next page, export, bulk form).
 pub fn filter_pairs(f: &Fields) -> Vec<(&'static str, String)> {
-    ["status", "article", "position", "channel", "from", "until", "disposition", "moderation", "tag", "q", "campaign"]
-        .into_iter()
-        .filter_map(|k| f.get(k).map(|v| (k, v.to_string())))
-        .collect()
+    [
+        "status",
+        "article",
+        "position",
+        "channel",
+        "from",
+        "until",
+        "disposition",
+        "moderation",
+        "tag",
+        "q",
+        "campaign",
+        "signal",
+    ]
+    .into_iter()
+    .filter_map(|k| f.get(k).map(|v| (k, v.to_string())))
+    .collect()
 }
 
 pub fn query_string(pairs: &[(&str, String)]) -> String {

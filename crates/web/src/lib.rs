@@ -12,6 +12,7 @@ mod api;
 pub mod cache;
 mod campaigns;
 mod csrf;
+mod disputes;
 mod error;
 pub mod export;
 mod extract;
@@ -307,6 +308,7 @@ pub fn router(state: AppState) -> Router {
         .route("/c/{id}/form-token", get(pages::form_token))
         .route("/c/{id}/report", get(report::public_page))
         .route("/c/{id}/report.docx", get(report::public_docx))
+        .route("/c/{id}/dispute", get(disputes::form).post(disputes::submit))
         .route("/receipt", get(pages::lookup))
         .route("/captcha/{id}/audio.wav", get(pages::captcha_audio))
         .route("/privacy", get(pages::privacy))
@@ -356,6 +358,9 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/c/{id}/dashboard", get(review::dashboard))
         .route("/admin/c/{id}/campaigns", get(campaigns::list_page))
         .route("/admin/c/{id}/campaigns/{campaign}", get(campaigns::one_page).post(campaigns::decide_post))
+        .route("/admin/c/{id}/disputes", get(disputes::list))
+        .route("/admin/c/{id}/disputes/{dispute}/reveal", post(disputes::reveal))
+        .route("/admin/comments/{receipt}/dispute", post(disputes::decide))
         .route("/admin/c/{id}/export", get(export::export_form).post(export::export_post))
         .route("/admin/c/{id}/report", get(report::preview).post(report::publish))
         .route("/admin/c/{id}/manage", get(manage::manage).post(manage::manage_post))
@@ -430,6 +435,8 @@ fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/api/v1/admin/consultations/{id}/campaigns", campaigns::api_list),
         at(M::GET, "/api/v1/admin/consultations/{id}/campaigns/{campaign}", campaigns::api_one),
         at(M::POST, "/api/v1/admin/consultations/{id}/campaigns/{campaign}", campaigns::api_decide),
+        at(M::GET, "/api/v1/admin/consultations/{id}/disputes", disputes::api_list),
+        at(M::POST, "/api/v1/admin/comments/{receipt}/dispute", disputes::api_decide),
         at(M::GET, "/api/v1/admin/consultations/{id}/export", export::api_export_get),
         at(M::POST, "/api/v1/admin/consultations/{id}/export", export::api_export_post).optional_body(),
         at(M::GET, "/api/v1/admin/consultations/{id}/report", report::api_preview),

@@ -153,6 +153,8 @@ pub(crate) async fn serve() -> Response {
         ops::admin_campaigns,
         ops::admin_campaign,
         ops::admin_decide_campaign,
+        ops::admin_disputes,
+        ops::admin_decide_dispute,
         ops::admin_export,
         ops::admin_export_personal,
         ops::admin_report_preview,
@@ -827,6 +829,17 @@ struct QueueFilter {
     #[schema(nullable = false, pattern = r"^\s*(only|none|[0-9]{1,18})?\s*$")]
     #[param(nullable = false, pattern = r"^\s*(only|none|[0-9]{1,18})?\s*$")]
     campaign: Option<String>,
+    /// Comments with this signal: id_reused, id_names_differ, address_burst, disposable_email,
+    /// id_generated_run or disputed
+    #[schema(
+        nullable = false,
+        pattern = r"^\s*(id_reused|id_names_differ|address_burst|disposable_email|id_generated_run|disputed)?\s*$"
+    )]
+    #[param(
+        nullable = false,
+        pattern = r"^\s*(id_reused|id_names_differ|address_burst|disposable_email|id_generated_run|disputed)?\s*$"
+    )]
+    signal: Option<String>,
 }
 
 #[derive(IntoParams)]
@@ -875,6 +888,57 @@ impl ToSchema for BulkReviewBody {}
 struct Changed {
     /// How many comments changed.
     changed: u64,
+}
+
+/// One comment a "not written by me" request named, and where it stands.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct DisputedComment {
+    receipt: String,
+    /// pending, upheld or rejected
+    #[schema(pattern = r"^(pending|upheld|rejected)$")]
+    state: String,
+}
+
+/// A "not written by me" request, its personal data masked.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Dispute {
+    id: i64,
+    reference: String,
+    received_at: String,
+    /// Masked
+    id_number: String,
+    /// Masked
+    phone: Option<String>,
+    /// Masked
+    email: Option<String>,
+    #[schema(inline)]
+    comments: Vec<DisputedComment>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct DisputeList {
+    #[schema(inline)]
+    disputes: Vec<Dispute>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct DisputeDecisionBody {
+    /// upheld (not written by that person: left out of the counts) or rejected (counted again)
+    #[schema(pattern = r"^(upheld|rejected)$")]
+    decision: String,
+    /// Why; recorded in the audit log
+    reason: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct DisputeDecided {
+    receipt: String,
+    decision: String,
 }
 
 #[derive(ToSchema)]
@@ -1657,7 +1721,7 @@ mod ops {
         security(("bearerAuth" = [])),
         params(("receipt" = String, Path, description = "The comment's tracking number")),
         responses(
-            (status = 200, description = "The comment: receipt, consultation_id, version, channel, submitted_at, status, name, id_number and phone (masked), position, email, articles, opinion, sender, message_id, timing, disposition, disposition_reason, moderation, tags, campaign (the campaign's id or null)", body = inline(AnyObject)),
+            (status = 200, description = "The comment: receipt, consultation_id, version, channel, submitted_at, status, name, id_number and phone (masked), position, email, articles, opinion, sender, message_id, timing, disposition, disposition_reason, moderation, tags, campaign (the campaign's id or null), signals (a list of codes, see the queue's `signal` filter) and dispute (null, pending, upheld or rejected)", body = inline(AnyObject)),
             (status = 404, description = "No such comment", body = AdminError),
         ),
     )]
@@ -1752,6 +1816,39 @@ mod ops {
         ),
     )]
     fn admin_decide_campaign() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/disputes",
+        operation_id = "adminDisputes",
+        summary = "\"Not written by me\" requests about the consultation's comments, newest first, contact details masked, with the comments each named and where they stand",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        responses(
+            (status = 200, description = "OK", body = inline(DisputeList)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+        ),
+    )]
+    fn admin_disputes() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/comments/{receipt}/dispute",
+        operation_id = "adminDecideDispute",
+        summary = "Decide a disputed comment: upheld (left out of the report's counts) or rejected (counted again); audited",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("receipt" = String, Path, description = "The comment's tracking number")),
+        request_body(content = inline(DisputeDecisionBody)),
+        responses(
+            (status = 200, description = "Recorded", body = inline(DisputeDecided)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = "No such comment, or it is not disputed", body = AdminError),
+            (status = 422, description = "Unknown decision or missing reason", body = AdminError),
+        ),
+    )]
+    fn admin_decide_dispute() {}
 
     #[utoipa::path(
         get,

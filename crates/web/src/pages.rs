@@ -155,14 +155,14 @@ pub(crate) fn render<T: Template>(t: &T) -> String {
     })
 }
 
-fn lang_query(lang: Lang) -> (&'static str, &'static str) {
+pub(crate) fn lang_query(lang: Lang) -> (&'static str, &'static str) {
     match lang {
         Lang::En => ("?lang=en", "&lang=en"),
         Lang::Zh => ("", ""),
     }
 }
 
-fn other_lang_href(path: &str, lang: Lang) -> String {
+pub(crate) fn other_lang_href(path: &str, lang: Lang) -> String {
     format!("{path}?lang={}", if lang == Lang::En { "zh" } else { "en" })
 }
 
@@ -503,7 +503,7 @@ fn percent(s: &str) -> String {
 
 /// Which captcha a form shows: the image, or the same kind of challenge spoken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum CaptchaKind {
+pub(crate) enum CaptchaKind {
     #[default]
     Image,
     Audio,
@@ -511,14 +511,14 @@ enum CaptchaKind {
 
 impl CaptchaKind {
     /// `?captcha=audio`; `text`, which once asked a question in words, now gives the sound.
-    fn asked(q: Option<&str>) -> CaptchaKind {
+    pub(crate) fn asked(q: Option<&str>) -> CaptchaKind {
         match q {
             Some("audio" | "text") => CaptchaKind::Audio,
             _ => CaptchaKind::Image,
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             CaptchaKind::Image => "image",
             CaptchaKind::Audio => "audio",
@@ -528,16 +528,21 @@ impl CaptchaKind {
 
 /// The captcha of a form, or why there is none.
 #[derive(Default)]
-struct CaptchaView {
-    id: String,
-    image: String,
-    audio: Option<String>,
-    unavailable: Option<String>,
-    refused: Option<(StatusCode, u64)>,
+pub(crate) struct CaptchaView {
+    pub(crate) id: String,
+    pub(crate) image: String,
+    pub(crate) audio: Option<String>,
+    pub(crate) unavailable: Option<String>,
+    pub(crate) refused: Option<(StatusCode, u64)>,
 }
 
 /// Issues a captcha for `client`, within its limit and the store's bounds.
-async fn draw_captcha(state: &AppState, client: std::net::IpAddr, kind: CaptchaKind, lang: Lang) -> CaptchaView {
+pub(crate) async fn draw_captcha(
+    state: &AppState,
+    client: std::net::IpAddr,
+    kind: CaptchaKind,
+    lang: Lang,
+) -> CaptchaView {
     use yijian_app::captcha::Unavailable;
     let t = texts(lang);
     let refused = |message: &str, status: StatusCode, secs: u64| CaptchaView {
@@ -979,6 +984,7 @@ pub async fn submit(
                 channel: Channel::Web,
                 consent: Some(entered.consent),
                 form_id: Some(&form_id),
+                client: Some(visitor.client),
             };
             match state.app.submit_comment(&c, sub, Timestamp::now()).await {
                 Ok(accepted) => {

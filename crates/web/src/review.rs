@@ -144,6 +144,8 @@ struct QueuePageView {
     dispositions: Vec<Choice>,
     moderations: Vec<Choice>,
     campaigns: Vec<Choice>,
+    /// Issue 13: the signal filter.
+    signals: Vec<Choice>,
     rows: Vec<Row>,
     total: String,
     search_note: Option<String>,
@@ -281,6 +283,12 @@ pub async fn queue_page(
         dispositions: choices(dispositions, f.get("disposition")),
         moderations: choices(moderations, f.get("moderation")),
         campaigns: choices(campaigns, f.get("campaign")),
+        signals: choices(
+            std::iter::once((String::new(), texts(lang).signal_any.to_string()))
+                .chain(yijian_domain::signals::Signal::ALL.map(|s| (s.as_str().to_string(), s.label(lang).to_string())))
+                .collect(),
+            f.get("signal"),
+        ),
         rows,
         total,
         search_note,

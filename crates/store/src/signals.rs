@@ -1,0 +1,238 @@
+//! What the signal pass (`app::signals`) reads and writes: the keyed hashes each comment was
+//! stored with, the comments that share one, and the `comment_signals` rows (issue 13).
+//!
+//! Nothing here decides: the rules are `yijian_domain::signals`. Signal rows are only ever
+//! added (the same row twice is one row), so two nodes running the pass at once agree.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use sqlx::Row;
+use yijian_domain::pii::IdNumber;
+use yijian_domain::receipt::Receipt;
+use yijian_domain::signals::{Signal, id_sequence};
+
+use crate::comments::aad;
+use crate::{Store, StoreError, micros};
+
+/// A comment the pass has not looked at yet, with what the rules need of it.
+#[derive(Debug, Clone)]
+pub struct SignalCandidate {
+    pub id: i64,
+    pub consultation_id: String,
+    pub email: Option<String>,
+    pub id_number_index: Option<Vec<u8>>,
+    pub id_prefix_index: Option<Vec<u8>>,
+    pub client_net_index: Option<Vec<u8>>,
+}
+
+/// The name of the pass's row in `signal_progress`.
+const PASS: &str = "signals";
+
+fn signals_of(values: impl IntoIterator<Item = String>) -> Vec<Signal> {
+    // A signal this version does not know (written by a newer one) is left out, not an error.
+    let mut v: Vec<Signal> = values.into_iter().filter_map(|s| Signal::parse(&s)).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+impl Store {
+    /// The highest comment id the pass has looked at.
+    pub async fn signal_high_water(&self) -> Result<i64, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT high_water FROM signal_progress WHERE name = $1")
+            .bind(PASS)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Up to `limit` comments above `after`, in id order.
+    pub async fn signal_candidates(&self, after: i64, limit: i64) -> Result<Vec<SignalCandidate>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, consultation_id, email, id_number_index, id_prefix_index, client_net_index FROM comments \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SignalCandidate {
+                    id: r.try_get(0)?,
+                    consultation_id: r.try_get(1)?,
+                    email: r.try_get(2)?,
+                    id_number_index: r.try_get(3)?,
+                    id_prefix_index: r.try_get(4)?,
+                    client_net_index: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The comments of a consultation made with one ID number (by its keyed hash): (id, name).
+    pub async fn names_by_id_index(
+        &self,
+        consultation_id: &str,
+        index: &[u8],
+    ) -> Result<Vec<(i64, Option<String>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name FROM comments WHERE id_number_index = $1 AND consultation_id = $2 ORDER BY id",
+        )
+        .bind(index.to_vec())
+        .bind(consultation_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The comments of a consultation from one client network (by its keyed hash) whose
+    /// network is still kept: (id, arrival in seconds), in arrival order.
+    pub async fn times_by_client_net(
+        &self,
+        consultation_id: &str,
+        index: &[u8],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, submitted_at FROM comments WHERE consultation_id = $1 AND client_net_index = $2 \
+             ORDER BY submitted_at, id",
+        )
+        .bind(consultation_id)
+        .bind(index.to_vec())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, at)| (id, at.div_euclid(1_000_000))).collect())
+    }
+
+    /// The sequence codes of the ID numbers of a consultation's comments that share one region
+    /// and birth date (by the keyed hash of the prefix): (id, code). Only when at least
+    /// `at_least` comments share it are their ID numbers unsealed (here, in memory, and only
+    /// the code leaves); otherwise nothing is opened and the answer is empty.
+    pub async fn sequences_by_id_prefix(
+        &self,
+        consultation_id: &str,
+        prefix_index: &[u8],
+        at_least: usize,
+    ) -> Result<Vec<(i64, u16)>, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE consultation_id = $1 AND id_prefix_index = $2")
+                .bind(consultation_id)
+                .bind(prefix_index.to_vec())
+                .fetch_one(&self.pool)
+                .await?;
+        if (count as usize) < at_least.max(2) {
+            return Ok(vec![]);
+        }
+        let rows: Vec<(i64, String, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT id, receipt, id_number_enc FROM comments WHERE consultation_id = $1 AND id_prefix_index = $2 \
+             ORDER BY id",
+        )
+        .bind(consultation_id)
+        .bind(prefix_index.to_vec())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut codes = Vec::with_capacity(rows.len());
+        for (id, receipt, envelope) in rows {
+            let Some(envelope) = envelope else { continue };
+            let receipt = Receipt::parse(&receipt).ok_or_else(|| StoreError::Corrupt(format!("receipt {receipt}")))?;
+            let plain = self
+                .keys
+                .open(&envelope, &aad("id_number", &receipt))
+                .map_err(|e| StoreError::Corrupt(format!("id_number of {receipt}: {e}")))?;
+            let id_number = IdNumber::from_normalised(String::from_utf8_lossy(&plain).into_owned());
+            if let Some(code) = id_sequence(&id_number) {
+                codes.push((id, code));
+            }
+        }
+        Ok(codes)
+    }
+
+    /// Adds signals (consultation, signal, comment id) and moves the pass's mark to
+    /// `high_water` (never back), in one transaction.
+    pub async fn record_signals(&self, found: &[(String, Signal, i64)], high_water: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in found.chunks(300) {
+            let mut sql = String::from("INSERT INTO comment_signals (consultation_id, signal, comment_id) VALUES ");
+            for k in 0..chunk.len() {
+                if k > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${})", 3 * k + 1, 3 * k + 2, 3 * k + 3));
+            }
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (cid, signal, id) in chunk {
+                q = q.bind(cid.as_str()).bind(signal.as_str()).bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO signal_progress (name, high_water) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET \
+             high_water = CASE WHEN excluded.high_water > signal_progress.high_water THEN excluded.high_water \
+             ELSE signal_progress.high_water END",
+        )
+        .bind(PASS)
+        .bind(high_water)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets the client networks of comments that arrived before `before` (the retention
+    /// period's start); returns how many were cleared. Signals already found stay.
+    pub async fn clear_client_networks(&self, before: Timestamp) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE comments SET client_net_index = NULL WHERE client_net_index IS NOT NULL AND submitted_at < $1",
+        )
+        .bind(micros(before))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// A comment's signals.
+    pub async fn comment_signals(&self, consultation_id: &str, comment_id: i64) -> Result<Vec<Signal>, StoreError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT signal FROM comment_signals WHERE comment_id = $1 AND consultation_id = $2")
+                .bind(comment_id)
+                .bind(consultation_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(signals_of(rows))
+    }
+
+    /// The signals of a consultation's comments with ids from `first` to `last`, by comment id
+    /// (comments without any are left out): what one page of an export needs.
+    pub async fn signals_between(
+        &self,
+        consultation_id: &str,
+        first: i64,
+        last: i64,
+    ) -> Result<HashMap<i64, Vec<Signal>>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT comment_id, signal FROM comment_signals WHERE comment_id >= $1 AND comment_id <= $2 \
+             AND consultation_id = $3",
+        )
+        .bind(first)
+        .bind(last)
+        .bind(consultation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_comment: HashMap<i64, Vec<String>> = HashMap::new();
+        for (id, s) in rows {
+            by_comment.entry(id).or_default().push(s);
+        }
+        Ok(by_comment.into_iter().map(|(id, v)| (id, signals_of(v))).filter(|(_, v)| !v.is_empty()).collect())
+    }
+
+    /// Whether a comment still has its client network kept (for tests of the retention).
+    #[doc(hidden)]
+    pub async fn client_network_kept(&self, receipt: &Receipt) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT client_net_index FROM comments WHERE receipt = $1")
+            .bind(receipt.compact())
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten())
+    }
+}
