@@ -49,14 +49,8 @@ fn paging(f: &Fields, default: i64, lang: Lang) -> Result<(i64, i64), WebError> 
             .ok_or_else(|| WebError::bad(lang, texts(lang).bad_page_cursor.into()))?,
         None => 0,
     };
-    let limit = match f.get("limit") {
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=500).contains(l))
-            .ok_or_else(|| WebError::bad(lang, texts(lang).limit_must_be_between_1.into()))?,
-        None => default,
-    };
+    let (_, limit) = crate::review::cursor_and_limit(f, default as usize, lang)?;
+    let limit = limit as i64;
     Ok((offset, limit))
 }
 
@@ -110,18 +104,7 @@ async fn one(
 ) -> Result<(Campaign, Vec<Timestamp>, MemberPage), WebError> {
     let id: i64 = campaign.parse().map_err(|_| not_found(lang))?;
     let (k, arrivals) = state.app.campaign(user, &c.meta.id, id).await.map_err(|e| app_error(lang, e))?;
-    let before = match f.get("before") {
-        Some(b) => Some(b.parse::<i64>().map_err(|_| WebError::bad(lang, texts(lang).bad_page_cursor.into()))?),
-        None => None,
-    };
-    let limit = match f.get("limit") {
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=500).contains(l))
-            .ok_or_else(|| WebError::bad(lang, texts(lang).limit_must_be_between_1.into()))?,
-        None => MEMBERS_SIZE,
-    };
+    let (before, limit) = crate::review::cursor_and_limit(f, MEMBERS_SIZE, lang)?;
     let page = state.app.campaign_members(user, &c.meta.id, &k, before, limit).await.map_err(|e| app_error(lang, e))?;
     Ok((k, arrivals, page))
 }

@@ -50,6 +50,18 @@ async fn run_queue(
     lang: Lang,
 ) -> Result<(QueueFilter, QueuePage, Option<usize>), WebError> {
     let filter = queue_filter(f, &c.tz, lang).map_err(|m| WebError::bad(lang, m))?;
+    let (before, limit) = cursor_and_limit(f, PAGE_SIZE, lang)?;
+    let hits = search_ids(state, &c.meta.id, &filter, lang).await?;
+    let page = state
+        .app
+        .queue(user, &c.meta.id, &filter, hits.as_ref().map(|(ids, _)| ids.as_slice()), before, limit)
+        .await
+        .map_err(|e| WebError::app(lang, e))?;
+    Ok((filter, page, hits.map(|(_, total)| total)))
+}
+
+/// A keyset page's `before` cursor and its `limit` (1 to 500, `default` when not given).
+pub(crate) fn cursor_and_limit(f: &Fields, default: usize, lang: Lang) -> Result<(Option<i64>, usize), WebError> {
     let before = match f.get("before") {
         Some(b) => Some(b.parse::<i64>().map_err(|_| WebError::bad(lang, texts(lang).bad_page_cursor.into()))?),
         None => None,
@@ -60,15 +72,9 @@ async fn run_queue(
             .ok()
             .filter(|l| (1..=500).contains(l))
             .ok_or_else(|| WebError::bad(lang, texts(lang).limit_must_be_between_1.into()))?,
-        None => PAGE_SIZE,
+        None => default,
     };
-    let hits = search_ids(state, &c.meta.id, &filter, lang).await?;
-    let page = state
-        .app
-        .queue(user, &c.meta.id, &filter, hits.as_ref().map(|(ids, _)| ids.as_slice()), before, limit)
-        .await
-        .map_err(|e| WebError::app(lang, e))?;
-    Ok((filter, page, hits.map(|(_, total)| total)))
+    Ok((before, limit))
 }
 
 fn item_json(c: &LiveConsultation, i: &QueueItem) -> Value {
