@@ -244,7 +244,7 @@ async fn dispute_flow(backend: Backend) {
     // A wrong field comes back with its message, and nothing is stored.
     let (status, page) = dispute(&app, &[("id_number", "110105194912310021"), ("phone", "")], "").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("id=\"dispute-errors\""), "{page}");
+    assert!(page.contains("id=\"error-summary\""), "{page}");
 
     // The same answer whether comments exist or not: status, words, no count; only the
     // reference differs.

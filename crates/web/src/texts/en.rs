@@ -427,7 +427,6 @@ pub static EN: Texts = Texts {
     dispute_submit: "Send",
     dispute_received_title: "Your statement has been received",
     dispute_received_body: "We have received your statement, reference {reference}. If comments were made with your ID number, staff will check them and contact you if needed. To protect personal data, this page does not say whether any were found.",
-    dispute_fix: "Please correct the following:",
     disputes_title: "Not-written-by-me statements",
     disputes_none: "No statements yet.",
     dispute_reference: "Reference",

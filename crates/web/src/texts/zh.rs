@@ -427,7 +427,6 @@ pub static ZH: Texts = Texts {
     dispute_submit: "提交声明",
     dispute_received_title: "已收到您的声明",
     dispute_received_body: "我们已收到您的声明，编号为 {reference}。如有以您的身份证号码提交的意见，工作人员将核实处理，并在需要时与您联系。为保护个人信息，本页不告知是否找到相关意见。",
-    dispute_fix: "请更正以下问题：",
     disputes_title: "非本人提交声明",
     disputes_none: "尚无声明。",
     dispute_reference: "声明编号",
