@@ -71,7 +71,8 @@ async fn signals_found_filtered_and_exported(backend: Backend) {
     let a = submit(&app, json!({"id_number": reused, "name": "张三"})).await;
     let b = submit(&app, json!({"id_number": reused, "name": "李四"})).await;
     let c = submit(&app, json!({"id_number": reused, "name": " 张三 "})).await;
-    let throwaway = submit(&app, json!({"id_number": id_number("11010519800101", 900), "email": "x@mailinator.com"})).await;
+    let throwaway =
+        submit(&app, json!({"id_number": id_number("11010519800101", 900), "email": "x@mailinator.com"})).await;
     let run: Vec<String> = {
         let mut v = vec![];
         for seq in [11, 12, 14] {
@@ -159,12 +160,11 @@ async fn client_network_kept_as_keyed_hash_for_the_retention(backend: Backend) {
     assert_eq!(kept, app.app().mac("client_net", "127.0.0.0/24").to_vec());
     assert_eq!(kept.len(), 32);
     assert!(!kept.windows(3).any(|w| w == b"127"), "nothing of the address in clear");
-    let column: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT client_net_index FROM comments WHERE receipt = $1")
-            .bind(r.compact())
-            .fetch_one(app.store().pool())
-            .await
-            .unwrap();
+    let column: Option<Vec<u8>> = sqlx::query_scalar("SELECT client_net_index FROM comments WHERE receipt = $1")
+        .bind(r.compact())
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap();
     assert_eq!(column.as_deref(), Some(&kept[..]));
     // A letter has no address.
     let (letter_receipt, _) = app.store().submit_comment(&letter(None), Timestamp::now()).await.unwrap();
@@ -232,7 +232,8 @@ async fn dispute_flow(backend: Backend) {
     // Two comments under `mine` (which its holder did not write), one under another number.
     let (x, _) = app.store().submit_comment(&letter(Some(&mine)), Timestamp::now()).await.unwrap();
     let (y, _) = app.store().submit_comment(&letter(Some(&mine)), Timestamp::now()).await.unwrap();
-    let (other, _) = app.store().submit_comment(&letter(Some(&id_number("11010519491231", 40))), Timestamp::now()).await.unwrap();
+    let (other, _) =
+        app.store().submit_comment(&letter(Some(&id_number("11010519491231", 40))), Timestamp::now()).await.unwrap();
     let live = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
     let counted = || async { app.app().preview_report(&live, "").await.unwrap().comments };
     assert_eq!(counted().await, 3);
@@ -281,10 +282,7 @@ async fn dispute_flow(backend: Backend) {
 
     // Staff: the disputed comments have their signal and their own queue; the report leaves
     // them out until decided.
-    assert_eq!(
-        filtered(&app, &t.reviewer, "signal=disputed").await,
-        set(&[&x.to_string(), &y.to_string()])
-    );
+    assert_eq!(filtered(&app, &t.reviewer, "signal=disputed").await, set(&[&x.to_string(), &y.to_string()]));
     assert_eq!(counted().await, 1, "the two disputed comments are out of the counts");
     let (_, v) = get(&app, &t.reviewer, &format!("/api/v1/admin/comments/{x}")).await;
     assert_eq!(v["dispute"], "pending");

@@ -6,11 +6,11 @@
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
+use yijian_domain::FieldError;
 use yijian_domain::dispute::{DisputeDecision, DisputeState, validate_request};
 use yijian_domain::receipt::Receipt;
 use yijian_domain::review::MAX_REASON_CHARS;
 use yijian_domain::staff::{AuditReason, Permission};
-use yijian_domain::FieldError;
 use yijian_store::{Audit, DisputeRecord, SessionUser, StoredComment};
 
 use crate::{App, Error, LiveConsultation};

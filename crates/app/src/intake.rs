@@ -102,10 +102,11 @@ impl App {
         };
         let comment = valid.clone().into_comment(&c.meta.id, c.version, sub.channel);
         let network = sub.client.map(yijian_domain::signals::client_network);
-        let (receipt, submitted_at) = self.take(c, &comment, sub.form_id, network.as_deref(), now).await.map_err(|e| match e {
-            SubmitError::Busy => Refused::Busy,
-            e => Refused::Storage(e.to_string()),
-        })?;
+        let (receipt, submitted_at) =
+            self.take(c, &comment, sub.form_id, network.as_deref(), now).await.map_err(|e| match e {
+                SubmitError::Busy => Refused::Busy,
+                e => Refused::Storage(e.to_string()),
+            })?;
         Ok(Accepted { receipt, submitted_at, submission: valid })
     }
 
@@ -161,12 +162,13 @@ impl App {
         client_network: Option<&str>,
         now: Timestamp,
     ) -> Result<(Receipt, Timestamp), SubmitError> {
-        let (receipt, at) = self.store.submit_comment_from(comment, form_id, client_network, now).await.inspect_err(|e| {
-            // A full queue is the expected answer to a flood, counted rather than logged.
-            if !matches!(e, SubmitError::Busy) {
-                tracing::error!(error = %e, consultation = %c.meta.id, "storing a comment failed");
-            }
-        })?;
+        let (receipt, at) =
+            self.store.submit_comment_from(comment, form_id, client_network, now).await.inspect_err(|e| {
+                // A full queue is the expected answer to a flood, counted rather than logged.
+                if !matches!(e, SubmitError::Busy) {
+                    tracing::error!(error = %e, consultation = %c.meta.id, "storing a comment failed");
+                }
+            })?;
         if comment.channel != Channel::Manual {
             self.confirm_comment(c, comment.email.as_deref(), receipt, at);
         }

@@ -101,7 +101,11 @@ pub async fn run_pass(store: &Store, settings: &SignalSettings, now: Timestamp) 
             let times: Vec<i64> = group.iter().map(|(_, t)| *t).collect();
             let flagged = signals::bursts(&times, &settings.rules);
             found.extend(
-                group.iter().zip(flagged).filter(|(_, f)| *f).map(|((id, _), _)| (cid.clone(), Signal::AddressBurst, *id)),
+                group
+                    .iter()
+                    .zip(flagged)
+                    .filter(|(_, f)| *f)
+                    .map(|((id, _), _)| (cid.clone(), Signal::AddressBurst, *id)),
             );
         }
         for (cid, index) in prefixes {
@@ -149,7 +153,12 @@ impl App {
             loop {
                 match run_pass(&store, &settings, Timestamp::now()).await {
                     Ok(o) if o.signals > 0 || o.networks_cleared > 0 => {
-                        tracing::info!(comments = o.comments, signals = o.signals, cleared = o.networks_cleared, "signal pass")
+                        tracing::info!(
+                            comments = o.comments,
+                            signals = o.signals,
+                            cleared = o.networks_cleared,
+                            "signal pass"
+                        )
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "the signal pass failed; it will try again"),

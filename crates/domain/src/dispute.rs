@@ -74,7 +74,10 @@ pub const FIELDS: [&str; 3] = ["id_number", "phone", "email"];
 
 /// Checks a request's fields (`id_number`, `phone`, `email`), every problem at once. A phone
 /// number or an email address is required, so the office can answer; both may be given.
-pub fn validate_request(body: &Map<String, Value>, today: jiff::civil::Date) -> Result<DisputeRequest, Vec<FieldError>> {
+pub fn validate_request(
+    body: &Map<String, Value>,
+    today: jiff::civil::Date,
+) -> Result<DisputeRequest, Vec<FieldError>> {
     let mut errors = vec![];
     let given = |field: &'static str, errors: &mut Vec<FieldError>| match text_field(body, field) {
         Ok(s) if s.trim().is_empty() => None,
@@ -144,8 +147,9 @@ mod tests {
             .unwrap();
         assert_eq!(ok.id_number.expose(), "11010519491231002X");
         assert!(ok.phone.is_some() && ok.email.is_none());
-        let ok = validate_request(&fields(json!({"id_number": "11010519491231002X", "email": "a@example.com"})), today())
-            .unwrap();
+        let ok =
+            validate_request(&fields(json!({"id_number": "11010519491231002X", "email": "a@example.com"})), today())
+                .unwrap();
         assert_eq!(ok.email.as_deref(), Some("a@example.com"));
 
         let codes = |v: Value| -> Vec<(&'static str, FieldCode)> {

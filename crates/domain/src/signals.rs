@@ -121,7 +121,9 @@ pub fn names_differ<'a>(names: impl IntoIterator<Item = Option<&'a str>>) -> boo
     let distinct: HashSet<String> = names
         .into_iter()
         .flatten()
-        .map(|n| n.nfkc().filter(|c| !c.is_whitespace() && *c != '·' && *c != '.').flat_map(char::to_lowercase).collect())
+        .map(|n| {
+            n.nfkc().filter(|c| !c.is_whitespace() && *c != '·' && *c != '.').flat_map(char::to_lowercase).collect()
+        })
         .filter(|n: &String| !n.is_empty())
         .collect();
     distinct.len() >= 2
@@ -306,10 +308,7 @@ mod tests {
         let rules = SignalRules { burst_min_comments: 3, burst_window_seconds: 60, ..SignalRules::default() };
         // 0, 10, 20 are three within a minute; 200 and 400 stand alone; 500..=560 is a burst.
         let times = [0, 10, 20, 200, 400, 500, 530, 560, 700];
-        assert_eq!(
-            bursts(&times, &rules),
-            vec![true, true, true, false, false, true, true, true, false],
-        );
+        assert_eq!(bursts(&times, &rules), vec![true, true, true, false, false, true, true, true, false],);
         // Evenly spaced, never three in a minute.
         assert!(bursts(&[0, 40, 80, 120], &rules).iter().all(|f| !f));
         assert!(bursts(&[0, 1], &rules).iter().all(|f| !f));

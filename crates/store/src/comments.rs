@@ -166,9 +166,10 @@ impl Store {
             note: c.note.clone(),
             form_id: None,
             client_net_index: None,
-            id_prefix_index: c.id_number.as_ref().map(|id| {
-                self.keys.blind_index(ID_PREFIX_PURPOSE, yijian_domain::signals::id_prefix(id)).to_vec()
-            }),
+            id_prefix_index: c
+                .id_number
+                .as_ref()
+                .map(|id| self.keys.blind_index(ID_PREFIX_PURPOSE, yijian_domain::signals::id_prefix(id)).to_vec()),
         }
     }
 

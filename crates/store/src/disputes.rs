@@ -73,15 +73,17 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let index = self.keys.blind_index(ID_INDEX_PURPOSE, req.id_number.expose()).to_vec();
         let id_enc = self.keys.seal(req.id_number.expose().as_bytes(), &aad("id_number", reference));
-        let phone_enc = req.phone.as_ref().map(|p| self.keys.seal(p.stored_form().as_bytes(), &aad("phone", reference)));
+        let phone_enc =
+            req.phone.as_ref().map(|p| self.keys.seal(p.stored_form().as_bytes(), &aad("phone", reference)));
         let email_enc = req.email.as_ref().map(|e| self.keys.seal(e.as_bytes(), &aad("email", reference)));
         let mut tx = self.begin_write().await?;
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM comments WHERE id_number_index = $1 AND consultation_id = $2 ORDER BY id")
-                .bind(index.clone())
-                .bind(consultation_id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM comments WHERE id_number_index = $1 AND consultation_id = $2 ORDER BY id",
+        )
+        .bind(index.clone())
+        .bind(consultation_id)
+        .fetch_all(&mut *tx)
+        .await?;
         let dispute: i64 = sqlx::query_scalar(
             "INSERT INTO disputes (reference, consultation_id, received_at, id_number_enc, id_number_index, phone_enc, \
              email_enc, comments) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",

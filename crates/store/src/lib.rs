@@ -34,15 +34,15 @@ use yijian_crypto::{KeySource, Keys};
 
 pub use audit::{Audit, AuditEntry, AuditVerdict};
 pub use comments::{ReceiptInfo, StoredComment, SubmitError};
-pub use disputes::{DisputeRecord, PUBLIC_ACTOR, mask_email};
-pub use signals::SignalCandidate;
 pub use consultations::{ConsultationSummary, Draft, ImportOutcome, ManageError, ScheduleChange, ScheduleEvent};
+pub use disputes::{DisputeRecord, PUBLIC_ACTOR, mask_email};
 pub use mail::{
     AttachmentInfo, MailOutcome, MailStored, MailSummary, MailTarget, NewAttachment, NewMail, StoredCursor, Timing,
 };
 pub use masking::MaskingDone;
 pub use operations::{BATCH_SIZE_BOUNDS, WriterStats, check_sqlite_file};
 pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
+pub use signals::SignalCandidate;
 pub use staff::{ApiToken, LoginAccount, SessionUser, StaffError, StaffUser};
 
 /// Which database is behind the store.

@@ -114,13 +114,12 @@ impl Store {
         prefix_index: &[u8],
         at_least: usize,
     ) -> Result<Vec<(i64, u16)>, StoreError> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM comments WHERE consultation_id = $1 AND id_prefix_index = $2",
-        )
-        .bind(consultation_id)
-        .bind(prefix_index.to_vec())
-        .fetch_one(&self.pool)
-        .await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE consultation_id = $1 AND id_prefix_index = $2")
+                .bind(consultation_id)
+                .bind(prefix_index.to_vec())
+                .fetch_one(&self.pool)
+                .await?;
         if (count as usize) < at_least.max(2) {
             return Ok(vec![]);
         }
@@ -183,11 +182,13 @@ impl Store {
     /// Forgets the client networks of comments that arrived before `before` (the retention
     /// period's start); returns how many were cleared. Signals already found stay.
     pub async fn clear_client_networks(&self, before: Timestamp) -> Result<u64, StoreError> {
-        Ok(sqlx::query("UPDATE comments SET client_net_index = NULL WHERE client_net_index IS NOT NULL AND submitted_at < $1")
-            .bind(micros(before))
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(sqlx::query(
+            "UPDATE comments SET client_net_index = NULL WHERE client_net_index IS NOT NULL AND submitted_at < $1",
+        )
+        .bind(micros(before))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// A comment's signals.

@@ -372,8 +372,9 @@ async fn decide_one(
     reason: &str,
     lang: Lang,
 ) -> Result<Receipt, WebError> {
-    let no_comment =
-        || WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, texts(lang).no_comment_has_this_number);
+    let no_comment = || {
+        WebError::new(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, lang, texts(lang).no_comment_has_this_number)
+    };
     let r = Receipt::parse(receipt).ok_or_else(no_comment)?;
     let comment = state.app.comment(user, &r).await.map_err(|e| WebError::app(lang, e))?;
     let comment = comment.ok_or_else(no_comment)?;

@@ -537,7 +537,12 @@ pub(crate) struct CaptchaView {
 }
 
 /// Issues a captcha for `client`, within its limit and the store's bounds.
-pub(crate) async fn draw_captcha(state: &AppState, client: std::net::IpAddr, kind: CaptchaKind, lang: Lang) -> CaptchaView {
+pub(crate) async fn draw_captcha(
+    state: &AppState,
+    client: std::net::IpAddr,
+    kind: CaptchaKind,
+    lang: Lang,
+) -> CaptchaView {
     use yijian_app::captcha::Unavailable;
     let t = texts(lang);
     let refused = |message: &str, status: StatusCode, secs: u64| CaptchaView {

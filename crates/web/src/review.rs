@@ -272,9 +272,7 @@ pub async fn queue_page(
         moderations: choices(moderations, f.get("moderation")),
         signals: choices(
             std::iter::once((String::new(), texts(lang).signal_any.to_string()))
-                .chain(
-                    yijian_domain::signals::Signal::ALL.map(|s| (s.as_str().to_string(), s.label(lang).to_string())),
-                )
+                .chain(yijian_domain::signals::Signal::ALL.map(|s| (s.as_str().to_string(), s.label(lang).to_string())))
                 .collect(),
             f.get("signal"),
         ),
