@@ -441,7 +441,7 @@ pub static EN: Texts = Texts {
     privacy_sections: [
         (
             "What we collect",
-            "Your name, ID number, position, phone number, email address and your comment. The ID number is sensitive personal information.",
+            "Your name, ID number, position, phone number, email address and your comment. The ID number is sensitive personal information. To notice many comments sent at once, we also keep a keyed digest of your network (the first part of your IP address), never the address itself, for 30 days.",
         ),
         (
             "Why",
