@@ -287,6 +287,8 @@ async fn public_pages_pass_axe_and_fit_a_phone() {
         "/receipt?receipt=YJ-0000-0000",
         "/privacy",
         "/c/nope",
+        &format!("/c/{DEMO_ID}/dispute"),
+        &format!("/c/{DEMO_ID}/dispute?captcha=audio&lang=en"),
     ] {
         b.client.goto(&app.url(path)).await.unwrap();
         for v in b.axe().await {
@@ -314,6 +316,51 @@ async fn public_pages_pass_axe_and_fit_a_phone() {
     let shot = b.client.screenshot().await.unwrap();
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("consultation-360px.png");
     std::fs::write(&path, shot).unwrap();
+    assert!(report.is_empty(), "accessibility violations:\n{}", report.join("\n"));
+    b.stop().await;
+}
+
+/// The answer to the dispute page's captcha.
+async fn dispute_captcha(b: &Browser, app: &InProcess) -> String {
+    let id = b.value("input[name=captcha_id]").await;
+    app.state.captchas.peek_answer(&id).expect("the page's captcha is known to the server")
+}
+
+/// "Not written by me" in a browser: reached from the consultation page, a wrong ID number
+/// comes back with its message and focus on the summary, then the request is answered with a
+/// reference and no word of what was found; both pages pass axe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_disputes_comments_in_a_browser() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions::default()).await;
+    let b = Browser::start(1024).await;
+    let mut report = Vec::new();
+    b.client.goto(&app.url(&format!("/c/{DEMO_ID}"))).await.unwrap();
+    b.client.find(Locator::Css("#dispute-link")).await.unwrap().click().await.unwrap();
+    b.client.wait().for_element(Locator::Css("#dispute-form")).await.unwrap();
+    b.fill("#id_number", "110105194912310021").await;
+    b.fill("#phone", "13912345678").await;
+    let a = dispute_captcha(&b, &app).await;
+    b.fill("#captcha_answer", &a).await;
+    b.client.find(Locator::Css("#dispute-submit")).await.unwrap().click().await.unwrap();
+    b.client.wait().for_element(Locator::Css("#error-summary")).await.unwrap();
+    assert_eq!(b.active_id().await, "error-summary", "the summary takes the focus");
+    assert_eq!(b.value("#phone").await, "13912345678", "what was typed is kept");
+    assert_eq!(b.value("#id_number").await, "", "but never the ID number");
+    for v in b.axe().await {
+        report.push(format!("dispute form with errors: {v}"));
+    }
+    b.fill("#id_number", "11010519491231002X").await;
+    let a = dispute_captcha(&b, &app).await;
+    b.fill("#captcha_answer", &a).await;
+    b.client.find(Locator::Css("#dispute-submit")).await.unwrap().click().await.unwrap();
+    b.client.wait().for_element(Locator::Css("#dispute-received")).await.unwrap();
+    let text = b.client.find(Locator::Css("#dispute-received")).await.unwrap().text().await.unwrap();
+    // In the browser's language (headless Chromium may ask for English).
+    assert!(text.contains("编号为") || text.contains("reference"), "{text}");
+    assert!(!text.contains("11010519491231002X"), "{text}");
+    for v in b.axe().await {
+        report.push(format!("dispute received: {v}"));
+    }
     assert!(report.is_empty(), "accessibility violations:\n{}", report.join("\n"));
     b.stop().await;
 }

@@ -102,6 +102,8 @@ async fn signals_found_filtered_and_exported(backend: Backend) {
     assert!(by("signal=disputed").await.is_empty());
     // With other filters: the signal narrows them.
     assert_eq!(by("signal=address_burst&channel=manual").await, BTreeSet::new());
+    assert_eq!(by("signal=id_reused&status=received&article=5").await, set(&[&a, &b, &c]));
+    assert_eq!(by("signal=id_generated_run&signal=id_generated_run&tag=none").await, BTreeSet::new());
     assert_eq!(filtered(&app, &t.reviewer, "").await.len(), 9);
     let (status, _) =
         get(&app, &t.reviewer, &format!("/api/v1/admin/consultations/{DEMO_ID}/comments?signal=bogus")).await;
@@ -245,7 +247,7 @@ async fn dispute_flow(backend: Backend) {
     // A wrong field comes back with its message, and nothing is stored.
     let (status, page) = dispute(&app, &[("id_number", "110105194912310021"), ("phone", "")], "").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("id=\"dispute-errors\""), "{page}");
+    assert!(page.contains("id=\"error-summary\""), "{page}");
 
     // The same answer whether comments exist or not: status, words, no count; only the
     // reference differs.

@@ -168,6 +168,12 @@ impl Store {
             note: c.note.clone(),
             form_id: None,
             client_net_index: None,
+            // For runs of generated-looking ID numbers (issue 13), the least personal data
+            // that works (PIPL art. 6): a keyed hash of the region and birth date, which tells
+            // nothing the ID number's own keyed hash does not already let its key holder test.
+            // The sequence codes are never stored apart: the signal pass unseals the ID numbers
+            // of only those comments whose prefix enough others share, reads their codes in
+            // memory, and keeps nothing but the signal.
             id_prefix_index: c
                 .id_number
                 .as_ref()

@@ -282,14 +282,13 @@ async fn disputes_page(
 ) -> Result<Response, WebError> {
     let list = state.app.disputes(user, &c.meta.id).await.map_err(|e| WebError::app(lang, e))?;
     let shown = revealed.as_ref().map(|r| r.id);
-    let mut disputes: Vec<DisputeView> = list
+    let disputes: Vec<DisputeView> = list
         .into_iter()
         .map(|d| {
             let open = Some(d.id) == shown;
             view(if open { revealed.clone().expect("shown") } else { d }, open, &c.tz, lang)
         })
         .collect();
-    disputes.sort_by_key(|d| std::cmp::Reverse(d.id));
     let csrf = crate::csrf::token_for(state, headers);
     let p = DisputesPage {
         t: texts(lang),

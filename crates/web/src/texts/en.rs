@@ -450,7 +450,6 @@ pub static EN: Texts = Texts {
     dispute_submit: "Send",
     dispute_received_title: "Your statement has been received",
     dispute_received_body: "We have received your statement, reference {reference}. If comments were made with your ID number, staff will check them and contact you if needed. To protect personal data, this page does not say whether any were found.",
-    dispute_fix: "Please correct the following:",
     disputes_title: "Not-written-by-me statements",
     disputes_none: "No statements yet.",
     dispute_reference: "Reference",
@@ -465,7 +464,7 @@ pub static EN: Texts = Texts {
     privacy_sections: [
         (
             "What we collect",
-            "Your name, ID number, position, phone number, email address and your comment. The ID number is sensitive personal information.",
+            "Your name, ID number, position, phone number, email address and your comment. The ID number is sensitive personal information. To notice many comments sent at once, we also keep a keyed digest of your network (the first part of your IP address), never the address itself, for 30 days.",
         ),
         (
             "Why",

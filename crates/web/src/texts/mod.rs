@@ -486,7 +486,6 @@ catalogue! {
     dispute_submit,
     dispute_received_title,
     dispute_received_body,
-    dispute_fix,
     disputes_title,
     disputes_none,
     dispute_reference,
