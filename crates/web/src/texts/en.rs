@@ -411,7 +411,7 @@ pub static EN: Texts = Texts {
     campaign_decision: "The campaign's decision",
     campaign_counts: "{n} comments, of which {m} in {k} campaigns",
     short_answers: "Identical short answers",
-    short_answers_intro: "Short answers many people write on their own (同意, 支持) are grouped by their words, and never taken for a campaign.",
+    short_answers_intro: "Short answers many people write on their own (such as “I agree”) are grouped by their words, and never taken for a campaign.",
     campaign_size_n: "{n} comments",
     campaign_line: "Campaign #{n}: {m} comments",
     in_campaign: "Campaign #{n}",
