@@ -12,8 +12,10 @@
 //! 2. Its character [`Params::shingle`]-grams are hashed; those that also occur in the draft are dropped, so that
 //!    quoting the draft makes no two comments alike.
 //! 3. Candidates come from MinHash LSH: a one-permutation MinHash of [`Params::bands`] × [`Params::rows`] bins,
-//!    banded; each band's bucket is scanned for its most recent [`Params::bucket_scan`] texts, and the
-//!    [`Params::max_verify`] candidates sharing the most bands are verified.
+//!    banded; each band's bucket holds its most recent [`Params::bucket_scan`] texts, and the
+//!    [`Params::max_verify`] candidates sharing the most bands are verified. A lone text is put in all its buckets; a
+//!    campaign's core member only in those holding fewer than [`Params::per_campaign`] core members of it; a
+//!    non-core member in none. So a big campaign does not crowd its buckets, and a copy still meets its core.
 //! 4. Verification is the exact Jaccard similarity of the two shingle *sets*, so reordered sentences cost nothing.
 //! 5. Grouping guards against chaining. A campaign is born only of two texts at least [`Params::core`] alike (or of
 //!    exact copies); they are its core. A text joins a campaign if it is at least [`Params::link`] like one of its
@@ -21,7 +23,8 @@
 //!    one (except near-exact copies of themselves, [`Params::same`]), so every member is one weak step from a core
 //!    of close copies: a drift A~B~C~… away from the template cannot pull in a comment that merely shares a
 //!    sentence with the last link. When a campaign forms, or a core member joins, the earlier lone comments like it
-//!    are pulled in with it.
+//!    are pulled in with it. A text at least `core` like core members of two campaigns shows they are one (their
+//!    cores formed apart, before either was found by the other's copies): they are merged, under the older root.
 //!
 //! Comments are taken in ascending id order, one at a time, by the same code in [`Detector::detect`] and
 //! [`Index::insert`]; hence a full run gives the same groups whatever the input order, and an index fed the comments
@@ -79,10 +82,10 @@ impl Default for Params {
             bands: 20,
             rows: 2,
             bucket_scan: 16,
-            max_verify: 24,
-            per_campaign: 2,
+            max_verify: 32,
+            per_campaign: 4,
             core: 0.7,
-            link: 0.3,
+            link: 0.27,
             same: 0.9,
             min_shingles: 8,
         }
@@ -619,6 +622,7 @@ impl Index {
         let par = &self.det.params;
         let mut hits = std::mem::take(&mut self.hits);
         hits.clear();
+        std::hint::black_box(self.buckets.warm(&p.keys));
         for &key in &p.keys {
             hits.extend(self.buckets.get(key).iter().take_while(|&&y| y != NONE).filter(|&&y| y != skip));
         }
