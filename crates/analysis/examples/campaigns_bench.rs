@@ -6,19 +6,21 @@
 //!
 //! Reads the JSONL corpus (`id`, `text`; the ground truth is ignored here) and the draft's articles (one a line),
 //! runs `Detector::detect` with the default parameters and prints one JSON line: comments, campaigns, in_campaigns,
-//! short-answer groups, seconds (of `detect` alone), and the peak resident memory of the process (VmHWM, which
-//! includes the corpus as read). `--groups` writes the groups for bench/campaigns/evaluate.py.
+//! short-answer groups, seconds (of `detect` alone), the peak resident memory of the process (VmHWM, which
+//! includes the corpus as read) and the resident memory before `detect` (the corpus: the texts back to back in one
+//! string). `--groups` writes the groups for bench/campaigns/evaluate.py.
 
 use std::io::{BufRead, BufReader, Write};
 use std::time::Instant;
 
 use yijian_analysis::campaigns::{Detector, Params};
 
-fn peak_rss_mb() -> f64 {
+/// `VmHWM` (peak) or `VmRSS` (now) of this process, in MB.
+fn rss_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -83,6 +85,7 @@ fn main() {
             "rows" => p.rows = f as usize,
             "bucket_scan" => p.bucket_scan = f as usize,
             "max_verify" => p.max_verify = f as usize,
+            "per_campaign" => p.per_campaign = f as usize,
             "core" => p.core = f,
             "link" => p.link = f,
             "same" => p.same = f,
@@ -91,6 +94,7 @@ fn main() {
         }
     }
     let detector = Detector::new(p, &draft);
+    let corpus_rss = rss_mb("VmRSS:");
     let started = Instant::now();
     let detection = detector.detect(&comments);
     let seconds = started.elapsed().as_secs_f64();
@@ -104,7 +108,8 @@ fn main() {
             "in_campaigns": in_campaigns,
             "short_answer_groups": detection.short_answers.len(),
             "seconds": (seconds * 1000.0).round() / 1000.0,
-            "peak_rss_mb": peak_rss_mb().round(),
+            "peak_rss_mb": rss_mb("VmHWM:").round(),
+            "corpus_rss_mb": corpus_rss.round(),
         })
     );
     if let Some(path) = groups_path {

@@ -174,6 +174,8 @@ impl App {
                                 .or_insert_with(|| FoundGroup { members: vec![], representative: Some(root) });
                             g.members.extend(members);
                         }
+                        // Campaigns merged: their saved ids are gone, so the groups are saved whole.
+                        Placement::Merged { .. } => regroup = true,
                         Placement::Short | Placement::Alone => {}
                     }
                 }

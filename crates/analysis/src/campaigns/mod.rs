@@ -12,8 +12,10 @@
 //! 2. Its character [`Params::shingle`]-grams are hashed; those that also occur in the draft are dropped, so that
 //!    quoting the draft makes no two comments alike.
 //! 3. Candidates come from MinHash LSH: a one-permutation MinHash of [`Params::bands`] × [`Params::rows`] bins,
-//!    banded; each band's bucket is scanned for its most recent [`Params::bucket_scan`] texts, and the
-//!    [`Params::max_verify`] candidates sharing the most bands are verified.
+//!    banded; each band's bucket holds its most recent [`Params::bucket_scan`] texts, and the
+//!    [`Params::max_verify`] candidates sharing the most bands are verified. A lone text is put in all its buckets; a
+//!    campaign's core member only in those holding fewer than [`Params::per_campaign`] core members of it; a
+//!    non-core member in none. So a big campaign does not crowd its buckets, and a copy still meets its core.
 //! 4. Verification is the exact Jaccard similarity of the two shingle *sets*, so reordered sentences cost nothing.
 //! 5. Grouping guards against chaining. A campaign is born only of two texts at least [`Params::core`] alike (or of
 //!    exact copies); they are its core. A text joins a campaign if it is at least [`Params::link`] like one of its
@@ -21,7 +23,8 @@
 //!    one (except near-exact copies of themselves, [`Params::same`]), so every member is one weak step from a core
 //!    of close copies: a drift A~B~C~… away from the template cannot pull in a comment that merely shares a
 //!    sentence with the last link. When a campaign forms, or a core member joins, the earlier lone comments like it
-//!    are pulled in with it.
+//!    are pulled in with it. A text at least `core` like core members of two campaigns shows they are one (their
+//!    cores formed apart, before either was found by the other's copies): they are merged, under the older root.
 //!
 //! Comments are taken in ascending id order, one at a time, by the same code in [`Detector::detect`] and
 //! [`Index::insert`]; hence a full run gives the same groups whatever the input order, and an index fed the comments
@@ -31,12 +34,14 @@
 //! The representative is the core member with the most verified likenesses within its campaign (counting its exact
 //! copies): the most typical text, the template when it was sent unchanged.
 
+mod buckets;
 mod diff;
 mod text;
 
 pub use diff::{Span, diff};
 pub use text::normalise;
 
+use buckets::Buckets;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Thresholds and sizes. The defaults were chosen on the benchmark corpus (bench/campaigns/README.md).
@@ -55,6 +60,10 @@ pub struct Params {
     pub bucket_scan: usize,
     /// How many candidates, those sharing the most bands first, are verified.
     pub max_verify: usize,
+    /// How many core members of one campaign a bucket holds. A text that joins a campaign whose core members already
+    /// fill a bucket of its own is not added there (nor is a non-core member anywhere): a later copy finds the
+    /// campaign through the members that are there, and the buckets of a big campaign stay short.
+    pub per_campaign: usize,
     /// Jaccard similarity that makes two texts a campaign's core.
     pub core: f64,
     /// Jaccard similarity with a core member that makes a text a member.
@@ -73,9 +82,10 @@ impl Default for Params {
             bands: 20,
             rows: 2,
             bucket_scan: 16,
-            max_verify: 24,
+            max_verify: 32,
+            per_campaign: 4,
             core: 0.7,
-            link: 0.3,
+            link: 0.27,
             same: 0.9,
             min_shingles: 8,
         }
@@ -120,6 +130,9 @@ pub enum Placement {
     Short,
     /// In no campaign, for now.
     Alone,
+    /// It showed two or more campaigns to be one, and joined them: the merged campaign's root and all its members,
+    /// ascending. The other campaigns' roots no longer name a campaign.
+    Merged { root: i64, members: Vec<i64> },
 }
 
 /// The consultation-wide part of detection: parameters and the draft's shingles.
@@ -162,16 +175,18 @@ impl Detector {
         Index::build(self, comments).detection()
     }
 
-    fn prepare(&self, text: &str) -> Prepared {
+    fn prepare(&self, text: &str, scratch: &mut Scratch) -> Prepared {
         let p = &self.params;
-        let norm = normalise(text);
-        let hash = text::text_hash(&norm);
-        let chars: Vec<char> = norm.chars().collect();
+        let Scratch { norm, chars, full } = scratch;
+        text::normalise_into(text, norm);
+        let hash = text::text_hash(norm);
+        chars.clear();
+        chars.extend(norm.chars());
         if chars.len() < p.short_len {
             return Prepared { hash, short: true, shingles: Vec::new(), keys: Vec::new() };
         }
-        let mut full = Vec::with_capacity(chars.len());
-        text::for_each_shingle(&chars, p.shingle, |h| {
+        full.clear();
+        text::for_each_shingle(chars, p.shingle, |h| {
             if !self.draft.contains(&h) {
                 full.push(h);
             }
@@ -181,28 +196,41 @@ impl Detector {
         shingles.dedup();
         let mut keys = Vec::with_capacity(p.bands);
         if shingles.len() >= p.min_shingles {
-            text::band_keys(&full, p.bands, p.rows, &mut keys);
+            text::band_keys(full, p.bands, p.rows, &mut keys);
         }
         Prepared { hash, short: false, shingles, keys }
     }
 }
 
+/// Buffers reused from one text to the next while digesting.
+#[derive(Default)]
+struct Scratch {
+    norm: String,
+    chars: Vec<char>,
+    full: Vec<u64>,
+}
+
 const NONE: u32 = u32::MAX;
 
-/// A distinct normalised text; its exact copies are counted, not stored again.
+/// A distinct normalised text; its exact copies are counted, not stored again. What a candidate's verification
+/// reads, kept small (16 bytes) so that a million of them mostly stay in the cache; the rest is in [`Copies`].
 struct Class {
+    group: u32,
+    core: bool,
+    /// Too few shingles of its own: grouped only with exact copies.
+    inert: bool,
+    start: u32,
+    len: u32,
+}
+
+/// A class's comments and typicality.
+struct Copies {
     /// First and last comment with this text (indexes into `Index::ids`), chained by `Index::next_same`.
     first: u32,
     last: u32,
     count: u32,
     /// Verified likenesses within its campaign, weighted by the other side's copies: typicality.
     score: u32,
-    group: u32,
-    core: bool,
-    /// Too few shingles of its own: grouped only with exact copies.
-    inert: bool,
-    start: usize,
-    len: u32,
 }
 
 struct GroupState {
@@ -218,40 +246,40 @@ pub struct Index {
     ids: Vec<i64>,
     next_same: Vec<u32>,
     classes: Vec<Class>,
+    copies: Vec<Copies>,
     /// Every class's stored shingles, back to back.
     arena: Vec<u16>,
     by_hash: FxHashMap<u64, u32>,
-    /// Per band: bucket key → most recent class in it; `next` chains a bucket's classes from recent to old.
-    heads: Vec<FxHashMap<u32, u32>>,
-    next: Vec<u32>,
+    /// Band key → the bucket's most recent classes.
+    buckets: Buckets,
+    /// Merged-away groups are left empty.
     groups: Vec<GroupState>,
     short: FxHashMap<u64, usize>,
     short_groups: Vec<Vec<i64>>,
-    /// Scratch for counting a candidate's shared bands without a hash map.
-    stamp: Vec<u32>,
-    shared: Vec<u8>,
-    epoch: u32,
+    /// Scratch: the bucket entries met while collecting candidates.
+    hits: Vec<u32>,
+    /// Scratch: the shingles of the text being verified, as a bitset over the 16-bit stored values (8 KB, which stays
+    /// in the L1 cache): a candidate is then verified by one lookup per shingle of its own, not by a merge.
+    bits: Vec<u64>,
 }
 
 impl Index {
     /// An empty index.
     pub fn new(detector: &Detector) -> Index {
-        let bands = detector.params.bands;
         Index {
             det: detector.clone(),
             ids: Vec::new(),
             next_same: Vec::new(),
             classes: Vec::new(),
+            copies: Vec::new(),
             arena: Vec::new(),
             by_hash: FxHashMap::default(),
-            heads: (0..bands).map(|_| FxHashMap::default()).collect(),
-            next: Vec::new(),
+            buckets: Buckets::new(detector.params.bucket_scan),
             groups: Vec::new(),
             short: FxHashMap::default(),
             short_groups: Vec::new(),
-            stamp: Vec::new(),
-            shared: Vec::new(),
-            epoch: 0,
+            hits: Vec::new(),
+            bits: vec![0; 1 << 10],
         }
     }
 
@@ -260,30 +288,51 @@ impl Index {
         let mut sorted: Vec<(i64, &str)> = comments.to_vec();
         sorted.sort_unstable();
         let mut index = Index::new(detector);
-        // Digesting a text (normalisation, shingles, MinHash) is most of the work and needs nothing from the others,
-        // so it is spread over the cores a chunk at a time; placing is sequential, in id order, as in `insert`.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        const CHUNK: usize = 16_384;
-        for chunk in sorted.chunks(CHUNK) {
-            let per = chunk.len().div_ceil(threads);
-            let prepared: Vec<Prepared> = std::thread::scope(|s| {
-                let handles: Vec<_> = chunk
-                    .chunks(per.max(1))
-                    .map(|part| s.spawn(move || part.iter().map(|(_, t)| detector.prepare(t)).collect::<Vec<_>>()))
-                    .collect();
-                handles.into_iter().flat_map(|h| h.join().expect("a digesting thread panicked")).collect()
-            });
-            for ((id, _), p) in chunk.iter().zip(prepared) {
-                index.place(*id, p);
+        // Digesting a text (normalisation, shingles, MinHash) needs nothing from the others, so worker threads digest
+        // chunks (worker w takes chunks w, w + workers, …) while this thread places the digested ones, sequentially
+        // and in id order, as `insert` does. The channels are bounded: a few chunks in flight, not the whole corpus.
+        const CHUNK: usize = 2048;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let chunks: Vec<&[(i64, &str)]> = sorted.chunks(CHUNK).collect();
+        if workers == 1 || chunks.len() == 1 {
+            let mut scratch = Scratch::default();
+            for &(id, text) in &sorted {
+                let p = detector.prepare(text, &mut scratch);
+                index.place(id, p);
             }
+            return index;
         }
+        std::thread::scope(|s| {
+            let receivers: Vec<_> = (0..workers)
+                .map(|w| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(2);
+                    let chunks = &chunks;
+                    s.spawn(move || {
+                        let mut scratch = Scratch::default();
+                        for chunk in chunks.iter().skip(w).step_by(workers) {
+                            let prepared = chunk.iter().map(|(_, t)| detector.prepare(t, &mut scratch)).collect();
+                            if tx.send(prepared).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    rx
+                })
+                .collect();
+            for (k, chunk) in chunks.iter().enumerate() {
+                let prepared = receivers[k % workers].recv().expect("a digesting thread panicked");
+                for (&(id, _), p) in chunk.iter().zip(prepared) {
+                    index.place(id, p);
+                }
+            }
+        });
         index
     }
 
     /// Places one new comment. Ids are expected to grow; a smaller one is placed all the same, but the groups may
     /// then differ from a full detection's.
     pub fn insert(&mut self, id: i64, text: &str) -> Placement {
-        let p = self.det.prepare(text);
+        let p = self.det.prepare(text, &mut Scratch::default());
         self.place(id, p)
     }
 
@@ -301,6 +350,7 @@ impl Index {
         let mut campaigns: Vec<Group> = self
             .groups
             .iter()
+            .filter(|g| !g.classes.is_empty())
             .map(|g| {
                 let mut members: Vec<i64> = g.classes.iter().flat_map(|&c| self.comments_of(c)).collect();
                 members.sort_unstable();
@@ -310,11 +360,11 @@ impl Index {
                     .copied()
                     .filter(|&c| self.classes[c as usize].core)
                     .max_by_key(|&c| {
-                        let k = &self.classes[c as usize];
+                        let k = &self.copies[c as usize];
                         (k.score + k.count, std::cmp::Reverse(self.ids[k.first as usize]))
                     })
                     .unwrap_or(g.classes[0]);
-                Group { members, representative: self.ids[self.classes[rep as usize].first as usize] }
+                Group { members, representative: self.ids[self.copies[rep as usize].first as usize] }
             })
             .collect();
         campaigns.sort_unstable_by_key(Group::root);
@@ -333,7 +383,7 @@ impl Index {
     }
 
     fn comments_of(&self, class: u32) -> impl Iterator<Item = i64> + '_ {
-        let mut at = self.classes[class as usize].first;
+        let mut at = self.copies[class as usize].first;
         std::iter::from_fn(move || {
             if at == NONE {
                 return None;
@@ -342,11 +392,6 @@ impl Index {
             at = self.next_same[at as usize];
             Some(id)
         })
-    }
-
-    fn shingles(&self, class: u32) -> &[u16] {
-        let k = &self.classes[class as usize];
-        &self.arena[k.start..k.start + k.len as usize]
     }
 
     fn place(&mut self, id: i64, p: Prepared) -> Placement {
@@ -364,11 +409,12 @@ impl Index {
         self.ids.push(id);
         self.next_same.push(NONE);
         if let Some(&c) = self.by_hash.get(&p.hash) {
-            let k = &mut self.classes[c as usize];
-            self.next_same[k.last as usize] = at;
-            k.last = at;
-            k.count += 1;
-            k.score += 1;
+            let n = &mut self.copies[c as usize];
+            self.next_same[n.last as usize] = at;
+            n.last = at;
+            n.count += 1;
+            n.score += 1;
+            let k = &self.classes[c as usize];
             if k.group != NONE {
                 let g = &mut self.groups[k.group as usize];
                 g.root = g.root.min(id);
@@ -388,32 +434,51 @@ impl Index {
         let inert = p.keys.is_empty();
         let verified = if inert { Vec::new() } else { self.verify(&p, NONE) };
         self.by_hash.insert(p.hash, c);
-        let start = self.arena.len();
+        let start = self.arena.len() as u32;
         self.arena.extend_from_slice(&p.shingles);
-        self.classes.push(Class {
-            first: at,
-            last: at,
-            count: 1,
-            score: 0,
-            group: NONE,
-            core: false,
-            inert,
-            start,
-            len: p.shingles.len() as u32,
-        });
-        self.stamp.push(0);
-        self.shared.push(0);
-        if !inert {
-            let bands = self.det.params.bands;
-            for (b, &key) in p.keys.iter().enumerate() {
-                let prev = self.heads[b].insert(key, c).unwrap_or(NONE);
-                self.next.push(prev);
-                debug_assert_eq!(self.next.len(), c as usize * bands + b + 1);
-            }
-        } else {
-            self.next.extend(std::iter::repeat_n(NONE, self.det.params.bands));
+        self.copies.push(Copies { first: at, last: at, count: 1, score: 0 });
+        self.classes.push(Class { group: NONE, core: false, inert, start, len: p.shingles.len() as u32 });
+        let placement = self.decide(c, id, &verified);
+        if self.file(c, &p.keys) == 0 {
+            // In no bucket, it is never a candidate, and its shingles are never read again.
+            self.arena.truncate(start as usize);
+            self.classes[c as usize].len = 0;
         }
-        self.decide(c, id, &verified)
+        placement
+    }
+
+    /// Adds the new class `c` to its buckets, once placed: a lone text to all of them, as a campaign may yet form
+    /// around it; a core member to those not yet holding [`Params::per_campaign`] core members of its campaign among
+    /// the entries a scan reaches; a non-core member to none, as it recruits only near-exact copies of itself, which
+    /// are as like the campaign's core.
+    /// Returns in how many buckets it was put.
+    fn file(&mut self, c: u32, keys: &[u32]) -> usize {
+        let (group, core) = (self.classes[c as usize].group, self.classes[c as usize].core);
+        if group != NONE && !core {
+            return 0;
+        }
+        let par = &self.det.params;
+        let mut filed = 0;
+        for &key in keys {
+            if group != NONE {
+                let held = self
+                    .buckets
+                    .get(key)
+                    .iter()
+                    .take_while(|&&y| y != NONE)
+                    .filter(|&&y| {
+                        let k = &self.classes[y as usize];
+                        k.group == group && k.core
+                    })
+                    .count();
+                if held >= par.per_campaign {
+                    continue;
+                }
+            }
+            self.buckets.push(key, c);
+            filed += 1;
+        }
+        filed
     }
 
     /// Joins, forms or leaves alone the new class `c` given its verified likenesses.
@@ -435,16 +500,43 @@ impl Index {
                 }
             }
         }
-        if let Some((j, _, g)) = best {
+        if let Some((j, _, mut g)) = best {
             let via_core = verified
                 .iter()
                 .any(|&(y, jy)| jy == j && self.classes[y as usize].group == g && self.classes[y as usize].core);
             let core = via_core && j >= core_t;
+            // A text at least `core` like core members of two campaigns shows they are one, whose cores formed apart
+            // (copies arriving before either had grown): they are merged into the one with the oldest root.
+            let mut others: Vec<u32> = Vec::new();
+            if core {
+                for &(y, jy) in verified {
+                    let k = &self.classes[y as usize];
+                    if jy >= core_t && k.core && k.group != NONE && k.group != g && !others.contains(&k.group) {
+                        others.push(k.group);
+                    }
+                }
+            }
+            if !others.is_empty() {
+                others.push(g);
+                g = others.iter().copied().min_by_key(|&x| self.groups[x as usize].root).expect("not empty");
+                for &x in &others {
+                    if x != g {
+                        self.merge(g, x);
+                    }
+                }
+            }
             self.enter(c, g, core, verified);
             let pulled = if core { self.pull(g, c, verified) } else { Vec::new() };
             let gs = &mut self.groups[g as usize];
             gs.root = gs.root.min(id).min(pulled.first().copied().unwrap_or(i64::MAX));
-            return Placement::Joined { root: gs.root, pulled };
+            let root = gs.root;
+            if !others.is_empty() {
+                let mut members: Vec<i64> =
+                    self.groups[g as usize].classes.iter().flat_map(|&x| self.comments_of(x)).collect();
+                members.sort_unstable();
+                return Placement::Merged { root, members };
+            }
+            return Placement::Joined { root, pulled };
         }
         if verified.iter().any(|&(y, j)| j >= core_t && self.classes[y as usize].group == NONE) {
             let g = self.new_group(c);
@@ -457,9 +549,21 @@ impl Index {
         Placement::Alone
     }
 
+    /// Moves every member of campaign `gone` into `keep`; `gone` is left empty.
+    fn merge(&mut self, keep: u32, gone: u32) {
+        let moved = std::mem::take(&mut self.groups[gone as usize].classes);
+        for &x in &moved {
+            self.classes[x as usize].group = keep;
+        }
+        let root = self.groups[gone as usize].root;
+        let gs = &mut self.groups[keep as usize];
+        gs.root = gs.root.min(root);
+        gs.classes.extend(moved);
+    }
+
     fn new_group(&mut self, c: u32) -> u32 {
         let g = self.groups.len() as u32;
-        let root = self.ids[self.classes[c as usize].first as usize];
+        let root = self.ids[self.copies[c as usize].first as usize];
         self.groups.push(GroupState { root, classes: vec![c] });
         let k = &mut self.classes[c as usize];
         k.group = g;
@@ -473,16 +577,16 @@ impl Index {
         k.group = g;
         k.core = core;
         self.groups[g as usize].classes.push(c);
-        let weight = self.classes[c as usize].count;
+        let weight = self.copies[c as usize].count;
         let mut gained = 0;
         for &(y, _) in verified {
-            let ky = &mut self.classes[y as usize];
-            if ky.group == g && y != c {
-                ky.score += weight;
-                gained += ky.count;
+            if self.classes[y as usize].group == g && y != c {
+                let ny = &mut self.copies[y as usize];
+                ny.score += weight;
+                gained += ny.count;
             }
         }
-        self.classes[c as usize].score += gained;
+        self.copies[c as usize].score += gained;
     }
 
     /// Takes the lone classes like core member `c` into `g`: comments that came before their campaign had a core.
@@ -499,12 +603,12 @@ impl Index {
             .collect();
         let mut out = Vec::new();
         for &(y, j) in &lone {
-            let (cy, cc) = (self.classes[y as usize].count, self.classes[c as usize].count);
+            let (cy, cc) = (self.copies[y as usize].count, self.copies[c as usize].count);
             let k = &mut self.classes[y as usize];
             k.group = g;
             k.core = j >= core_t;
-            k.score += cc;
-            self.classes[c as usize].score += cy;
+            self.copies[y as usize].score += cc;
+            self.copies[c as usize].score += cy;
             self.groups[g as usize].classes.push(y);
             out.extend(self.comments_of(y));
         }
@@ -516,30 +620,36 @@ impl Index {
     /// least `link` alike, by class. `skip` is the text's own class when it has one.
     fn verify(&mut self, p: &Prepared, skip: u32) -> Vec<(u32, f64)> {
         let par = &self.det.params;
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
-            self.epoch = 1;
+        let mut hits = std::mem::take(&mut self.hits);
+        hits.clear();
+        std::hint::black_box(self.buckets.warm(&p.keys));
+        for &key in &p.keys {
+            hits.extend(self.buckets.get(key).iter().take_while(|&&y| y != NONE).filter(|&&y| y != skip));
         }
-        let mut candidates: Vec<u32> = Vec::new();
-        for (b, key) in p.keys.iter().enumerate() {
-            let mut at = self.heads[b].get(key).copied().unwrap_or(NONE);
-            let mut steps = 0;
-            while at != NONE && steps < par.bucket_scan {
-                let i = at as usize;
-                if at != skip {
-                    if self.stamp[i] != self.epoch {
-                        self.stamp[i] = self.epoch;
-                        self.shared[i] = 0;
-                        candidates.push(at);
-                    }
-                    self.shared[i] = self.shared[i].saturating_add(1);
-                }
-                at = self.next[i * par.bands + b];
-                steps += 1;
-            }
+        // Shared bands per candidate: counted by sorting the entries met, not in a table indexed by class, which at a
+        // million comments would cost a cache miss per entry.
+        hits.sort_unstable();
+        let mut candidates: Vec<(u32, u32)> = Vec::new();
+        for run in hits.chunk_by(|a, b| a == b) {
+            candidates.push((run.len() as u32, run[0]));
         }
-        candidates.sort_unstable_by_key(|&y| (std::cmp::Reverse(self.shared[y as usize]), y));
+        self.hits = hits;
+        candidates.sort_unstable_by_key(|&(n, y)| (std::cmp::Reverse(n), y));
+        // The candidates' shingles are scattered over a big arena: touching the first of each now, in a loop whose
+        // loads do not wait on one another, has their cache misses overlap (a prefetch without `unsafe`), where the
+        // verification below would meet them one after another.
+        let warm = candidates
+            .iter()
+            .take(par.max_verify)
+            .map(|&(_, y)| {
+                let k = &self.classes[y as usize];
+                self.arena.get(k.start as usize).copied().unwrap_or(0)
+            })
+            .fold(0u16, |a, b| a ^ b);
+        std::hint::black_box(warm);
+        for &s in &p.shingles {
+            self.bits[usize::from(s >> 6)] |= 1 << (s & 63);
+        }
         // Once a core member of a campaign is found at least `core` alike, that campaign's other members would only
         // add to its typicality counts: they are skipped, which is what keeps a copy of a big campaign cheap.
         let (link, core) = (par.link, par.core);
@@ -550,7 +660,7 @@ impl Index {
         // more comments there are: a few are verified, and at most one per campaign.
         let mut single = 0;
         let mut tried: Vec<u32> = Vec::new();
-        for y in candidates {
+        for (shared, y) in candidates {
             if verified == par.max_verify {
                 break;
             }
@@ -558,7 +668,7 @@ impl Index {
             if k.group != NONE && settled.contains(&k.group) {
                 continue;
             }
-            if self.shared[y as usize] <= 1 {
+            if shared <= 1 {
                 if single == par.max_verify / 3 || (k.group != NONE && tried.contains(&k.group)) {
                     continue;
                 }
@@ -568,13 +678,18 @@ impl Index {
                 }
             }
             verified += 1;
-            let j = text::jaccard(&p.shingles, self.shingles(y));
+            let theirs = &self.arena[k.start as usize..(k.start + k.len) as usize];
+            let common = theirs.iter().filter(|&&s| self.bits[usize::from(s >> 6)] >> (s & 63) & 1 == 1).count();
+            let j = common as f64 / (p.shingles.len() + theirs.len() - common) as f64;
             if j >= link {
                 if k.group != NONE && k.core && j >= core {
                     settled.push(k.group);
                 }
                 out.push((y, j));
             }
+        }
+        for &s in &p.shingles {
+            self.bits[usize::from(s >> 6)] = 0;
         }
         out.sort_unstable_by_key(|&(y, _)| y);
         out

@@ -41,6 +41,25 @@ fn normalisation() {
 }
 
 #[test]
+fn fast_path_agrees_with_nfkc() {
+    let plain = (0u32..0x80)
+        .chain(0x4e00..=0x9fff)
+        .chain(0xff01..=0xff5e)
+        .filter_map(char::from_u32)
+        .chain(text::PLAIN_PUNCTUATION.chars());
+    for c in plain {
+        assert!(text::plain(c), "{c:?}");
+        let t = format!("a{c}中{c}{c}Ｂ");
+        let mut slow = String::new();
+        text::normalise_general(&t, &mut slow);
+        assert_eq!(normalise(&t), slow, "{c:?} U+{:04X}", c as u32);
+    }
+    // Not plain: the general path.
+    assert!(!text::plain('\u{0301}') && !text::plain('\u{f900}') && !text::plain('ア'));
+    assert_eq!(normalise("e\u{0301}豈ｱ"), "é豈ア");
+}
+
+#[test]
 fn near_copies_are_grouped() {
     let t = join(TEMPLATE);
     let mut reordered = TEMPLATE.to_vec();
@@ -230,4 +249,37 @@ fn diff_shows_what_a_member_changed() {
         .collect();
     assert_eq!(rep, "我支持这项措施。");
     assert_eq!(diff("同意", "同意"), vec![Span::Same("同意".into())]);
+}
+
+#[test]
+fn a_text_like_the_cores_of_two_campaigns_merges_them() {
+    // A and B are the template with different paragraphs added: alike (0.54), but not enough to link (0.6), so their
+    // copies form two campaigns. The bare template is like both (0.70, above `core`): they were one campaign.
+    let params = Params { core: 0.65, link: 0.6, ..Params::default() };
+    let det = Detector::new(params, DRAFT);
+    let t = join(TEMPLATE);
+    let a = format!(
+        "{t}我是一名退休教师，我觉得人工智能进课堂要慎重，孩子们的动手能力和思考能力不能丢。外卖平台的算法太苛刻了，骑手为了不超时只能闯红灯。"
+    );
+    let b = format!(
+        "我们县里没有像样的职业技能培训学校，希望省里在县城也布局一些人工智能实训基地。博士后进站补贴很好，但是审批流程太长了，建议简化材料。{t}"
+    );
+    let comments: Vec<(i64, &str)> = vec![(10, &a), (11, &b), (12, &a), (13, &b), (14, &t), (15, &b)];
+    let mut index = Index::new(&det);
+    let placements: Vec<Placement> = comments.iter().map(|&(id, text)| index.insert(id, text)).collect();
+    assert_eq!(
+        placements,
+        vec![
+            Placement::Alone,
+            Placement::Alone,
+            Placement::Formed { members: vec![10, 12] },
+            Placement::Formed { members: vec![11, 13] },
+            Placement::Merged { root: 10, members: vec![10, 11, 12, 13, 14] },
+            Placement::Joined { root: 10, pulled: vec![] },
+        ]
+    );
+    let d = index.detection();
+    assert_eq!(d.campaigns.len(), 1);
+    assert_eq!(d.campaigns[0].members, vec![10, 11, 12, 13, 14, 15]);
+    assert_eq!(det.detect(&comments), d);
 }

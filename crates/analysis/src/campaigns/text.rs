@@ -9,6 +9,38 @@ use unicode_normalization::UnicodeNormalization;
 /// punctuation, symbols, emoji) is dropped, since campaign senders and their tools change exactly those freely.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    normalise_into(text, &mut out);
+    out
+}
+
+/// [`normalise`] into `out`, which is cleared first.
+pub(crate) fn normalise_into(text: &str, out: &mut String) {
+    out.clear();
+    // Most comments are ideographs, ASCII and the common Chinese punctuation, whose NFKC forms are known one character
+    // at a time (identity, full-width to ASCII, or punctuation that is dropped either way) and which compose with
+    // nothing: those skip the NFKC machinery, the costliest part of digesting a text. Anything else (combining marks,
+    // compatibility ideographs, kana, …) takes the general path. `fast_path_agrees_with_nfkc` checks the table.
+    if text.chars().all(plain) {
+        for c in text.chars() {
+            let c = match c {
+                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+                _ => c,
+            };
+            if c.is_ascii() {
+                if c.is_ascii_alphanumeric() {
+                    out.push(c.to_ascii_lowercase());
+                }
+            } else if ('\u{4e00}'..='\u{9fff}').contains(&c) {
+                out.push(c);
+            }
+        }
+        return;
+    }
+    normalise_general(text, out);
+}
+
+/// [`normalise_into`] through NFKC, for any text.
+pub(crate) fn normalise_general(text: &str, out: &mut String) {
     for c in text.nfkc() {
         // The CJK block first: `is_alphanumeric` takes a slow table lookup for every ideograph.
         if ('\u{4e00}'..='\u{9fff}').contains(&c) {
@@ -21,7 +53,17 @@ pub fn normalise(text: &str) -> String {
             }
         }
     }
-    out
+}
+
+/// Common Chinese punctuation outside the full-width block: NFKC keeps each one, or maps it to ASCII punctuation.
+pub(crate) const PLAIN_PUNCTUATION: &str = "\u{3000}、。〃〈〉《》「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟‘’“”…—–·•′″※";
+
+/// Characters whose normal form [`normalise_into`] knows without NFKC.
+pub(crate) fn plain(c: char) -> bool {
+    c.is_ascii()
+        || ('\u{4e00}'..='\u{9fff}').contains(&c)
+        || ('\u{ff01}'..='\u{ff5e}').contains(&c)
+        || PLAIN_PUNCTUATION.contains(c)
 }
 
 /// splitmix64's finaliser: shingle and key hashes must be well spread for the bin choice and the band keys.
@@ -99,24 +141,4 @@ pub(crate) fn band_keys(shingles: &[u64], bands: usize, rows: usize, keys: &mut 
         }
         keys.push(h as u32);
     }
-}
-
-/// Jaccard similarity of two sorted, deduplicated sets.
-pub(crate) fn jaccard(a: &[u16], b: &[u16]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
-    }
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    common as f64 / (a.len() + b.len() - common) as f64
 }
