@@ -19,6 +19,7 @@ pub mod report;
 pub mod review;
 pub mod signals;
 pub mod staff;
+pub mod suggestion;
 pub mod validate;
 
 /// The language an answer is written in: Chinese unless the client asks for English.
