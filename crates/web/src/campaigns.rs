@@ -16,7 +16,7 @@ use yijian_domain::review::{ReviewStatus, action_message};
 use yijian_store::{CampaignSummary, SessionUser};
 
 use crate::error::{ErrorCode, WebError};
-use crate::extract::{CsrfForm, Language, Staff, StaffConsultation};
+use crate::extract::{CsrfForm, Language, Staff, StaffConsultation, StaffJson};
 use crate::forms::{Fields, review_action};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
@@ -203,16 +203,8 @@ pub async fn api_decide(
     Language(lang): Language,
     StaffConsultation(c): StaffConsultation,
     Path((_, campaign)): Path<(String, String)>,
-    route: axum::extract::MatchedPath,
-    body: axum::body::Body,
+    StaffJson(mut v): StaffJson,
 ) -> Result<Json<Value>, WebError> {
-    let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
-        WebError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, lang, texts(lang).body_too_large)
-    })?;
-    let mut v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, format!("{e}")))?;
-    crate::extract::check_json_types(&axum::http::Method::POST, route.as_str(), &v, lang)?;
-    crate::extract::ignore_unknown_fields(&axum::http::Method::POST, route.as_str(), &mut v);
     if let Some(o) = v.as_object_mut()
         && let Some(b) = o.get("inherit").and_then(Value::as_bool)
     {
