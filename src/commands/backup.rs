@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use yijian_crypto::{KeySource, MASTER_KEY_ENV, MASTER_KEY_FILE};
 use yijian_store::anchor::ANCHOR_FILE;
 
-use super::with_app;
+use super::{cli_actor, with_app};
 use crate::config::Config;
 
 const MANIFEST: &str = "yijian-backup.json";
@@ -68,16 +68,19 @@ pub async fn backup(config: &Config, output: &Path) -> Result<()> {
         .prefix(".yijian-backup-")
         .tempdir_in(&dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
-    // The anchor before the database: see the module's note on consistency.
-    let anchor = match std::fs::read(config.data.join(ANCHOR_FILE)) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", config.data.join(ANCHOR_FILE).display())),
-    };
     let copy = work.path().join(DATABASE_FILE);
-    let key_source = with_app(config, async |app| {
+    let anchor_path = config.data.join(ANCHOR_FILE);
+    let (key_source, anchor) = with_app(config, async |app| {
+        // On record before anything is read, so the copy and its anchor hold the entry too.
+        app.record_backup(&cli_actor(), &output, jiff::Timestamp::now()).await?;
+        // The anchor before the database: see the module's note on consistency.
+        let anchor = match std::fs::read(&anchor_path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", anchor_path.display())),
+        };
         app.backup_database(&copy).await?;
-        Ok(app.store().key_source().clone())
+        Ok((app.store().key_source().clone(), anchor))
     })
     .await?;
     let mut files = vec![(DATABASE_FILE.to_string(), Payload::File(copy.clone()))];

@@ -58,10 +58,14 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
     if config.campaign_pass_seconds > 0 {
         app.spawn_campaign_pass(std::time::Duration::from_secs(config.campaign_pass_seconds));
     }
+    if config.suggestion_pass_seconds > 0 {
+        app.spawn_suggestion_pass(std::time::Duration::from_secs(config.suggestion_pass_seconds));
+    }
     app = app.with_signals(config.signals.settings()?);
     app.spawn_signals();
     spawn_session_purge(app.clone());
     let (rate_limit, captcha_rate_limit, lookup_limit) = config.rate_limits();
+    let leases = app.clone();
     let state = yijian_web::AppState::with_app(
         app,
         yijian_web::WebOptions {
@@ -122,6 +126,9 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
     yijian_web::serve(listener, state, until_stopped()).await?;
     if let Some(metrics) = metrics {
         let _ = metrics.await;
+    }
+    if let Err(e) = leases.release_leases().await {
+        tracing::warn!(error = %e, "could not give up this node's leases; others take over when they expire");
     }
     tracing::info!("requests drained; committing what is queued and closing the store");
     Ok(())

@@ -285,6 +285,10 @@ async fn sigterm_drains_and_every_acknowledged_comment_is_stored(backend: Backen
         assert!(store.receipt(&receipt).await.unwrap().is_some(), "acknowledged comment {r} lost in the drain");
     }
     assert_eq!(store.count_all_comments().await.unwrap() as usize, receipts.len(), "nothing stored twice or unasked");
+    // The background passes' leases are given up, so another node need not wait for them.
+    for lease in ["campaigns", "suggestions"] {
+        assert_eq!(store.lease(lease).await.unwrap(), None, "{lease} still held after the node stopped");
+    }
     store.close().await;
 }
 on_both_backends!(sigterm_drains_and_every_acknowledged_comment_is_stored);
@@ -355,6 +359,8 @@ async fn backup_of_a_running_installation_restores_every_acknowledged_comment() 
     let (ok, stdout, stderr) = run(&["audit", "verify", target_args[0], target_args[1]], None);
     assert!(ok, "audit verify after restore: {stdout}{stderr}");
     assert!(stdout.contains("audit log intact") && stdout.contains("anchored"), "{stdout}");
+    let (ok, stdout, stderr) = run(&["audit", "list", target_args[0], target_args[1]], None);
+    assert!(ok && stdout.contains("backup.made") && stdout.contains("yijian.backup"), "{stdout}{stderr}");
     let export = restored.path().join("comments.jsonl");
     let (ok, _, stderr) = run(
         &[

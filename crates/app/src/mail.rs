@@ -198,16 +198,21 @@ pub fn poll_lease_length(every: Duration) -> Duration {
     (every * 3).max(Duration::from_secs(5))
 }
 
-/// Names this process among the nodes sharing the database (in the lease, and the logs).
+/// Names this process among the nodes sharing the database (in the leases, and the logs): the
+/// same name for every lease it takes, so that it can give them all up when it stops.
 pub(crate) fn node_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let host = host.trim();
-    format!(
-        "{}:{}:{}",
-        if host.is_empty() { "node" } else { host },
-        std::process::id(),
-        hex::encode(yijian_crypto::random_bytes::<4>())
-    )
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let host = host.trim();
+        format!(
+            "{}:{}:{}",
+            if host.is_empty() { "node" } else { host },
+            std::process::id(),
+            hex::encode(yijian_crypto::random_bytes::<4>())
+        )
+    })
+    .clone()
 }
 
 /// Polls the mailbox until the process ends, when there is one and the interval is not zero.

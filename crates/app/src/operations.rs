@@ -43,6 +43,17 @@ pub enum BackupError {
 }
 
 impl App {
+    /// Gives up the leases this node holds (the mail poll, the campaign and suggestion passes)
+    /// when it stops, so that another node sharing the database takes the work over at its next
+    /// tick instead of when the lease expires.
+    pub async fn release_leases(&self) -> Result<(), Error> {
+        let me = crate::mail::node_name();
+        for name in [crate::mail::POLL_LEASE, crate::campaigns::LEASE, crate::suggestions::LEASE] {
+            self.store.release_lease(name, &me).await?;
+        }
+        Ok(())
+    }
+
     /// `Ok` when the database answers and every migration this binary carries is applied;
     /// else why not.
     pub async fn readiness(&self) -> Result<(), String> {
@@ -70,6 +81,16 @@ impl App {
     pub async fn search_index_lag(&self) -> Result<Option<i64>, Error> {
         let Some(index) = &self.search else { return Ok(None) };
         Ok(Some(self.store.count_comments_after(index.high_water()).await?))
+    }
+
+    /// Puts a backup on record before anything is copied (a backup holds every comment's sealed
+    /// personal data, so who made one, and where, must be on record): the entry is in the copy
+    /// it announces, and its anchor too.
+    pub async fn record_backup(&self, actor: &str, output: &Path, now: Timestamp) -> Result<(), Error> {
+        let entry =
+            yijian_store::Audit::new(actor, "backup.made", "installation", format!("output={}", output.display()));
+        self.store.audit(now, entry).await?;
+        Ok(())
     }
 
     /// Copies the SQLite database, consistently, to `dest` (a path that does not exist yet)
