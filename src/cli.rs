@@ -56,6 +56,20 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Article suggestions: which articles of the draft each comment seems to speak to.
+    Articles {
+        #[command(subcommand)]
+        command: ArticlesCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Themes: the main points made about each article, confirmed by staff for the report.
+    Themes {
+        #[command(subcommand)]
+        command: ThemesCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// The email channel: fetch from the IMAP mailbox, or import .eml files and mbox archives.
     Mail {
         #[command(subcommand)]
@@ -193,6 +207,30 @@ pub enum CampaignsCommand {
 }
 
 #[derive(Subcommand)]
+pub enum ArticlesCommand {
+    /// Suggest articles for every comment of a consultation afresh: open suggestions are
+    /// replaced; those staff accepted or rejected stay. Prints one JSON line at the end:
+    /// {"comments": N, "suggested": M, "seconds": S}.
+    Suggest {
+        /// The consultation's id
+        #[arg(long)]
+        consultation: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ThemesCommand {
+    /// Build a consultation's themes; a re-run keeps everything staff did (names, merges,
+    /// splits, moves, confirmations, decisions) and places only comments in no theme yet.
+    /// Prints one JSON line at the end: {"comments": N, "themes": K, "seconds": S}.
+    Build {
+        /// The consultation's id
+        #[arg(long)]
+        consultation: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum AuditCommand {
     /// Print the audit log, oldest first.
     List,
@@ -269,6 +307,8 @@ impl Command {
             | Command::Token { data, .. }
             | Command::Search { data, .. }
             | Command::Campaigns { data, .. }
+            | Command::Articles { data, .. }
+            | Command::Themes { data, .. }
             | Command::Mail { data, .. }
             | Command::Audit { data, .. } => data,
         }

@@ -38,6 +38,9 @@ pub struct Config {
     /// its campaign within a minute); 0 turns the background pass off (`yijian campaigns detect`
     /// still works).
     pub campaign_pass_seconds: u64,
+    /// How often new comments are given article suggestions, in seconds (at most 60); 0 turns
+    /// the background pass off (`yijian articles suggest` still works).
+    pub suggestion_pass_seconds: u64,
     /// Submissions (web form and API) one client address may make per minute …
     pub rate_limit_per_minute: u32,
     /// … and at once.
@@ -271,6 +274,7 @@ impl Default for Config {
             group_commit_max: 1024,
             intake_queue: 4096,
             campaign_pass_seconds: 5,
+            suggestion_pass_seconds: 5,
             rate_limit_per_minute: 30,
             rate_limit_burst: 10,
             receipt_lookups_per_minute: 30,
@@ -361,6 +365,9 @@ impl Config {
         }
         if self.campaign_pass_seconds > 60 {
             bail!("configuration: campaign_pass_seconds must be between 0 (off) and 60");
+        }
+        if self.suggestion_pass_seconds > 60 {
+            bail!("configuration: suggestion_pass_seconds must be between 0 (off) and 60");
         }
         if self.receipt_lookups_per_minute == 0 || self.receipt_lookup_burst == 0 {
             bail!(
@@ -627,6 +634,7 @@ mod tests {
             ("YIJIAN_GROUP_COMMIT_MAX", "0", "group_commit_max"),
             ("YIJIAN_INTAKE_QUEUE", "0", "intake_queue"),
             ("YIJIAN_CAMPAIGN_PASS_SECONDS", "61", "campaign_pass_seconds"),
+            ("YIJIAN_SUGGESTION_PASS_SECONDS", "61", "suggestion_pass_seconds"),
             ("YIJIAN_HTTP__MAX_CONNECTIONS", "0", "http.max_connections"),
             ("YIJIAN_HTTP__BODY_READ_TIMEOUT_SECONDS", "0", "http.body_read_timeout_seconds"),
             ("YIJIAN_CAPTCHA_PER_MINUTE", "0", "captcha_per_minute"),

@@ -55,6 +55,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => commands::export::run(&config, args).await,
         Command::Search { command, .. } => commands::search::run(&config, command).await,
         Command::Campaigns { command, .. } => commands::campaigns::run(&config, command).await,
+        Command::Articles { command, .. } => commands::articles::run(&config, command).await,
+        Command::Themes { command, .. } => commands::themes::run(&config, command).await,
         Command::Mail { command, .. } => commands::mail::run(&config, command).await,
         Command::Backup(args) => commands::backup::backup(&config, &args.output).await,
         Command::Restore(args) => commands::backup::restore(&config, &args.file).await,

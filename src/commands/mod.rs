@@ -1,6 +1,7 @@
 //! One module per command. Each takes the configuration, loaded once by [`load`], and runs its
 //! use cases on the application that [`with_app`] opens, and closes again on every path.
 
+pub mod articles;
 pub mod audit;
 pub mod backup;
 pub mod campaigns;
@@ -9,6 +10,7 @@ pub mod export;
 pub mod mail;
 pub mod search;
 pub mod serve;
+pub mod themes;
 pub mod token;
 pub mod user;
 

@@ -429,7 +429,8 @@ async fn openapi_document_lists_exactly_the_routes_served() {
                 .replace("{id}", if numeric { "1" } else { DEMO_ID })
                 .replace("{receipt}", "YJ-0000-0000")
                 .replace("{action}", "archive")
-                .replace("{campaign}", "1"),
+                .replace("{campaign}", "1")
+                .replace("{theme}", "1"),
         );
         assert!(!url.contains('{'), "a path parameter the test does not fill: {path}");
         let req = match method.as_str() {

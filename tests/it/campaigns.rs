@@ -330,3 +330,39 @@ async fn the_server_places_new_copies_as_they_arrive() {
     assert_eq!(store.comment(&own).await.unwrap().unwrap().campaign, None);
     drop(server);
 }
+
+on_both_backends!(a_members_own_decision_wins_over_its_campaigns);
+/// A decision given to a campaign leaves alone a member whose own decision staff gave it (issue
+/// 14: a single comment's decision wins over its campaign's); a later decision on that comment
+/// is its own again.
+async fn a_members_own_decision_wins_over_its_campaigns(backend: crate::harness::Backend) {
+    let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    let t = staff(&app).await;
+    let mut a = vec![];
+    for (who, city) in [("张伟", "沈阳"), ("王芳", "大连"), ("李娜", "鞍山")] {
+        a.push(submit(&app, json!({"opinion": copy_a(who, city), "articles": [3]})).await);
+    }
+    let (s, v) = post(
+        &app,
+        &t.reviewer,
+        &format!("/api/v1/admin/comments/{}/review", a[0]),
+        json!({"action": "dispose", "disposition": "adopted", "reason": "这一条单独采纳。"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let c = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
+    app.app().detect_campaigns("tester", &c, jiff::Timestamp::now()).await.unwrap();
+    let k = campaign_of(&app, &t.reviewer, &a[0]).await["campaign"].as_i64().unwrap();
+    let base = format!("/api/v1/admin/consultations/{DEMO_ID}/campaigns/{k}");
+    let decide = json!({"action": "dispose", "disposition": "not_adopted", "reason": "不予采纳。"});
+    let (s, v) = post(&app, &t.reviewer, &base, decide).await;
+    assert_eq!((s, v["changed"].as_u64()), (StatusCode::OK, Some(2)), "the member's own decision stays: {v}");
+    assert_eq!(campaign_of(&app, &t.reviewer, &a[0]).await["disposition"], "adopted");
+    assert_eq!(campaign_of(&app, &t.reviewer, &a[1]).await["disposition"], "not_adopted");
+    // A campaign's decision replaces its own earlier one.
+    let again = json!({"action": "dispose", "disposition": "partly_adopted", "reason": "部分采纳。"});
+    let (_, v) = post(&app, &t.reviewer, &base, again).await;
+    assert_eq!(v["changed"].as_u64(), Some(2), "{v}");
+    assert_eq!(campaign_of(&app, &t.reviewer, &a[2]).await["disposition"], "partly_adopted");
+    assert_eq!(campaign_of(&app, &t.reviewer, &a[0]).await["disposition"], "adopted");
+}

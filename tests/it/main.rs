@@ -33,4 +33,6 @@ mod server;
 mod sign_in;
 mod signals;
 mod staff;
+mod suggestions;
 mod tamper;
+mod themes;

@@ -20,13 +20,14 @@ use yijian_domain::campaign::{Campaign, CampaignDecision};
 use yijian_domain::consultation::Consultation;
 use yijian_domain::review::{CampaignFilter, QueueFilter, ReviewAction};
 use yijian_domain::staff::Permission;
+use yijian_domain::theme::DecisionSource;
 use yijian_store::{CampaignSummary, FoundGroup, SessionUser, Store, StoreError, Target};
 
 use crate::{App, Error};
 
 /// Comments read per statement while loading a consultation's texts.
 const READ_BATCH: i64 = 20_000;
-const LEASE: &str = "campaigns";
+pub(crate) const LEASE: &str = "campaigns";
 /// Who the audit log names for what the detection does on its own.
 pub const DETECTION_ACTOR: &str = "campaign-detection";
 
@@ -212,7 +213,9 @@ impl App {
             let filter = QueueFilter { campaign: Some(CampaignFilter::Is(k.id)), ..QueueFilter::default() };
             for action in decision_actions(&k.decision) {
                 let target = Target::Filtered { filter: &filter, ids: Some(members) };
-                self.store.apply_review(&actor, consultation_id, target, &action, now).await?;
+                self.store
+                    .apply_review_as(&actor, consultation_id, target, &action, now, DecisionSource::Campaign)
+                    .await?;
             }
         }
         Ok(())
@@ -294,9 +297,11 @@ impl App {
             return Err(Error::Invalid("excerpt_in_bulk"));
         }
         let filter = QueueFilter { campaign: Some(CampaignFilter::Is(id)), ..QueueFilter::default() };
+        // A member's own decision wins over the campaign's (issue 14).
+        let target = Target::Filtered { filter: &filter, ids: None };
         let changed = self
             .store
-            .apply_review(&user.name, consultation_id, Target::Filtered { filter: &filter, ids: None }, action, now)
+            .apply_review_as(&user.name, consultation_id, target, action, now, DecisionSource::Campaign)
             .await?;
         let mut decision = k.decision;
         match action {

@@ -16,11 +16,12 @@ use yijian_domain::consultation::{Consultation, rfc3339_in};
 use yijian_domain::messages::{article_label, channel_label};
 use yijian_domain::signals::Signal;
 use yijian_domain::staff::{AuditReason, Permission};
+use yijian_domain::suggestion::{ArticleSuggestion, format_cell};
 use yijian_formats::{ArticleCount, Cell, Column, ExportWriter, Format};
 use yijian_store::{Audit, SessionUser, Store, StoredComment};
 
 /// The columns, in the order people read them. `message_id` is empty except for mail.
-pub const COLUMNS: [Column; 25] = [
+pub const COLUMNS: [Column; 27] = [
     Column { key: "receipt", title: "受理编号" },
     Column { key: "consultation_id", title: "征求意见编号" },
     Column { key: "version", title: "文本版本" },
@@ -47,6 +48,12 @@ pub const COLUMNS: [Column; 25] = [
     Column { key: "campaign_size", title: "组内意见数" },
     // Issue 13: the comment's signals, by their codes (`id_reused`, …).
     Column { key: "signals", title: "信号" },
+    // Issue 14: open article suggestions, beside the confirmed `articles`: a list of
+    // {"article", "confidence", "kind"} in JSONL, `5 (explicit, 1.00); 7 (similar, 0.62)` in
+    // spreadsheets.
+    Column { key: "suggested_articles", title: "建议条款" },
+    // Issue 14: the theme the comment is in (its id), confirmed or not.
+    Column { key: "theme", title: "主题" },
 ];
 
 /// What an export needs besides the consultation.
@@ -79,6 +86,8 @@ pub enum ExportFailure {
 
 /// The signals of one page's comments, by comment id.
 type PageSignals = std::collections::HashMap<i64, Vec<Signal>>;
+/// The open article suggestions of one page's comments, by comment id.
+type PageSuggestions = std::collections::HashMap<i64, Vec<ArticleSuggestion>>;
 
 /// Comments read per statement.
 const PAGE: i64 = 5_000;
@@ -94,6 +103,7 @@ fn fill_row(
     personal: bool,
     campaign_sizes: &HashMap<i64, u64>,
     signals: &[Signal],
+    suggested: &[ArticleSuggestion],
 ) {
     // A campaign the detection has since emptied is no campaign.
     let campaign = s.campaign.and_then(|k| campaign_sizes.get(&k).map(|n| (k, *n)));
@@ -131,6 +141,11 @@ fn fill_row(
         campaign.map(|(k, _)| Cell::Int(k)).unwrap_or(Cell::Null),
         campaign.map(|(_, n)| Cell::Int(n as i64)).unwrap_or(Cell::Null),
         Cell::List(signals.iter().map(|x| x.as_str().to_string()).collect()),
+        Cell::Structured {
+            json: serde_json::to_string(suggested).expect("numbers and names"),
+            text: format_cell(suggested),
+        },
+        s.theme.map(Cell::Int).unwrap_or(Cell::Null),
     ]);
 }
 
@@ -195,7 +210,7 @@ pub async fn export_consultation_to(
     };
     let campaign_sizes: HashMap<i64, u64> =
         store.campaign_sizes(&c.meta.id).await?.into_iter().map(|(k, c)| (k, c.size)).collect();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<StoredComment>, PageSignals)>(PAGES_AHEAD);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<StoredComment>, PageSignals, PageSuggestions)>(PAGES_AHEAD);
     let format = req.format;
     let personal = req.include_personal_data;
     // The time zone once, not per row.
@@ -206,10 +221,11 @@ pub async fn export_consultation_to(
             ExportTarget::File { file, scratch } => ExportWriter::to_file(format, file, &scratch, &COLUMNS)?,
         };
         let mut cells = Vec::with_capacity(COLUMNS.len());
-        while let Some((page, signals)) = rx.blocking_recv() {
+        while let Some((page, signals, suggested)) = rx.blocking_recv() {
             for s in page {
                 let these = signals.get(&s.id).map(Vec::as_slice).unwrap_or_default();
-                fill_row(&mut cells, &tz, s, personal, &campaign_sizes, these);
+                let suggested = suggested.get(&s.id).map(Vec::as_slice).unwrap_or_default();
+                fill_row(&mut cells, &tz, s, personal, &campaign_sizes, these, suggested);
                 w.row(&cells)?;
             }
         }
@@ -231,7 +247,12 @@ pub async fn export_consultation_to(
             },
             _ => PageSignals::new(),
         };
-        if tx.send((page, signals)).await.is_err() {
+        let ids: Vec<i64> = page.iter().map(|s| s.id).collect();
+        let suggested = match store.open_suggestions(&c.meta.id, &ids).await {
+            Ok(s) => s,
+            Err(e) => break Err(e),
+        };
+        if tx.send((page, signals, suggested)).await.is_err() {
             break Ok(()); // The writer failed; its error comes out of the join below.
         }
         read += n;

@@ -14,6 +14,8 @@
 //! | sign in, sessions, tokens, two-step login, accounts | [`staff`] |
 //! | the review queue, single and bulk actions, revealing personal data | [`review`] |
 //! | campaigns: detection, the campaign view, decisions on a campaign | [`campaigns`] |
+//! | article suggestions: found in the background or in full, confirmed by staff | [`suggestions`] |
+//! | themes: the main points per article, built, named, merged, split, confirmed, decided | [`themes`] |
 //! | exports | [`export`] |
 //! | the adoption report | [`report`] |
 //! | mail import (.eml, mbox), one IMAP pass, the poll inside `serve` | [`mail`] |
@@ -37,6 +39,8 @@ pub mod review;
 pub mod sign_in_guard;
 pub mod signals;
 pub mod staff;
+pub mod suggestions;
+pub mod themes;
 pub mod trays;
 
 use std::sync::Arc;
@@ -77,6 +81,7 @@ pub struct App {
     mail_passes: Arc<operations::MailPasses>,
     /// The background campaign pass's in-memory indexes.
     campaign_indexes: Arc<campaigns::Indexes>,
+    article_indexes: Arc<suggestions::Indexes>,
     /// What the signal pass applies (issue 13).
     signals: Arc<signals::SignalSettings>,
 }
@@ -168,6 +173,7 @@ impl App {
             sign_in_guard: Arc::new(sign_in_guard::SignInGuard::new(yijian_domain::staff::LOGIN_POLICY)),
             mail_passes: Arc::default(),
             campaign_indexes: campaigns::new_indexes(),
+            article_indexes: Arc::default(),
             signals: Arc::default(),
         }
     }

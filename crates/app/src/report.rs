@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use yijian_domain::consultation::Consultation;
-use yijian_domain::report::{AdoptionReport, CampaignAnswer, ReportBuilder, ReportInput};
+use yijian_domain::report::{AdoptionReport, CampaignAnswer, ReportBuilder, ReportInput, ThemeLine};
 use yijian_domain::staff::Permission;
 use yijian_store::{SessionUser, Store, StoreError};
 
@@ -20,6 +20,20 @@ pub async fn build(store: &Store, c: &Consultation, preface: &str) -> Result<Ado
         b.campaign_answer(
             *id,
             CampaignAnswer { disposition: k.decision.disposition, reasoning: k.decision.disposition_reason.clone() },
+        );
+    }
+    // The main points: the themes staff confirmed (issue 14).
+    for t in store.themes(&c.meta.id).await?.into_iter().filter(|t| t.confirmed && t.comments > 0) {
+        b.theme_line(
+            t.article,
+            ThemeLine {
+                label: t.label,
+                comments: t.comments,
+                distinct_texts: t.distinct_texts,
+                disposition: t.disposition,
+                reasoning: t.disposition_reason,
+                representatives: t.representatives.into_iter().take(2).collect(),
+            },
         );
     }
     // Disputed comments count only once staff reject the dispute (issue 13).

@@ -20,6 +20,7 @@ pub mod review;
 pub mod signals;
 pub mod staff;
 pub mod suggestion;
+pub mod theme;
 pub mod validate;
 
 /// The language an answer is written in: Chinese unless the client asks for English.

@@ -75,6 +75,23 @@ pub struct Section {
     pub in_campaigns: u64,
     #[serde(default)]
     pub campaigns: Vec<CampaignLine>,
+    /// The main points (主要意见) made about it: the themes staff confirmed, largest first, each
+    /// with the answer staff gave it (issue 14).
+    #[serde(default)]
+    pub themes: Vec<ThemeLine>,
+}
+
+/// A confirmed theme as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThemeLine {
+    pub label: String,
+    /// Its comments (a campaign's members each counted) and its distinct texts.
+    pub comments: u64,
+    pub distinct_texts: u64,
+    pub disposition: Option<Disposition>,
+    pub reasoning: Option<String>,
+    /// A sentence or two from its comments.
+    pub representatives: Vec<String>,
 }
 
 /// A campaign as the report shows it: once, with how many comments it holds and the answer
@@ -196,6 +213,7 @@ impl SectionAcc {
             excerpts: self.excerpts,
             in_campaigns: self.in_campaigns,
             campaigns,
+            themes: vec![],
         }
     }
 }
@@ -226,6 +244,8 @@ pub struct ReportBuilder {
     answers: BTreeMap<i64, CampaignAnswer>,
     /// Each campaign's members' answers, for a campaign staff did not answer as a whole.
     member_counts: BTreeMap<i64, Counts>,
+    /// Confirmed themes by article (`None`: the draft as a whole).
+    themes: BTreeMap<Option<u32>, Vec<ThemeLine>>,
 }
 
 impl ReportBuilder {
@@ -239,6 +259,7 @@ impl ReportBuilder {
             excerpts: vec![],
             in_campaigns: 0,
             campaigns: vec![],
+            themes: vec![],
         };
         ReportBuilder {
             base: AdoptionReport {
@@ -268,6 +289,7 @@ impl ReportBuilder {
             campaigns: BTreeMap::new(),
             answers: BTreeMap::new(),
             member_counts: BTreeMap::new(),
+            themes: BTreeMap::new(),
         }
     }
 
@@ -275,6 +297,11 @@ impl ReportBuilder {
     /// with the answer most of its members got.
     pub fn campaign_answer(&mut self, campaign: i64, answer: CampaignAnswer) {
         self.answers.insert(campaign, answer);
+    }
+
+    /// A confirmed theme, under its article (`None`: the draft as a whole).
+    pub fn theme_line(&mut self, article: Option<u32>, line: ThemeLine) {
+        self.themes.entry(article).or_default().push(line);
     }
 
     pub fn add(&mut self, c: &ReportInput) {
@@ -325,6 +352,14 @@ impl ReportBuilder {
         }
         report.articles = self.articles.into_iter().map(|(n, acc)| acc.finish(n, &answers)).collect();
         report.general = self.general.finish(0, &answers);
+        let mut themes = self.themes;
+        for lines in themes.values_mut() {
+            lines.sort_by(|a, b| b.comments.cmp(&a.comments).then(a.label.cmp(&b.label)));
+        }
+        for s in &mut report.articles {
+            s.themes = themes.remove(&Some(s.article)).unwrap_or_default();
+        }
+        report.general.themes = themes.remove(&None).unwrap_or_default();
         report.campaign_count = self.campaigns.len() as u64;
         let mut by_channel: Vec<_> = self.by_channel.into_iter().collect();
         by_channel.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -157,6 +157,34 @@ pub struct QueueFilter {
     pub campaign: Option<CampaignFilter>,
     /// Comments carrying this signal (issue 13).
     pub signal: Option<crate::signals::Signal>,
+    /// Comments with an open suggestion for an article, at or above a confidence (issue 14).
+    pub suggested: Option<SuggestedFilter>,
+    /// The members of one theme (issue 14).
+    pub theme: Option<i64>,
+}
+
+/// The suggestion filter: comments with an open (neither accepted nor rejected) suggestion for
+/// `article` whose confidence is at least `min_percent` hundredths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SuggestedFilter {
+    pub article: u32,
+    /// Hundredths, so that the filter stays `Eq` and reads back from a URL exactly.
+    pub min_percent: u8,
+}
+
+impl SuggestedFilter {
+    /// The default floor: suggestions below [`crate::suggestion::SHOW_THRESHOLD`] are not shown.
+    pub const DEFAULT_PERCENT: u8 = 50;
+
+    /// Reads a confidence written as `0.7` (or `0.70`, `1`, `0`); `None` outside 0..=1.
+    pub fn parse_confidence(s: &str) -> Option<u8> {
+        let v: f64 = s.trim().parse().ok()?;
+        (v.is_finite() && (0.0..=1.0).contains(&v)).then(|| (v * 100.0).round() as u8)
+    }
+
+    pub fn min_confidence(&self) -> f64 {
+        f64::from(self.min_percent) / 100.0
+    }
 }
 
 /// The campaign filter: comments in any campaign, in none, or in one (by its id).
@@ -191,6 +219,12 @@ pub enum ReviewAction {
     Dispose(Option<Disposition>, String),
     /// A passage the report may quote; `None` takes it out of the report.
     Excerpt(Option<String>),
+    /// Accepts the suggestion of this article (issue 14): the article is added to the
+    /// comment's links, which are otherwise kept as they are. Comments without such a
+    /// suggestion are left alone.
+    AcceptSuggestion(u32),
+    /// Rejects the open suggestion of this article; the comment's links are not touched.
+    RejectSuggestion(u32),
 }
 
 impl ReviewAction {
@@ -203,6 +237,8 @@ impl ReviewAction {
             ReviewAction::Moderate(..) => "review.moderate",
             ReviewAction::Dispose(..) => "review.dispose",
             ReviewAction::Excerpt(_) => "review.excerpt",
+            ReviewAction::AcceptSuggestion(_) => "suggestion.accept",
+            ReviewAction::RejectSuggestion(_) => "suggestion.reject",
         }
     }
 
@@ -230,6 +266,8 @@ impl ReviewAction {
             ReviewAction::Moderate(m, r) => format!("moderate {} reason={r}", m.map(|m| m.as_str()).unwrap_or("none")),
             ReviewAction::Dispose(d, r) => format!("dispose {} reason={r}", d.map(|d| d.as_str()).unwrap_or("none")),
             ReviewAction::Excerpt(e) => format!("excerpt {}", if e.is_some() { "set" } else { "cleared" }),
+            ReviewAction::AcceptSuggestion(a) => format!("accept suggestion {a}"),
+            ReviewAction::RejectSuggestion(a) => format!("reject suggestion {a}"),
         }
     }
 }
@@ -280,6 +318,10 @@ impl ReviewAction {
             ReviewAction::Dispose(d, r) => reason_ok(r, d.is_some()),
             ReviewAction::Excerpt(Some(e)) if e.chars().count() > MAX_EXCERPT_CHARS => Err(ActionError::ExcerptTooLong),
             ReviewAction::Excerpt(_) => Ok(()),
+            ReviewAction::AcceptSuggestion(n) | ReviewAction::RejectSuggestion(n) if !articles.contains(n) => {
+                Err(ActionError::UnknownArticle(*n))
+            }
+            ReviewAction::AcceptSuggestion(_) | ReviewAction::RejectSuggestion(_) => Ok(()),
         }
     }
 }
@@ -317,6 +359,23 @@ pub fn action_message(e: ActionError, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggestion_filters_and_actions() {
+        assert_eq!(SuggestedFilter::parse_confidence("0.7"), Some(70));
+        assert_eq!(SuggestedFilter::parse_confidence(" 1 "), Some(100));
+        assert_eq!(SuggestedFilter::parse_confidence("0"), Some(0));
+        for bad in ["1.01", "-0.1", "x", "", "NaN", "inf"] {
+            assert_eq!(SuggestedFilter::parse_confidence(bad), None, "{bad}");
+        }
+        assert_eq!(SuggestedFilter { article: 5, min_percent: 55 }.min_confidence(), 0.55);
+        let articles = [1, 2, 3];
+        assert_eq!(ReviewAction::AcceptSuggestion(2).check(&articles), Ok(()));
+        assert_eq!(ReviewAction::RejectSuggestion(9).check(&articles), Err(ActionError::UnknownArticle(9)));
+        assert!(ReviewAction::AcceptSuggestion(2).allowed_in_bulk());
+        assert_eq!(ReviewAction::AcceptSuggestion(2).audit_action(), "suggestion.accept");
+        assert_eq!(ReviewAction::RejectSuggestion(2).describe(), "reject suggestion 2");
+    }
 
     #[test]
     fn an_excerpt_is_the_comments_own_words_and_chosen_one_at_a_time() {

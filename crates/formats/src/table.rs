@@ -53,6 +53,9 @@ pub enum Cell {
     List(Vec<String>),
     /// No value: an empty cell, or `null` in JSONL.
     Null,
+    /// A structured value: `json` as it is in JSONL (it must be valid JSON, made by the caller
+    /// with serde), `text` in spreadsheets; e.g. a comment's suggested articles.
+    Structured { json: String, text: String },
 }
 
 impl From<String> for Cell {
@@ -259,6 +262,7 @@ fn spreadsheet_text(cell: &Cell) -> Option<Cow<'_, str>> {
     match cell {
         Cell::Text(text) => Some(Cow::Borrowed(text)),
         Cell::List(items) => Some(Cow::Owned(items.join(LIST_SEPARATOR))),
+        Cell::Structured { text, .. } => Some(Cow::Borrowed(text)),
         Cell::Int(_) | Cell::Null => None,
     }
 }

@@ -117,12 +117,14 @@ pub struct StoredComment {
     pub timing: Option<String>,
     /// The campaign (copies of one text) the comment is in, if any.
     pub campaign: Option<i64>,
+    /// The theme (issue 14) the comment is in, if any.
+    pub theme: Option<i64>,
 }
 
 /// The columns [`Store::comment_from_row`] reads, in its order.
 pub(crate) const COMMENT_COLUMNS: &str = "id, receipt, consultation_id, version, channel, submitted_at, status, name, \
     position, email, id_number_enc, phone_enc, opinion, articles, sender, note, disposition, disposition_reason, \
-    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing, opinion_enc, campaign_id";
+    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing, opinion_enc, campaign_id, theme_id";
 
 pub(crate) fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
     format!("comments.{column}:{}", receipt.compact()).into_bytes()
@@ -340,6 +342,7 @@ impl Store {
             message_id: row.try_get(24)?,
             timing: row.try_get(25)?,
             campaign: row.try_get(27)?,
+            theme: row.try_get(28)?,
         })
     }
 

@@ -23,6 +23,8 @@ mod review;
 mod shared;
 mod signals;
 mod staff;
+mod suggestions;
+mod themes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,6 +48,8 @@ pub use operations::{BATCH_SIZE_BOUNDS, WriterStats, check_sqlite_file};
 pub use review::{COUNT_CAP, Dashboard, QueueItem, QueuePage, ReviewError, Target};
 pub use signals::SignalCandidate;
 pub use staff::{ApiToken, LoginAccount, SessionUser, StaffError, StaffUser};
+pub use suggestions::{StoredSuggestion, SuggestionState, SuggestionText};
+pub use themes::{NewTheme, ThemeChange, ThemeMember, ThemeText};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

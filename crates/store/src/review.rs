@@ -13,6 +13,7 @@ use yijian_domain::receipt::Receipt;
 use yijian_domain::review::{
     CampaignFilter, Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus,
 };
+use yijian_domain::theme::DecisionSource;
 
 use crate::audit::Audit;
 use crate::comments::{COMMENT_COLUMNS, aad};
@@ -204,6 +205,9 @@ impl Plan {
                 .push((backend.comments_by("comments_by_campaign"), format!("campaign_id = {}", bind(Bind::Int(k))))),
             None => {}
         }
+        if let Some(k) = f.theme {
+            ordered.push((backend.comments_by("comments_by_theme"), format!("theme_id = {}", bind(Bind::Int(k)))));
+        }
         if let Some(t) = f.from {
             filters.push(format!("submitted_at >= {}", bind(Bind::Int(micros(t)))));
         }
@@ -234,6 +238,18 @@ impl Plan {
                 from: "comment_signals".into(),
                 id: "comment_id",
                 conditions: vec![IN_CONSULTATION.into(), condition],
+            });
+        }
+        // Open suggestions (issue 14): an arm over the partial index of open ones, which holds
+        // the confidence, so no table row is read.
+        if let Some(sf) = f.suggested {
+            let article = format!("article = {}", bind(Bind::Int(sf.article as i64)));
+            // Hundredths, written in: a number from a parsed filter, never text from a request.
+            let confidence = format!("confidence >= {}", sf.min_confidence());
+            side.push(Arm {
+                from: "article_suggestions".into(),
+                id: "comment_id",
+                conditions: vec![IN_CONSULTATION.into(), article, "state = 'open'".into(), confidence],
             });
         }
         let hits = ids.map(|ids| {
@@ -382,7 +398,7 @@ const OPENING_CHARS: usize = 120;
 const IN_CONSULTATION: &str = "consultation_id = $1";
 
 /// The columns SQLite's page JSON holds, in [`PageRow`]'s order.
-const PAGE_COLUMNS: [&str; 28] = [
+const PAGE_COLUMNS: [&str; 29] = [
     "id",
     "receipt",
     "consultation_id",
@@ -411,6 +427,7 @@ const PAGE_COLUMNS: [&str; 28] = [
     "timing",
     "opinion_enc",
     "campaign_id",
+    "theme_id",
 ];
 
 /// [`PAGE_COLUMNS`] as the elements of SQLite's JSON array: the sealed envelopes hex-encoded.
@@ -466,6 +483,7 @@ struct PageRow {
     timing: Option<String>,
     opinion_enc: Option<String>,
     campaign_id: Option<i64>,
+    theme_id: Option<i64>,
 }
 
 impl Store {
@@ -581,6 +599,22 @@ impl Store {
         action: &ReviewAction,
         now: Timestamp,
     ) -> Result<u64, ReviewError> {
+        self.apply_review_as(actor, consultation_id, target, action, now, DecisionSource::Own).await
+    }
+
+    /// [`Store::apply_review`] for a decision given to a campaign or a theme: a disposition
+    /// changes only the comments whose current one it may replace
+    /// ([`DecisionSource::may_replace`]: a comment's own decision wins over its campaign's, and a
+    /// campaign's over its theme's).
+    pub async fn apply_review_as(
+        &self,
+        actor: &str,
+        consultation_id: &str,
+        target: Target<'_>,
+        action: &ReviewAction,
+        now: Timestamp,
+        source: DecisionSource,
+    ) -> Result<u64, ReviewError> {
         match target {
             Target::One(receipt) => {
                 let id: Option<(i64, String)> =
@@ -593,7 +627,7 @@ impl Store {
                 if !action.fits(&opinion) {
                     return Err(ReviewError::ExcerptNotInOpinion);
                 }
-                self.update_ids(actor, &[id], action, now, true).await
+                self.update_ids(actor, &[id], action, now, true, source).await
             }
             Target::Filtered { filter, ids } => {
                 if !action.allowed_in_bulk() {
@@ -611,7 +645,7 @@ impl Store {
                         .collect::<Result<_, _>>()?;
                 let mut changed = 0;
                 for chunk in all.chunks(BULK_CHUNK) {
-                    changed += self.update_ids(actor, chunk, action, now, false).await?;
+                    changed += self.update_ids(actor, chunk, action, now, false, source).await?;
                 }
                 // Each comment's change is audited with it; this entry records the action as
                 // staff gave it.
@@ -629,9 +663,19 @@ impl Store {
         action: &ReviewAction,
         now: Timestamp,
         anchor_now: bool,
+        source: DecisionSource,
     ) -> Result<u64, ReviewError> {
         if ids.is_empty() {
             return Ok(0);
+        }
+        match action {
+            ReviewAction::AcceptSuggestion(a) => {
+                return self.decide_suggestions(actor, ids, *a, true, now, anchor_now).await;
+            }
+            ReviewAction::RejectSuggestion(a) => {
+                return self.decide_suggestions(actor, ids, *a, false, now, anchor_now).await;
+            }
+            _ => {}
         }
         let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         let (set, binds): (String, Vec<Bind>) = match action {
@@ -651,7 +695,10 @@ impl Store {
                 },
             ),
             ReviewAction::Dispose(d, reason) => (
-                "disposition = $3, disposition_reason = $4, status = $5".into(),
+                format!(
+                    "disposition = $3, disposition_reason = $4, status = $5, decision_source = '{}'",
+                    source.as_str()
+                ),
                 match d {
                     Some(d) => vec![
                         Bind::Text(d.as_str().into()),
@@ -664,18 +711,32 @@ impl Store {
             ReviewAction::Excerpt(e) => {
                 ("excerpt = $3".into(), e.as_ref().map(|e| vec![Bind::Text(e.trim().into())]).unwrap_or_default())
             }
+            ReviewAction::AcceptSuggestion(_) | ReviewAction::RejectSuggestion(_) => unreachable!("answered above"),
         };
         // A cleared mark, disposition or excerpt binds NULLs in place of the missing values.
         let set = match (action, binds.is_empty()) {
             (ReviewAction::Moderate(..), true) => "moderation = NULL, moderation_reason = NULL".to_string(),
-            (ReviewAction::Dispose(..), true) => {
-                format!("disposition = NULL, disposition_reason = NULL, status = '{}'", ReviewStatus::Received.as_str())
-            }
+            (ReviewAction::Dispose(..), true) => format!(
+                "disposition = NULL, disposition_reason = NULL, status = '{}', decision_source = NULL",
+                ReviewStatus::Received.as_str()
+            ),
             (ReviewAction::Excerpt(_), true) => "excerpt = NULL".to_string(),
             _ => set,
         };
-        let sql =
-            format!("UPDATE comments SET {set}, reviewed_by = $1, reviewed_at = $2 WHERE id IN ({})", list.join(","));
+        // A campaign's or a theme's decision leaves alone the dispositions that win over it.
+        let only = match (action, source) {
+            (ReviewAction::Dispose(..), DecisionSource::Campaign) => {
+                " AND (disposition IS NULL OR decision_source IN ('campaign', 'theme'))"
+            }
+            (ReviewAction::Dispose(..), DecisionSource::Theme) => {
+                " AND (disposition IS NULL OR decision_source = 'theme')"
+            }
+            _ => "",
+        };
+        let sql = format!(
+            "UPDATE comments SET {set}, reviewed_by = $1, reviewed_at = $2 WHERE id IN ({}){only}",
+            list.join(",")
+        );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(actor).bind(micros(now));
         for b in &binds {
             q = match b {
@@ -707,6 +768,78 @@ impl Store {
             tx.commit_anchor_later().await?;
         }
         Ok(changed)
+    }
+
+    /// Accepts or rejects the suggestion of `article` on those of `ids` that have one (issue 14).
+    /// Accepting adds the article to the comment's links (every other link stays, whoever made
+    /// it) and marks the suggestion accepted, whatever its state was; rejecting marks an open
+    /// suggestion rejected and leaves the links alone. Each comment's change is audited with it:
+    /// the suggestion as it was, and the links before and after.
+    async fn decide_suggestions(
+        &self,
+        actor: &str,
+        ids: &[i64],
+        article: u32,
+        accept: bool,
+        now: Timestamp,
+        anchor_now: bool,
+    ) -> Result<u64, ReviewError> {
+        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        let wanted = if accept { "s.state <> 'accepted'" } else { "s.state = 'open'" };
+        // Ids come from the database (the filter's walk) or one receipt's lookup: written in.
+        let sql = format!(
+            "SELECT c.id, c.receipt, c.articles, s.confidence, s.kind, s.state FROM comments c \
+             JOIN article_suggestions s ON s.comment_id = c.id AND s.consultation_id = c.consultation_id \
+             WHERE c.id IN ({}) AND s.article = $1 AND {wanted} ORDER BY c.id",
+            list.join(",")
+        );
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(article as i64).fetch_all(&mut *tx).await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        let state = if accept { "accepted" } else { "rejected" };
+        for r in &rows {
+            let (id, compact, links): (i64, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let (confidence, kind, was): (f64, String, String) = (r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+            let before: Vec<u32> =
+                serde_json::from_str(&links).map_err(|e| StoreError::Corrupt(format!("comment articles: {e}")))?;
+            let mut after = before.clone();
+            if accept && !after.contains(&article) {
+                after.push(article);
+                after.sort_unstable();
+                sqlx::query("UPDATE comments SET articles = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4")
+                    .bind(serde_json::to_string(&after).expect("numbers"))
+                    .bind(actor)
+                    .bind(micros(now))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "UPDATE article_suggestions SET state = $1, decided_by = $2, decided_at = $3 \
+                 WHERE comment_id = $4 AND article = $5",
+            )
+            .bind(state)
+            .bind(actor)
+            .bind(micros(now))
+            .bind(id)
+            .bind(article as i64)
+            .execute(&mut *tx)
+            .await?;
+            let receipt = Receipt::parse(&compact).map(|r| r.to_string()).unwrap_or(compact);
+            let detail = serde_json::json!({
+                "article": article, "confidence": confidence, "kind": kind, "was": was,
+                "articles": { "from": before, "to": after },
+            });
+            let name = if accept { "suggestion.accept" } else { "suggestion.reject" };
+            entries.push(Audit::new(actor, name, &receipt, detail.to_string()));
+        }
+        tx.append(&self.keys, self.backend, now, &entries).await?;
+        if anchor_now {
+            tx.commit().await?;
+        } else {
+            tx.commit_anchor_later().await?;
+        }
+        Ok(entries.len() as u64)
     }
 
     /// Up to `limit` comments of a consultation with ids above `after`, in arrival order,
@@ -872,6 +1005,7 @@ impl Store {
             message_id: r.message_id,
             timing: r.timing,
             campaign: r.campaign_id,
+            theme: r.theme_id,
         })
     }
 
@@ -1001,6 +1135,7 @@ fn audited_columns(action: &ReviewAction) -> &'static [&'static str] {
         ReviewAction::Moderate(..) => &["moderation", "moderation_reason"],
         ReviewAction::Dispose(..) => &["disposition", "disposition_reason"],
         ReviewAction::Excerpt(_) => &["excerpt"],
+        ReviewAction::AcceptSuggestion(_) | ReviewAction::RejectSuggestion(_) => &["articles"],
     }
 }
 
@@ -1206,6 +1341,8 @@ mod tests {
                     Some(CampaignFilter::Is(campaigns[1])),
                 ][pick(6)],
                 signal: None,
+                suggested: None,
+                theme: None,
             };
             // Single filters first, then combinations.
             let f = if round < 40 { one_of(&f, round) } else { f };

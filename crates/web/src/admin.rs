@@ -543,6 +543,55 @@ struct CommentPage {
     /// Issue 13: the comment is disputed, and the decisions staff may give.
     disputed: bool,
     dispute_decisions: Vec<(String, String)>,
+    /// Issue 14: its article suggestions, open ones with accept and reject.
+    suggestions: Vec<SuggestionRow>,
+}
+
+/// One article suggestion as the comment page shows it.
+pub(crate) struct SuggestionRow {
+    pub article: u32,
+    pub label: String,
+    pub kind: &'static str,
+    pub confidence: String,
+    pub state: &'static str,
+    pub open: bool,
+    /// Below the threshold at which suggestions are shown elsewhere.
+    pub low: bool,
+}
+
+fn suggestion_rows(
+    list: &[yijian_store::StoredSuggestion],
+    titles: &[(u32, String)],
+    lang: Lang,
+) -> Vec<SuggestionRow> {
+    use yijian_domain::suggestion::{SHOW_THRESHOLD, SuggestionKind};
+    use yijian_store::SuggestionState;
+    let t = texts(lang);
+    list.iter()
+        .map(|s| {
+            let a = s.suggestion.article;
+            SuggestionRow {
+                article: a,
+                label: titles
+                    .iter()
+                    .find(|(n, _)| *n == a)
+                    .map(|(_, l)| l.clone())
+                    .unwrap_or_else(|| crate::review::article_label(a, lang)),
+                kind: match s.suggestion.kind {
+                    SuggestionKind::Explicit => t.suggestion_explicit,
+                    SuggestionKind::Similar => t.suggestion_similar,
+                },
+                confidence: format!("{:.2}", s.suggestion.confidence),
+                state: match s.state {
+                    SuggestionState::Open => "",
+                    SuggestionState::Accepted => t.suggestion_accepted,
+                    SuggestionState::Rejected => t.suggestion_rejected,
+                },
+                open: s.state == SuggestionState::Open,
+                low: s.suggestion.confidence < SHOW_THRESHOLD,
+            }
+        })
+        .collect()
 }
 
 pub(crate) async fn comment_page(
@@ -700,6 +749,8 @@ pub(crate) async fn comment_page(
             .collect(),
         _ => vec![],
     };
+    let suggestions = state.app.comment_suggestions(user, &c).await.unwrap_or_default();
+    let suggestions = suggestion_rows(&suggestions, &draft_articles, lang);
 
     let csrf = crate::csrf::token_for(state, headers);
     let page = CommentPage {
@@ -733,6 +784,7 @@ pub(crate) async fn comment_page(
         dispute_decisions: yijian_domain::dispute::DisputeDecision::ALL
             .map(|d| (d.as_str().to_string(), d.label(lang).to_string()))
             .to_vec(),
+        suggestions,
     };
     crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
@@ -802,8 +854,13 @@ pub async fn api_comment(
     };
     let signals = state.app.comment_signals(&user, &c).await.unwrap_or_default();
     let dispute = state.app.dispute_state(&user, &c).await.unwrap_or(yijian_domain::dispute::DisputeState::None);
+    let suggestions = state.app.comment_suggestions(&user, &c).await.unwrap_or_default();
+    let open: Vec<_> =
+        suggestions.iter().filter(|s| s.state == yijian_store::SuggestionState::Open).map(|s| s.suggestion).collect();
     Json(json!({
         "signals": signals.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "suggested_articles": open,
+        "suggestions": suggestions,
         "dispute": crate::disputes::dispute_state_code(dispute),
         "receipt": c.receipt.to_string(),
         "consultation_id": c.consultation_id,

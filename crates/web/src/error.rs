@@ -67,6 +67,7 @@ error_codes! {
     ReportNotPublished => "report_not_published",
     SearchUnavailable => "search_unavailable",
     StillOpen => "still_open",
+    ThemeNotFound => "theme_not_found",
     TotpRequired => "totp_required",
     Unauthenticated => "unauthenticated",
     UnsupportedMediaType => "unsupported_media_type",

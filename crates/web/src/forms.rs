@@ -12,7 +12,7 @@ use yijian_domain::Lang;
 use crate::texts::texts;
 use yijian_domain::comment::Channel;
 use yijian_domain::review::{
-    CampaignFilter, Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus,
+    CampaignFilter, Disposition, Moderation, ModerationFilter, QueueFilter, ReviewAction, ReviewStatus, SuggestedFilter,
 };
 
 /// Keys with their values in order; a key may repeat (checkboxes).
@@ -80,7 +80,7 @@ fn local_day_start(d: Date, tz: &jiff::tz::TimeZone) -> Option<Timestamp> {
 
 /// The filter keys: `status`, `article`, `position`, `channel`, `from`, `until` (dates,
 /// inclusive, in the consultation's time zone), `disposition`, `moderation` (`none`, `any` or
-/// a mark), `tag`, `q`, `signal` (issue 13). Unknown values are an error naming the key, never silently ignored:
+/// a mark), `tag`, `q`, `signal` (issue 13), `suggested` with `confidence`, `theme` (issue 14). Unknown values are an error naming the key, never silently ignored:
 /// a bulk action on a misread filter would touch the wrong comments.
 pub fn queue_filter(f: &Fields, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<QueueFilter, String> {
     let bad = |key: &str, v: &str| texts(lang).bad_filter_value.replace("{key}", key).replace("{value}", v);
@@ -122,6 +122,22 @@ pub fn queue_filter(f: &Fields, tz: &jiff::tz::TimeZone, lang: Lang) -> Result<Q
     if let Some(v) = f.get("signal") {
         q.signal = Some(yijian_domain::signals::Signal::parse(v).ok_or_else(|| bad("signal", v))?);
     }
+    if let Some(v) = f.get("theme") {
+        q.theme = Some(v.parse::<i64>().ok().filter(|k| *k > 0).ok_or_else(|| bad("theme", v))?);
+    }
+    // Issue 14: `suggested` (an article number) and `confidence` (0..1, default 0.5).
+    match (f.get("suggested"), f.get("confidence")) {
+        (Some(v), c) => {
+            let article = v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| bad("suggested", v))?;
+            let min_percent = match c {
+                Some(c) => SuggestedFilter::parse_confidence(c).ok_or_else(|| bad("confidence", c))?,
+                None => SuggestedFilter::DEFAULT_PERCENT,
+            };
+            q.suggested = Some(SuggestedFilter { article, min_percent });
+        }
+        (None, Some(c)) => return Err(bad("confidence", c)),
+        (None, None) => {}
+    }
     Ok(q)
 }
 
@@ -140,6 +156,9 @@ pub fn filter_pairs(f: &Fields) -> Vec<(&'static str, String)> {
         "q",
         "campaign",
         "signal",
+        "suggested",
+        "confidence",
+        "theme",
     ]
     .into_iter()
     .filter_map(|k| f.get(k).map(|v| (k, v.to_string())))
@@ -156,7 +175,8 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
 
 /// The action keys: `action` = `link` (with `articles`), `tag` / `untag` (with `tag_name`),
 /// `moderate` (with `mark`: a mark or `none`, and `reason`), `dispose` (with `disposition`: a
-/// disposition or `none`, and `reason`), `excerpt` (with `excerpt`, blank to remove).
+/// disposition or `none`, and `reason`), `excerpt` (with `excerpt`, blank to remove),
+/// `accept_suggestion` / `reject_suggestion` (with `article`; issue 14).
 pub fn review_action(f: &Fields, lang: Lang) -> Result<ReviewAction, String> {
     let reason = f.get("reason").unwrap_or("").to_string();
     match f.get("action").unwrap_or("") {
@@ -182,6 +202,15 @@ pub fn review_action(f: &Fields, lang: Lang) -> Result<ReviewAction, String> {
                 .ok_or_else(|| texts(lang).choose_a_disposition.to_string()),
         },
         "excerpt" => Ok(ReviewAction::Excerpt(f.get("excerpt").map(String::from))),
+        "accept_suggestion" | "reject_suggestion" => {
+            let a = f.get("article").unwrap_or("");
+            let n = a.parse::<u32>().map_err(|_| texts(lang).bad_article_number.replace("{article}", a))?;
+            Ok(if f.get("action") == Some("accept_suggestion") {
+                ReviewAction::AcceptSuggestion(n)
+            } else {
+                ReviewAction::RejectSuggestion(n)
+            })
+        }
         other => Err(texts(lang).unknown_action_named.replace("{action}", other)),
     }
 }

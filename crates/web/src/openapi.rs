@@ -153,6 +153,9 @@ pub(crate) async fn serve() -> Response {
         ops::admin_campaigns,
         ops::admin_campaign,
         ops::admin_decide_campaign,
+        ops::admin_themes,
+        ops::admin_theme,
+        ops::admin_theme_action,
         ops::admin_disputes,
         ops::admin_decide_dispute,
         ops::admin_export,
@@ -746,6 +749,9 @@ struct QueueItem {
     /// The campaign (copies of one text) the comment is in
     #[schema(required = false)]
     campaign: Option<i64>,
+    /// Open article suggestions: {"article", "confidence" (0..1), "kind" (explicit or similar)}
+    #[schema(required = false, value_type = Vec<Object>)]
+    suggested_articles: Vec<serde_json::Value>,
 }
 
 #[derive(ToSchema)]
@@ -758,9 +764,13 @@ enum ReviewVerb {
     Moderate,
     Dispose,
     Excerpt,
+    #[schema(rename = "accept_suggestion")]
+    AcceptSuggestion,
+    #[schema(rename = "reject_suggestion")]
+    RejectSuggestion,
 }
 
-/// One action. `link` takes `articles`; `tag`/`untag` take `tag_name`; `moderate` takes `mark` (a mark or `none`) and `reason`; `dispose` takes `disposition` (or `none`) and `reason` (required; printed in the report); `excerpt` takes `excerpt` (a passage of the opinion, blank to remove; one comment at a time).
+/// One action. `link` takes `articles`; `tag`/`untag` take `tag_name`; `moderate` takes `mark` (a mark or `none`) and `reason`; `dispose` takes `disposition` (or `none`) and `reason` (required; printed in the report); `excerpt` takes `excerpt` (a passage of the opinion, blank to remove; one comment at a time); `accept_suggestion` / `reject_suggestion` take `article` (accepting adds it to the comment's articles, other links untouched; comments without that suggestion are left alone).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct ReviewAction {
@@ -778,6 +788,9 @@ struct ReviewAction {
     reason: String,
     #[schema(required = false)]
     excerpt: String,
+    /// The suggested article to accept or reject
+    #[schema(required = false)]
+    article: u32,
 }
 
 /// The queue's filters, as strings; every one narrows the set.
@@ -840,6 +853,18 @@ struct QueueFilter {
         pattern = r"^\s*(id_reused|id_names_differ|address_burst|disposable_email|id_generated_run|disputed)?\s*$"
     )]
     signal: Option<String>,
+    /// Comments with an open (neither accepted nor rejected) suggestion of this article
+    #[schema(nullable = false, pattern = r"^\s*[0-9]{0,9}\s*$")]
+    #[param(nullable = false, pattern = r"^\s*[0-9]{0,9}\s*$")]
+    suggested: Option<String>,
+    /// With `suggested`: the lowest confidence, 0 to 1 (default 0.5)
+    #[schema(nullable = false, pattern = r"^\s*(0(\.[0-9]{1,6})?|1(\.0{1,6})?)?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*(0(\.[0-9]{1,6})?|1(\.0{1,6})?)?\s*$")]
+    confidence: Option<String>,
+    /// The members of one theme (its id)
+    #[schema(nullable = false, pattern = r"^\s*([0-9]{1,18})?\s*$")]
+    #[param(nullable = false, pattern = r"^\s*([0-9]{1,18})?\s*$")]
+    theme: Option<String>,
 }
 
 #[derive(IntoParams)]
@@ -1269,6 +1294,104 @@ struct CampaignDecisionBody {
     /// Give the decision to members that join the campaign later too (default false)
     #[schema(required = false)]
     inherit: bool,
+    /// For `accept_suggestion` / `reject_suggestion`: the article
+    #[schema(required = false)]
+    article: u32,
+}
+
+/// A theme: one main point made about an article (or the draft as a whole, `article` null).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ThemeSummary {
+    id: i64,
+    article: Option<u32>,
+    label: String,
+    /// Whether staff named it (a rebuild then keeps the name)
+    named_by_staff: bool,
+    key_phrases: Vec<String>,
+    /// Two or three sentences taken from its comments
+    representatives: Vec<String>,
+    /// for, against, suggest or neutral
+    stance: String,
+    /// Its comments, each member of a campaign counted
+    comments: u64,
+    /// Its distinct texts: a campaign counts once
+    distinct_texts: u64,
+    /// Only confirmed themes go into the report
+    confirmed: bool,
+    #[schema(inline)]
+    disposition: Option<Disposition>,
+    disposition_reason: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ThemeList {
+    total: u64,
+    #[schema(inline)]
+    items: Vec<ThemeSummary>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ThemeMember {
+    receipt: String,
+    opening: String,
+    campaign: Option<i64>,
+    #[schema(inline)]
+    disposition: Option<Disposition>,
+}
+
+/// One theme with a page of its members (newest first; keyset paging with `before`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ThemeDetail {
+    #[schema(inline)]
+    #[serde(flatten)]
+    theme: ThemeSummary,
+    #[schema(inline)]
+    members: Vec<ThemeMember>,
+    next_before: Option<i64>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ThemeVerb {
+    Rename,
+    Confirm,
+    Unconfirm,
+    Merge,
+    Split,
+    Move,
+    Dispose,
+}
+
+/// One staff action on a theme. `rename` takes `label`; `merge` takes `into` (another theme of the same article; this one is kept, empty); `split` takes `receipts` and `label` (a new theme); `move` takes `receipts` (into this theme, or into `into`); `dispose` takes `disposition` (or `none`) and `reason`, given to the members whose own or campaign's decision does not win over it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ThemeActionBody {
+    #[schema(inline)]
+    action: ThemeVerb,
+    #[schema(required = false)]
+    label: String,
+    #[schema(required = false)]
+    into: i64,
+    #[schema(required = false)]
+    receipts: Vec<String>,
+    #[schema(inline, required = false)]
+    disposition: DispositionOrNone,
+    #[schema(required = false)]
+    reason: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ThemeChanged {
+    /// Comments changed or moved (1 for a change of the theme itself, 0 if nothing changed)
+    changed: u64,
+    /// The theme the comments are in now: the new one of a split, the other of a merge, else this one
+    theme: i64,
 }
 
 #[derive(IntoParams)]
@@ -1721,7 +1844,7 @@ mod ops {
         security(("bearerAuth" = [])),
         params(("receipt" = String, Path, description = "The comment's tracking number")),
         responses(
-            (status = 200, description = "The comment: receipt, consultation_id, version, channel, submitted_at, status, name, id_number and phone (masked), position, email, articles, opinion, sender, message_id, timing, disposition, disposition_reason, moderation, tags, campaign (the campaign's id or null), signals (a list of codes, see the queue's `signal` filter) and dispute (null, pending, upheld or rejected)", body = inline(AnyObject)),
+            (status = 200, description = "The comment: receipt, consultation_id, version, channel, submitted_at, status, name, id_number and phone (masked), position, email, articles, opinion, sender, message_id, timing, disposition, disposition_reason, moderation, tags, campaign (the campaign's id or null), signals (a list of codes, see the queue's `signal` filter), dispute (null, pending, upheld or rejected) and suggestions (every article suggestion with its state: open, accepted or rejected)", body = inline(AnyObject)),
             (status = 404, description = "No such comment", body = AdminError),
         ),
     )]
@@ -1816,6 +1939,62 @@ mod ops {
         ),
     )]
     fn admin_decide_campaign() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/themes",
+        operation_id = "adminThemes",
+        summary = "The consultation's themes (the main points made about each article, and about the draft as a whole)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        responses(
+            (status = 200, description = "Every theme, by article, largest first", body = inline(ThemeList)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+        ),
+    )]
+    fn admin_themes() {}
+
+    #[utoipa::path(
+        get,
+        path = "/api/v1/admin/consultations/{id}/themes/{theme}",
+        operation_id = "adminTheme",
+        summary = "One theme and a page of its members",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(
+            ("id" = String, Path, description = "The consultation's id"),
+            ("theme" = i64, Path, description = "The theme's id"),
+            QueuePaging,
+        ),
+        responses(
+            (status = 200, description = "The theme", body = inline(ThemeDetail)),
+            (status = 404, description = "No such consultation or theme", body = AdminError),
+            (status = 422, description = "Bad paging", body = AdminError),
+        ),
+    )]
+    fn admin_theme() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations/{id}/themes/{theme}",
+        operation_id = "adminThemeAction",
+        summary = "Rename, confirm, merge, split, move comments into, or decide a theme (audited)",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(
+            ("id" = String, Path, description = "The consultation's id"),
+            ("theme" = i64, Path, description = "The theme's id"),
+        ),
+        request_body(content = inline(ThemeActionBody)),
+        responses(
+            (status = 200, description = "What changed", body = inline(ThemeChanged)),
+            (status = 400, description = BAD_BODY, body = AdminError),
+            (status = 404, description = "No such consultation or theme", body = AdminError),
+            (status = 422, description = "The action is refused (a bad name, a theme of another article, unknown comments, a missing reason)", body = AdminError),
+        ),
+    )]
+    fn admin_theme_action() {}
 
     #[utoipa::path(
         get,

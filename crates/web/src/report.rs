@@ -42,6 +42,27 @@ struct SectionView {
     excerpts: Vec<String>,
     /// "N comments, of which M in K campaigns", then each campaign once with its answer.
     campaigns: Vec<String>,
+    /// The main points: each confirmed theme with its count and answer, and a sentence of it.
+    themes: Vec<(String, Vec<String>)>,
+}
+
+fn theme_lines(lines: &[yijian_domain::report::ThemeLine], lang: Lang) -> Vec<(String, Vec<String>)> {
+    let t = texts(lang);
+    lines
+        .iter()
+        .map(|l| {
+            let mut line = t.report_theme_line.replace("{label}", &l.label).replace("{n}", &l.comments.to_string());
+            if let Some(d) = l.disposition {
+                line.push_str(t.list_separator);
+                line.push_str(d.label(lang));
+            }
+            if let Some(r) = l.reasoning.as_deref().filter(|r| !r.trim().is_empty()) {
+                line.push_str(t.colon);
+                line.push_str(r.trim());
+            }
+            (line, l.representatives.clone())
+        })
+        .collect()
 }
 
 /// The honest count and the campaigns of a section, each shown once.
@@ -121,6 +142,7 @@ fn section_view(s: &Section, heading: String, lang: Lang) -> SectionView {
             .collect(),
         excerpts: s.excerpts.clone(),
         campaigns: campaign_lines(s.comments, s.in_campaigns, &s.campaigns, lang),
+        themes: theme_lines(&s.themes, lang),
     }
 }
 
@@ -189,6 +211,13 @@ fn docx_blocks(v: &View, lang: Lang) -> Vec<Block> {
         b.push(Block::Heading(2, s.heading.clone()));
         b.push(Block::Paragraph(s.figures.clone()));
         b.extend(s.campaigns.iter().cloned().map(Block::Paragraph));
+        if !s.themes.is_empty() {
+            b.push(Block::Paragraph(texts(lang).report_main_points.to_string()));
+            for (line, quotes) in &s.themes {
+                b.push(Block::Paragraph(line.clone()));
+                b.extend(quotes.iter().cloned().map(Block::Quote));
+            }
+        }
         for (label, text) in &s.reasonings {
             b.push(Block::Paragraph(format!("{label}：{text}")));
         }

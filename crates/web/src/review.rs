@@ -13,10 +13,11 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use yijian_domain::Lang;
 use yijian_domain::review::{Disposition, Moderation, QueueFilter, ReviewAction, ReviewStatus, action_message};
+use yijian_domain::suggestion::ArticleSuggestion;
 use yijian_store::{QueueItem, QueuePage, ReviewError, SessionUser, Target};
 
 use crate::error::{ErrorCode, WebError};
-use crate::extract::{CsrfForm, Form, Language, Staff, StaffConsultation, staff_consultation};
+use crate::extract::{CsrfForm, Form, Language, Staff, StaffConsultation, StaffJson, staff_consultation};
 use crate::forms::{Fields, filter_pairs, query_string, queue_filter, review_action};
 use crate::texts::{Texts, texts};
 use crate::{AppState, LiveConsultation};
@@ -77,7 +78,7 @@ pub(crate) fn cursor_and_limit(f: &Fields, default: usize, lang: Lang) -> Result
     Ok((before, limit))
 }
 
-fn item_json(c: &LiveConsultation, i: &QueueItem) -> Value {
+fn item_json(c: &LiveConsultation, i: &QueueItem, suggested: &[ArticleSuggestion]) -> Value {
     json!({
         "receipt": i.receipt.to_string(),
         "submitted_at": c.meta.rfc3339(i.submitted_at),
@@ -92,6 +93,7 @@ fn item_json(c: &LiveConsultation, i: &QueueItem) -> Value {
         "tags": i.tags,
         "timing": i.timing,
         "campaign": i.campaign,
+        "suggested_articles": suggested,
     })
 }
 
@@ -124,6 +126,8 @@ struct Row {
     /// 开始前收到 / 截止后收到, for mail outside the window.
     timing: String,
     campaign: Option<i64>,
+    /// Issue 14: open suggestions at or above the shown threshold, as chips.
+    suggested: Vec<String>,
     opening: String,
     more: bool,
 }
@@ -152,6 +156,11 @@ struct QueuePageView {
     campaigns: Vec<Choice>,
     /// Issue 13: the signal filter.
     signals: Vec<Choice>,
+    /// Issue 14: the suggestion filter (articles with their open suggestions counted) and its
+    /// lowest confidence; the article of the filter, for the bulk accept and reject.
+    suggested: Vec<Choice>,
+    confidence: String,
+    suggested_article: Option<(u32, String)>,
     rows: Vec<Row>,
     total: String,
     search_note: Option<String>,
@@ -221,6 +230,34 @@ pub async fn queue_page(
         campaigns.push((k.to_string(), texts(lang).in_campaign.replace("{n}", k)));
     }
     let pairs = filter_pairs(&f);
+    let ids: Vec<i64> = page.as_ref().map(|p| p.items.iter().map(|i| i.id).collect()).unwrap_or_default();
+    let open = state.app.open_suggestions(&user, &c.meta.id, &ids).await.map_err(|e| WebError::app(lang, e))?;
+    let chips = |id: i64| -> Vec<String> {
+        open.get(&id)
+            .map(|list| {
+                list.iter()
+                    .filter(|s| s.confidence >= yijian_domain::suggestion::SHOW_THRESHOLD)
+                    .map(|s| {
+                        texts(lang)
+                            .suggested_chip
+                            .replace("{article}", &article_label(s.article, lang))
+                            .replace("{confidence}", &format!("{:.2}", s.confidence))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let counts = state
+        .app
+        .suggestion_counts(&user, &c.meta.id, yijian_domain::suggestion::SHOW_THRESHOLD)
+        .await
+        .map_err(|e| WebError::app(lang, e))?;
+    let mut suggested = vec![(String::new(), texts(lang).suggested_any.to_string())];
+    suggested.extend(c.document.articles().map(|a| {
+        let n = counts.iter().find(|(k, _)| *k == a.number).map(|(_, n)| *n).unwrap_or(0);
+        (a.number.to_string(), format!("{}（{n}）", article_label(a.number, lang)))
+    }));
+    let suggested_filter = queue_filter(&f, &c.tz, lang).ok().and_then(|q| q.suggested);
     let rows = page
         .as_ref()
         .map(|p| {
@@ -249,6 +286,7 @@ pub async fn queue_page(
                         None => String::new(),
                     },
                     campaign: i.campaign,
+                    suggested: chips(i.id),
                     opening: i.opening.clone(),
                     more: i.opinion_chars > i.opening.chars().count(),
                 })
@@ -295,6 +333,19 @@ pub async fn queue_page(
                 .collect(),
             f.get("signal"),
         ),
+        suggested: choices(suggested, f.get("suggested")),
+        confidence: cur("confidence").unwrap_or_default(),
+        suggested_article: suggested_filter.map(|s| (s.article, format!("{:.2}", s.min_confidence()))).map(
+            |(a, conf)| {
+                (
+                    a,
+                    texts(lang)
+                        .bulk_suggestions_note
+                        .replace("{article}", &article_label(a, lang))
+                        .replace("{confidence}", &conf),
+                )
+            },
+        ),
         rows,
         total,
         search_note,
@@ -320,12 +371,14 @@ pub async fn api_queue(
 ) -> Result<Json<Value>, WebError> {
     let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
     let (_, page, search_total) = run_queue(&state, &user, &c, &f, lang).await?;
+    let ids: Vec<i64> = page.items.iter().map(|i| i.id).collect();
+    let open = state.app.open_suggestions(&user, &c.meta.id, &ids).await.map_err(|e| WebError::app(lang, e))?;
     Ok(Json(json!({
         "total": page.total,
         "total_is_lower_bound": page.capped,
         "search_matches": search_total,
         "next_before": page.next_before,
-        "items": page.items.iter().map(|i| item_json(&c, i)).collect::<Vec<_>>(),
+        "items": page.items.iter().map(|i| item_json(&c, i, open.get(&i.id).map(Vec::as_slice).unwrap_or_default())).collect::<Vec<_>>(),
     })))
 }
 
@@ -408,17 +461,8 @@ pub async fn api_bulk(
     Staff(user): Staff,
     Language(lang): Language,
     StaffConsultation(c): StaffConsultation,
-    route: axum::extract::MatchedPath,
-    body: axum::body::Body,
+    StaffJson(v): StaffJson,
 ) -> Result<Json<Value>, WebError> {
-    let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
-        WebError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, lang, texts(lang).body_too_large)
-    })?;
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, format!("{e}")))?;
-    let mut v = v;
-    crate::extract::check_json_types(&axum::http::Method::POST, route.as_str(), &v, lang)?;
-    crate::extract::ignore_unknown_fields(&axum::http::Method::POST, route.as_str(), &mut v);
     let malformed =
         || WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, texts(lang).the_body_must_be_filter);
     let filter_fields = Fields::from_json(v.get("filter").unwrap_or(&json!({}))).ok_or_else(malformed)?;

@@ -31,7 +31,7 @@ impl CsvSink {
             match cell {
                 Cell::Int(n) => self.writer.write_field(n.to_string()),
                 Cell::Null => self.writer.write_field(""),
-                Cell::Text(_) | Cell::List(_) => {
+                Cell::Text(_) | Cell::List(_) | Cell::Structured { .. } => {
                     let text = spreadsheet_text(cell).unwrap_or_default();
                     self.writer.write_field(neutralise(&text).as_bytes())
                 }

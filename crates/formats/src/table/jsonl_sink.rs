@@ -34,6 +34,7 @@ impl JsonlSink {
                 Cell::Int(n) => write!(out, "{n}")?,
                 Cell::List(items) => write_json(out, items)?,
                 Cell::Null => out.write_all(b"null")?,
+                Cell::Structured { json, .. } => out.write_all(json.as_bytes())?,
             }
         }
         out.write_all(b"}\n")?;

@@ -82,7 +82,7 @@ impl XlsxSink {
                     *width = (*width).max(digits + usize::from(*n < 0));
                 }
                 Cell::Null => {}
-                Cell::Text(_) | Cell::List(_) => {
+                Cell::Text(_) | Cell::List(_) | Cell::Structured { .. } => {
                     let text = spreadsheet_text(cell).unwrap_or_default();
                     let text = cell_text(&text);
                     if *width < MAX_WIDTH {

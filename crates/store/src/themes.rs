@@ -1,0 +1,396 @@
+//! Themes (issue 14): saving what `yijian_analysis::themes` found, reading themes for the pages,
+//! the API, exports and the report, and what staff do with them (rename, confirm, merge, split,
+//! move comments, decide). Every staff change is audited in its transaction.
+//!
+//! Membership is `comments.theme_id` (a campaign's members all follow its representative), so the
+//! queue takes a theme like any other condition; the counts on `themes` are refreshed after each
+//! change from those rows.
+
+use jiff::Timestamp;
+use sqlx::Row;
+use yijian_domain::review::Disposition;
+use yijian_domain::theme::Theme;
+
+use crate::audit::Audit;
+use crate::{Store, StoreError, micros};
+
+/// Comments changed per statement.
+const CHUNK: usize = 1_000;
+
+/// A comment as the theme build reads it.
+#[derive(Debug, Clone)]
+pub struct ThemeText {
+    pub id: i64,
+    pub opinion: String,
+    pub articles: Vec<u32>,
+    pub campaign: Option<i64>,
+    pub theme: Option<i64>,
+}
+
+/// A theme the analysis found, to be saved with its members (every comment id, a campaign's
+/// members included).
+#[derive(Debug, Clone)]
+pub struct NewTheme {
+    pub article: Option<u32>,
+    pub label: String,
+    pub key_phrases: Vec<String>,
+    pub representatives: Vec<String>,
+    pub stance: String,
+    pub members: Vec<i64>,
+}
+
+/// One member of a theme, for its page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ThemeMember {
+    pub id: i64,
+    pub receipt: String,
+    pub opening: String,
+    pub campaign: Option<i64>,
+    pub disposition: Option<String>,
+}
+
+const THEME_COLUMNS: &str = "id, consultation_id, article, label, label_by, key_phrases, representatives, stance, \
+    comments, distinct_texts, confirmed, disposition, disposition_reason, merged_into";
+
+fn list_of(json: &str, what: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("theme {what}: {e}")))
+}
+
+fn theme_from_row(r: &sqlx::any::AnyRow) -> Result<Theme, StoreError> {
+    let disposition: Option<String> = r.try_get(11)?;
+    Ok(Theme {
+        id: r.try_get(0)?,
+        consultation_id: r.try_get(1)?,
+        article: r.try_get::<Option<i64>, _>(2)?.map(|a| a as u32),
+        label: r.try_get(3)?,
+        label_by: r.try_get(4)?,
+        key_phrases: list_of(&r.try_get::<String, _>(5)?, "key phrases")?,
+        representatives: list_of(&r.try_get::<String, _>(6)?, "representatives")?,
+        stance: r.try_get(7)?,
+        comments: r.try_get::<i64, _>(8)?.max(0) as u64,
+        distinct_texts: r.try_get::<i64, _>(9)?.max(0) as u64,
+        confirmed: r.try_get::<i64, _>(10)? != 0,
+        disposition: disposition.as_deref().and_then(Disposition::parse),
+        disposition_reason: r.try_get(12)?,
+        merged_into: r.try_get(13)?,
+    })
+}
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+impl Store {
+    /// Every comment of a consultation as the theme build reads it, in id order.
+    pub async fn theme_texts(&self, consultation_id: &str) -> Result<Vec<ThemeText>, StoreError> {
+        let mut out = vec![];
+        let mut after = 0i64;
+        loop {
+            let rows: Vec<(i64, String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+                "SELECT id, opinion, articles, campaign_id, theme_id FROM comments WHERE consultation_id = $1 \
+                 AND id > $2 ORDER BY id LIMIT 20000",
+            )
+            .bind(consultation_id)
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last().map(|r| r.0) else { return Ok(out) };
+            after = last;
+            for (id, opinion, articles, campaign, theme) in rows {
+                let articles = serde_json::from_str(&articles)
+                    .map_err(|e| StoreError::Corrupt(format!("comment articles: {e}")))?;
+                out.push(ThemeText { id, opinion, articles, campaign, theme });
+            }
+        }
+    }
+
+    /// Saves new themes with their members, and gives comments placed in existing themes their
+    /// theme; then refreshes the counts. Members already in a theme are left where they are
+    /// (staff may have moved them).
+    pub async fn save_themes(
+        &self,
+        consultation_id: &str,
+        new: &[NewTheme],
+        joined: &[(i64, i64)],
+        now: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut ids = Vec::with_capacity(new.len());
+        for t in new {
+            let mut tx = self.begin_write().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO themes (consultation_id, article, label, key_phrases, representatives, stance, \
+                 changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(consultation_id)
+            .bind(t.article.map(i64::from))
+            .bind(&t.label)
+            .bind(serde_json::to_string(&t.key_phrases).expect("strings"))
+            .bind(serde_json::to_string(&t.representatives).expect("strings"))
+            .bind(&t.stance)
+            .bind(micros(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            for chunk in t.members.chunks(CHUNK) {
+                // Ids come from the database, never from a request: written in.
+                let sql = format!(
+                    "UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND theme_id IS NULL AND id IN ({})",
+                    id_list(chunk)
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(consultation_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            ids.push(id);
+        }
+        let mut by_theme: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+        for (comment, theme) in joined {
+            by_theme.entry(*theme).or_default().push(*comment);
+        }
+        for (theme, members) in by_theme {
+            for chunk in members.chunks(CHUNK) {
+                let sql = format!(
+                    "UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND theme_id IS NULL AND id IN ({})",
+                    id_list(chunk)
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(theme).bind(consultation_id).execute(&self.pool).await?;
+            }
+        }
+        self.refresh_theme_counts(consultation_id).await?;
+        Ok(ids)
+    }
+
+    /// Recounts every theme's comments and distinct texts (a campaign's members are one text).
+    async fn refresh_theme_counts(&self, consultation_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE themes SET comments = (SELECT COUNT(*) FROM comments c WHERE c.consultation_id = themes.consultation_id \
+             AND c.theme_id = themes.id), distinct_texts = (SELECT COUNT(DISTINCT CASE WHEN c.campaign_id IS NULL \
+             THEN -c.id ELSE c.campaign_id END) FROM comments c WHERE c.consultation_id = themes.consultation_id \
+             AND c.theme_id = themes.id) WHERE consultation_id = $1",
+        )
+        .bind(consultation_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A consultation's themes (merged ones left out), by article (the draft as a whole last),
+    /// then largest first.
+    pub async fn themes(&self, consultation_id: &str) -> Result<Vec<Theme>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {THEME_COLUMNS} FROM themes WHERE consultation_id = $1 AND merged_into IS NULL \
+             ORDER BY CASE WHEN article IS NULL THEN 1 ELSE 0 END, article, comments DESC, id"
+        )))
+        .bind(consultation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(theme_from_row).collect()
+    }
+
+    pub async fn theme(&self, consultation_id: &str, id: i64) -> Result<Option<Theme>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {THEME_COLUMNS} FROM themes WHERE consultation_id = $1 AND id = $2"
+        )))
+        .bind(consultation_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(theme_from_row).transpose()
+    }
+
+    /// A page of a theme's members, newest first, below `before`.
+    pub async fn theme_members(
+        &self,
+        consultation_id: &str,
+        theme: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ThemeMember>, StoreError> {
+        let (opening, _) = self.backend.opening("opinion", 80);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, receipt, {opening}, campaign_id, disposition FROM comments WHERE consultation_id = $1 \
+             AND theme_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+        )))
+        .bind(consultation_id)
+        .bind(theme)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let compact: String = r.try_get(1)?;
+                Ok(ThemeMember {
+                    id: r.try_get(0)?,
+                    receipt: yijian_domain::receipt::Receipt::parse(&compact).map(|x| x.to_string()).unwrap_or(compact),
+                    opening: r.try_get(2)?,
+                    campaign: r.try_get(3)?,
+                    disposition: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The members of some themes (what `place` compares new comments with): (theme, id).
+    pub async fn theme_of_comments(&self, consultation_id: &str) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT theme_id, id FROM comments WHERE consultation_id = $1 AND theme_id IS NOT NULL ORDER BY id",
+        )
+        .bind(consultation_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Renames, confirms or un-confirms a theme, or records its decision, audited.
+    pub async fn change_theme(
+        &self,
+        actor: &str,
+        consultation_id: &str,
+        id: i64,
+        change: ThemeChange<'_>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (set, detail): (String, String) = match &change {
+            ThemeChange::Rename(_) => ("label = $5, label_by = $1".into(), "rename".into()),
+            ThemeChange::Confirm(on) => (format!("confirmed = {}", i64::from(*on)), format!("confirmed={on}")),
+            ThemeChange::Decide(..) => ("disposition = $5, disposition_reason = $6".into(), "decide".into()),
+        };
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE themes SET {set}, changed_by = $1, changed_at = $2 WHERE consultation_id = $3 AND id = $4 \
+             AND merged_into IS NULL"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(actor).bind(micros(now)).bind(consultation_id).bind(id);
+        let detail = match &change {
+            ThemeChange::Rename(label) => {
+                q = q.bind(label.trim());
+                format!("{detail} label={}", label.trim())
+            }
+            ThemeChange::Decide(d, reason) => {
+                q = q.bind(d.map(|d| d.as_str())).bind(d.map(|_| reason.trim()));
+                format!("{detail} disposition={} reason={}", d.map(|d| d.as_str()).unwrap_or("none"), reason.trim())
+            }
+            ThemeChange::Confirm(_) => detail,
+        };
+        let changed = q.execute(&mut *tx).await?.rows_affected() > 0;
+        if changed {
+            let name = match change {
+                ThemeChange::Rename(_) => "theme.rename",
+                ThemeChange::Confirm(_) => "theme.confirm",
+                ThemeChange::Decide(..) => "theme.decide",
+            };
+            self.audit_in(&mut tx, now, Audit::new(actor, name, &format!("{consultation_id}/theme/{id}"), detail))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Moves comments (and their campaigns' members with them) into theme `to`, audited; returns
+    /// how many moved.
+    pub async fn move_to_theme(
+        &self,
+        actor: &str,
+        consultation_id: &str,
+        comments: &[i64],
+        to: i64,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        if comments.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        // Ids come from the database (a theme's members) or were parsed as integers: written in.
+        let sql = format!(
+            "UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND (theme_id IS NULL OR theme_id <> $1) \
+             AND (id IN ({ids}) OR campaign_id IN (SELECT campaign_id FROM comments WHERE consultation_id = $2 \
+             AND campaign_id IS NOT NULL AND id IN ({ids})))",
+            ids = id_list(comments)
+        );
+        let moved = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to).bind(consultation_id).execute(&mut *tx).await?;
+        let moved = moved.rows_affected();
+        let detail = format!("comments={} moved={moved}", id_list(comments));
+        self.audit_in(&mut tx, now, Audit::new(actor, "theme.move", &format!("{consultation_id}/theme/{to}"), detail))
+            .await?;
+        tx.commit().await?;
+        self.refresh_theme_counts(consultation_id).await?;
+        Ok(moved)
+    }
+
+    /// Merges theme `from` into `into`: its members move, and it is kept, empty, as merged.
+    pub async fn merge_themes(
+        &self,
+        actor: &str,
+        consultation_id: &str,
+        from: i64,
+        into: i64,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let moved = sqlx::query("UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND theme_id = $3")
+            .bind(into)
+            .bind(consultation_id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "UPDATE themes SET merged_into = $1, changed_by = $2, changed_at = $3 WHERE consultation_id = $4 AND id = $5",
+        )
+        .bind(into)
+        .bind(actor)
+        .bind(micros(now))
+        .bind(consultation_id)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+        let detail = format!("into={into} moved={moved}");
+        self.audit_in(
+            &mut tx,
+            now,
+            Audit::new(actor, "theme.merge", &format!("{consultation_id}/theme/{from}"), detail),
+        )
+        .await?;
+        tx.commit().await?;
+        self.refresh_theme_counts(consultation_id).await?;
+        Ok(moved)
+    }
+
+    /// Splits comments out of their theme into a new one named `label` (staff's), in the same
+    /// scope as `from`; returns the new theme's id.
+    pub async fn split_theme(
+        &self,
+        actor: &str,
+        consultation_id: &str,
+        from: &Theme,
+        comments: &[i64],
+        label: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO themes (consultation_id, article, label, label_by, stance, changed_by, changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $4, $6) RETURNING id",
+        )
+        .bind(consultation_id)
+        .bind(from.article.map(i64::from))
+        .bind(label.trim())
+        .bind(actor)
+        .bind(&from.stance)
+        .bind(micros(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let detail = format!("from={} label={} comments={}", from.id, label.trim(), id_list(comments));
+        self.audit_in(&mut tx, now, Audit::new(actor, "theme.split", &format!("{consultation_id}/theme/{id}"), detail))
+            .await?;
+        tx.commit().await?;
+        self.move_to_theme(actor, consultation_id, comments, id, now).await?;
+        Ok(id)
+    }
+}
+
+/// A change to a theme itself.
+#[derive(Debug, Clone)]
+pub enum ThemeChange<'a> {
+    Rename(&'a str),
+    Confirm(bool),
+    Decide(Option<Disposition>, &'a str),
+}

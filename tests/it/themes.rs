@@ -1,0 +1,238 @@
+//! Themes end to end (issue 14): built from the command line (a campaign counted once, opposite
+//! positions kept apart), named, confirmed, decided (a comment's own decision winning), split,
+//! moved, merged, kept across a re-run that places only new comments, shown in the report
+//! under their article, exported as `theme`, and every step audited. On SQLite and PostgreSQL.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use yijian_web::WebOptions;
+
+use crate::harness::{DEMO_ID, InProcess};
+use crate::on_both_backends;
+use crate::review::{staff, submit};
+
+async fn get(app: &InProcess, token: &str, path: &str) -> (StatusCode, Value) {
+    let res = app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &InProcess, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let res = app.client.post(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Raising the post-doctoral grants: one point, in different words.
+const RAISE: [&str; 4] = [
+    "建议提高博士后日常经费资助标准，现在的资助额度偏低，难以吸引优秀博士来辽宁做博士后研究。",
+    "希望把博士后的日常经费资助再提高一些，资助标准提高了才能留住年轻科研人才。",
+    "博士后资助标准应当提高，建议参照南方省份，把日常经费资助提高到每人每年十五万元。",
+    "建议加大对博士后的资助力度，提高博士后日常经费资助标准，让博士后安心做科研。",
+];
+
+/// Against raising them: the opposite position on the same thing.
+const AGAINST: [&str; 3] = [
+    "反对继续提高博士后资助标准，目前的资助已经过高，容易造成人才之间的攀比，不合理。",
+    "不同意再提高博士后的资助，资助标准过高会挤占其他人才项目的经费，不应这样做。",
+    "担心博士后资助提高过多，造成与普通科研人员的收入差距过大，不赞成提高资助标准。",
+];
+
+const WHOLE: [&str; 3] = [
+    "总体支持这份征求意见稿，希望尽快出台并抓好落实。",
+    "我们单位认真学习了这份文件，总体赞成，希望尽快印发实施。",
+    "支持出台这些措施，建议尽快发布正式文件并做好政策宣传。",
+];
+
+fn receipts(theme: &Value) -> HashSet<String> {
+    theme["members"].as_array().unwrap().iter().map(|m| m["receipt"].as_str().unwrap().to_string()).collect()
+}
+
+async fn build(app: &InProcess) -> Value {
+    let o = std::process::Command::new(crate::harness::BIN)
+        .args(["themes", "build", "--consultation", DEMO_ID])
+        .args(app.data.args())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap()
+}
+
+on_both_backends!(themes_built_kept_decided_and_reported);
+async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend) {
+    let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    let t = staff(&app).await;
+    let mut raise = vec![];
+    for text in RAISE {
+        raise.push(submit(&app, json!({"opinion": text, "articles": [7]})).await);
+    }
+    // A campaign of three copies of one of them: one text, three comments.
+    let letter = "尊敬的省人社厅：建议提高博士后日常经费资助标准，资助额度偏低，难以吸引优秀博士来辽宁做博士后研究。";
+    let mut copies = vec![];
+    for who in ["张伟", "王芳", "李娜"] {
+        copies.push(submit(&app, json!({"opinion": format!("{letter}此致敬礼！{who}"), "articles": [7]})).await);
+    }
+    let mut against = vec![];
+    for text in AGAINST {
+        against.push(submit(&app, json!({"opinion": text, "articles": [7]})).await);
+    }
+    let mut whole = vec![];
+    for text in WHOLE {
+        whole.push(submit(&app, json!({"opinion": text, "articles": []})).await);
+    }
+    let c = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
+    app.app().detect_campaigns("tester", &c, jiff::Timestamp::now()).await.unwrap();
+
+    let out = build(&app).await;
+    assert_eq!(out["comments"].as_u64(), Some(13), "{out}");
+    assert!(out["themes"].as_u64().unwrap() >= 3, "{out}");
+    assert!(out["seconds"].is_f64());
+
+    let base = format!("/api/v1/admin/consultations/{DEMO_ID}/themes");
+    let (s, list) = get(&app, &t.reviewer, &base).await;
+    assert_eq!(s, 200, "{list}");
+    let items = list["items"].as_array().unwrap().clone();
+    let mut of_seven = vec![];
+    for th in &items {
+        let (s, one) = get(&app, &t.reviewer, &format!("{base}/{}", th["id"])).await;
+        assert_eq!(s, 200, "{one}");
+        let members = receipts(&one);
+        let for_side = members.iter().any(|r| raise.contains(r) || copies.contains(r));
+        let against_side = members.iter().any(|r| against.contains(r));
+        assert!(!(for_side && against_side), "a theme mixes for and against: {one}");
+        if th["article"] == 7 {
+            of_seven.push(one);
+        } else {
+            assert_eq!(th["article"], Value::Null, "{th}");
+            assert!(members.iter().all(|r| whole.contains(r)), "the draft as a whole: {one}");
+        }
+    }
+    // The campaign's copies are one text in one theme, with the comments they make.
+    let holder = of_seven.iter().find(|t| receipts(t).contains(&copies[0])).expect("the campaign is in a theme");
+    assert!(copies.iter().all(|r| receipts(holder).contains(r)), "{holder}");
+    assert!(holder["distinct_texts"].as_u64().unwrap() + 2 <= holder["comments"].as_u64().unwrap(), "{holder}");
+    let k = holder["id"].as_i64().unwrap();
+    let theme = format!("{base}/{k}");
+
+    // Named, confirmed and decided; a member's own decision wins over the theme's.
+    let own = receipts(holder).into_iter().find(|r| raise.contains(r)).unwrap_or_else(|| copies[0].clone());
+    let (s, v) = post(
+        &app,
+        &t.reviewer,
+        &format!("/api/v1/admin/comments/{own}/review"),
+        json!({"action": "dispose", "disposition": "not_adopted", "reason": "单独答复。"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "rename", "label": "提高博士后资助"})).await;
+    assert_eq!((s, v["changed"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "confirm"})).await;
+    assert_eq!((s, v["changed"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let size = holder["comments"].as_u64().unwrap();
+    let (s, v) = post(
+        &app,
+        &t.reviewer,
+        &theme,
+        json!({"action": "dispose", "disposition": "partly_adopted", "reason": "资助标准将在实施细则中研究提高。"}),
+    )
+    .await;
+    assert_eq!((s, v["changed"].as_u64()), (StatusCode::OK, Some(size - 1)), "{v}");
+    let (_, one) = get(&app, &t.reviewer, &format!("/api/v1/admin/comments/{own}")).await;
+    assert_eq!(one["disposition"], "not_adopted", "the comment's own decision stays");
+    let (_, one) = get(&app, &t.reviewer, &format!("/api/v1/admin/comments/{}", copies[1])).await;
+    assert_eq!(one["disposition"], "partly_adopted");
+
+    // Refused: a bad name, an unknown theme, an unknown action, a theme of another article.
+    let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "rename", "label": " "})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = post(&app, &t.reviewer, &format!("{base}/999999"), json!({"action": "confirm"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, &t.reviewer, &format!("{base}/abc")).await.0, StatusCode::NOT_FOUND);
+    let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "explode"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let other_article = items.iter().find(|th| th["article"].is_null()).unwrap()["id"].as_i64().unwrap();
+    let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "merge", "into": other_article})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // Split one comment out, move it back, and merge the emptied theme away.
+    let (s, v) =
+        post(&app, &t.reviewer, &theme, json!({"action": "split", "receipts": [own.clone()], "label": "单独一点"}))
+            .await;
+    assert_eq!((s, v["changed"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let split = v["theme"].as_i64().unwrap();
+    assert_ne!(split, k);
+    let (_, one) = get(&app, &t.reviewer, &format!("{base}/{split}")).await;
+    assert_eq!(receipts(&one), HashSet::from([own.clone()]));
+    let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "move", "receipts": [own.clone()]})).await;
+    assert_eq!((s, v["changed"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let (s, v) = post(&app, &t.reviewer, &format!("{base}/{split}"), json!({"action": "merge", "into": k})).await;
+    assert_eq!((s, v["theme"].as_i64()), (StatusCode::OK, Some(k)), "{v}");
+    let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "move", "receipts": ["YJ-0000-0000"]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // A re-run keeps everything and places only the new comment, which gets the theme's decision.
+    let late = submit(
+        &app,
+        json!({"opinion": "强烈建议提高博士后日常经费资助标准，资助标准偏低留不住博士后人才。", "articles": [7]}),
+    )
+    .await;
+    let again = build(&app).await;
+    assert_eq!(again["comments"].as_u64(), Some(14), "{again}");
+    let (_, after) = get(&app, &t.reviewer, &theme).await;
+    assert_eq!(after["label"], "提高博士后资助");
+    assert_eq!(after["named_by_staff"], true);
+    assert_eq!(after["confirmed"], true);
+    let placed = receipts(&after);
+    assert!(receipts(holder).iter().all(|r| placed.contains(r)), "nobody left the theme: {after}");
+    assert!(placed.contains(&late), "the new comment joins the theme of its point: {after}");
+    let (_, one) = get(&app, &t.reviewer, &format!("/api/v1/admin/comments/{late}")).await;
+    assert_eq!(one["disposition"], "partly_adopted", "a later member gets the theme's decision");
+    let (_, q) =
+        get(&app, &t.reviewer, &format!("/api/v1/admin/consultations/{DEMO_ID}/comments?theme={k}&limit=100")).await;
+    assert_eq!(q["total"].as_u64(), Some(placed.len() as u64), "the queue's theme filter: {q}");
+
+    // The report: under article 7, the confirmed theme once, with its count and answer.
+    let (s, report) = get(&app, &t.reviewer, &format!("/api/v1/admin/consultations/{DEMO_ID}/report")).await;
+    assert_eq!(s, 200, "{report}");
+    let lines = report["articles"][6]["themes"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "only confirmed themes: {lines:?}");
+    assert_eq!(lines[0]["label"], "提高博士后资助");
+    assert_eq!(lines[0]["comments"].as_u64(), Some(placed.len() as u64));
+    assert_eq!(lines[0]["disposition"], "partly_adopted");
+    let (s, v) = post(&app, &t.admin, &format!("/api/v1/admin/consultations/{DEMO_ID}/report"), json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let html = app.client.get(app.url(&format!("/c/{DEMO_ID}/report"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("主要意见") && html.contains("提高博士后资助："), "{html}");
+
+    // Exports carry the theme of every comment.
+    let out = app.data.path().join("t.jsonl");
+    let o = std::process::Command::new(crate::harness::BIN)
+        .args(["export", "--consultation", DEMO_ID, "--format", "jsonl", "--output"])
+        .arg(&out)
+        .args(app.data.args())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for r in &copies {
+        assert_eq!(lines.iter().find(|l| l["receipt"] == *r).unwrap()["theme"], json!(k));
+    }
+    assert!(lines.iter().all(|l| l["theme"].is_i64()), "every comment is in a theme after a build");
+
+    let log = app.store().audit_entries().await.unwrap();
+    for action in ["theme.rename", "theme.confirm", "theme.decide", "theme.split", "theme.move", "theme.merge"] {
+        assert!(log.iter().any(|e| e.action == action), "{action} is not in the audit log");
+    }
+
+    // The pages.
+    let (session, _) = crate::review::login_session(&app, "reviewer1", "reviewer password 1").await;
+    let page = session.get(app.url(&format!("/admin/c/{DEMO_ID}/themes?lang=zh"))).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("提高博士后资助") && page.contains("整体意见"), "{page}");
+    let page = session.get(app.url(&format!("/admin/c/{DEMO_ID}/themes/{k}?lang=zh"))).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("id=\"theme-split\"") && page.contains(&copies[0]), "{page}");
+}
