@@ -68,7 +68,7 @@ fn main() {
     let build = cpu_seconds() - t0;
 
     let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
-    let (mut imp_n, mut imp_top1, mut imp_any) = (0usize, 0usize, 0usize);
+    let (mut imp_n, mut imp_top1, mut imp_any, mut imp_shown) = (0usize, 0usize, 0usize, 0usize);
     let (mut multi_n, mut multi_found, mut multi_labels) = (0usize, 0usize, 0usize);
     let (mut none_n, mut none_quiet, mut none_empty) = (0usize, 0usize, 0usize);
     let mut shown_similar = 0usize;
@@ -98,6 +98,9 @@ fn main() {
                 imp_n += 1;
                 if similar.first().is_some_and(|x| r.implicit.contains(&x.article)) {
                     imp_top1 += 1;
+                    if similar[0].confidence >= SHOW_THRESHOLD {
+                        imp_shown += 1;
+                    }
                 } else {
                     wrong = true;
                 }
@@ -150,6 +153,7 @@ fn main() {
         ratio(imp_top1, imp_n),
         ratio(imp_any, imp_n)
     );
+    println!("implicit: right article first and shown (>= {SHOW_THRESHOLD}): {:.4}", ratio(imp_shown, imp_n));
     println!(
         "multi: unnamed articles found among the suggestions: {:.4} ({multi_found}/{multi_labels})",
         ratio(multi_found, multi_labels)

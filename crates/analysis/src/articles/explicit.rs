@@ -13,8 +13,8 @@ use crate::search::tokenizer::is_word_char;
 /// Whole ranges longer than this are more likely a typo or a year than a reference to so many articles.
 const MAX_RANGE: u32 = 60;
 /// Share of a lead's (or a chapter title's) character 3-grams that must appear in the comment for it to count as
-/// quoted: a missing or changed character costs up to three 3-grams, so a lead of 12 characters survives one change.
-const QUOTE_CONTAINMENT: f64 = 0.8;
+/// quoted: a missing or inserted character costs two or three 3-grams, so a lead of ten characters survives one.
+const QUOTE_CONTAINMENT: f64 = 0.75;
 /// Leads shorter than this (in 3-grams) are too generic to be recognised by their words alone.
 const MIN_QUOTE_GRAMS: usize = 4;
 /// Only the first 64 3-grams of a lead are kept: one bit each in a mask per lead.
@@ -271,8 +271,8 @@ fn group(t: &[char], start: usize, need_unit: bool) -> Option<(Vec<Item>, usize,
                     || starts_with(t, next, "看法")
                     || starts_with(t, next, "想法")
                 {
-                    // 第一点建议, 我的第二条意见, 第二条建议是…: the commenter's own points.
-                    if unit == Unit::Point || own_before(t, start) || t.get(next + 2) == Some(&'是') {
+                    // 我的第二条意见, 第一点建议：…, 第二条建议是…: the commenter's own points; 第十四点建议删除 is not.
+                    if own_before(t, start) || matches!(t.get(next + 2), Some('是' | '：' | ':')) {
                         return Some((Vec::new(), j, false));
                     }
                 }

@@ -22,7 +22,7 @@ const MAX_CHARS: usize = 20_000;
 /// articles' scores with this temperature says how clearly one article stands out, and `1 - exp(-score / EVIDENCE)`
 /// how much of the comment's wording is the article's at all.
 pub(super) const TEMPERATURE: f64 = 1.0;
-pub(super) const EVIDENCE: f64 = 4.0;
+pub(super) const EVIDENCE: f64 = 6.0;
 
 /// Words that carry no subject in a comment on a draft: function words, the words of every opinion (建议, 希望),
 /// and of every article of a policy draft (加强, 支持, 政策). Removed on both sides so that they neither score nor
@@ -143,6 +143,59 @@ const STOP_WORDS: &[&str] = &[
     "很多",
     "更多",
     "其他",
+    // What is said of the draft as a whole: its publication, its form, general approval, the period it covers.
+    "文件",
+    "发布",
+    "出台",
+    "尽快",
+    "早日",
+    "征求",
+    "意见稿",
+    "征求意见",
+    "政府",
+    "内容",
+    "全面",
+    "总体",
+    "整体",
+    "赞同",
+    "同意",
+    "方向",
+    "未来",
+    "落地",
+    "见效",
+    "到位",
+    "执行",
+    "正式",
+    "点赞",
+    "感谢",
+    "谢谢",
+    "采纳",
+    "参考",
+    "个人",
+    "请问",
+    "什么",
+    "时候",
+    "针对性",
+    "坚持",
+    "下去",
+    "老百姓",
+    "声音",
+    "一直",
+    "关系",
+    "发表",
+    "发挥",
+    "作用",
+    "十五五",
+    "期间",
+    "时期",
+    "机遇",
+    "加快",
+    "大型",
+    "活动",
+    "作为",
+    "关键",
+    "正确",
+    "进度",
 ];
 
 pub(super) struct Bm25 {
@@ -152,6 +205,9 @@ pub(super) struct Bm25 {
     numbers: Vec<u32>,
 }
 
+/// Both sides are cut in search mode (a compound and its parts): a comment's 技工学校 then meets the article's 技工院校
+/// in 技工. Default mode on the comment's side (as the search index queries) lost more such meetings than it saved
+/// double counts: implicit top-1 0.91 against 0.94 on the labelled set.
 fn words(text: &str) -> Vec<String> {
     let folded: String = text
         .chars()
