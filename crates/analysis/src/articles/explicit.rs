@@ -129,15 +129,15 @@ impl Outline {
                 }
             } else if c == '措' && t.get(i + 1) == Some(&'施') {
                 let j = skip_ws(t, i + 2);
-                if t.get(j) != Some(&'第') {
-                    if let Some((items, end, _)) = group(t, j, false) {
-                        for it in items {
-                            push_range(&mut found, it.lo, it.hi);
-                        }
-                        i = end;
-                        line_start = false;
-                        continue;
+                if t.get(j) != Some(&'第')
+                    && let Some((items, end, _)) = group(t, j, false)
+                {
+                    for it in items {
+                        push_range(&mut found, it.lo, it.hi);
                     }
+                    i = end;
+                    line_start = false;
+                    continue;
                 }
             } else if c == '(' {
                 let j = skip_ws(t, i + 1);
@@ -344,14 +344,7 @@ fn connector_at(t: &[char], k: usize) -> Option<(bool, usize)> {
 }
 
 fn starts_with(t: &[char], at: usize, s: &str) -> bool {
-    let mut k = at;
-    for c in s.chars() {
-        if t.get(k) != Some(&c) {
-            return false;
-        }
-        k += 1;
-    }
-    true
+    (at..).zip(s.chars()).all(|(k, c)| t.get(k) == Some(&c))
 }
 
 fn skip_ws(t: &[char], mut j: usize) -> usize {
