@@ -66,6 +66,11 @@ fn main() {
     let t0 = cpu_seconds();
     let index = ArticleIndex::new(&file.document);
     let build = cpu_seconds() - t0;
+    let t0 = cpu_seconds();
+    for _ in 0..20 {
+        std::hint::black_box(ArticleIndex::new(&file.document));
+    }
+    let rebuild = (cpu_seconds() - t0) / 20.0;
 
     let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
     let (mut imp_n, mut imp_top1, mut imp_any, mut imp_shown) = (0usize, 0usize, 0usize, 0usize);
@@ -144,6 +149,14 @@ fn main() {
     let cpu = cpu_seconds() - start;
     let wall = wall.elapsed().as_secs_f64();
 
+    // The longest opinion the demo accepts (max_opinion_chars = 5000): the labelled texts glued together.
+    let long: String = rows.iter().map(|r| r.text.as_str()).collect::<String>().chars().take(5000).collect();
+    let start = cpu_seconds();
+    for _ in 0..200 {
+        sink += index.suggest(&long).len();
+    }
+    let long_cpu = (cpu_seconds() - start) / 200.0;
+
     let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     println!("labelled set: {} comments ({} implicit, {} multi, {} none)", rows.len(), imp_n, multi_n, none_n);
     println!("explicit precision: {:.4} ({tp} right, {fp} wrong)", ratio(tp, tp + fp));
@@ -168,6 +181,8 @@ fn main() {
         ratio(shown_similar_right, shown_similar)
     );
     println!("ArticleIndex::new: {:.1} ms CPU (including jieba's dictionary, loaded once per process)", build * 1e3);
+    println!("ArticleIndex::new again (dictionary loaded): {:.2} ms CPU", rebuild * 1e3);
+    println!("suggest on a 5,000-character comment: {:.0} µs CPU", long_cpu * 1e6);
     println!(
         "suggest: {calls} calls, {:.1} µs CPU per comment ({:.1} µs wall), single thread [{sink}]",
         cpu / calls as f64 * 1e6,
