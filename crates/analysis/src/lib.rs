@@ -6,6 +6,7 @@
 //!
 //! Campaign detection: copies and near-copies of one text, sent by many, found as one thing. See [`campaigns`].
 
+pub mod articles;
 pub mod campaigns;
 pub mod search;
 

@@ -12,7 +12,7 @@ use jieba_rs::{Jieba, TokenizeMode};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Loading the dictionary takes a noticeable fraction of a second and ~tens of MB, so it happens once per process.
-static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
+pub(crate) static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
 
 /// Segments text the way the index needs it.
 ///
@@ -105,12 +105,12 @@ impl TokenStream for JiebaTokenStream<'_> {
 
 /// Letters, digits and ideographs. Chinese characters are checked first: the general Unicode lookup is a noticeable
 /// part of indexing time when asked about every one of them.
-fn is_word_char(c: char) -> bool {
+pub(crate) fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || is_han(c) || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 /// CJK Unified Ideographs and Extension A: no case, always part of a word.
-fn is_han(c: char) -> bool {
+pub(crate) fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}')
 }
 
