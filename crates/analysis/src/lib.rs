@@ -8,5 +8,6 @@
 
 pub mod campaigns;
 pub mod search;
+pub mod themes;
 
 pub use search::{IndexedComment, Indexer, SearchError, SearchHits, SearchIndex};

@@ -8,7 +8,7 @@
 //!
 //! One process writes (tantivy's directory lock enforces it); any number of clones of a [`SearchIndex`] read.
 
-mod tokenizer;
+pub(crate) mod tokenizer;
 
 use std::collections::BTreeSet;
 use std::io;

@@ -12,7 +12,7 @@ use jieba_rs::{Jieba, TokenizeMode};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Loading the dictionary takes a noticeable fraction of a second and ~tens of MB, so it happens once per process.
-static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
+pub(crate) static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
 
 /// Segments text the way the index needs it.
 ///
@@ -110,13 +110,13 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// CJK Unified Ideographs and Extension A: no case, always part of a word.
-fn is_han(c: char) -> bool {
+pub(crate) fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}')
 }
 
 /// Folds full-width ASCII and the ideographic space to half-width, one character for one, so character offsets (the
 /// token positions) are the same as in the original text.
-fn fold_width(text: &str, out: &mut String) {
+pub(crate) fn fold_width(text: &str, out: &mut String) {
     out.clear();
     out.reserve(text.len());
     out.extend(text.chars().map(|c| match c {
