@@ -9,5 +9,6 @@
 pub mod articles;
 pub mod campaigns;
 pub mod search;
+pub mod themes;
 
 pub use search::{IndexedComment, Indexer, SearchError, SearchHits, SearchIndex};

@@ -116,7 +116,7 @@ pub(crate) fn is_han(c: char) -> bool {
 
 /// Folds full-width ASCII and the ideographic space to half-width, one character for one, so character offsets (the
 /// token positions) are the same as in the original text.
-fn fold_width(text: &str, out: &mut String) {
+pub(crate) fn fold_width(text: &str, out: &mut String) {
     out.clear();
     out.reserve(text.len());
     out.extend(text.chars().map(|c| match c {
