@@ -17,6 +17,9 @@
 //!    campaign's core member only in those holding fewer than [`Params::per_campaign`] core members of it; a
 //!    non-core member in none. So a big campaign does not crowd its buckets, and a copy still meets its core.
 //! 4. Verification is the exact Jaccard similarity of the two shingle *sets*, so reordered sentences cost nothing.
+//!    Below [`Params::same`], a likeness must also be shaped like a copy's: spread over several sentences of the text
+//!    placed, not one sentence shared by comments of their own, and not a template letter's shared frame around
+//!    sentences of the sender's own (`Index::shared_like_a_copy`).
 //! 5. Grouping guards against chaining. A campaign is born only of two texts at least [`Params::core`] alike (or of
 //!    exact copies); they are its core. A text joins a campaign if it is at least [`Params::link`] like one of its
 //!    core members, and is itself core only if that likeness reaches [`Params::core`]. Non-core members recruit no
