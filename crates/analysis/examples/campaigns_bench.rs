@@ -90,6 +90,9 @@ fn main() {
             "link" => p.link = f,
             "same" => p.same = f,
             "min_shingles" => p.min_shingles = f as usize,
+            "spread" => p.spread = f as usize,
+            "enclosed" => p.enclosed = f as usize,
+            "min_sentence" => p.min_sentence = f as usize,
             other => panic!("no parameter {other}"),
         }
     }

@@ -17,6 +17,9 @@
 //!    campaign's core member only in those holding fewer than [`Params::per_campaign`] core members of it; a
 //!    non-core member in none. So a big campaign does not crowd its buckets, and a copy still meets its core.
 //! 4. Verification is the exact Jaccard similarity of the two shingle *sets*, so reordered sentences cost nothing.
+//!    Below [`Params::same`], a likeness must also be shaped like a copy's: spread over several sentences of the text
+//!    placed, not one sentence shared by comments of their own, and not a template letter's shared frame around
+//!    sentences of the sender's own (`Index::shared_like_a_copy`).
 //! 5. Grouping guards against chaining. A campaign is born only of two texts at least [`Params::core`] alike (or of
 //!    exact copies); they are its core. A text joins a campaign if it is at least [`Params::link`] like one of its
 //!    core members, and is itself core only if that likeness reaches [`Params::core`]. Non-core members recruit no
@@ -72,6 +75,16 @@ pub struct Params {
     pub same: f64,
     /// A text with fewer shingles of its own (not in the draft) is only ever grouped with its exact copies.
     pub min_shingles: usize,
+    /// Shingles that a text less than `core` like a campaign's member must share with it outside the one sentence
+    /// (of the text placed) sharing the most: the likeness must span several sentences. A heavily edited copy keeps
+    /// all but one of its template's sentences; a comment of its own that quotes one sentence of a template, or
+    /// happens to contain it, shares that sentence only.
+    pub spread: usize,
+    /// Sentences of a text's own between sentences it shares with another text that make the two not alike (below
+    /// `same`): a template letter's frame. See `Index::shared_like_a_copy`.
+    pub enclosed: usize,
+    /// Shingles a sentence needs to count as one in the `spread` and `enclosed` rules.
+    pub min_sentence: usize,
 }
 
 impl Default for Params {
@@ -88,6 +101,9 @@ impl Default for Params {
             link: 0.27,
             same: 0.9,
             min_shingles: 8,
+            spread: 6,
+            enclosed: 2,
+            min_sentence: 4,
         }
     }
 }
@@ -148,6 +164,9 @@ struct Prepared {
     short: bool,
     /// Sorted, deduplicated stored shingles.
     shingles: Vec<u16>,
+    /// The sentence each of `shingles` is in (the first, if several), counted from 1 and capped at 255; 0 for one
+    /// across two sentences.
+    sentences: Vec<u8>,
     keys: Vec<u32>,
 }
 
@@ -177,28 +196,54 @@ impl Detector {
 
     fn prepare(&self, text: &str, scratch: &mut Scratch) -> Prepared {
         let p = &self.params;
-        let Scratch { norm, chars, full } = scratch;
-        text::normalise_into(text, norm);
+        let Scratch { norm, ends, chars, starts, full, marked } = scratch;
+        ends.clear();
+        text::normalise_marking(text, norm, |at| ends.push(at));
         let hash = text::text_hash(norm);
         chars.clear();
-        chars.extend(norm.chars());
+        // Where each sentence starts, in characters.
+        starts.clear();
+        let mut next_end = ends.iter().peekable();
+        for (at, c) in norm.char_indices() {
+            let mut ended = false;
+            while next_end.next_if(|&&e| e <= at).is_some() {
+                ended = true;
+            }
+            if ended && !chars.is_empty() {
+                starts.push(chars.len());
+            }
+            chars.push(c);
+        }
         if chars.len() < p.short_len {
-            return Prepared { hash, short: true, shingles: Vec::new(), keys: Vec::new() };
+            return Prepared { hash, short: true, shingles: Vec::new(), sentences: Vec::new(), keys: Vec::new() };
         }
         full.clear();
+        marked.clear();
+        // A shingle within one sentence is marked with that sentence, counted from 1 (sentences past the 255th count
+        // as that one); one across a sentence's end with 0: it belongs to neither.
+        let (mut at, mut sentence) = (0, 0usize);
         text::for_each_shingle(chars, p.shingle, |h| {
+            while starts.get(sentence).is_some_and(|&s| s <= at) {
+                sentence += 1;
+            }
+            let across = starts.get(sentence).is_some_and(|&s| s < at + p.shingle);
+            at += 1;
             if !self.draft.contains(&h) {
                 full.push(h);
+                let mark = if across { 0 } else { (sentence + 1).min(255) as u32 };
+                marked.push(u32::from(text::stored(h)) << 8 | mark);
             }
         });
-        let mut shingles: Vec<u16> = full.iter().map(|&h| text::stored(h)).collect();
-        shingles.sort_unstable();
-        shingles.dedup();
+        // Sorted by shingle; a shingle met in several sentences keeps the first.
+        marked.sort_unstable();
+        marked.dedup_by_key(|m| *m >> 8);
+        let shingles: Vec<u16> = marked.iter().map(|&m| (m >> 8) as u16).collect();
+        let sentences: Vec<u8> = marked.iter().map(|&m| m as u8).collect();
         let mut keys = Vec::with_capacity(p.bands);
         if shingles.len() >= p.min_shingles {
             text::band_keys(full, p.bands, p.rows, &mut keys);
         }
-        Prepared { hash, short: false, shingles, keys }
+        Prepared { hash, short: false, shingles, sentences, keys }
     }
 }
 
@@ -206,8 +251,14 @@ impl Detector {
 #[derive(Default)]
 struct Scratch {
     norm: String,
+    /// Where sentences end in `norm`, in bytes.
+    ends: Vec<usize>,
     chars: Vec<char>,
+    /// Where sentences after the first start in `chars`.
+    starts: Vec<usize>,
     full: Vec<u64>,
+    /// Stored shingle << 8 | its sentence.
+    marked: Vec<u32>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -261,6 +312,8 @@ pub struct Index {
     /// Scratch: the shingles of the text being verified, as a bitset over the 16-bit stored values (8 KB, which stays
     /// in the L1 cache): a candidate is then verified by one lookup per shingle of its own, not by a merge.
     bits: Vec<u64>,
+    /// Scratch: the sentence of each shingle set in `bits` (64 KB), read only for candidates between `link` and `core`.
+    sentence_of: Vec<u8>,
 }
 
 impl Index {
@@ -280,6 +333,7 @@ impl Index {
             short_groups: Vec::new(),
             hits: Vec::new(),
             bits: vec![0; 1 << 10],
+            sentence_of: vec![0; 1 << 16],
         }
     }
 
@@ -647,12 +701,21 @@ impl Index {
             })
             .fold(0u16, |a, b| a ^ b);
         std::hint::black_box(warm);
-        for &s in &p.shingles {
+        // The shingles of each of the text's sentences.
+        let mut own: Vec<u16> = vec![0];
+        for (&s, &sentence) in p.shingles.iter().zip(&p.sentences) {
             self.bits[usize::from(s >> 6)] |= 1 << (s & 63);
+            self.sentence_of[usize::from(s)] = sentence;
+            let sentence = usize::from(sentence);
+            if own.len() <= sentence {
+                own.resize(sentence + 1, 0);
+            }
+            own[sentence] += 1;
         }
         // Once a core member of a campaign is found at least `core` alike, that campaign's other members would only
         // add to its typicality counts: they are skipped, which is what keeps a copy of a big campaign cheap.
-        let (link, core) = (par.link, par.core);
+        let (link, core, same) = (par.link, par.core, par.same);
+        let mut per = vec![0u16; own.len()];
         let mut settled: Vec<u32> = Vec::new();
         let mut out: Vec<(u32, f64)> = Vec::new();
         let mut verified = 0;
@@ -679,8 +742,19 @@ impl Index {
             }
             verified += 1;
             let theirs = &self.arena[k.start as usize..(k.start + k.len) as usize];
-            let common = theirs.iter().filter(|&&s| self.bits[usize::from(s >> 6)] >> (s & 63) & 1 == 1).count();
+            // The shared shingles, counted by the sentence of the text they are in: one pass gives the likeness and
+            // what `shared_like_a_copy` needs.
+            per.fill(0);
+            for &s in theirs {
+                if self.bits[usize::from(s >> 6)] >> (s & 63) & 1 == 1 {
+                    per[usize::from(self.sentence_of[usize::from(s)])] += 1;
+                }
+            }
+            let common = per.iter().map(|&n| usize::from(n)).sum::<usize>();
             let j = common as f64 / (p.shingles.len() + theirs.len() - common) as f64;
+            if j >= link && j < same && !self.shared_like_a_copy(&per, common, &own, j < core) {
+                continue;
+            }
             if j >= link {
                 if k.group != NONE && k.core && j >= core {
                     settled.push(k.group);
@@ -693,6 +767,39 @@ impl Index {
         }
         out.sort_unstable_by_key(|&(y, _)| y);
         out
+    }
+
+    /// Whether what a candidate shares with the text being verified (`per`: the shared shingles in each of the text's
+    /// sentences, `common` in all; `sizes`: the shingles of each sentence) is shaped like what a copy shares with its
+    /// template, rather than what comments of their own share. Asked below `same` only:
+    /// - at least [`Params::spread`] shared shingles outside the text's sentence sharing the most: a copy keeps most of
+    ///   its template's sentences (a heavy one all but one), where a comment quoting one sentence of a template, or
+    ///   happening to hold the same sentence as another comment, shares that one only;
+    /// - fewer than [`Params::enclosed`] sentences of the text's own (less than a quarter shared, at least
+    ///   [`Params::min_sentence`] shingles) between its first and last sentences sharing at least half, and none when
+    ///   those are the text's first and last and it is less than `core` (`weak`) alike: a template letter's frame (the same greeting, introduction and closing)
+    ///   holds paragraphs of the sender's own, where a copy's additions (greeting, signature, a sentence added) are
+    ///   around its template or a sentence within it.
+    fn shared_like_a_copy(&self, per: &[u16], common: usize, sizes: &[u16], weak: bool) -> bool {
+        let par = &self.det.params;
+        // Shingles across two sentences (marked 0) count in `common` only.
+        let (per, sizes) = (&per[1..], &sizes[1..]);
+        let most = usize::from(per.iter().copied().max().unwrap_or(0));
+        if common - most < par.spread {
+            return false;
+        }
+        let shared = |k: usize| per[k] * 2 >= sizes[k] && usize::from(per[k]) >= par.min_sentence;
+        let (Some(first), Some(last)) = ((0..sizes.len()).find(|&k| shared(k)), (0..sizes.len()).rfind(|&k| shared(k)))
+        else {
+            return true;
+        };
+        let substantial = |k: usize| usize::from(sizes[k]) >= par.min_sentence;
+        let enclosed = (first + 1..last).filter(|&k| per[k] * 4 < sizes[k] && substantial(k)).count();
+        // Shared sentences at both ends of the text, around one of its own, are a letter's frame too.
+        let framed = weak
+            && (0..sizes.len()).find(|&k| substantial(k)) == Some(first)
+            && (0..sizes.len()).rfind(|&k| substantial(k)) == Some(last);
+        enclosed < if framed { 1 } else { par.enclosed }
     }
 }
 

@@ -50,13 +50,43 @@ fn fast_path_agrees_with_nfkc() {
     for c in plain {
         assert!(text::plain(c), "{c:?}");
         let t = format!("a{c}中{c}{c}Ｂ");
-        let mut slow = String::new();
-        text::normalise_general(&t, &mut slow);
-        assert_eq!(normalise(&t), slow, "{c:?} U+{:04X}", c as u32);
+        let (mut fast, mut slow) = (String::new(), String::new());
+        let (mut fast_ends, mut slow_ends) = (Vec::new(), Vec::new());
+        text::normalise_marking(&t, &mut fast, |at| fast_ends.push(at));
+        text::normalise_general_marking(&t, &mut slow, |at| slow_ends.push(at));
+        assert_eq!(fast, slow, "{c:?} U+{:04X}", c as u32);
+        // Several marks at one place are one end.
+        fast_ends.dedup();
+        slow_ends.dedup();
+        assert_eq!(fast_ends, slow_ends, "{c:?} U+{:04X}", c as u32);
     }
     // Not plain: the general path.
     assert!(!text::plain('\u{0301}') && !text::plain('\u{f900}') && !text::plain('ア'));
     assert_eq!(normalise("e\u{0301}豈ｱ"), "é豈ア");
+}
+
+#[test]
+fn sentences_are_marked() {
+    // The normalised text cut where sentences end.
+    let cases = [
+        ("我支持。我反对！为什么？", vec!["我支持", "我反对", "为什么"]),
+        ("第一，同意；第二，反对", vec!["第一同意", "第二反对"]),
+        ("Ｉ ａｇｒｅｅ． Ｙｅｓ！", vec!["iagree", "yes"]),
+        ("我认为……对。", vec!["我认为", "对"]),
+        ("增长3.5%. 好.com吗", vec!["增长35", "好com吗"]),
+        ("一行\n二行。。三行", vec!["一行", "二行", "三行"]),
+        ("没有句号，只有逗号", vec!["没有句号只有逗号"]),
+        ("e\u{0301}。豈", vec!["é", "豈"]),
+    ];
+    for (input, want) in cases {
+        let mut norm = String::new();
+        let mut ends = vec![0];
+        text::normalise_marking(input, &mut norm, |at| ends.push(at));
+        ends.push(norm.len());
+        ends.dedup();
+        let got: Vec<&str> = ends.windows(2).map(|w| &norm[w[0]..w[1]]).collect();
+        assert_eq!(got, want, "{input}");
+    }
 }
 
 #[test]
@@ -282,4 +312,85 @@ fn a_text_like_the_cores_of_two_campaigns_merges_them() {
     assert_eq!(d.campaigns.len(), 1);
     assert_eq!(d.campaigns[0].members, vec![10, 11, 12, 13, 14, 15]);
     assert_eq!(det.detect(&comments), d);
+}
+
+/// Comments placed one after another in a fresh index: where the last one went.
+fn last_placement(params: Params, texts: &[&str]) -> Placement {
+    let det = Detector::new(params, DRAFT);
+    let mut index = Index::new(&det);
+    let mut last = Placement::Alone;
+    for (i, t) in texts.iter().enumerate() {
+        last = index.insert(i as i64 + 1, t);
+    }
+    last
+}
+
+/// Jaccard similarity of two texts' stored shingles, as verification computes it.
+fn likeness(a: &str, b: &str) -> f64 {
+    let det = Detector::new(Params::default(), DRAFT);
+    let (pa, pb) = (det.prepare(a, &mut Scratch::default()), det.prepare(b, &mut Scratch::default()));
+    let common = pa.shingles.iter().filter(|s| pb.shingles.binary_search(s).is_ok()).count();
+    common as f64 / (pa.shingles.len() + pb.shingles.len() - common) as f64
+}
+
+#[test]
+fn a_likeness_must_be_shaped_like_a_copy() {
+    // A campaign of a short template (three sentences, the first long), formed by two light copies; then one more
+    // comment. Each case is above `link` like the campaign's core members: what decides is where the shared
+    // sentences are.
+    let long = "人工智能发展很快，很多传统岗位的工人面临失业风险，政府应当提前谋划转岗培训并给予补贴。";
+    let template = [long, "请领导认真考虑我们的呼声。", "把好事办好。"];
+    let t = template.concat();
+    let core = [format!("您好！我是沈阳的张伟。{t}"), format!("{t}此致敬礼！大连市民李娜")];
+    let mut heavy = vec![template[1], "我家里就有亲戚在工厂上班。", template[0]];
+    heavy.insert(0, "尊敬的领导：本人王强，鞍山工人。");
+    let heavy = heavy.concat().replace("政府", "政府部门").replace("补贴", "补助");
+    let letter_open = "尊敬的有关部门：您好！我是一名普通市民，认真阅读了征求意见稿，现提出如下意见和建议。";
+    let letter_close = "以上意见仅代表个人观点，恳请予以研究采纳。此致敬礼！";
+    let framed = |own: &str| format!("{letter_open}{own}{letter_close}");
+    let letter = framed("外卖平台的算法太苛刻了，骑手为了不超时只能闯红灯。数据标注员收入低，没有社保。");
+    let letter_with_long =
+        framed(&format!("{long}我们县里没有像样的职业技能培训学校，希望省里在县城也布局一些实训基地。"));
+    let alone = |t: &str| vec![t.to_owned()];
+    // What came before, the comment placed, and whether it is grouped.
+    let cases: Vec<(&str, Vec<String>, String, bool)> = vec![
+        ("a heavy copy: a sentence dropped, one added, words changed", core.to_vec(), heavy, true),
+        ("a light copy", core.to_vec(), format!("{t}丹东市民陈静"), true),
+        (
+            "a comment of its own holding the template's long sentence",
+            core.to_vec(),
+            format!("{long}我家在营口，孩子在读书。"),
+            false,
+        ),
+        (
+            "two comments of their own sharing one long sentence, alike enough to be a core",
+            alone(&format!("{long}我是退休教师。")),
+            format!("孩子在读书。{long}"),
+            false,
+        ),
+        (
+            "a template letter, after another sent twice",
+            vec![letter.clone(), letter],
+            framed("我们县里没有像样的职业技能培训学校。博士后进站补贴很好，但是审批流程太长了。"),
+            false,
+        ),
+        (
+            "a template letter sharing one sentence besides the frame, after another sent twice",
+            vec![letter_with_long.clone(), letter_with_long],
+            framed(&format!("数据标注员这个职业收入低、没有社保，希望纳入工伤保险。{long}")),
+            false,
+        ),
+    ];
+    let link = Params::default().link;
+    for (what, before, text, grouped) in cases {
+        assert!(likeness(&text, &before[0]) >= link, "{what}: {}", likeness(&text, &before[0]));
+        let all: Vec<&str> = before.iter().map(String::as_str).chain([text.as_str()]).collect();
+        let placed = last_placement(Params::default(), &all);
+        let got = matches!(placed, Placement::Joined { .. } | Placement::Formed { .. });
+        assert_eq!(got, grouped, "{what}: {placed:?}");
+        // Without the rule (any sentences, any frame), each of them would be grouped.
+        let loose = Params { spread: 0, enclosed: usize::MAX, min_sentence: usize::MAX, ..Params::default() };
+        let placed = last_placement(loose, &all);
+        assert!(matches!(placed, Placement::Joined { .. } | Placement::Formed { .. }), "{what}, loose: {placed:?}");
+    }
 }

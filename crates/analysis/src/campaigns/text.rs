@@ -15,33 +15,52 @@ pub fn normalise(text: &str) -> String {
 
 /// [`normalise`] into `out`, which is cleared first.
 pub(crate) fn normalise_into(text: &str, out: &mut String) {
+    normalise_marking(text, out, |_| {});
+}
+
+/// [`normalise_into`], calling `end` with the length of `out` (in bytes) after each sentence-ending mark of the text
+/// ([`ends_sentence`]): the marks themselves are dropped like other punctuation, but where they were tells which
+/// sentence each shingle comes from.
+pub(crate) fn normalise_marking(text: &str, out: &mut String, mut end: impl FnMut(usize)) {
     out.clear();
     // Most comments are ideographs, ASCII and the common Chinese punctuation, whose NFKC forms are known one character
     // at a time (identity, full-width to ASCII, or punctuation that is dropped either way) and which compose with
     // nothing: those skip the NFKC machinery, the costliest part of digesting a text. Anything else (combining marks,
     // compatibility ideographs, kana, …) takes the general path. `fast_path_agrees_with_nfkc` checks the table.
     if text.chars().all(plain) {
-        for c in text.chars() {
-            let c = match c {
-                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
-                _ => c,
-            };
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            let c = narrow(c);
             if c.is_ascii() {
                 if c.is_ascii_alphanumeric() {
                     out.push(c.to_ascii_lowercase());
+                } else if ends_sentence(c, chars.peek().copied().map(narrow)) {
+                    end(out.len());
                 }
             } else if ('\u{4e00}'..='\u{9fff}').contains(&c) {
                 out.push(c);
+            } else if ends_sentence(if c == '…' { '.' } else { c }, chars.peek().copied().map(narrow)) {
+                // NFKC makes an ellipsis three full stops.
+                end(out.len());
             }
         }
         return;
     }
-    normalise_general(text, out);
+    normalise_general_marking(text, out, end);
 }
 
-/// [`normalise_into`] through NFKC, for any text.
-pub(crate) fn normalise_general(text: &str, out: &mut String) {
-    for c in text.nfkc() {
+/// A full-width form as NFKC maps it: its ASCII character.
+fn narrow(c: char) -> char {
+    match c {
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// [`normalise_marking`] through NFKC, for any text.
+pub(crate) fn normalise_general_marking(text: &str, out: &mut String, mut end: impl FnMut(usize)) {
+    let mut chars = text.nfkc().peekable();
+    while let Some(c) = chars.next() {
         // The CJK block first: `is_alphanumeric` takes a slow table lookup for every ideograph.
         if ('\u{4e00}'..='\u{9fff}').contains(&c) {
             out.push(c);
@@ -51,7 +70,20 @@ pub(crate) fn normalise_general(text: &str, out: &mut String) {
             } else {
                 out.push(c);
             }
+        } else if ends_sentence(c, chars.peek().copied()) {
+            end(out.len());
         }
+    }
+}
+
+/// Whether `c` (as NFKC leaves it), followed by `next`, ends a sentence: 。！？； (full-width ones are ASCII by then),
+/// a line break, and a full stop not followed by a letter or digit (which would be a decimal point or part of an
+/// address). Not commas: a long sentence's clauses are one sentence, so a quoted sentence stays one.
+pub(crate) fn ends_sentence(c: char, next: Option<char>) -> bool {
+    match c {
+        '。' | '!' | '?' | ';' | '\n' => true,
+        '.' => !next.is_some_and(|n| n.is_ascii_alphanumeric()),
+        _ => false,
     }
 }
 
