@@ -233,7 +233,7 @@ async fn suggestions_made_filtered_confirmed_and_exported(backend: crate::harnes
     assert!(row[col].as_str().unwrap().starts_with("13 (explicit, 1.00); 15 (explicit, 1.00)"), "{:?}", row[col]);
 
     // The pages: the comment's suggestions with their buttons; the queue's filter and its bulk form.
-    let (session, _) = login_session(&app, "reviewer1", "reviewer password 1").await;
+    let (session, _) = login_session(&app, "rev1", "reviewer password 1").await;
     let page = session.get(app.url(&format!("/admin/comments/{range}?lang=zh"))).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(page.contains("条款建议") && page.contains("id=\"suggestion-13\""), "{page}");

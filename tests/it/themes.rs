@@ -151,7 +151,7 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(get(&app, &t.reviewer, &format!("{base}/abc")).await.0, StatusCode::NOT_FOUND);
     let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "explode"})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json")), "{v}");
     let other_article = items.iter().find(|th| th["article"].is_null()).unwrap()["id"].as_i64().unwrap();
     let (s, v) = post(&app, &t.reviewer, &theme, json!({"action": "merge", "into": other_article})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -228,7 +228,7 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
     }
 
     // The pages.
-    let (session, _) = crate::review::login_session(&app, "reviewer1", "reviewer password 1").await;
+    let (session, _) = crate::review::login_session(&app, "rev1", "reviewer password 1").await;
     let page = session.get(app.url(&format!("/admin/c/{DEMO_ID}/themes?lang=zh"))).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(page.contains("提高博士后资助") && page.contains("整体意见"), "{page}");
