@@ -278,7 +278,7 @@ fn print_theme(article: u32, theme: &ThemeDraft, points: &[&Labelled]) {
         *counts.entry(p.theme.as_str()).or_default() += 1;
     }
     eprintln!(
-        "第{article}条 [{}] {} ({:?}, {} comments, {} texts) key={:?}\n    truth={counts:?}\n    reps={:?}",
-        theme.label, "", theme.stance, theme.comments, theme.distinct, theme.key_phrases, theme.representatives
+        "第{article}条 [{}] ({:?}, {} comments, {} texts) key={:?}\n    truth={counts:?}\n    reps={:?}",
+        theme.label, theme.stance, theme.comments, theme.distinct, theme.key_phrases, theme.representatives
     );
 }

@@ -158,7 +158,9 @@ impl Outline {
                 }
                 if !prev.is_ascii_alphanumeric() && prev != '.' && prev != '(' {
                     let marker = match t.get(k) {
-                        Some('、') | Some(')') => true,
+                        // 5、6月份: a list of numbers, not a marker.
+                        Some('、') => !t.get(k + 1).is_some_and(|c| c.is_ascii_digit()),
+                        Some(')') => true,
                         Some('.') => !t.get(k + 1).is_some_and(|c| c.is_ascii_digit()),
                         _ => false,
                     };

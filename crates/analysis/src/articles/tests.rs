@@ -141,6 +141,7 @@ fn traps_are_not_references() {
         "措施五险一金",
         "提高到5.5万元",
         "共3.5个百分点",
+        "5、6月份招聘旺季",
     ];
     for text in cases {
         assert_eq!(explicit(&DEMO, text), Vec::<u32>::new(), "{text}");

@@ -175,11 +175,11 @@ fn cluster_group(group: &Group<'_>, params: &ThemeParams) -> Vec<usize> {
     let mut first_of_text: FxHashMap<&str, usize> = FxHashMap::default();
     let mut first_empty: FxHashMap<Stance, usize> = FxHashMap::default();
     let mut unique: Vec<usize> = Vec::new();
-    for k in 0..n {
+    for (k, theme) in theme_of.iter_mut().enumerate() {
         if !group.readings[k].has_content {
-            theme_of[k] = *first_empty.entry(group.stances[k]).or_insert(k);
+            *theme = *first_empty.entry(group.stances[k]).or_insert(k);
         } else if let Some(&first) = first_of_text.get(group.inputs[k].text) {
-            theme_of[k] = first;
+            *theme = first;
         } else {
             first_of_text.insert(group.inputs[k].text, k);
             unique.push(k);
@@ -188,8 +188,8 @@ fn cluster_group(group: &Group<'_>, params: &ThemeParams) -> Vec<usize> {
     // The texts clustered exactly: the heaviest, then by a hash of the text, a sample that does not depend on the
     // input order nor favour texts that sort early.
     let mut text_weight: FxHashMap<usize, u64> = FxHashMap::default();
-    for k in 0..n {
-        *text_weight.entry(theme_of[k]).or_default() += u64::from(group.inputs[k].weight.max(1));
+    for (input, &theme) in group.inputs.iter().zip(&theme_of) {
+        *text_weight.entry(theme).or_default() += u64::from(input.weight.max(1));
     }
     let mut priority = unique.clone();
     priority.sort_by_key(|&k| {

@@ -135,6 +135,7 @@ const FOR: &[&str] = &[
     "及时雨",
     "叫好",
     "受益",
+    "认同",
 ];
 
 /// A proposal.
@@ -160,6 +161,7 @@ const SUGGEST: &[&str] = &[
 /// Words that turn a for-word into its opposite when they come just before it (不支持 is listed, 不认可 too, but 没
 /// 认可, 未同意, 难以认同 are caught here).
 const NEGATORS: &[char] = &['不', '没', '未', '无', '非', '难'];
+const NEGATORS2: &[[char; 2]] = &[['难', '以'], ['无', '法'], ['不', '能'], ['不', '太'], ['并', '非']];
 
 /// The stance of one text (full-width forms already folded or not: the lexicon is all ideographs).
 pub fn stance(text: &str) -> Stance {
@@ -182,7 +184,9 @@ pub fn stance(text: &str) -> Stance {
         if covered[start..end].iter().any(|&c| c) {
             return;
         }
-        if start > 0 && NEGATORS.contains(&chars[start - 1]) {
+        let negated = (start > 0 && NEGATORS.contains(&chars[start - 1]))
+            || (start > 1 && NEGATORS2.iter().any(|n| chars[start - 2..start] == n[..]));
+        if negated {
             against += 1;
         } else {
             for_ += 1;
