@@ -11,7 +11,9 @@
 #   - times ~1,000 queue requests one after another (filters alone and combined, deep keyset
 #     pages, full-text searches with and without a filter) and prints p50/p95/p99/max per kind
 #     and overall;
-#   - times the CSV, XLSX and JSONL exports end to end, the adoption report and the dashboard.
+#   - times the CSV, XLSX and JSONL exports end to end, the adoption report and the dashboard;
+#   - (issue 14) suggests articles for every comment and builds the themes through the
+#     application layer, printing the time and the process's peak memory.
 #
 # Targets at 1,000,000 comments: a filtered queue page or a search p99 < 100 ms; CSV export
 # < 30 s; XLSX export < 120 s. The last lines say "met" or "MISSED", then a SUMMARY line.
@@ -19,7 +21,7 @@
 # Usage:
 #   bench/review.sh [--n 1000000] [--database postgres://postgres@127.0.0.1:5432/test]
 #                   [--rounds 40] [--in-flight 256] [--keep] [--explain]
-#                   [--reuse DIR] [--skip queue,export,csv,xlsx,jsonl,report,dashboard]
+#                   [--reuse DIR] [--skip queue,export,csv,xlsx,jsonl,report,suggest,themes,dashboard]
 #   --database  run on PostgreSQL: a fresh database yijian_bench_<random> is created on that
 #               server (connecting to the database named, else to `postgres`) and dropped
 #               at the end; without it, SQLite in a temp dir.

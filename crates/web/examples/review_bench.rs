@@ -34,7 +34,7 @@
 //! command that measures it again; `--reuse DIR` runs the measurements again on such a directory
 //! without seeding, reviewing or indexing (with `--database URL` naming the kept PostgreSQL
 //! database, if any; a newer build migrates it first), and `--skip` leaves phases out (`queue`,
-//! `export`, `csv`, `xlsx`, `jsonl`, `report`, `dashboard`).
+//! `export`, `csv`, `xlsx`, `jsonl`, `report`, `suggest`, `themes`, `dashboard`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -117,7 +117,7 @@ fn usage(problem: &str) -> ! {
     eprintln!(
         "usage: review_bench [--n 1000000] [--database postgres://USER@HOST:PORT/DB] [--rounds 40] \
          [--in-flight 256] [--keep] [--explain] [--reuse DIR] \
-         [--skip queue,export,csv,xlsx,jsonl,report,dashboard]"
+         [--skip queue,export,csv,xlsx,jsonl,report,suggest,themes,dashboard]"
     );
     std::process::exit(2)
 }
@@ -369,6 +369,35 @@ async fn main() {
             report.comments, report.left_out_spam
         );
     }
+    // Issue 14: article suggestions for every comment, and the themes, end to end through the
+    // application layer (reads, the analysis, the writes), with the process's peak memory.
+    let (mut suggest_secs, mut themes_secs) = (f64::NAN, f64::NAN);
+    if !args.skip.iter().any(|s| s == "suggest") || !args.skip.iter().any(|s| s == "themes") {
+        let app = yijian_app::App::new(store.clone(), yijian_app::AppOptions::default());
+        if !args.skip.iter().any(|s| s == "suggest") {
+            let o = app.suggest_articles(&consultation).await.expect("suggest articles");
+            suggest_secs = o.seconds;
+            println!(
+                "articles suggest: {} comments, {} given a suggestion, in {:.1} s ({:.0} µs a comment), peak RSS {} MB",
+                o.comments,
+                o.suggested,
+                o.seconds,
+                o.seconds * 1e6 / o.comments.max(1) as f64,
+                peak_rss_mb()
+            );
+        }
+        if !args.skip.iter().any(|s| s == "themes") {
+            let o = app.build_themes("bench", &consultation, Timestamp::now()).await.expect("build themes");
+            themes_secs = o.seconds;
+            println!(
+                "themes build: {} comments, {} themes, in {:.1} s, peak RSS {} MB",
+                o.comments,
+                o.themes,
+                o.seconds,
+                peak_rss_mb()
+            );
+        }
+    }
     let mut dashboard_ms = f64::NAN;
     if !args.skip.iter().any(|s| s == "dashboard") {
         let started = Instant::now();
@@ -400,7 +429,8 @@ async fn main() {
     println!(
         "SUMMARY backend={backend_name} comments={stored} seed_per_s={:.0} index_s={index_secs:.1} \
          query_p50_ms={:.2} query_p99_ms={overall_p99:.2} worst_kind_p99_ms={worst:.2} csv_s={csv:.1} \
-         xlsx_s={xlsx:.1} jsonl_s={:.1} report_s={report_secs:.1} dashboard_ms={dashboard_ms:.0}",
+         xlsx_s={xlsx:.1} jsonl_s={:.1} report_s={report_secs:.1} dashboard_ms={dashboard_ms:.0} \
+         suggest_s={suggest_secs:.1} themes_s={themes_secs:.1}",
         stored as f64 / seed_secs,
         percentile(&all, 50.0),
         export_secs.get("jsonl").copied().unwrap_or(f64::NAN),
@@ -692,4 +722,17 @@ async fn explain(store: &Store, index: &SearchIndex, cid: &str, kinds: &[(&'stat
             Err(e) => println!("  EXPLAIN failed: {e}"),
         }
     }
+}
+
+/// The process's peak resident memory (VmHWM), in MB; 0 where /proc is not there.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().trim_end_matches(" kB").trim().to_string()))
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb / 1024)
+        .unwrap_or(0)
 }
