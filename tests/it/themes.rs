@@ -178,7 +178,9 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
         json!({"opinion": "强烈建议提高博士后日常经费资助标准，资助标准偏低留不住博士后人才。", "articles": [7]}),
     )
     .await;
-    let again = build(&app).await;
+    // This time from the API, as the themes page's button does.
+    let (s, again) = post(&app, &t.reviewer, &base, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
     assert_eq!(again["comments"].as_u64(), Some(14), "{again}");
     let (_, after) = get(&app, &t.reviewer, &theme).await;
     assert_eq!(after["label"], "提高博士后资助");
@@ -223,7 +225,9 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
     assert!(lines.iter().all(|l| l["theme"].is_i64()), "every comment is in a theme after a build");
 
     let log = app.store().audit_entries().await.unwrap();
-    for action in ["theme.rename", "theme.confirm", "theme.decide", "theme.split", "theme.move", "theme.merge"] {
+    for action in
+        ["theme.rename", "theme.confirm", "theme.decide", "theme.split", "theme.move", "theme.merge", "themes.build"]
+    {
         assert!(log.iter().any(|e| e.action == action), "{action} is not in the audit log");
     }
 
@@ -231,7 +235,10 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
     let (session, _) = crate::review::login_session(&app, "rev1", "reviewer password 1").await;
     let page = session.get(app.url(&format!("/admin/c/{DEMO_ID}/themes?lang=zh"))).send().await.unwrap();
     let page = page.text().await.unwrap();
-    assert!(page.contains("提高博士后资助") && page.contains("整体意见"), "{page}");
+    assert!(
+        page.contains("提高博士后资助") && page.contains("整体意见") && page.contains("id=\"themes-build\""),
+        "{page}"
+    );
     let page = session.get(app.url(&format!("/admin/c/{DEMO_ID}/themes/{k}?lang=zh"))).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(page.contains("id=\"theme-split\"") && page.contains(&copies[0]), "{page}");

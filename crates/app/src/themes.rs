@@ -193,6 +193,20 @@ impl App {
         Ok(BuildOutcome { comments, themes, seconds: started.elapsed().as_secs_f64() })
     }
 
+    /// [`App::build_themes`] for a staff member, from the themes page or the API.
+    pub async fn build_themes_for(
+        &self,
+        user: &SessionUser,
+        c: &Consultation,
+        now: Timestamp,
+    ) -> Result<BuildOutcome, Error> {
+        self.require(user, Permission::Review)?;
+        let outcome = self.build_themes(&user.name, c, now).await?;
+        let detail = format!("comments={} themes={}", outcome.comments, outcome.themes);
+        self.store.audit(now, yijian_store::Audit::new(&user.name, "themes.build", &c.meta.id, detail)).await?;
+        Ok(outcome)
+    }
+
     /// A consultation's themes, by article, largest first.
     pub async fn themes(&self, user: &SessionUser, consultation_id: &str) -> Result<Vec<Theme>, Error> {
         self.require(user, Permission::Review)?;

@@ -81,14 +81,15 @@ fn id_list(ids: &[i64]) -> String {
 }
 
 impl Store {
-    /// Every comment of a consultation as the theme build reads it, in id order.
+    /// Every comment of a consultation as the theme build reads it, in id order; spam and hidden
+    /// comments are no one's point and are left out.
     pub async fn theme_texts(&self, consultation_id: &str) -> Result<Vec<ThemeText>, StoreError> {
         let mut out = vec![];
         let mut after = 0i64;
         loop {
             let rows: Vec<(i64, String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
                 "SELECT id, opinion, articles, campaign_id, theme_id FROM comments WHERE consultation_id = $1 \
-                 AND id > $2 ORDER BY id LIMIT 20000",
+                 AND id > $2 AND (moderation IS NULL OR moderation NOT IN ('spam', 'hidden')) ORDER BY id LIMIT 20000",
             )
             .bind(consultation_id)
             .bind(after)

@@ -359,7 +359,7 @@ fn staff_routes(state: AppState) -> Router<AppState> {
         .route("/admin/c/{id}/dashboard", get(review::dashboard))
         .route("/admin/c/{id}/campaigns", get(campaigns::list_page))
         .route("/admin/c/{id}/campaigns/{campaign}", get(campaigns::one_page).post(campaigns::decide_post))
-        .route("/admin/c/{id}/themes", get(themes::list_page))
+        .route("/admin/c/{id}/themes", get(themes::list_page).post(themes::build_post))
         .route("/admin/c/{id}/themes/{theme}", get(themes::one_page).post(themes::act_post))
         .route("/admin/c/{id}/disputes", get(disputes::list))
         .route("/admin/c/{id}/disputes/{dispute}/reveal", post(disputes::reveal))
@@ -439,6 +439,7 @@ fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/api/v1/admin/consultations/{id}/campaigns/{campaign}", campaigns::api_one),
         at(M::POST, "/api/v1/admin/consultations/{id}/campaigns/{campaign}", campaigns::api_decide),
         at(M::GET, "/api/v1/admin/consultations/{id}/themes", themes::api_list),
+        at(M::POST, "/api/v1/admin/consultations/{id}/themes", themes::api_build).optional_body(),
         at(M::GET, "/api/v1/admin/consultations/{id}/themes/{theme}", themes::api_one),
         at(M::POST, "/api/v1/admin/consultations/{id}/themes/{theme}", themes::api_act),
         at(M::GET, "/api/v1/admin/consultations/{id}/disputes", disputes::api_list),

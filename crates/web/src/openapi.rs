@@ -154,6 +154,7 @@ pub(crate) async fn serve() -> Response {
         ops::admin_campaign,
         ops::admin_decide_campaign,
         ops::admin_themes,
+        ops::admin_build_themes,
         ops::admin_theme,
         ops::admin_theme_action,
         ops::admin_disputes,
@@ -1387,6 +1388,16 @@ struct ThemeActionBody {
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
+struct ThemesBuilt {
+    /// Comments looked at (spam and hidden ones are left out)
+    comments: u64,
+    /// Themes there are now
+    themes: u64,
+    seconds: f64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
 struct ThemeChanged {
     /// Comments changed or moved (1 for a change of the theme itself, 0 if nothing changed)
     changed: u64,
@@ -1954,6 +1965,21 @@ mod ops {
         ),
     )]
     fn admin_themes() {}
+
+    #[utoipa::path(
+        post,
+        path = "/api/v1/admin/consultations/{id}/themes",
+        operation_id = "adminBuildThemes",
+        summary = "Build the themes, or place the comments in no theme yet (as `yijian themes build`); everything staff did stays",
+        tag = "admin",
+        security(("bearerAuth" = [])),
+        params(("id" = String, Path, description = "The consultation's id")),
+        responses(
+            (status = 200, description = "What the build did", body = inline(ThemesBuilt)),
+            (status = 404, description = NO_CONSULTATION, body = AdminError),
+        ),
+    )]
+    fn admin_build_themes() {}
 
     #[utoipa::path(
         get,

@@ -168,6 +168,30 @@ pub async fn api_one(
     Ok(Json(v))
 }
 
+/// `POST /api/v1/admin/consultations/{id}/themes`: builds the themes, or places the comments in
+/// none yet (as `yijian themes build`).
+pub async fn api_build(
+    State(state): State<AppState>,
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+) -> Result<Json<Value>, WebError> {
+    let o = state.app.build_themes_for(&user, &c, Timestamp::now()).await.map_err(|e| app_error(lang, e))?;
+    Ok(Json(json!({"comments": o.comments, "themes": o.themes, "seconds": o.seconds})))
+}
+
+/// `POST /admin/c/{id}/themes`: the page's "build" button.
+pub async fn build_post(
+    State(state): State<AppState>,
+    Staff(user): Staff,
+    Language(lang): Language,
+    StaffConsultation(c): StaffConsultation,
+    CsrfForm(_): CsrfForm,
+) -> Result<Response, WebError> {
+    let o = state.app.build_themes_for(&user, &c, Timestamp::now()).await.map_err(|e| app_error(lang, e))?;
+    Ok(Redirect::to(&format!("/admin/c/{}/themes?built={}", c.meta.id, o.themes)).into_response())
+}
+
 /// `POST /api/v1/admin/consultations/{id}/themes/{theme}`: one staff action.
 pub async fn api_act(
     State(state): State<AppState>,
@@ -208,6 +232,8 @@ struct ListPage {
     title: String,
     /// (scope, its themes).
     groups: Vec<(String, Vec<ListRow>)>,
+    csrf: String,
+    message: Option<String>,
 }
 
 fn stance_label(s: &str, lang: Lang) -> String {
@@ -231,7 +257,10 @@ pub async fn list_page(
     Staff(user): Staff,
     Language(lang): Language,
     StaffConsultation(c): StaffConsultation,
+    RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
+    let f = Fields::from_urlencoded(query.unwrap_or_default().as_bytes());
     let themes = state.app.themes(&user, &c.meta.id).await.map_err(|e| app_error(lang, e))?;
     let mut groups: Vec<(String, Vec<ListRow>)> = vec![];
     let mut current: Option<Option<u32>> = None;
@@ -251,14 +280,17 @@ pub async fn list_page(
             representative: th.representatives.first().cloned().unwrap_or_default(),
         });
     }
+    let csrf = crate::csrf::token_for(&state, &headers);
     let page = ListPage {
         t: texts(lang),
         other_lang_href: format!("/admin/c/{}/themes?lang=en", c.meta.id),
         id: c.meta.id.clone(),
         title: c.meta.title.clone(),
         groups,
+        csrf: csrf.clone(),
+        message: f.get("built").map(|n| texts(lang).themes_built.replace("{n}", n)),
     };
-    Ok(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false))
+    Ok(crate::csrf::with_cookie(crate::pages::html(StatusCode::OK, crate::pages::render(&page), lang, false), &csrf))
 }
 
 #[derive(Template)]

@@ -515,6 +515,9 @@ pub static EN: Texts = Texts {
     theme_choose_another: "Choose the theme to merge into.",
     report_main_points: "Main points",
     report_theme_line: "{label}: {n} comments",
+    themes_build: "Build or update the themes",
+    themes_build_note: "Existing themes, names, merges, splits, confirmations and decisions all stay; only new comments are placed.",
+    themes_built: "Themes updated: {n} themes now.",
     privacy_sections: [
         (
             "What we collect",

@@ -551,6 +551,9 @@ catalogue! {
     theme_choose_another,
     report_main_points,
     report_theme_line,
+    themes_build,
+    themes_build_note,
+    themes_built,
 }
 
 pub fn texts(lang: Lang) -> &'static Texts {

@@ -515,6 +515,9 @@ pub static ZH: Texts = Texts {
     theme_choose_another: "请选择要并入的主题。",
     report_main_points: "主要意见",
     report_theme_line: "{label}：{n} 条意见",
+    themes_build: "生成或更新主题",
+    themes_build_note: "已有的主题、名称、合并、拆分、确认和处理结果都保留，只把新意见归入主题。",
+    themes_built: "主题已更新：现有 {n} 个主题。",
     privacy_sections: [
         (
             "收集哪些信息",
