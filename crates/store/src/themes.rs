@@ -17,6 +17,9 @@ use crate::{Store, StoreError, micros};
 /// Comments changed per statement.
 const CHUNK: usize = 1_000;
 
+/// (id, opinion, articles as JSON, campaign, theme), as read.
+type TextRow = (i64, String, String, Option<i64>, Option<i64>);
+
 /// A comment as the theme build reads it.
 #[derive(Debug, Clone)]
 pub struct ThemeText {
@@ -87,7 +90,7 @@ impl Store {
         let mut out = vec![];
         let mut after = 0i64;
         loop {
-            let rows: Vec<(i64, String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            let rows: Vec<TextRow> = sqlx::query_as(
                 "SELECT id, opinion, articles, campaign_id, theme_id FROM comments WHERE consultation_id = $1 \
                  AND id > $2 AND (moderation IS NULL OR moderation NOT IN ('spam', 'hidden')) ORDER BY id LIMIT 20000",
             )

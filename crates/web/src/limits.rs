@@ -25,7 +25,8 @@ pub enum Limiter {
     /// In this process's memory: one node.
     Memory { limiter: DefaultKeyedRateLimiter<IpAddr>, clock: DefaultClock },
     /// In the database every node shares, under a name for the kind of request.
-    Shared { app: yijian_app::App, kind: &'static str, limit: RateLimit },
+    /// (The app boxed: it is several times the size of the in-memory limiter.)
+    Shared { app: Box<yijian_app::App>, kind: &'static str, limit: RateLimit },
 }
 
 impl Limiter {
@@ -41,7 +42,11 @@ impl Limiter {
     /// A limit on `kind` counted where every node of `app`'s installation sees it: in the
     /// database when it may be shared (PostgreSQL), else in memory.
     pub fn for_app(app: &yijian_app::App, kind: &'static str, limit: RateLimit) -> Limiter {
-        if app.database_is_shared() { Limiter::Shared { app: app.clone(), kind, limit } } else { Limiter::new(limit) }
+        if app.database_is_shared() {
+            Limiter::Shared { app: Box::new(app.clone()), kind, limit }
+        } else {
+            Limiter::new(limit)
+        }
     }
 
     /// `Err(wait)` when the client at `ip` must wait before asking again.
