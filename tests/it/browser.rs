@@ -583,3 +583,64 @@ async fn staff_decide_a_campaign_in_a_browser() {
     assert!(b.body().await.contains(&own));
     b.stop().await;
 }
+
+/// Issue 14 in a browser: a suggested article accepted on the comment page and the rest of a
+/// filter accepted at once from the queue; themes built from their page, renamed and confirmed;
+/// the new pages pass the axe scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_confirm_suggestions_and_themes_in_a_browser() {
+    let app = InProcess::start(Backend::Sqlite, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    app.app()
+        .add_user("test", "rev1", yijian_domain::staff::Role::Reviewer, "reviewer password 1", jiff::Timestamp::now())
+        .await
+        .unwrap();
+    let first = submit_api(&app, "关于第五条，建议明确专家服务企业的补贴标准和考核办法，避免流于形式。", &[]).await;
+    let second = submit_api(&app, "第五条提到的专家服务企业，希望增加对中小微企业的倾斜，简化申请手续。", &[]).await;
+    submit_api(&app, "总体支持这份文件，希望尽快出台并抓好落实。", &[]).await;
+    assert_eq!(app.app().suggestion_pass().await.unwrap(), 3);
+
+    let b = Browser::start(1280).await;
+    b.client.goto(&app.url("/?lang=zh")).await.unwrap();
+    b.client.goto(&app.url("/admin/login")).await.unwrap();
+    b.fill("#username", "rev1").await;
+    b.fill("#password", "reviewer password 1").await;
+    b.click("form button[type=submit]").await;
+    b.wait_url_where("the back office", |u| u.path().starts_with("/admin") && u.path() != "/admin/login").await;
+
+    // One suggestion accepted on its comment's page.
+    b.client.goto(&app.url(&format!("/admin/comments/{first}"))).await.unwrap();
+    assert!(b.text("#suggestion-5").await.contains("明确提及"));
+    let violations = b.axe().await;
+    assert!(violations.is_empty(), "axe on the comment page: {violations:?}");
+    b.click("#suggestion-5 button[value=accept_suggestion]").await;
+    b.wait_url("done=1").await;
+    assert!(b.text("#suggestion-5").await.contains("已采纳"));
+
+    // The rest of the filter at once, from the queue.
+    b.client.goto(&app.url(&format!("/admin/c/{DEMO_ID}?suggested=5"))).await.unwrap();
+    assert!(b.text("#total").await.contains("共 1 条"));
+    assert!(b.body().await.contains(&second));
+    b.click("#bulk-suggestions button[value=accept_suggestion]").await;
+    b.wait_url("done=1").await;
+    b.client.goto(&app.url(&format!("/admin/c/{DEMO_ID}?article=5"))).await.unwrap();
+    assert!(b.text("#total").await.contains("共 2 条"));
+
+    // Themes: built from the page, then one renamed and confirmed.
+    b.client.goto(&app.url(&format!("/admin/c/{DEMO_ID}/themes"))).await.unwrap();
+    b.click("#themes-build button[type=submit]").await;
+    b.wait_url("built=").await;
+    let violations = b.axe().await;
+    assert!(violations.is_empty(), "axe on the themes page: {violations:?}");
+    b.click("table.themes tbody tr td a").await;
+    b.wait_url("/themes/").await;
+    let violations = b.axe().await;
+    assert!(violations.is_empty(), "axe on a theme's page: {violations:?}");
+    b.fill("#t-label", "专家服务企业").await;
+    b.click("#theme-rename button[type=submit]").await;
+    b.wait_url("done=1").await;
+    assert_eq!(b.text("#theme-label").await.trim(), "专家服务企业");
+    b.click("#theme-confirm button[type=submit]").await;
+    b.wait_url("done=1").await;
+    assert_eq!(b.text("#theme-confirmed").await.trim(), "是");
+    b.stop().await;
+}

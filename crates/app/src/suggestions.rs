@@ -155,15 +155,4 @@ impl App {
         self.require(user, Permission::Review)?;
         Ok(self.store.open_suggestions(consultation_id, ids).await?)
     }
-
-    /// How many comments have an open suggestion at or above `min_confidence`, by article.
-    pub async fn suggestion_counts(
-        &self,
-        user: &SessionUser,
-        consultation_id: &str,
-        min_confidence: f64,
-    ) -> Result<Vec<(u32, i64)>, Error> {
-        self.require(user, Permission::Review)?;
-        Ok(self.store.open_suggestion_counts(consultation_id, min_confidence).await?)
-    }
 }

@@ -211,21 +211,4 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// Open suggestions at or above `min_confidence`, by article: (article, comments).
-    pub async fn open_suggestion_counts(
-        &self,
-        consultation_id: &str,
-        min_confidence: f64,
-    ) -> Result<Vec<(u32, i64)>, StoreError> {
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT article, COUNT(*) FROM article_suggestions WHERE consultation_id = $1 AND state = 'open' \
-             AND confidence >= $2 GROUP BY article ORDER BY article",
-        )
-        .bind(consultation_id)
-        .bind(min_confidence)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(a, n)| (a as u32, n)).collect())
-    }
 }

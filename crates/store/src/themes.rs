@@ -119,8 +119,17 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<i64>, StoreError> {
         let mut ids = Vec::with_capacity(new.len());
+        // Several themes to a transaction (a build makes thousands, most of one or two texts):
+        // one commit, one fsync, per batch rather than per theme.
+        let mut tx = self.begin_write().await?;
+        let mut in_tx = 0usize;
         for t in new {
-            let mut tx = self.begin_write().await?;
+            if in_tx >= CHUNK {
+                tx.commit().await?;
+                tx = self.begin_write().await?;
+                in_tx = 0;
+            }
+            in_tx += 1 + t.members.len();
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO themes (consultation_id, article, label, key_phrases, representatives, stance, \
                  changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -142,9 +151,9 @@ impl Store {
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(consultation_id).execute(&mut *tx).await?;
             }
-            tx.commit().await?;
             ids.push(id);
         }
+        tx.commit().await?;
         let mut by_theme: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
         for (comment, theme) in joined {
             by_theme.entry(*theme).or_default().push(*comment);

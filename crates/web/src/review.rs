@@ -247,16 +247,10 @@ pub async fn queue_page(
             })
             .unwrap_or_default()
     };
-    let counts = state
-        .app
-        .suggestion_counts(&user, &c.meta.id, yijian_domain::suggestion::SHOW_THRESHOLD)
-        .await
-        .map_err(|e| WebError::app(lang, e))?;
+    // No counts beside the articles: counting every open suggestion on each page view would
+    // read a million index entries at a million comments.
     let mut suggested = vec![(String::new(), texts(lang).suggested_any.to_string())];
-    suggested.extend(c.document.articles().map(|a| {
-        let n = counts.iter().find(|(k, _)| *k == a.number).map(|(_, n)| *n).unwrap_or(0);
-        (a.number.to_string(), format!("{}（{n}）", article_label(a.number, lang)))
-    }));
+    suggested.extend(c.document.articles().map(|a| (a.number.to_string(), article_label(a.number, lang))));
     let suggested_filter = queue_filter(&f, &c.tz, lang).ok().and_then(|q| q.suggested);
     let rows = page
         .as_ref()
