@@ -179,6 +179,17 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
 /// `accept_suggestion` / `reject_suggestion` (with `article`; issue 14).
 pub fn review_action(f: &Fields, lang: Lang) -> Result<ReviewAction, String> {
     let reason = f.get("reason").unwrap_or("").to_string();
+    // `article` (for the suggestion verbs) is an article number whatever the verb: a value no
+    // article can have is refused, not ignored, as the OpenAPI document promises.
+    let article = match f.get("article") {
+        Some(a) => Some(
+            a.parse::<i32>()
+                .ok()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| texts(lang).bad_article_number.replace("{article}", a))?,
+        ),
+        None => None,
+    };
     match f.get("action").unwrap_or("") {
         "link" => {
             let mut list = vec![];
@@ -203,8 +214,7 @@ pub fn review_action(f: &Fields, lang: Lang) -> Result<ReviewAction, String> {
         },
         "excerpt" => Ok(ReviewAction::Excerpt(f.get("excerpt").map(String::from))),
         "accept_suggestion" | "reject_suggestion" => {
-            let a = f.get("article").unwrap_or("");
-            let n = a.parse::<u32>().map_err(|_| texts(lang).bad_article_number.replace("{article}", a))?;
+            let n = article.ok_or_else(|| texts(lang).bad_article_number.replace("{article}", ""))?;
             Ok(if f.get("action") == Some("accept_suggestion") {
                 ReviewAction::AcceptSuggestion(n)
             } else {

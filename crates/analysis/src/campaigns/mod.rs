@@ -85,6 +85,10 @@ pub struct Params {
     pub enclosed: usize,
     /// Shingles a sentence needs to count as one in the `spread` and `enclosed` rules.
     pub min_sentence: usize,
+    /// Shared shingles in one sentence that make a copied passage on their own, so that `spread` is not asked: a
+    /// template of one long sentence (Chinese strings its clauses with commas) has no second sentence to share, and
+    /// sixty characters the same, word for word, are copied, not met by chance.
+    pub long_passage: usize,
 }
 
 impl Default for Params {
@@ -104,6 +108,7 @@ impl Default for Params {
             spread: 6,
             enclosed: 2,
             min_sentence: 4,
+            long_passage: 60,
         }
     }
 }
@@ -785,7 +790,7 @@ impl Index {
         // Shingles across two sentences (marked 0) count in `common` only.
         let (per, sizes) = (&per[1..], &sizes[1..]);
         let most = usize::from(per.iter().copied().max().unwrap_or(0));
-        if common - most < par.spread {
+        if common - most < par.spread && most < par.long_passage {
             return false;
         }
         let shared = |k: usize| per[k] * 2 >= sizes[k] && usize::from(per[k]) >= par.min_sentence;

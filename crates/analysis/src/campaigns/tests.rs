@@ -353,8 +353,17 @@ fn a_likeness_must_be_shaped_like_a_copy() {
         framed(&format!("{long}我们县里没有像样的职业技能培训学校，希望省里在县城也布局一些实训基地。"));
     let alone = |t: &str| vec![t.to_owned()];
     // What came before, the comment placed, and whether it is grouped.
+    let one_sentence = "我们强烈建议在全省推广人工智能职业技能培训券制度，由培训机构按实际培训时长结算，\
+                        劳动者可以自主选择培训项目和机构，培训合格后再按就业情况给予一次性奖励，切实提高培训质量。";
+    let signed = |who: &str| format!("{who}：{one_sentence}联系人{who}");
     let cases: Vec<(&str, Vec<String>, String, bool)> = vec![
         ("a heavy copy: a sentence dropped, one added, words changed", core.to_vec(), heavy, true),
+        (
+            "a signed copy of a template that is one long sentence",
+            vec![signed("张伟"), signed("王芳")],
+            signed("李娜"),
+            true,
+        ),
         ("a light copy", core.to_vec(), format!("{t}丹东市民陈静"), true),
         (
             "a comment of its own holding the template's long sentence",
