@@ -32,13 +32,15 @@ fn copy_b(order: [usize; 4]) -> String {
     order.iter().map(|&k| TEMPLATE_B[k]).collect::<Vec<_>>().join("")
 }
 
-async fn get(app: &InProcess, token: &str, path: &str) -> (StatusCode, Value) {
+/// A staff API GET with a bearer token: the status and the JSON (null if none).
+pub(crate) async fn get(app: &InProcess, token: &str, path: &str) -> (StatusCode, Value) {
     let res = app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap();
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn post(app: &InProcess, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+/// A staff API POST of a JSON body with a bearer token: the status and the JSON (null if none).
+pub(crate) async fn post(app: &InProcess, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
     let res = app.client.post(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))

@@ -7,21 +7,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use yijian_web::WebOptions;
 
+use crate::campaigns::{get, post};
 use crate::harness::{DEMO_ID, InProcess};
 use crate::on_both_backends;
 use crate::review::{login_session, python, staff, submit};
-
-async fn get(app: &InProcess, token: &str, path: &str) -> (StatusCode, Value) {
-    let res = app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(app: &InProcess, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = app.client.post(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
 
 async fn comment(app: &InProcess, token: &str, receipt: &str) -> Value {
     let (s, v) = get(app, token, &format!("/api/v1/admin/comments/{receipt}")).await;

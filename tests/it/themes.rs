@@ -9,21 +9,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use yijian_web::WebOptions;
 
+use crate::campaigns::{get, post};
 use crate::harness::{DEMO_ID, InProcess};
 use crate::on_both_backends;
 use crate::review::{staff, submit};
-
-async fn get(app: &InProcess, token: &str, path: &str) -> (StatusCode, Value) {
-    let res = app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(app: &InProcess, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = app.client.post(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
 
 /// Raising the post-doctoral grants: one point, in different words.
 const RAISE: [&str; 4] = [
