@@ -24,11 +24,12 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
+use tokio::sync::OwnedMutexGuard;
 use yijian_crypto::Keys;
 use yijian_domain::document::sha256_hex;
 
 use crate::anchor::{self, Anchors, Head};
-use crate::{Backend, Store, StoreError, from_micros, micros};
+use crate::{Backend, Store, StoreError, WriteGate, from_micros, micros};
 
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +170,21 @@ pub(crate) struct WriteTx {
     tx: Transaction<'static, Any>,
     head: Option<Head>,
     anchors: Arc<Anchors>,
+    /// This process's turn to write (SQLite), held until the transaction ends.
+    turn: Option<OwnedMutexGuard<()>>,
+}
+
+/// Longest a write waits for its turn: as long as SQLite's busy_timeout, after which it fails
+/// as a busy database did before there was a gate.
+const TURN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits for this process's turn to write (see [`WriteGate`]); `None` where there is no gate.
+pub(crate) async fn take_turn(gate: Option<&WriteGate>) -> Result<Option<OwnedMutexGuard<()>>, StoreError> {
+    let Some(gate) = gate else { return Ok(None) };
+    match tokio::time::timeout(TURN_TIMEOUT, gate.clone().lock_owned()).await {
+        Ok(turn) => Ok(Some(turn)),
+        Err(_) => Err(StoreError::WriterStuck(TURN_TIMEOUT)),
+    }
 }
 
 impl std::ops::Deref for WriteTx {
@@ -187,8 +203,9 @@ impl std::ops::DerefMut for WriteTx {
 impl WriteTx {
     /// Commits, then anchors the audit head it wrote (if any) outside the database.
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        let (head, anchors) = (self.head.clone(), self.anchors.clone());
-        self.tx.commit().await?;
+        let WriteTx { tx, head, anchors, turn } = self;
+        tx.commit().await?;
+        drop(turn);
         if let Some(head) = head {
             let seq = head.seq;
             anchors.note(head);
@@ -200,8 +217,9 @@ impl WriteTx {
     /// Commits, leaving the anchor to the next commit that writes it: for the chunks of a bulk
     /// action, whose closing entry anchors them all with one write.
     pub(crate) async fn commit_anchor_later(self) -> Result<(), sqlx::Error> {
-        let (head, anchors) = (self.head.clone(), self.anchors.clone());
-        self.tx.commit().await?;
+        let WriteTx { tx, head, anchors, turn } = self;
+        tx.commit().await?;
+        drop(turn);
         if let Some(head) = head {
             anchors.note(head);
         }
@@ -310,12 +328,15 @@ impl Store {
     /// A transaction that will write. On SQLite it takes the write lock at once: a deferred
     /// transaction that read first would fail to upgrade if the comment writer committed
     /// meanwhile (busy_timeout does not cover that case).
+    /// On SQLite it first waits for this process's turn (see [`WriteGate`]), held until the
+    /// transaction commits or is dropped.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let turn = take_turn(self.write_gate.as_ref()).await?;
         let tx = match self.backend.begin_write() {
             Some(begin) => self.pool.begin_with(begin).await?,
             None => self.pool.begin().await?,
         };
-        Ok(WriteTx { tx, head: None, anchors: self.anchors.clone() })
+        Ok(WriteTx { tx, head: None, anchors: self.anchors.clone(), turn })
     }
 
     /// Appends entries inside a write transaction (see [`append`]).

@@ -373,6 +373,7 @@ impl Store {
 pub(crate) fn spawn_writer(
     pool: AnyPool,
     backend: Backend,
+    gate: Option<crate::WriteGate>,
     max_batch: usize,
     max_queue: usize,
     stop: tokio::sync::watch::Receiver<bool>,
@@ -388,7 +389,8 @@ pub(crate) fn spawn_writer(
         Backend::Postgres => POSTGRES_COMMITTERS,
     };
     for _ in 0..committers {
-        tokio::spawn(writer_loop(pool.clone(), backend, rx.clone(), max_batch, stop.clone(), counts.clone()));
+        let (pool, rx, stop, counts, gate) = (pool.clone(), rx.clone(), stop.clone(), counts.clone(), gate.clone());
+        tokio::spawn(writer_loop(pool, backend, gate, rx, max_batch, stop, counts));
     }
     tx
 }
@@ -403,6 +405,7 @@ const POSTGRES_COMMITTERS: usize = 4;
 async fn writer_loop(
     pool: AnyPool,
     backend: Backend,
+    gate: Option<crate::WriteGate>,
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<WriteJob>>>,
     max_batch: usize,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -442,7 +445,10 @@ async fn writer_loop(
         }
         let c = conn.as_mut().expect("connection acquired above");
         let started = std::time::Instant::now();
-        let committed = commit_batch(c, backend, &batch).await;
+        let committed = match crate::audit::take_turn(gate.as_ref()).await {
+            Ok(_turn) => commit_batch(c, backend, &batch).await,
+            Err(e) => Err(sqlx::Error::Protocol(e.to_string())),
+        };
         tracing::trace!(size = batch.len(), elapsed = ?started.elapsed(), "group commit");
         counts.batch(batch.len());
         match committed {
@@ -457,12 +463,15 @@ async fn writer_loop(
                 tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying comments one by one");
                 conn = None;
                 for job in batch.drain(..) {
-                    let result = match pool.acquire().await {
-                        Ok(mut c) => match commit_batch(&mut c, backend, std::slice::from_ref(&job)).await {
+                    let turn = crate::audit::take_turn(gate.as_ref()).await;
+                    let result = match (turn, pool.acquire().await) {
+                        (Err(e), _) => Err(WriteError::Database(e.to_string())),
+                        (Ok(_turn), Ok(mut c)) => match commit_batch(&mut c, backend, std::slice::from_ref(&job)).await
+                        {
                             Ok(mut r) => r.pop().unwrap_or(Err(WriteError::Database("empty result".into()))),
                             Err(e) => Err(WriteError::Database(e.to_string())),
                         },
-                        Err(e) => Err(WriteError::Database(e.to_string())),
+                        (Ok(_), Err(e)) => Err(WriteError::Database(e.to_string())),
                     };
                     let _ = job.reply.send(result);
                 }

@@ -100,7 +100,21 @@ pub enum StoreError {
     Corrupt(String),
     #[error("not supported on this backend: {0}")]
     Unsupported(&'static str),
+    /// Another write in this process held the database for longer than any write should
+    /// (see [`WriteGate`]).
+    #[error("the database stayed busy with another write for {0:?}")]
+    WriterStuck(Duration),
 }
+
+/// Takes turns among this process's writers to a SQLite database, in the order they arrive.
+///
+/// SQLite lets one connection write at a time; without this, a second writer waits in SQLite's
+/// busy handler, which sleeps (for up to 100 ms a try) and retries, so the comment writer could
+/// lie asleep long after a background pass had committed, and every citizen waiting on that
+/// group commit waited with it. A Tokio mutex wakes the next writer the moment the lock is
+/// free, and queues them fairly. Other processes (a CLI command beside `serve`) still meet the
+/// busy handler. PostgreSQL writes side by side and has no gate.
+pub(crate) type WriteGate = Arc<tokio::sync::Mutex<()>>;
 
 /// Where the data lives.
 #[derive(Debug, Clone)]
@@ -150,6 +164,8 @@ pub struct Store {
     shared: Arc<shared::SharedState>,
     /// What the comment writer has done, read by the metrics at scrape time.
     writer_counts: Arc<operations::WriterCounts>,
+    /// SQLite only: see [`WriteGate`].
+    write_gate: Option<WriteGate>,
 }
 
 const KEY_CHECK: &str = "key_check";
@@ -230,9 +246,11 @@ impl Store {
         let anchors = Arc::new(anchor::Anchors::new(anchor_paths, keys.clone()));
         let (stop_writer, stop) = tokio::sync::watch::channel(false);
         let writer_counts = Arc::new(operations::WriterCounts::default());
+        let write_gate = (backend == Backend::Sqlite).then(WriteGate::default);
         let writer = comments::spawn_writer(
             pool.clone(),
             backend,
+            write_gate.clone(),
             opts.max_batch.max(1),
             opts.max_queue.max(1),
             stop,
@@ -248,6 +266,7 @@ impl Store {
             anchors,
             shared: Arc::default(),
             writer_counts,
+            write_gate,
         };
         // Rows from before numbers in free text were masked get masked now, once.
         store.mask_stored_personal_data().await?;

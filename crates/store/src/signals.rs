@@ -150,7 +150,7 @@ impl Store {
     /// Adds signals (consultation, signal, comment id) and moves the pass's mark to
     /// `high_water` (never back), in one transaction.
     pub async fn record_signals(&self, found: &[(String, Signal, i64)], high_water: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in found.chunks(300) {
             let mut sql = String::from("INSERT INTO comment_signals (consultation_id, signal, comment_id) VALUES ");
             for k in 0..chunk.len() {
@@ -182,13 +182,16 @@ impl Store {
     /// Forgets the client networks of comments that arrived before `before` (the retention
     /// period's start); returns how many were cleared. Signals already found stay.
     pub async fn clear_client_networks(&self, before: Timestamp) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let cleared = sqlx::query(
             "UPDATE comments SET client_net_index = NULL WHERE client_net_index IS NOT NULL AND submitted_at < $1",
         )
         .bind(micros(before))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+        tx.commit().await?;
+        Ok(cleared)
     }
 
     /// A comment's signals.
