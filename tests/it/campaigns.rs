@@ -330,6 +330,18 @@ async fn the_server_places_new_copies_as_they_arrive() {
     })
     .await;
     assert_eq!(store.comment(&own).await.unwrap().unwrap().campaign, None);
+    // The pass adds the third copy to the campaign's figures without counting its members
+    // again: its size and span are those of its three members, and the first copy stands for it.
+    let members = [&first, &second, &third];
+    let mut stored = vec![];
+    for r in members {
+        stored.push(store.comment(r).await.unwrap().unwrap());
+    }
+    let k = store.campaign(DEMO_ID, campaign).await.unwrap().unwrap();
+    assert_eq!(k.size, 3);
+    assert_eq!(k.representative, stored[0].id);
+    assert_eq!(k.first_at, stored.iter().map(|c| c.submitted_at).min().unwrap());
+    assert_eq!(k.last_at, stored.iter().map(|c| c.submitted_at).max().unwrap());
     drop(server);
 }
 

@@ -75,7 +75,58 @@ fn campaign_from_row(row: &sqlx::any::AnyRow) -> Result<Campaign, StoreError> {
     })
 }
 
+/// What to write to a campaign's row: counted afresh, or members added to what it holds.
+enum Figures {
+    Counted { id: i64, size: i64, first: Option<i64>, last: Option<i64> },
+    Added { id: i64, added: i64, first: i64, last: i64 },
+}
+
 impl Store {
+    /// The given comments of a consultation: the campaign each is in now, and when it arrived.
+    async fn members_now(
+        &self,
+        consultation_id: &str,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, (Option<i64>, i64)>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for part in ids.chunks(CHUNK) {
+            // Ids come from the database (the detection's index), never from a request.
+            let list: Vec<String> = part.iter().map(i64::to_string).collect();
+            let sql = format!(
+                "SELECT id, campaign_id, submitted_at FROM comments WHERE consultation_id = $1 AND id IN ({})",
+                list.join(",")
+            );
+            let rows: Vec<(i64, Option<i64>, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(consultation_id).fetch_all(&self.pool).await?;
+            out.extend(rows.into_iter().map(|(id, k, at)| (id, (k, at))));
+        }
+        Ok(out)
+    }
+
+    /// Campaigns' sizes and spans as their members now stand (size 0, span unchanged, for one
+    /// with none). Read outside any write: only the detection moves members, and it is the
+    /// caller.
+    async fn count_campaigns(&self, consultation_id: &str, ids: &[i64]) -> Result<Vec<Figures>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for part in ids.chunks(CHUNK) {
+            let list: Vec<String> = part.iter().map(i64::to_string).collect();
+            let sql = format!(
+                "SELECT campaign_id, COUNT(*), MIN(submitted_at), MAX(submitted_at) FROM comments \
+                 WHERE consultation_id = $1 AND campaign_id IN ({}) GROUP BY campaign_id",
+                list.join(",")
+            );
+            let rows: Vec<(i64, i64, Option<i64>, Option<i64>)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(consultation_id).fetch_all(&self.pool).await?;
+            let found: HashMap<i64, (i64, Option<i64>, Option<i64>)> =
+                rows.into_iter().map(|(k, n, lo, hi)| (k, (n, lo, hi))).collect();
+            out.extend(part.iter().map(|id| {
+                let (size, first, last) = found.get(id).copied().unwrap_or((0, None, None));
+                Figures::Counted { id: *id, size, first, last }
+            }));
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` of a consultation's comments with ids above `after`, in id order: (id,
     /// opinion as staff read it, arrival). What the detection reads.
     pub async fn campaign_texts(
@@ -128,7 +179,17 @@ impl Store {
         through_id: i64,
         now: Timestamp,
     ) -> Result<SavedCampaigns, StoreError> {
-        let current = self.campaign_members(consultation_id).await?;
+        // A full run regroups every member; the incremental pass reads only the comments it
+        // places (their campaign and arrival), so a pass costs what it places, however many
+        // comments are already in campaigns.
+        let listed: Vec<i64> = groups.iter().flat_map(|g| g.members.iter().copied()).collect();
+        let arrivals: HashMap<i64, (Option<i64>, i64)> =
+            if complete { HashMap::new() } else { self.members_now(consultation_id, &listed).await? };
+        let current: HashMap<i64, i64> = if complete {
+            self.campaign_members(consultation_id).await?
+        } else {
+            arrivals.iter().filter_map(|(m, (k, _))| k.map(|k| (*m, k))).collect()
+        };
         let member_lists: Vec<Vec<i64>> = groups.iter().map(|g| g.members.clone()).collect();
         let kept = keep_ids(&current, &member_lists);
         let mut ids = Vec::with_capacity(groups.len());
@@ -185,38 +246,62 @@ impl Store {
                 tx.commit().await?;
             }
         }
-        // Sizes, spans and representatives, from the members as they now are.
-        let mut touched: Vec<i64> = ids.clone();
+        // Sizes, spans and representatives. A full run, or a campaign that lost members to
+        // another, is counted from its members as they now are; a campaign that only gained
+        // members adds them up from the arrivals already read.
+        let mut recount: Vec<i64> = vec![];
+        let mut figures: Vec<Figures> = vec![];
         if complete {
-            touched.extend(current.values().copied());
+            recount.extend(&ids);
+            recount.extend(current.values());
+        } else {
+            recount.extend(joined.values().flatten().filter_map(|m| current.get(m)));
+            for (id, members) in &joined {
+                let times = members.iter().filter_map(|m| arrivals.get(m).map(|(_, at)| *at));
+                let (first, last) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+                if first <= last {
+                    figures.push(Figures::Added { id: *id, added: members.len() as i64, first, last });
+                }
+            }
         }
-        touched.sort_unstable();
-        touched.dedup();
+        recount.sort_unstable();
+        recount.dedup();
+        figures.extend(self.count_campaigns(consultation_id, &recount).await?);
         let representative: HashMap<i64, i64> =
             ids.iter().zip(groups).filter_map(|(id, g)| g.representative.map(|r| (*id, r))).collect();
-        for part in touched.chunks(CHUNK) {
+        for part in figures.chunks(CHUNK) {
             let mut tx = self.begin_write().await?;
-            for id in part {
-                let (size, first, last): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
-                    "SELECT COUNT(*), MIN(submitted_at), MAX(submitted_at) FROM comments \
-                     WHERE consultation_id = $1 AND campaign_id = $2",
-                )
-                .bind(consultation_id)
-                .bind(*id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let rep = representative.get(id).copied();
-                sqlx::query(
-                    "UPDATE campaigns SET size = $1, first_at = COALESCE($2, first_at), last_at = COALESCE($3, last_at), \
-                     representative = COALESCE($4, representative) WHERE id = $5",
-                )
-                .bind(size)
-                .bind(first)
-                .bind(last)
-                .bind(rep)
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
+            for f in part {
+                let (sql, id, size, first, last) = match *f {
+                    Figures::Counted { id, size, first, last } => (
+                        "UPDATE campaigns SET size = $1, first_at = COALESCE($2, first_at), \
+                         last_at = COALESCE($3, last_at), representative = COALESCE($4, representative) WHERE id = $5",
+                        id,
+                        size,
+                        first,
+                        last,
+                    ),
+                    // Every reference to a column on the right reads the row as it was: a
+                    // campaign that had no members takes the new span whole.
+                    Figures::Added { id, added, first, last } => (
+                        "UPDATE campaigns SET size = size + $1, \
+                         first_at = CASE WHEN size = 0 OR first_at > $2 THEN $2 ELSE first_at END, \
+                         last_at = CASE WHEN size = 0 OR last_at < $3 THEN $3 ELSE last_at END, \
+                         representative = COALESCE($4, representative) WHERE id = $5",
+                        id,
+                        added,
+                        Some(first),
+                        Some(last),
+                    ),
+                };
+                sqlx::query(sql)
+                    .bind(size)
+                    .bind(first)
+                    .bind(last)
+                    .bind(representative.get(&id).copied())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         }
