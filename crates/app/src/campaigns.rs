@@ -224,33 +224,16 @@ impl App {
     /// Runs [`App::campaign_pass`] every `every` until the process ends, on the node that holds
     /// the `campaigns` lease.
     pub fn spawn_campaign_pass(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let app = self.clone();
-        let me = crate::mail::node_name();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let span = jiff::SignedDuration::from_secs(60);
-            loop {
-                ticker.tick().await;
-                let now = Timestamp::now();
-                match app.store.hold_lease(LEASE, &me, now + span, now).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        // Another node places comments; ours would go stale.
-                        app.campaign_indexes.by_consultation.lock().await.clear();
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not take the campaigns lease");
-                        continue;
-                    }
+        self.spawn_leased(LEASE, every, |app, now, held| {
+            Box::pin(async move {
+                if held {
+                    app.campaign_pass(now).await
+                } else {
+                    // Another node places comments; ours would go stale.
+                    app.campaign_indexes.by_consultation.lock().await.clear();
+                    Ok(0)
                 }
-                match app.campaign_pass(now).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(comments = n, "campaign pass"),
-                    Err(e) => tracing::warn!(error = %e, "campaign detection failed; trying again shortly"),
-                }
-            }
+            })
         })
     }
 

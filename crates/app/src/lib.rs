@@ -86,6 +86,9 @@ pub struct App {
     signals: Arc<signals::SignalSettings>,
 }
 
+/// One run of a background pass (see [`App::spawn_leased`]): how many comments it read.
+pub(crate) type PassFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Error>> + Send>>;
+
 /// How long a refused comment is told to wait before trying again: about what a full intake
 /// queue takes to drain, rounded up, so that retries do not arrive while it is still full.
 pub const BUSY_RETRY_SECS: u64 = 2;
@@ -269,5 +272,43 @@ impl App {
     /// Waits for queued writes and closes the store.
     pub async fn close(self) {
         self.store.close().await
+    }
+
+    /// Runs a background pass every `every` until the process ends, on the one node that holds
+    /// `lease` (where several share the database). `pass` gets the time and whether this node
+    /// holds the lease; a node that does not is told so (it may drop state that would go
+    /// stale) and its pass does nothing else. The pass returns how many comments it read.
+    pub(crate) fn spawn_leased<F>(
+        &self,
+        lease: &'static str,
+        every: std::time::Duration,
+        pass: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: Fn(App, jiff::Timestamp, bool) -> PassFuture + Send + 'static,
+    {
+        let app = self.clone();
+        let me = mail::node_name();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let span = jiff::SignedDuration::from_secs(60);
+            loop {
+                ticker.tick().await;
+                let now = jiff::Timestamp::now();
+                let held = match app.store.hold_lease(lease, &me, now + span, now).await {
+                    Ok(held) => held,
+                    Err(e) => {
+                        tracing::warn!(error = %e, lease, "could not take the lease");
+                        continue;
+                    }
+                };
+                match pass(app.clone(), now, held).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(comments = n, lease, "background pass"),
+                    Err(e) => tracing::warn!(error = %e, lease, "background pass failed; trying again shortly"),
+                }
+            }
+        })
     }
 }

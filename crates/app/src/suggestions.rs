@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use yijian_analysis::articles::ArticleIndex;
 use yijian_domain::consultation::Consultation;
 use yijian_domain::staff::Permission;
@@ -109,29 +108,8 @@ impl App {
     /// Runs [`App::suggestion_pass`] every `every` until the process ends, on the node that
     /// holds the `suggestions` lease.
     pub fn spawn_suggestion_pass(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let app = self.clone();
-        let me = crate::mail::node_name();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let span = jiff::SignedDuration::from_secs(60);
-            loop {
-                ticker.tick().await;
-                let now = Timestamp::now();
-                match app.store.hold_lease(LEASE, &me, now + span, now).await {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not take the suggestions lease");
-                        continue;
-                    }
-                }
-                match app.suggestion_pass().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(comments = n, "suggestion pass"),
-                    Err(e) => tracing::warn!(error = %e, "article suggestions failed; trying again shortly"),
-                }
-            }
+        self.spawn_leased(LEASE, every, |app, _, held| {
+            Box::pin(async move { if held { app.suggestion_pass().await } else { Ok(0) } })
         })
     }
 
