@@ -357,3 +357,71 @@ async fn dispute_flow(backend: Backend) {
     assert_eq!(app.store().verify_audit_chain().await.unwrap(), Ok(entries.len()));
 }
 on_both_backends!(dispute_flow);
+
+/// The pass reads only what new comments can change (the earlier members of a group are
+/// flagged already or not at all); run after every comment it must find exactly what one pass
+/// over all of them finds: a reuse reaching its threshold, names that come to differ, a run
+/// that a new number completes (flagging the numbers before it) and a number seen again, a
+/// burst that a fifth comment makes, and a letter without a name or an address.
+async fn a_pass_after_every_comment_finds_what_one_pass_finds(backend: Backend) {
+    let reused = id_number("11010519800101", 500);
+    let prefix = "32010219900505";
+    let steps: Vec<Value> = vec![
+        json!({"id_number": reused, "name": "张三"}),
+        json!({"id_number": reused, "name": "张 三"}),
+        json!({"id_number": id_number(prefix, 11)}),
+        json!({"id_number": id_number(prefix, 14)}),
+        json!({"id_number": reused, "name": "李四"}),
+        json!({"id_number": id_number(prefix, 12)}),
+        json!({"id_number": id_number(prefix, 12)}),
+        json!({"id_number": id_number(prefix, 300)}),
+        json!({"letter": reused}),
+        json!({"id_number": reused, "name": "ＺＨＡＮＧ"}),
+    ];
+    let settings = SignalSettings {
+        rules: SignalRules { burst_min_comments: 5, burst_window_seconds: 600, ..SignalRules::default() },
+        ..SignalSettings::default()
+    };
+    // The signals of each step's comment, passing after every step or once at the end.
+    let mut runs: Vec<Vec<Vec<String>>> = vec![];
+    for every_step in [true, false] {
+        let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+        let mut receipts = vec![];
+        for step in &steps {
+            let receipt = match step.get("letter") {
+                Some(id) => {
+                    let mut l = letter(id.as_str());
+                    l.name = None;
+                    app.store().submit_comment(&l, Timestamp::now()).await.unwrap().0.to_string()
+                }
+                None => submit(&app, step.clone()).await,
+            };
+            receipts.push(receipt);
+            if every_step {
+                yijian_app::signals::run_pass(app.store(), &settings, Timestamp::now()).await.unwrap();
+            }
+        }
+        yijian_app::signals::run_pass(app.store(), &settings, Timestamp::now()).await.unwrap();
+        let mut found = vec![];
+        for r in &receipts {
+            let receipt = yijian_domain::receipt::Receipt::parse(r).unwrap();
+            let c = app.store().comment(&receipt).await.unwrap().unwrap();
+            let signals = app.store().comment_signals(DEMO_ID, c.id).await.unwrap();
+            found.push(signals.iter().map(|s| s.as_str().to_string()).collect());
+        }
+        runs.push(found);
+    }
+    let has = |step: usize, signal: &str| runs[1][step].iter().any(|s| s == signal);
+    // What one pass finds, as the rules say.
+    for step in [0, 1, 4, 8, 9] {
+        assert!(has(step, "id_reused") && has(step, "id_names_differ"), "step {step}: {:?}", runs[1][step]);
+    }
+    for step in [2, 3, 5, 6] {
+        assert!(has(step, "id_generated_run"), "step {step}: {:?}", runs[1][step]);
+    }
+    assert!(!has(7, "id_generated_run") && !has(7, "id_reused"));
+    assert!(!has(8, "address_burst"), "a letter has no address");
+    assert!((0..8).chain([9]).all(|s| has(s, "address_burst")));
+    assert_eq!(runs[0], runs[1], "a pass after every comment finds what one pass finds");
+}
+on_both_backends!(a_pass_after_every_comment_finds_what_one_pass_finds);

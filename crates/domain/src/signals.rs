@@ -109,23 +109,25 @@ pub fn client_network(ip: IpAddr) -> String {
     format!("{a}.{b}.{c}.0/24")
 }
 
+/// How many comments of one consultation carrying one ID number make `id_reused`.
+pub const ID_REUSED_AT: usize = 2;
+
 /// `id_reused`: an ID number on `comments_with_it` comments of one consultation.
 pub fn id_reused(comments_with_it: usize) -> bool {
-    comments_with_it >= 2
+    comments_with_it >= ID_REUSED_AT
+}
+
+/// A name as `names_differ` compares it: without spaces, middle dots, case or width
+/// differences (NFKC). Empty when the name says nothing.
+pub fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkc().filter(|c| !c.is_whitespace() && *c != '·' && *c != '.').flat_map(char::to_lowercase).collect()
 }
 
 /// `id_names_differ`: the names given with one ID number, compared without spaces, case or
 /// width differences (NFKC), differ. Comments without a name say nothing either way.
 pub fn names_differ<'a>(names: impl IntoIterator<Item = Option<&'a str>>) -> bool {
-    use unicode_normalization::UnicodeNormalization;
-    let distinct: HashSet<String> = names
-        .into_iter()
-        .flatten()
-        .map(|n| {
-            n.nfkc().filter(|c| !c.is_whitespace() && *c != '·' && *c != '.').flat_map(char::to_lowercase).collect()
-        })
-        .filter(|n: &String| !n.is_empty())
-        .collect();
+    let distinct: HashSet<String> = names.into_iter().flatten().map(name_key).filter(|n| !n.is_empty()).collect();
     distinct.len() >= 2
 }
 

@@ -288,25 +288,10 @@ async fn append(
         written.push(entry);
     }
     for chunk in written.chunks(AUDIT_CHUNK) {
-        let mut sql =
-            String::from("INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 8;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        }
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES {}",
+            backend.values(chunk.len(), 8)
+        );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in chunk {
             q = q

@@ -492,16 +492,7 @@ fn insert_sql(backend: Backend, rows: usize) -> String {
          id_number_enc, id_number_index, phone_enc, opinion, opinion_enc, articles, sender, note, form_id, \
          client_net_index, id_prefix_index) VALUES ",
     );
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..COLUMNS {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&backend.insert_parameter(r * COLUMNS + c + 1));
-        }
-        sql.push(')');
-    }
+    sql.push_str(&backend.values(rows, COLUMNS));
     // Either unique key may conflict: the receipt (drawn again) or the web form's id (sent
     // twice): `commit_batch` tells which.
     sql.push_str(" ON CONFLICT DO NOTHING");

@@ -39,6 +39,23 @@ impl Backend {
         }
     }
 
+    /// The `VALUES` list of a multi-row insert: `rows` tuples of `columns` parameters, numbered
+    /// from 1 in order (see [`Backend::insert_parameter`]); bind row by row, column by column.
+    pub(crate) fn values(self, rows: usize, columns: usize) -> String {
+        let mut sql = String::with_capacity(rows * columns * 4);
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..columns {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&self.insert_parameter(r * columns + c + 1));
+            }
+            sql.push(')');
+        }
+        sql
+    }
+
     /// `comments`, read through the named index. SQLite's planner, without statistics, prefers
     /// the covering queue index to a partial one; PostgreSQL plans well on its own.
     pub(crate) fn comments_by(self, index: &str) -> String {
@@ -109,10 +126,13 @@ mod tests {
     fn each_fragment_has_both_dialects() {
         for b in [Backend::Sqlite, Backend::Postgres] {
             assert!(b.insert_parameter(3) == "?" || b.insert_parameter(3) == "$3");
+            assert_eq!(b.values(2, 2).matches(['?', '$']).count(), 4);
             assert!(b.comments_by("comments_marked").starts_with("comments"));
             assert!(b.id_in(&[1, 2]).contains("1,2"));
             assert!(b.add_tag("$3").contains("$3") && b.remove_tag("$3").contains("$3"));
         }
+        assert_eq!(Backend::Postgres.values(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(Backend::Sqlite.values(1, 2), "(?, ?)");
         assert_eq!(Backend::Sqlite.begin_write(), Some("BEGIN IMMEDIATE"));
         assert_eq!(Backend::Postgres.transaction_lock("x").unwrap(), "SELECT pg_advisory_xact_lock(hashtext('x'))");
         assert_eq!(Backend::Sqlite.opening("opinion", 5).1, "length(opinion)");

@@ -20,6 +20,9 @@ use crate::{Store, StoreError, micros};
 pub struct SignalCandidate {
     pub id: i64,
     pub consultation_id: String,
+    pub name: Option<String>,
+    /// Arrival, in whole seconds.
+    pub at_seconds: i64,
     pub email: Option<String>,
     pub id_number_index: Option<Vec<u8>>,
     pub id_prefix_index: Option<Vec<u8>>,
@@ -50,8 +53,8 @@ impl Store {
     /// Up to `limit` comments above `after`, in id order.
     pub async fn signal_candidates(&self, after: i64, limit: i64) -> Result<Vec<SignalCandidate>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, consultation_id, email, id_number_index, id_prefix_index, client_net_index FROM comments \
-             WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, consultation_id, name, submitted_at, email, id_number_index, id_prefix_index, \
+             client_net_index FROM comments WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
@@ -62,86 +65,140 @@ impl Store {
                 Ok(SignalCandidate {
                     id: r.try_get(0)?,
                     consultation_id: r.try_get(1)?,
-                    email: r.try_get(2)?,
-                    id_number_index: r.try_get(3)?,
-                    id_prefix_index: r.try_get(4)?,
-                    client_net_index: r.try_get(5)?,
+                    name: r.try_get(2)?,
+                    at_seconds: r.try_get::<i64, _>(3)?.div_euclid(1_000_000),
+                    email: r.try_get(4)?,
+                    id_number_index: r.try_get(5)?,
+                    id_prefix_index: r.try_get(6)?,
+                    client_net_index: r.try_get(7)?,
                 })
             })
             .collect()
     }
 
-    /// The comments of a consultation made with one ID number (by its keyed hash): (id, name).
-    pub async fn names_by_id_index(
+    /// Up to `limit` of the comments of a consultation made with one ID number (by its keyed
+    /// hash), with ids in `after..=through`, in id order: (id, name).
+    pub async fn id_group_page(
         &self,
         consultation_id: &str,
         index: &[u8],
+        after: i64,
+        through: i64,
+        limit: i64,
     ) -> Result<Vec<(i64, Option<String>)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, name FROM comments WHERE id_number_index = $1 AND consultation_id = $2 ORDER BY id",
+            "SELECT id, name FROM comments WHERE id_number_index = $1 AND consultation_id = $2 AND id > $3 \
+             AND id <= $4 ORDER BY id LIMIT $5",
         )
         .bind(index.to_vec())
         .bind(consultation_id)
+        .bind(after)
+        .bind(through)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?)
     }
 
+    /// Up to `limit` of the comments of a consultation made with one ID number that give a
+    /// name, with ids up to `through`, in id order.
+    pub async fn names_in_id_group(
+        &self,
+        consultation_id: &str,
+        index: &[u8],
+        after: i64,
+        through: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name FROM comments WHERE id_number_index = $1 AND consultation_id = $2 AND id > $3 \
+             AND id <= $4 AND name IS NOT NULL AND name <> '' ORDER BY id LIMIT $5",
+        )
+        .bind(index.to_vec())
+        .bind(consultation_id)
+        .bind(after)
+        .bind(through)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Whether a comment has a signal.
+    pub async fn has_signal(&self, consultation_id: &str, signal: Signal, comment_id: i64) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT comment_id FROM comment_signals WHERE consultation_id = $1 AND signal = $2 AND comment_id = $3",
+        )
+        .bind(consultation_id)
+        .bind(signal.as_str())
+        .bind(comment_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// The comments of a consultation from one client network (by its keyed hash) whose
-    /// network is still kept: (id, arrival in seconds), in arrival order.
+    /// network is still kept and that arrived at or after `since` (seconds): (id, arrival in
+    /// seconds), in arrival order.
     pub async fn times_by_client_net(
         &self,
         consultation_id: &str,
         index: &[u8],
+        since: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT id, submitted_at FROM comments WHERE consultation_id = $1 AND client_net_index = $2 \
-             ORDER BY submitted_at, id",
+             AND submitted_at >= $3 ORDER BY submitted_at, id",
         )
         .bind(consultation_id)
         .bind(index.to_vec())
+        .bind(since.saturating_mul(1_000_000))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(id, at)| (id, at.div_euclid(1_000_000))).collect())
     }
 
-    /// The sequence codes of the ID numbers of a consultation's comments that share one region
-    /// and birth date (by the keyed hash of the prefix): (id, code). Only when at least
-    /// `at_least` comments share it are their ID numbers unsealed (here, in memory, and only
-    /// the code leaves); otherwise nothing is opened and the answer is empty.
-    pub async fn sequences_by_id_prefix(
+    /// The distinct ID numbers (by keyed hash) of a consultation's comments that share one
+    /// region and birth date (by the keyed hash of the prefix), each with the first comment
+    /// that gave it: (index, first comment id).
+    pub async fn ids_by_prefix(
         &self,
         consultation_id: &str,
         prefix_index: &[u8],
-        at_least: usize,
-    ) -> Result<Vec<(i64, u16)>, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE consultation_id = $1 AND id_prefix_index = $2")
-                .bind(consultation_id)
-                .bind(prefix_index.to_vec())
-                .fetch_one(&self.pool)
-                .await?;
-        if (count as usize) < at_least.max(2) {
-            return Ok(vec![]);
-        }
-        let rows: Vec<(i64, String, Option<Vec<u8>>)> = sqlx::query_as(
-            "SELECT id, receipt, id_number_enc FROM comments WHERE consultation_id = $1 AND id_prefix_index = $2 \
-             ORDER BY id",
+    ) -> Result<Vec<(Vec<u8>, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id_number_index, MIN(id) FROM comments WHERE consultation_id = $1 AND id_prefix_index = $2 \
+             AND id_number_index IS NOT NULL GROUP BY id_number_index",
         )
         .bind(consultation_id)
         .bind(prefix_index.to_vec())
         .fetch_all(&self.pool)
-        .await?;
-        let mut codes = Vec::with_capacity(rows.len());
-        for (id, receipt, envelope) in rows {
-            let Some(envelope) = envelope else { continue };
-            let receipt = Receipt::parse(&receipt).ok_or_else(|| StoreError::Corrupt(format!("receipt {receipt}")))?;
-            let plain = self
-                .keys
-                .open(&envelope, &aad("id_number", &receipt))
-                .map_err(|e| StoreError::Corrupt(format!("id_number of {receipt}: {e}")))?;
-            let id_number = IdNumber::from_normalised(String::from_utf8_lossy(&plain).into_owned());
-            if let Some(code) = id_sequence(&id_number) {
-                codes.push((id, code));
+        .await?)
+    }
+
+    /// The sequence codes of the ID numbers of the given comments: (id, code). Their ID numbers
+    /// are unsealed here, in memory, and only the code leaves.
+    pub async fn sequence_codes(&self, consultation_id: &str, ids: &[i64]) -> Result<Vec<(i64, u16)>, StoreError> {
+        let mut codes = Vec::with_capacity(ids.len());
+        for part in ids.chunks(2_000) {
+            // Ids come from the database, never from a request: written in.
+            let list: Vec<String> = part.iter().map(i64::to_string).collect();
+            let sql = format!(
+                "SELECT id, receipt, id_number_enc FROM comments WHERE consultation_id = $1 AND id IN ({})",
+                list.join(",")
+            );
+            let rows: Vec<(i64, String, Option<Vec<u8>>)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(consultation_id).fetch_all(&self.pool).await?;
+            for (id, receipt, envelope) in rows {
+                let Some(envelope) = envelope else { continue };
+                let receipt =
+                    Receipt::parse(&receipt).ok_or_else(|| StoreError::Corrupt(format!("receipt {receipt}")))?;
+                let plain = self
+                    .keys
+                    .open(&envelope, &aad("id_number", &receipt))
+                    .map_err(|e| StoreError::Corrupt(format!("id_number of {receipt}: {e}")))?;
+                let id_number = IdNumber::from_normalised(String::from_utf8_lossy(&plain).into_owned());
+                if let Some(code) = id_sequence(&id_number) {
+                    codes.push((id, code));
+                }
             }
         }
         Ok(codes)
@@ -152,14 +209,10 @@ impl Store {
     pub async fn record_signals(&self, found: &[(String, Signal, i64)], high_water: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         for chunk in found.chunks(300) {
-            let mut sql = String::from("INSERT INTO comment_signals (consultation_id, signal, comment_id) VALUES ");
-            for k in 0..chunk.len() {
-                if k > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("(${}, ${}, ${})", 3 * k + 1, 3 * k + 2, 3 * k + 3));
-            }
-            sql.push_str(" ON CONFLICT DO NOTHING");
+            let sql = format!(
+                "INSERT INTO comment_signals (consultation_id, signal, comment_id) VALUES {} ON CONFLICT DO NOTHING",
+                self.backend.values(chunk.len(), 3)
+            );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (cid, signal, id) in chunk {
                 q = q.bind(cid.as_str()).bind(signal.as_str()).bind(*id);

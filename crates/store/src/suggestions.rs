@@ -129,20 +129,14 @@ impl Store {
             found.iter().flat_map(|(id, list)| list.iter().map(move |s| (*id, s))).collect();
         let mut inserted = 0;
         for chunk in rows.chunks(INSERT_ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO article_suggestions (consultation_id, comment_id, article, confidence, kind) VALUES ",
+            let sql = format!(
+                "INSERT INTO article_suggestions (consultation_id, comment_id, article, confidence, kind) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                self.backend.values(chunk.len(), 5)
             );
-            for k in 0..chunk.len() {
-                if k > 0 {
-                    sql.push_str(", ");
-                }
-                let b = 4 * k + 2;
-                sql.push_str(&format!("($1, ${}, ${}, ${}, ${})", b, b + 1, b + 2, b + 3));
-            }
-            sql.push_str(" ON CONFLICT DO NOTHING");
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(consultation_id);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, s) in chunk {
-                q = q.bind(*id).bind(s.article as i64).bind(s.confidence).bind(s.kind.as_str());
+                q = q.bind(consultation_id).bind(*id).bind(s.article as i64).bind(s.confidence).bind(s.kind.as_str());
             }
             inserted += q.execute(&mut *tx).await?.rows_affected();
         }
