@@ -178,10 +178,18 @@ async fn id_signals(
     Ok(found)
 }
 
-/// `address_burst` for the new comments (above `after`) of one network. Only a window holding
-/// a new comment can change, and each starts at most a window's width before the earliest new
-/// comment; reading from twice that far back finds, for every earlier comment such a window
-/// holds, whether it was flagged already, so only what changed is written.
+/// `address_burst` for the new comments (above `after`) of one network, read from no more than
+/// `burst_min_comments` earlier ones.
+///
+/// Only a window holding a new comment can change, and each starts at most a window's width
+/// before the earliest new comment (`t0`). Such a window holds every earlier comment from its
+/// start to `t0`: the latest ones. If it holds fewer than the threshold of them, they are among
+/// the threshold's worth of latest; if it holds more, those latest alone reach the threshold with
+/// the new comment. So counting over the latest `min` earlier comments and the new ones decides
+/// every window with a new comment as counting over all would, and an earlier comment it flags
+/// that the same count without the new ones does not was not flagged before (any window of
+/// earlier comments reaching the threshold had flagged it). Reading the whole network instead
+/// made every pass read every comment a flood from one network had sent.
 async fn burst_signals(
     store: &Store,
     rules: &SignalRules,
@@ -191,19 +199,13 @@ async fn burst_signals(
     new: &[&SignalCandidate],
 ) -> Result<Found, StoreError> {
     let Some(t0) = new.iter().map(|c| c.at_seconds).min() else { return Ok(vec![]) };
-    let width = rules.burst_window_seconds.max(0);
-    let group = store.times_by_client_net(cid, index, t0.saturating_sub(width.saturating_mul(2))).await?;
-    let times: Vec<i64> = group.iter().map(|(_, t)| *t).collect();
-    let now = signals::bursts(&times, rules);
-    let earlier: Vec<&(i64, i64)> = group.iter().filter(|(id, _)| *id <= after).collect();
-    let earlier_times: Vec<i64> = earlier.iter().map(|(_, t)| *t).collect();
-    let before: HashMap<i64, bool> =
-        earlier.iter().map(|(id, _)| *id).zip(signals::bursts(&earlier_times, rules)).collect();
-    Ok(group
-        .iter()
-        .zip(now)
-        .filter(|((id, _), flagged)| *flagged && !before.get(id).copied().unwrap_or(false))
-        .map(|((id, _), _)| (cid.to_string(), Signal::AddressBurst, *id))
+    let min = rules.burst_min_comments.max(1);
+    let span = (t0.saturating_sub(rules.burst_window_seconds.max(0)), t0);
+    let earlier = store.latest_by_client_net(cid, index, span, after, min as i64).await?;
+    let new: Vec<(i64, i64)> = new.iter().map(|c| (c.id, c.at_seconds)).collect();
+    Ok(signals::new_bursts(&earlier, &new, rules)
+        .into_iter()
+        .map(|id| (cid.to_string(), Signal::AddressBurst, id))
         .collect())
 }
 

@@ -135,22 +135,27 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// The comments of a consultation from one client network (by its keyed hash) whose
-    /// network is still kept and that arrived at or after `since` (seconds): (id, arrival in
-    /// seconds), in arrival order.
-    pub async fn times_by_client_net(
+    /// The latest `limit` comments of a consultation from one client network (by its keyed
+    /// hash) whose network is still kept, with ids up to `through`, that arrived in the seconds
+    /// `from..=to`: (id, arrival in seconds), latest first.
+    pub async fn latest_by_client_net(
         &self,
         consultation_id: &str,
         index: &[u8],
-        since: i64,
+        (from, to): (i64, i64),
+        through: i64,
+        limit: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT id, submitted_at FROM comments WHERE consultation_id = $1 AND client_net_index = $2 \
-             AND submitted_at >= $3 ORDER BY submitted_at, id",
+             AND submitted_at >= $3 AND submitted_at < $4 AND id <= $5 ORDER BY submitted_at DESC, id DESC LIMIT $6",
         )
         .bind(consultation_id)
         .bind(index.to_vec())
-        .bind(since.saturating_mul(1_000_000))
+        .bind(from.saturating_mul(1_000_000))
+        .bind(to.saturating_add(1).saturating_mul(1_000_000))
+        .bind(through)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(id, at)| (id, at.div_euclid(1_000_000))).collect())
