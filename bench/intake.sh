@@ -35,7 +35,14 @@ if [ -n "${PROFILE:-}" ]; then
   perf record -q -e cpu-clock -F 999 -p "$YJ" -o "$DATA/perf.data" -- sleep "$SECONDS_RUN" 2>/dev/null &
   PERF=$!
 fi
+# The server's CPU time (user + system, in clock ticks) over the measured run and the few
+# seconds after it in which the background passes (every 5 s) catch up: the cost of a comment,
+# steadier than the rate on a machine whose neighbours take CPU.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$YJ/stat"; }
+CPU0=$(cpu_ticks)
 wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s bench/intake.lua "http://127.0.0.1:18080$URL" | grep RESULT | tee "$DATA/yj.txt"
+sleep 6
+CPU1=$(cpu_ticks)
 if [ -n "${PROFILE:-}" ]; then
   wait "$PERF" || true
   echo "== where yijian's CPU went (top 40 functions, % of samples)"
@@ -52,4 +59,6 @@ stored="?"
 if [ "$DB" = sqlite ] && command -v sqlite3 >/dev/null; then
   stored=$(sqlite3 "$DATA/yijian.sqlite3" 'select count(*) from comments')
 fi
-echo "SUMMARY accepted_per_s=$yj ceiling_per_s=$ceil ratio=$(awk "BEGIN{printf \"%.2f\", $yj/$ceil}") stored_rows=$stored"
+accepted=$(sed -E 's/.*accepted=([0-9]+).*/\1/' "$DATA/yj.txt")
+cpu_us=$(awk "BEGIN{printf \"%.0f\", ($CPU1 - $CPU0) / $(getconf CLK_TCK) * 1e6 / $accepted}")
+echo "SUMMARY accepted_per_s=$yj ceiling_per_s=$ceil ratio=$(awk "BEGIN{printf \"%.2f\", $yj/$ceil}") cpu_us_per_comment=$cpu_us stored_rows=$stored"

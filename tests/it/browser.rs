@@ -584,8 +584,8 @@ async fn staff_decide_a_campaign_in_a_browser() {
     b.stop().await;
 }
 
-/// Issue 14 in a browser: a suggested article accepted on the comment page and the rest of a
-/// filter accepted at once from the queue; themes built from their page, renamed and confirmed;
+/// Issue 14 in a browser: a suggested article accepted on the comment page, another turned
+/// down, and the rest of a filter accepted at once from the queue; themes built from their page, renamed and confirmed;
 /// the new pages pass the axe scan.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_confirm_suggestions_and_themes_in_a_browser() {
@@ -597,7 +597,8 @@ async fn staff_confirm_suggestions_and_themes_in_a_browser() {
     let first = submit_api(&app, "关于第五条，建议明确专家服务企业的补贴标准和考核办法，避免流于形式。", &[]).await;
     let second = submit_api(&app, "第五条提到的专家服务企业，希望增加对中小微企业的倾斜，简化申请手续。", &[]).await;
     submit_api(&app, "总体支持这份文件，希望尽快出台并抓好落实。", &[]).await;
-    assert_eq!(app.app().suggestion_pass().await.unwrap(), 3);
+    let third = submit_api(&app, "第十二条的培训补贴，建议按季度拨付，别让培训机构垫资太久。", &[]).await;
+    assert_eq!(app.app().suggestion_pass().await.unwrap(), 4);
 
     let b = Browser::start(1280).await;
     b.client.goto(&app.url("/?lang=zh")).await.unwrap();
@@ -615,6 +616,15 @@ async fn staff_confirm_suggestions_and_themes_in_a_browser() {
     b.click("#suggestion-5 button[value=accept_suggestion]").await;
     b.wait_url("done=1").await;
     assert!(b.text("#suggestion-5").await.contains("已采纳"));
+
+    // One suggestion turned down: it stays on record as not taken, and no link is made.
+    b.client.goto(&app.url(&format!("/admin/comments/{third}"))).await.unwrap();
+    assert!(b.text("#suggestion-12").await.contains("明确提及"));
+    b.click("#suggestion-12 button[value=reject_suggestion]").await;
+    b.wait_url("done=1").await;
+    assert!(b.text("#suggestion-12").await.contains("未采纳"));
+    let receipt = yijian_domain::receipt::Receipt::parse(&third).unwrap();
+    assert!(app.store().comment(&receipt).await.unwrap().unwrap().articles.is_empty());
 
     // The rest of the filter at once, from the queue.
     b.client.goto(&app.url(&format!("/admin/c/{DEMO_ID}?suggested=5"))).await.unwrap();
