@@ -395,11 +395,34 @@ async fn submit_api(app: &InProcess, opinion: &str, articles: &[u32]) -> String 
 }
 
 impl Browser {
+    /// Clicks the element, looked up again if a navigation made the one found stale.
     async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+        for _ in 0..20 {
+            let element = self.client.find(Locator::Css(css)).await.unwrap();
+            match element.click().await {
+                Ok(_) => return,
+                Err(e) if format!("{e:?}").contains("StaleElementReference") => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("clicking {css}: {e}"),
+            }
+        }
+        panic!("{css} went stale twenty times")
     }
+    /// The element's text. An element found just as a navigation replaces the page is stale
+    /// by the time its text is asked for: it is looked up again on the page that replaced it.
     async fn text(&self, css: &str) -> String {
-        self.client.wait().for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
+        for _ in 0..20 {
+            let element = self.client.wait().for_element(Locator::Css(css)).await.unwrap();
+            match element.text().await {
+                Ok(text) => return text,
+                Err(e) if format!("{e:?}").contains("StaleElementReference") => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("the text of {css}: {e}"),
+            }
+        }
+        panic!("{css} went stale twenty times")
     }
     /// Waits for a navigation to land on a URL containing `part`.
     async fn wait_url(&self, part: &str) -> String {

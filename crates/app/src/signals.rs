@@ -126,7 +126,7 @@ async fn flag_id_group(
 ) -> Result<(), StoreError> {
     let mut from = after;
     loop {
-        let page = store.id_group_page(cid, index, from, through, PAGE).await?;
+        let page = store.id_group_page(cid, index, (from, through), false, PAGE).await?;
         let Some(&(last, _)) = page.last() else { return Ok(()) };
         found.extend(page.into_iter().map(|(id, _)| (cid.to_string(), signal, id)));
         from = last;
@@ -145,7 +145,7 @@ async fn id_signals(
     new: &[&SignalCandidate],
 ) -> Result<Found, StoreError> {
     let mut found = vec![];
-    let head = store.id_group_page(cid, index, 0, after, signals::ID_REUSED_AT as i64).await?;
+    let head = store.id_group_page(cid, index, (0, after), false, signals::ID_REUSED_AT as i64).await?;
     if signals::id_reused(head.len() + new.len()) {
         if !signals::id_reused(head.len()) {
             // Fewer than the threshold came before: `head` is all of them.
@@ -164,9 +164,9 @@ async fn id_signals(
         let mut standing = None;
         let mut from = 0;
         while standing.is_none() {
-            let page = store.names_in_id_group(cid, index, from, after, 64).await?;
+            let page = store.id_group_page(cid, index, (from, after), true, 64).await?;
             let Some(&(last, _)) = page.last() else { break };
-            standing = page.into_iter().map(|(_, n)| n).find(|n| !signals::name_key(n).is_empty());
+            standing = page.into_iter().filter_map(|(_, n)| n).find(|n| !signals::name_key(n).is_empty());
             from = last;
         }
         let names = standing.as_deref().map(Some).into_iter().chain(new.iter().map(|c| c.name.as_deref()));
@@ -230,7 +230,7 @@ async fn run_signals(
     }
     let mut unseen = false;
     for (number, members) in &by_number {
-        match store.id_group_page(cid, number, 0, after, 1).await?.first() {
+        match store.id_group_page(cid, number, (0, after), false, 1).await?.first() {
             Some(&(first, _)) => {
                 if store.has_signal(cid, Signal::IdGeneratedRun, first).await? {
                     found.extend(members.iter().map(|id| (cid.to_string(), Signal::IdGeneratedRun, *id)));

@@ -77,49 +77,29 @@ impl Store {
     }
 
     /// Up to `limit` of the comments of a consultation made with one ID number (by its keyed
-    /// hash), with ids in `after..=through`, in id order: (id, name).
+    /// hash), with ids in `after..=through`, in id order: (id, name). With `named`, only those
+    /// that give a name.
     pub async fn id_group_page(
         &self,
         consultation_id: &str,
         index: &[u8],
-        after: i64,
-        through: i64,
+        (after, through): (i64, i64),
+        named: bool,
         limit: i64,
     ) -> Result<Vec<(i64, Option<String>)>, StoreError> {
-        Ok(sqlx::query_as(
+        let named = if named { " AND name IS NOT NULL AND name <> ''" } else { "" };
+        let sql = format!(
             "SELECT id, name FROM comments WHERE id_number_index = $1 AND consultation_id = $2 AND id > $3 \
-             AND id <= $4 ORDER BY id LIMIT $5",
-        )
-        .bind(index.to_vec())
-        .bind(consultation_id)
-        .bind(after)
-        .bind(through)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// Up to `limit` of the comments of a consultation made with one ID number that give a
-    /// name, with ids up to `through`, in id order.
-    pub async fn names_in_id_group(
-        &self,
-        consultation_id: &str,
-        index: &[u8],
-        after: i64,
-        through: i64,
-        limit: i64,
-    ) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, name FROM comments WHERE id_number_index = $1 AND consultation_id = $2 AND id > $3 \
-             AND id <= $4 AND name IS NOT NULL AND name <> '' ORDER BY id LIMIT $5",
-        )
-        .bind(index.to_vec())
-        .bind(consultation_id)
-        .bind(after)
-        .bind(through)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+             AND id <= $4{named} ORDER BY id LIMIT $5"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(index.to_vec())
+            .bind(consultation_id)
+            .bind(after)
+            .bind(through)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Whether a comment has a signal.
