@@ -4,7 +4,10 @@
 # serving the same bytes pre-gzipped (crates/web/examples/ceiling.rs, given the page fetched
 # from yijian first). Both with Accept-Encoding: gzip; the load generator (wrk) is a separate
 # process. Prints req/s, p50 and p99 of both and the ratio (target: yijian >= 0.5 x ceiling,
-# p99 < 20 ms); then GET /, text.txt, and the form-token endpoint (a captcha drawn per request).
+# p99 < 20 ms); then GET /, text.txt, and the form-token endpoint: first a crowd of BURST (256)
+# visitors opening the form at once (oha -n), answered from the pool of captchas drawn ahead and,
+# beside it, by a second server without a pool (captcha_pool = 0); then sustained, where every
+# token needs a drawing (the pool is empty within a second).
 #   bench/page.sh [seconds] [connections]
 #   PROFILE=debug bench/page.sh 3 16    # a check of the script against a debug build
 #   NO_BUILD=1 ...                      # use the binaries already built
@@ -14,7 +17,9 @@ cd "$(dirname "$0")/.."
 SECONDS_RUN="${1:-10}"
 CONNS="${2:-64}"
 PROFILE="${PROFILE:-release}"
+BURST="${BURST:-256}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v oha >/dev/null || cargo install oha --locked
 if [ -z "${NO_BUILD:-}" ]; then
   if [ "$PROFILE" = release ]; then
     cargo build --release --locked -q --bin yijian --example ceiling -p yijian -p yijian-web
@@ -25,12 +30,16 @@ fi
 [ "$PROFILE" = release ] && DIR=release || DIR=debug
 TARGET="${CARGO_TARGET_DIR:-target}/$DIR"
 DATA=$(mktemp -d)
-cleanup() { kill "${YJ:-}" "${CEIL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"; }
+cleanup() { kill "${YJ:-}" "${CEIL:-}" "${NOPOOL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT
 # No rate limits: one client (wrk) asks for every form token.
-RUST_LOG=warn "$TARGET/yijian" serve --listen 127.0.0.1:18082 --data "$DATA" --insecure-no-rate-limit \
-  >"$DATA/out.log" 2>"$DATA/err.log" &
+RUST_LOG=warn YIJIAN_CAPTCHA_POOL="$BURST" YIJIAN_METRICS_LISTEN=127.0.0.1:18084 "$TARGET/yijian" serve \
+  --listen 127.0.0.1:18082 --data "$DATA" --insecure-no-rate-limit >"$DATA/out.log" 2>"$DATA/err.log" &
 YJ=$!
+mkdir -p "$DATA/nopool"
+RUST_LOG=warn YIJIAN_CAPTCHA_POOL=0 "$TARGET/yijian" serve --listen 127.0.0.1:18085 --data "$DATA/nopool" \
+  --insecure-no-rate-limit >"$DATA/nopool.log" 2>&1 &
+NOPOOL=$!
 for _ in $(seq 1 300); do grep -q listening "$DATA/out.log" 2>/dev/null && break; sleep 0.1; done
 grep -q listening "$DATA/out.log" || { echo "yijian did not start:"; cat "$DATA/err.log"; exit 1; }
 BASE=http://127.0.0.1:18082
@@ -59,7 +68,23 @@ run "yijian GET /c/$ID (gzip)" "$BASE/c/$ID"; cp "$DATA/last.txt" "$DATA/yj.txt"
 run "ceiling: bare axum, the same bytes pre-gzipped" "http://127.0.0.1:18083/c/$ID"; cp "$DATA/last.txt" "$DATA/ceil.txt"
 run "yijian GET / (gzip)" "$BASE/"
 run "yijian GET /c/$ID/text.txt (gzip)" "$BASE/c/$ID/text.txt"
-run "yijian GET /c/$ID/form-token (a captcha drawn each)" "$BASE/c/$ID/form-token"
+burst() { # name url
+  echo "== $1: $BURST at once, 64 connections"
+  oha -n "$BURST" -c 64 --no-tui --output-format json "$2" >"$DATA/burst.json"
+  python3 - "$DATA/burst.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); p = r["latencyPercentiles"]
+codes = r.get("statusCodeDistribution", {})
+print(f"RESULT requests={sum(codes.values())} statuses={codes} p50_ms={1000*p['p50']:.2f} p99_ms={1000*p['p99']:.2f}")
+PY
+}
+for _ in $(seq 1 100); do
+  curl -s http://127.0.0.1:18084/metrics | grep -q "^yijian_captcha_pool_images $BURST" && break; sleep 0.1
+done
+burst "yijian form-token, captchas drawn ahead" "$BASE/c/$ID/form-token" | tee "$DATA/pool.txt"
+burst "yijian form-token, captcha_pool = 0" "http://127.0.0.1:18085/c/$ID/form-token" | tee "$DATA/nopool.txt"
+kill "$NOPOOL"
+run "yijian GET /c/$ID/form-token, sustained (a captcha drawn each)" "$BASE/c/$ID/form-token"
 yj=$(field rate "$DATA/yj.txt"); ceil=$(field rate "$DATA/ceil.txt")
 yj99=$(field p99_ms "$DATA/yj.txt"); ceil99=$(field p99_ms "$DATA/ceil.txt")
 identity=$(wc -c <"$DATA/page.html")
@@ -67,4 +92,4 @@ gzipped=$(curl -s -H 'Accept-Encoding: gzip' "$BASE/c/$ID" | wc -c)
 brotli=$(curl -s -H 'Accept-Encoding: br' "$BASE/c/$ID" | wc -c)
 ratio=$(awk -v a="$yj" -v b="$ceil" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 verdict=$(awk -v r="$ratio" -v p="$yj99" 'BEGIN { print ((r >= 0.5 && p < 20) ? "met" : "not met") }')
-echo "SUMMARY profile=$PROFILE page_rate=$yj ceiling_rate=$ceil ratio=$ratio page_p99_ms=$yj99 ceiling_p99_ms=$ceil99 target=$verdict page_bytes=$identity gzip_bytes=$gzipped br_bytes=$brotli"
+echo "SUMMARY profile=$PROFILE page_rate=$yj ceiling_rate=$ceil ratio=$ratio page_p99_ms=$yj99 ceiling_p99_ms=$ceil99 target=$verdict page_bytes=$identity gzip_bytes=$gzipped br_bytes=$brotli form_burst_p99_ms=$(field p99_ms "$DATA/pool.txt") form_burst_p99_ms_without_pool=$(field p99_ms "$DATA/nopool.txt")"

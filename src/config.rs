@@ -54,6 +54,9 @@ pub struct Config {
     pub captcha_per_minute: u32,
     /// … and at once.
     pub captcha_burst: u32,
+    /// Captcha images this node keeps drawn ahead, so that a crowd opening the form is not
+    /// served behind one another's drawings; 0 draws each when it is asked for.
+    pub captcha_pool: usize,
     /// Turn the per-client limits off: submissions, captchas, receipt look-ups (benchmarks and
     /// load tests only). The sign-in protections stay on.
     pub insecure_no_rate_limit: bool,
@@ -281,6 +284,7 @@ impl Default for Config {
             receipt_lookup_burst: 20,
             captcha_per_minute: 10,
             captcha_burst: 20,
+            captcha_pool: 256,
             insecure_no_rate_limit: false,
             audit_anchor: None,
             trusted_proxies: Vec::new(),
@@ -368,6 +372,9 @@ impl Config {
         }
         if self.suggestion_pass_seconds > 60 {
             bail!("configuration: suggestion_pass_seconds must be between 0 (off) and 60");
+        }
+        if self.captcha_pool > 100_000 {
+            bail!("configuration: captcha_pool must be between 0 (draw each when asked) and 100000");
         }
         if self.receipt_lookups_per_minute == 0 || self.receipt_lookup_burst == 0 {
             bail!(
@@ -638,6 +645,7 @@ mod tests {
             ("YIJIAN_HTTP__MAX_CONNECTIONS", "0", "http.max_connections"),
             ("YIJIAN_HTTP__BODY_READ_TIMEOUT_SECONDS", "0", "http.body_read_timeout_seconds"),
             ("YIJIAN_CAPTCHA_PER_MINUTE", "0", "captcha_per_minute"),
+            ("YIJIAN_CAPTCHA_POOL", "100001", "captcha_pool"),
             ("YIJIAN_DATABASE", "mysql://x", "database"),
             ("YIJIAN_METRICS_LISTEN", "localhost", "metrics_listen"),
         ];

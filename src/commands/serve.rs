@@ -63,6 +63,9 @@ async fn serve(config: &Config, app: &App, listen: SocketAddr) -> Result<()> {
     }
     app = app.with_signals(config.signals.settings()?);
     app.spawn_signals();
+    if config.captcha_pool > 0 {
+        app.captchas().spawn_pool(config.captcha_pool);
+    }
     spawn_session_purge(app.clone());
     let (rate_limit, captcha_rate_limit, lookup_limit) = config.rate_limits();
     let leases = app.clone();

@@ -111,6 +111,7 @@ async fn metrics_need_an_admin_token_and_parse_as_prometheus_text(backend: Backe
         ("yijian_intake_queue_depth", "gauge"),
         ("yijian_mail_passes", "counter"),
         ("yijian_search_index_lag", "gauge"),
+        ("yijian_captcha_pool_images", "gauge"),
     ] {
         assert_eq!(families.get(family).map(|f| f["type"].clone()), Some(Value::from(kind)), "{family}: {text}");
     }
@@ -143,6 +144,19 @@ async fn metrics_need_an_admin_token_and_parse_as_prometheus_text(backend: Backe
         }
     })
     .await;
+
+    // Captchas drawn ahead (`serve` keeps `captcha_pool` of them): the gauge shows them.
+    let pool = app.state.captchas.spawn_pool(4);
+    yijian_testkit::eventually(Duration::from_secs(20), || async {
+        let text = app.client.get(&metrics).bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
+        let families = parse_with_prometheus_client(&text);
+        match sample(&families, "yijian_captcha_pool_images", "yijian_captcha_pool_images", &no_labels()) {
+            Some(4.0) => Ok(()),
+            other => Err(format!("pooled {other:?}")),
+        }
+    })
+    .await;
+    pool.abort();
 
     // The one function the overload refusals call.
     app.state.metrics.overload_refused("/api/v1/consultations/{id}/comments");

@@ -14,6 +14,13 @@
 //! memory or forget a use (which would let that captcha be used again). Issuance per client is
 //! the web layer's rate limit.
 //!
+//! Images are drawn ahead of need ([`Captchas::spawn_pool`]): drawing one costs about a
+//! millisecond of CPU, so a crowd opening the form at once would wait behind one another's
+//! drawings. The pool holds images and their answers, not tokens: the answer is sealed, with its
+//! expiry, only when the image is given out, so an image may wait in the pool any length of time
+//! and still be given its full lifetime. When the pool runs dry the image is drawn on the spot
+//! (off the async threads), so a crowd beyond the pool is served more slowly, never refused.
+//!
 //! Why audio and not a text question: a question in words ("what is 3 plus 4?") is as easy for a
 //! program as for a person, so it was a free bypass of the image. The spoken digits ([`audio`])
 //! are mixed at each request from committed recordings, with random speed and pitch, gaps, noise
@@ -132,11 +139,104 @@ pub struct Captchas {
     bounds: Bounds,
     /// How many this node has issued since it started (for tests and metrics).
     issued: std::sync::atomic::AtomicU64,
+    pool: Pool,
 }
+
+/// An image drawn and not yet given out.
+struct Drawn {
+    answer: String,
+    data_url: String,
+}
+
+/// Images drawn ahead of need (see the module's documentation).
+#[derive(Default)]
+struct Pool {
+    drawn: std::sync::Mutex<Vec<Drawn>>,
+    /// How many the pool is kept at; 0 until [`Captchas::spawn_pool`].
+    size: std::sync::atomic::AtomicUsize,
+    /// Wakes the drawing task when the pool falls to half.
+    low: tokio::sync::Notify,
+}
+
+/// How many images the drawing task draws per trip to the blocking threads.
+const DRAW_BATCH: usize = 16;
 
 impl Captchas {
     pub fn new(store: Store, bounds: Bounds) -> Captchas {
-        Captchas { store, bounds: Bounds { total: bounds.total.max(1) }, issued: Default::default() }
+        Captchas {
+            store,
+            bounds: Bounds { total: bounds.total.max(1) },
+            issued: Default::default(),
+            pool: Pool::default(),
+        }
+    }
+
+    /// Keeps `size` images drawn ahead, in a task that draws more whenever the pool falls to
+    /// half. Called once, by `serve`.
+    pub fn spawn_pool(self: &std::sync::Arc<Self>, size: usize) -> tokio::task::JoinHandle<()> {
+        use std::sync::atomic::Ordering;
+        self.pool.size.store(size, Ordering::Relaxed);
+        let captchas = self.clone();
+        tokio::spawn(async move {
+            loop {
+                loop {
+                    let missing = size.saturating_sub(captchas.pooled());
+                    if missing == 0 {
+                        break;
+                    }
+                    let batch = tokio::task::spawn_blocking(move || {
+                        (0..missing.min(DRAW_BATCH)).filter_map(|_| Captchas::draw()).collect::<Vec<_>>()
+                    })
+                    .await
+                    .unwrap_or_default();
+                    if batch.is_empty() {
+                        tracing::error!("captcha images could not be drawn ahead");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    let mut drawn = captchas.pool.drawn.lock().expect("captcha pool lock");
+                    let room = size.saturating_sub(drawn.len());
+                    drawn.extend(batch.into_iter().take(room));
+                }
+                captchas.pool.low.notified().await;
+            }
+        })
+    }
+
+    /// How many images are drawn and waiting.
+    pub fn pooled(&self) -> usize {
+        self.pool.drawn.lock().expect("captcha pool lock").len()
+    }
+
+    /// An image from the pool, if it has one; wakes the drawing task when the pool is low.
+    fn take_drawn(&self) -> Option<Drawn> {
+        let size = self.pool.size.load(std::sync::atomic::Ordering::Relaxed);
+        let (taken, left) = {
+            let mut drawn = self.pool.drawn.lock().expect("captcha pool lock");
+            (drawn.pop(), drawn.len())
+        };
+        if size > 0 && left <= size / 2 {
+            self.pool.low.notify_one();
+        }
+        taken
+    }
+
+    /// Draws an image and its answer. CPU-bound (it renders a PNG): call it off the async
+    /// threads.
+    fn draw() -> Option<Drawn> {
+        let mut c = captcha::Captcha::new();
+        // Crop to the text first, then distort: the filters then work on 16,000 pixels instead
+        // of the crate's 120,000-pixel canvas, which made the image most of a page's cost.
+        c.set_chars(CHARS)
+            .add_chars(4)
+            .view(200, 80)
+            .apply_filter(captcha::filters::Noise::new(0.15))
+            .apply_filter(captcha::filters::Wave::new(2.0, 18.0));
+        let (answer, png) = c.as_tuple()?;
+        Some(Drawn {
+            answer,
+            data_url: format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)),
+        })
     }
 
     /// Captchas (images and sounds) this node has issued since it started.
@@ -189,24 +289,19 @@ impl Captchas {
         Timestamp::from_second((now + LIFETIME).as_second()).expect("in range")
     }
 
-    /// Draws a new image captcha. CPU-bound (it renders a PNG): call it off the async threads.
-    pub fn issue(&self, now: Timestamp) -> Result<Challenge, Unavailable> {
+    /// Gives out an image captcha: one from the pool, or one drawn now when the pool is empty.
+    pub async fn issue(&self, now: Timestamp) -> Result<Challenge, Unavailable> {
         // Refused before drawing, so a full memory costs no rendering.
         self.room(now)?;
-        let mut c = captcha::Captcha::new();
-        // Crop to the text first, then distort: the filters then work on 16,000 pixels instead
-        // of the crate's 120,000-pixel canvas, which made the image most of a page's cost.
-        c.set_chars(CHARS)
-            .add_chars(4)
-            .view(200, 80)
-            .apply_filter(captcha::filters::Noise::new(0.15))
-            .apply_filter(captcha::filters::Wave::new(2.0, 18.0));
-        let (answer, png) = c.as_tuple().ok_or(Unavailable::Failed)?;
+        let drawn = match self.take_drawn() {
+            Some(drawn) => drawn,
+            None => tokio::task::spawn_blocking(Captchas::draw).await.ok().flatten().ok_or(Unavailable::Failed)?,
+        };
         self.count_issued();
         let expires_at = Self::expiry(now);
         Ok(Challenge {
-            id: self.seal(&answer, Kind::Image, expires_at),
-            image_data_url: format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)),
+            id: self.seal(&drawn.answer, Kind::Image, expires_at),
+            image_data_url: drawn.data_url,
             expires_at,
         })
     }
@@ -307,10 +402,48 @@ mod tests {
     #[tokio::test]
     async fn renders_a_png() {
         let (c, dir) = captchas("png", Bounds::default()).await;
-        let ch = c.issue(Timestamp::now()).expect("captcha renders");
+        let ch = c.issue(Timestamp::now()).await.expect("captcha renders");
         let answer = c.peek_answer(&ch.id).unwrap();
         assert_eq!(answer.chars().count(), 4);
         assert!(ch.image_data_url.starts_with("data:image/png;base64,") && ch.image_data_url.len() > 200);
+        c.store.clone().close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// The pool fills in the background, gives each image out once, and is filled again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn images_are_drawn_ahead_given_out_once_and_drawn_again() {
+        let (c, dir) = captchas("pool", Bounds::default()).await;
+        let c = std::sync::Arc::new(c);
+        let filled = async |n: usize| {
+            for _ in 0..500 {
+                if c.pooled() == n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            panic!("the pool holds {} images, not {n}", c.pooled());
+        };
+        assert_eq!(c.pooled(), 0, "nothing is drawn before the pool is asked for");
+        let task = c.spawn_pool(20);
+        filled(20).await;
+        let mut given = Vec::new();
+        for _ in 0..15 {
+            given.push(c.issue(Timestamp::now()).await.unwrap());
+        }
+        let images: std::collections::HashSet<_> = given.iter().map(|g| &g.image_data_url).collect();
+        let ids: std::collections::HashSet<_> = given.iter().map(|g| &g.id).collect();
+        assert_eq!((images.len(), ids.len()), (15, 15), "no image nor token is given twice");
+        assert!(given.iter().all(|g| c.peek_answer(&g.id).is_some_and(|a| a.chars().count() == 4)));
+        assert_eq!(c.issued(), 15);
+        // Fallen below half: drawn back up to its size, and no further.
+        filled(20).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(c.pooled(), 20);
+        // An answer sealed at issue: the pooled image gets the full lifetime.
+        let now = Timestamp::now();
+        assert_eq!(c.issue(now).await.unwrap().expires_at, Captchas::expiry(now));
+        task.abort();
         c.store.clone().close().await;
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -330,7 +463,7 @@ mod tests {
             Ok(_) => panic!("issued past the bound"),
             Err(e) => panic!("{e:?}"),
         }
-        assert!(c.issue(later).is_err(), "the image is refused too, before drawing");
+        assert!(c.issue(later).await.is_err(), "the image is refused too, before drawing");
         assert_eq!(c.check(&ids[3], "x", later).await, Verdict::Right, "one issued before still works");
         assert_eq!(c.check(&ids[0], "x", later).await, Verdict::Expired, "and none is forgotten early");
         assert!(c.issue_audio(Lang::Zh, now + LIFETIME).is_ok(), "room again once they expire");
@@ -349,7 +482,7 @@ mod tests {
         assert_eq!(&wav[..4], b"RIFF");
         assert_eq!(wav, c.audio(&ch.id, now).await.unwrap(), "the same sound when heard again");
         assert!(c.audio(&ch.id, now + LIFETIME).await.is_none(), "not once expired");
-        let image = c.issue(now).unwrap();
+        let image = c.issue(now).await.unwrap();
         assert!(c.audio(&image.id, now).await.is_none(), "an image captcha has no sound");
         assert_eq!(c.check(&ch.id, &answer, now).await, Verdict::Right);
         assert!(c.audio(&ch.id, now).await.is_none(), "not once used");

@@ -320,14 +320,10 @@ pub(crate) async fn new_captcha(
             "expires_at": rfc3339_in(challenge.expires_at, &tz),
         })));
     }
-    let captchas = state.captchas.clone();
-    let challenge = tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now()))
-        .await
-        .unwrap_or(Err(Unavailable::Failed))
-        .map_err(|e| match e {
-            Unavailable::Full { retry_after } => full(retry_after),
-            Unavailable::Failed => WebError::public_internal(lang),
-        })?;
+    let challenge = state.captchas.issue(Timestamp::now()).await.map_err(|e| match e {
+        Unavailable::Full { retry_after } => full(retry_after),
+        Unavailable::Failed => WebError::public_internal(lang),
+    })?;
     Ok(Json(json!({
         "captcha_id": challenge.id,
         "image": challenge.image_data_url,

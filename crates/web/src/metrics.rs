@@ -125,7 +125,12 @@ impl Metrics {
                 None
             }
         };
-        let fresh = Gathered { writer: Some(app.writer_stats()), mail_passes: app.mail_passes(), index_lag: lag };
+        let fresh = Gathered {
+            writer: Some(app.writer_stats()),
+            mail_passes: app.mail_passes(),
+            index_lag: lag,
+            captchas_pooled: state.captchas.pooled(),
+        };
         // Two scrapes at once may encode each other's reading: both are current.
         *self.gathered.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
         let mut text = String::new();
@@ -142,6 +147,7 @@ struct Gathered {
     writer: Option<yijian_store::WriterStats>,
     mail_passes: (u64, u64),
     index_lag: Option<i64>,
+    captchas_pooled: usize,
 }
 
 #[derive(Debug)]
@@ -181,6 +187,14 @@ impl Collector for Collected {
         for (outcome, n) in [("ok", ok), ("failed", failed)] {
             ConstCounter::new(n).encode(family.encode_family(&[("outcome", outcome)])?)?;
         }
+        let pooled = ConstGauge::new(i64::try_from(g.captchas_pooled).unwrap_or(i64::MAX));
+        let m = encoder.encode_descriptor(
+            "captcha_pool_images",
+            "Captcha images drawn ahead and not yet given out",
+            None,
+            pooled.metric_type(),
+        )?;
+        pooled.encode(m)?;
         if let Some(lag) = g.index_lag {
             let lag = ConstGauge::new(lag);
             let m = encoder.encode_descriptor(

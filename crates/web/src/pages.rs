@@ -565,10 +565,7 @@ pub(crate) async fn draw_captcha(
     if kind == CaptchaKind::Audio {
         return audio(state);
     }
-    let captchas = state.captchas.clone();
-    let drawn =
-        tokio::task::spawn_blocking(move || captchas.issue(Timestamp::now())).await.unwrap_or(Err(Unavailable::Failed));
-    match drawn {
+    match state.captchas.issue(Timestamp::now()).await {
         Ok(ch) => CaptchaView { id: ch.id, image: ch.image_data_url, ..CaptchaView::default() },
         Err(Unavailable::Full { retry_after }) => {
             refused(t.captcha_busy, StatusCode::SERVICE_UNAVAILABLE, retry_after.as_secs().max(1).unsigned_abs())
