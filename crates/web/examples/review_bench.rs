@@ -35,6 +35,11 @@
 //! without seeding, reviewing or indexing (with `--database URL` naming the kept PostgreSQL
 //! database, if any; a newer build migrates it first), and `--skip` leaves phases out (`queue`,
 //! `export`, `csv`, `xlsx`, `jsonl`, `report`, `suggest`, `themes`, `dashboard`).
+//!
+//! `--opinions FILE` takes comment `i`'s opinion from line `i` of a JSONL file (its `text`, the
+//! lines used in turn), such as `bench/campaigns/gen.py`'s corpora; `--seed-only` stops after the
+//! seeding and keeps the work directory, whose `data` then serves `yijian campaigns detect`
+//! (`bench/campaigns.sh` does so).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -77,6 +82,10 @@ struct Args {
     reuse: Option<PathBuf>,
     /// Phases left out: queue, export (or csv, xlsx, jsonl), report, dashboard.
     skip: Vec<String>,
+    /// Opinions to seed instead of generated ones.
+    opinions: Option<PathBuf>,
+    /// Stop after seeding, keeping the work directory.
+    seed_only: bool,
 }
 
 fn args() -> Args {
@@ -89,6 +98,8 @@ fn args() -> Args {
         explain: false,
         reuse: None,
         skip: vec![],
+        opinions: None,
+        seed_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -102,6 +113,8 @@ fn args() -> Args {
             "--explain" => a.explain = true,
             "--reuse" => a.reuse = Some(PathBuf::from(value("--reuse"))),
             "--skip" => a.skip = value("--skip").split(',').map(|s| s.trim().to_string()).collect(),
+            "--opinions" => a.opinions = Some(PathBuf::from(value("--opinions"))),
+            "--seed-only" => a.seed_only = true,
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -117,7 +130,7 @@ fn usage(problem: &str) -> ! {
     eprintln!(
         "usage: review_bench [--n 1000000] [--database postgres://USER@HOST:PORT/DB] [--rounds 40] \
          [--in-flight 256] [--keep] [--explain] [--reuse DIR] \
-         [--skip queue,export,csv,xlsx,jsonl,report,suggest,themes,dashboard]"
+         [--skip queue,export,csv,xlsx,jsonl,report,suggest,themes,dashboard] [--opinions FILE.jsonl] [--seed-only]"
     );
     std::process::exit(2)
 }
@@ -259,6 +272,11 @@ async fn main() {
         let (t0, t1, seed_secs) = seed(&store, &consultation, &file.meta.positions, &args).await;
         let stored = store.count_comments(&cid).await.expect("count");
         println!("seeded {stored} comments in {seed_secs:.1} s: {:.0} comments/s", stored as f64 / seed_secs);
+        if args.seed_only {
+            store.close().await;
+            println!("kept {}", work.display());
+            return;
+        }
 
         // 2. Review, as staff would: filtered bulk actions.
         let started = Instant::now();
@@ -461,6 +479,18 @@ async fn seed(store: &Store, c: &Consultation, positions: &[String], args: &Args
         id_number: yijian_domain::validate::id_number("11010519491231002X", today).expect("valid ID number"),
         phone: yijian_domain::validate::phone("13800138000").expect("valid phone"),
     });
+    let opinions: Arc<Vec<String>> = Arc::new(match &args.opinions {
+        Some(path) => std::fs::read_to_string(path)
+            .unwrap_or_else(|e| usage(&format!("--opinions {}: {e}", path.display())))
+            .lines()
+            .map(|line| {
+                let v: serde_json::Value =
+                    serde_json::from_str(line).unwrap_or_else(|e| usage(&format!("--opinions: {e}")));
+                v["text"].as_str().unwrap_or_else(|| usage("--opinions: a line without `text`")).to_string()
+            })
+            .collect(),
+        None => vec![],
+    });
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let n = args.n;
@@ -469,13 +499,17 @@ async fn seed(store: &Store, c: &Consultation, positions: &[String], args: &Args
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..args.in_flight {
         let (store, generator, next, done) = (store.clone(), generator.clone(), next.clone(), done.clone());
+        let opinions = opinions.clone();
         tasks.spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n {
                     break;
                 }
-                let comment = generator.comment(i);
+                let mut comment = generator.comment(i);
+                if !opinions.is_empty() {
+                    comment.opinion = opinions[i as usize % opinions.len()].clone();
+                }
                 store.submit_comment(&comment, jiff::Timestamp::now()).await.expect("submit a comment");
                 done.fetch_add(1, Ordering::Relaxed);
             }

@@ -347,19 +347,30 @@ impl Index {
         let mut sorted: Vec<(i64, &str)> = comments.to_vec();
         sorted.sort_unstable();
         let mut index = Index::new(detector);
+        index.extend(&sorted);
+        index
+    }
+
+    /// Places comments whose ids grow, and are above those placed before: the same groups as
+    /// placing them one by one with [`Index::insert`], or all at once with [`Index::build`]. A
+    /// caller reading a consultation page by page from a database places each page with this,
+    /// and so never holds all the texts at once.
+    pub fn extend(&mut self, sorted: &[(i64, &str)]) {
         // Digesting a text (normalisation, shingles, MinHash) needs nothing from the others, so worker threads digest
         // chunks (worker w takes chunks w, w + workers, …) while this thread places the digested ones, sequentially
         // and in id order, as `insert` does. The channels are bounded: a few chunks in flight, not the whole corpus.
         const CHUNK: usize = 2048;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         let chunks: Vec<&[(i64, &str)]> = sorted.chunks(CHUNK).collect();
-        if workers == 1 || chunks.len() == 1 {
+        let detector = self.det.clone();
+        let detector = &detector;
+        if workers == 1 || chunks.len() <= 1 {
             let mut scratch = Scratch::default();
-            for &(id, text) in &sorted {
+            for &(id, text) in sorted {
                 let p = detector.prepare(text, &mut scratch);
-                index.place(id, p);
+                self.place(id, p);
             }
-            return index;
+            return;
         }
         std::thread::scope(|s| {
             let receivers: Vec<_> = (0..workers)
@@ -381,11 +392,10 @@ impl Index {
             for (k, chunk) in chunks.iter().enumerate() {
                 let prepared = receivers[k % workers].recv().expect("a digesting thread panicked");
                 for (&(id, _), p) in chunk.iter().zip(prepared) {
-                    index.place(id, p);
+                    self.place(id, p);
                 }
             }
         });
-        index
     }
 
     /// Places one new comment. Ids are expected to grow; a smaller one is placed all the same, but the groups may

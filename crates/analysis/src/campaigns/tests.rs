@@ -234,6 +234,30 @@ fn insert_agrees_with_detect() {
     assert_eq!(placements[12], Placement::Short);
 }
 
+/// Pages of thousands of comments, each digested on worker threads: the groups of one comment at a time.
+#[test]
+fn extending_page_by_page_agrees_with_inserting_one_by_one() {
+    let det = Detector::new(Params::default(), DRAFT);
+    let c = corpus();
+    // 9,000 comments: the corpus again and again, each text with a line of its own, so that the copies stay copies
+    // and the individuals stay apart.
+    let texts: Vec<(i64, String)> =
+        (0..9_000).map(|i| (i as i64 + 1, format!("{}\n第{}封", c[i % c.len()].1, i / c.len()))).collect();
+    let all: Vec<(i64, &str)> = texts.iter().map(|(i, t)| (*i, t.as_str())).collect();
+    let mut one_by_one = Index::new(&det);
+    for (id, text) in &all {
+        one_by_one.insert(*id, text);
+    }
+    let want = one_by_one.detection();
+    assert!(!want.campaigns.is_empty() && !want.short_answers.is_empty(), "{want:?}");
+    let mut paged = Index::new(&det);
+    for page in all.chunks(4_500) {
+        paged.extend(page);
+    }
+    assert_eq!(paged.detection(), want);
+    assert_eq!(paged.len(), all.len());
+}
+
 #[test]
 fn a_campaign_forming_late_pulls_in_its_earlier_lone_copies() {
     // A heavily edited copy arrives first, then a light one: both alone, as they are not close enough to be a core.
