@@ -72,9 +72,10 @@ impl App {
             other => return Err(Refused::NotOpen(other)),
         }
         // Refused before any work is spent on it (and before its captcha is used up).
-        if !self.store.intake_has_room() {
+        if !self.has_room_for_a_comment() {
             return Err(Refused::Busy);
         }
+        let entered = std::time::Instant::now();
         let today = now.to_zoned(c.tz.clone()).date();
         let checked = validate_submission(sub.fields, &c.rules, today);
         let mut errors = match &checked {
@@ -102,12 +103,20 @@ impl App {
         };
         let comment = valid.clone().into_comment(&c.meta.id, c.version, sub.channel);
         let network = sub.client.map(yijian_domain::signals::client_network);
-        let (receipt, submitted_at) =
-            self.take(c, &comment, sub.form_id, network.as_deref(), now).await.map_err(|e| match e {
-                SubmitError::Busy => Refused::Busy,
-                e => Refused::Storage(e.to_string()),
-            })?;
+        let taken = self.take(c, &comment, sub.form_id, network.as_deref(), now).await;
+        self.admission.record(entered.elapsed());
+        let (receipt, submitted_at) = taken.map_err(|e| match e {
+            SubmitError::Busy => Refused::Busy,
+            e => Refused::Storage(e.to_string()),
+        })?;
         Ok(Accepted { receipt, submitted_at, submission: valid })
+    }
+
+    /// Whether a comment arriving now may be taken: not when the writer is behind (a full
+    /// intake queue), nor when the node is too loaded to answer in time ([`crate::admission`]).
+    /// Adapters may ask before parsing a request, to refuse it cheaply.
+    pub fn has_room_for_a_comment(&self) -> bool {
+        self.store.intake_has_room() && self.admission.admit(std::time::Instant::now())
     }
 
     /// The receipt and time of the comment the web form `form_id` already produced, if any.

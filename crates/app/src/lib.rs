@@ -25,6 +25,7 @@
 //! | "not written by me" requests and staff's decisions | [`disputes`] |
 //! | health, readiness, what the metrics read, backups | [`operations`] |
 
+pub mod admission;
 pub mod campaigns;
 pub mod captcha;
 pub mod consultations;
@@ -84,6 +85,8 @@ pub struct App {
     article_indexes: Arc<suggestions::Indexes>,
     /// What the signal pass applies (issue 13).
     signals: Arc<signals::SignalSettings>,
+    /// Whether the node is too loaded to take another comment now.
+    admission: Arc<admission::Admission>,
 }
 
 /// One run of a background pass (see [`App::spawn_leased`]): how many comments it read.
@@ -178,6 +181,7 @@ impl App {
             campaign_indexes: campaigns::new_indexes(),
             article_indexes: Arc::default(),
             signals: Arc::default(),
+            admission: Arc::new(admission::Admission::new(std::time::Instant::now())),
         }
     }
 

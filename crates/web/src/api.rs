@@ -193,6 +193,13 @@ async fn intake(
             texts(lang).the_request_body_is_larger,
         )
     })?;
+    // An overloaded node refuses before parsing (the body is read all the same, so that the
+    // connection stays usable): each refusal costs little, and the node keeps answering at the
+    // rate requests come.
+    if !state.app.has_room_for_a_comment() {
+        state.metrics.overload_refused("/api/v1/consultations/{id}/comments");
+        return Err(WebError::busy(lang));
+    }
     let malformed = |message: String| WebError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, lang, message);
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         malformed(
