@@ -124,7 +124,8 @@ pub struct StoredComment {
 /// The columns [`Store::comment_from_row`] reads, in its order.
 pub(crate) const COMMENT_COLUMNS: &str = "id, receipt, consultation_id, version, channel, submitted_at, status, name, \
     position, email, id_number_enc, phone_enc, opinion, articles, sender, note, disposition, disposition_reason, \
-    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing, opinion_enc, campaign_id, theme_id";
+    moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing, opinion_enc, \
+    (SELECT m.campaign_id FROM campaign_members m WHERE m.comment_id = comments.id) AS campaign_id, theme_id";
 
 pub(crate) fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
     format!("comments.{column}:{}", receipt.compact()).into_bytes()

@@ -196,13 +196,23 @@ impl Plan {
             }
             None => {}
         }
+        let mut side: Vec<Arm> = vec![];
+        // Campaign membership (issue 13) is rows of its own too: an arm over `campaign_members`,
+        // whose indexes end in the comment id. Outside every campaign is a lookup by comment id.
         match f.campaign {
-            Some(CampaignFilter::Only) => {
-                ordered.push((backend.comments_by("comments_in_campaigns"), "campaign_id IS NOT NULL".into()))
+            Some(CampaignFilter::Only) => side.push(Arm {
+                from: "campaign_members".into(),
+                id: "comment_id",
+                conditions: vec![IN_CONSULTATION.into()],
+            }),
+            Some(CampaignFilter::Excluded) => {
+                filters.push("NOT EXISTS (SELECT 1 FROM campaign_members m WHERE m.comment_id = comments.id)".into())
             }
-            Some(CampaignFilter::Excluded) => filters.push("campaign_id IS NULL".into()),
-            Some(CampaignFilter::Is(k)) => ordered
-                .push((backend.comments_by("comments_by_campaign"), format!("campaign_id = {}", bind(Bind::Int(k))))),
+            Some(CampaignFilter::Is(k)) => side.push(Arm {
+                from: "campaign_members".into(),
+                id: "comment_id",
+                conditions: vec![IN_CONSULTATION.into(), format!("campaign_id = {}", bind(Bind::Int(k)))],
+            }),
             None => {}
         }
         if let Some(k) = f.theme {
@@ -214,7 +224,6 @@ impl Plan {
         if let Some(t) = f.until {
             filters.push(format!("submitted_at < {}", bind(Bind::Int(micros(t)))));
         }
-        let mut side: Vec<Arm> = vec![];
         if let Some(a) = f.article {
             let condition = format!("article = {}", bind(Bind::Int(a as i64)));
             side.push(Arm {
@@ -345,7 +354,7 @@ impl Plan {
         let (opening, length) = self.backend.opening("opinion", OPENING_CHARS);
         format!(
             "SELECT id, receipt, submitted_at, channel, name, position, articles, {opening}, {length}, disposition, \
-             moderation, tags, timing, campaign_id FROM comments WHERE id IN ({} LIMIT {}) ORDER BY id DESC",
+             moderation, tags, timing, {CAMPAIGN_OF} FROM comments WHERE id IN ({} LIMIT {}) ORDER BY id DESC",
             self.ids(before.as_deref(), true, hits),
             limit + 1
         )
@@ -390,6 +399,10 @@ impl Plan {
         out
     }
 }
+
+/// The campaign a row of `comments` is in, as a column (membership is a table of its own).
+const CAMPAIGN_OF: &str =
+    "(SELECT m.campaign_id FROM campaign_members m WHERE m.comment_id = comments.id) AS campaign_id";
 
 /// How many characters of an opinion the queue shows.
 const OPENING_CHARS: usize = 120;
@@ -916,7 +929,7 @@ impl Store {
                     "SELECT json_group_array(json_array({})), max(id) FROM (SELECT {} FROM comments \
                      WHERE consultation_id = $1 AND id > $2 ORDER BY id LIMIT $3) t",
                     page_json_elements(),
-                    PAGE_COLUMNS.join(", ")
+                    PAGE_COLUMNS.map(|c| if c == "campaign_id" { CAMPAIGN_OF } else { c }).join(", ")
                 );
                 let (json, last): (Option<String>, Option<i64>) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(consultation_id)
@@ -1048,15 +1061,16 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let (comments, in_campaigns, campaigns): (i64, i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COUNT(campaign_id), COUNT(DISTINCT campaign_id) FROM comments WHERE consultation_id = $1",
+            "SELECT (SELECT COUNT(*) FROM comments WHERE consultation_id = $1), COUNT(*), COUNT(DISTINCT campaign_id) \
+             FROM campaign_members WHERE consultation_id = $1",
         )
         .bind(consultation_id)
         .fetch_one(&self.pool)
         .await?;
         let campaigns_by_article: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT a.article, COUNT(*), COUNT(DISTINCT c.campaign_id) FROM comment_articles a \
-             JOIN comments c ON c.id = a.comment_id \
-             WHERE a.consultation_id = $1 AND c.campaign_id IS NOT NULL GROUP BY a.article ORDER BY a.article",
+            "SELECT a.article, COUNT(*), COUNT(DISTINCT m.campaign_id) FROM comment_articles a \
+             JOIN campaign_members m ON m.comment_id = a.comment_id \
+             WHERE a.consultation_id = $1 GROUP BY a.article ORDER BY a.article",
         )
         .bind(consultation_id)
         .fetch_all(&self.pool)

@@ -91,8 +91,9 @@ impl Store {
         let mut after = 0i64;
         loop {
             let rows: Vec<TextRow> = sqlx::query_as(
-                "SELECT id, opinion, articles, campaign_id, theme_id FROM comments WHERE consultation_id = $1 \
-                 AND id > $2 AND (moderation IS NULL OR moderation NOT IN ('spam', 'hidden')) ORDER BY id LIMIT 20000",
+                "SELECT c.id, c.opinion, c.articles, m.campaign_id, c.theme_id FROM comments c \
+                 LEFT JOIN campaign_members m ON m.comment_id = c.id WHERE c.consultation_id = $1 AND c.id > $2 \
+                 AND (c.moderation IS NULL OR c.moderation NOT IN ('spam', 'hidden')) ORDER BY c.id LIMIT 20000",
             )
             .bind(consultation_id)
             .bind(after)
@@ -175,8 +176,9 @@ impl Store {
     async fn refresh_theme_counts(&self, consultation_id: &str) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE themes SET comments = (SELECT COUNT(*) FROM comments c WHERE c.consultation_id = themes.consultation_id \
-             AND c.theme_id = themes.id), distinct_texts = (SELECT COUNT(DISTINCT CASE WHEN c.campaign_id IS NULL \
-             THEN -c.id ELSE c.campaign_id END) FROM comments c WHERE c.consultation_id = themes.consultation_id \
+             AND c.theme_id = themes.id), distinct_texts = (SELECT COUNT(DISTINCT CASE WHEN m.campaign_id IS NULL \
+             THEN -c.id ELSE m.campaign_id END) FROM comments c LEFT JOIN campaign_members m ON m.comment_id = c.id \
+             WHERE c.consultation_id = themes.consultation_id \
              AND c.theme_id = themes.id) WHERE consultation_id = $1",
         )
         .bind(consultation_id)
@@ -217,10 +219,11 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ThemeMember>, StoreError> {
-        let (opening, _) = self.backend.opening("opinion", 80);
+        let (opening, _) = self.backend.opening("c.opinion", 80);
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, receipt, {opening}, campaign_id, disposition FROM comments WHERE consultation_id = $1 \
-             AND theme_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+            "SELECT c.id, c.receipt, {opening}, m.campaign_id, c.disposition FROM comments c \
+             LEFT JOIN campaign_members m ON m.comment_id = c.id WHERE c.consultation_id = $1 \
+             AND c.theme_id = $2 AND c.id < $3 ORDER BY c.id DESC LIMIT $4"
         )))
         .bind(consultation_id)
         .bind(theme)
@@ -314,8 +317,8 @@ impl Store {
         // Ids come from the database (a theme's members) or were parsed as integers: written in.
         let sql = format!(
             "UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND (theme_id IS NULL OR theme_id <> $1) \
-             AND (id IN ({ids}) OR campaign_id IN (SELECT campaign_id FROM comments WHERE consultation_id = $2 \
-             AND campaign_id IS NOT NULL AND id IN ({ids})))",
+             AND (id IN ({ids}) OR id IN (SELECT comment_id FROM campaign_members WHERE campaign_id IN \
+             (SELECT campaign_id FROM campaign_members WHERE consultation_id = $2 AND comment_id IN ({ids}))))",
             ids = id_list(comments)
         );
         let moved = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to).bind(consultation_id).execute(&mut *tx).await?;
