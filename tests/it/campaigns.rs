@@ -380,3 +380,52 @@ async fn a_members_own_decision_wins_over_its_campaigns(backend: crate::harness:
     assert_eq!(campaign_of(&app, &t.reviewer, &a[2]).await["disposition"], "partly_adopted");
     assert_eq!(campaign_of(&app, &t.reviewer, &a[0]).await["disposition"], "adopted");
 }
+
+on_both_backends!(passes_after_each_batch_save_what_a_full_run_finds);
+/// The background pass, run after each batch of near-copies (a template with a number, as a
+/// crowd's script sends them: campaigns form and gain members as the batches arrive),
+/// leaves the campaigns a full run then finds unchanged: the same members under the same ids,
+/// and each campaign's size the count of its members.
+async fn passes_after_each_batch_save_what_a_full_run_finds(backend: crate::harness::Backend) {
+    let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    let t = staff(&app).await;
+    let mut receipts = vec![];
+    for batch in 0..6 {
+        for k in 0..10 {
+            // Numbered as bench/intake.lua numbers them.
+            let n = 1000 + batch * 37 + k * 7;
+            let opinion = format!("关于第5条的意见第{n}号：建议加大对中小企业的支持力度，细化补贴标准。");
+            receipts.push(submit(&app, json!({"opinion": opinion, "articles": []})).await);
+        }
+        app.app().campaign_pass(jiff::Timestamp::now()).await.unwrap();
+    }
+    async fn snapshot(app: &InProcess, token: &str, receipts: &[String]) -> (Vec<Value>, Vec<(i64, u64)>) {
+        let mut of = vec![];
+        for r in receipts {
+            of.push(campaign_of(app, token, r).await["campaign"].clone());
+        }
+        let (s, list) = get(app, token, &format!("/api/v1/admin/consultations/{DEMO_ID}/campaigns?limit=100")).await;
+        assert_eq!(s, 200, "{list}");
+        let mut sizes: Vec<(i64, u64)> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| (k["id"].as_i64().unwrap(), k["size"].as_u64().unwrap()))
+            .collect();
+        sizes.sort_unstable();
+        (of, sizes)
+    }
+    let (of, sizes) = snapshot(&app, &t.reviewer, &receipts).await;
+    assert!(!sizes.is_empty(), "the copies form campaigns");
+    for (k, size) in &sizes {
+        assert_eq!(queue_total(&app, &t.reviewer, &format!("campaign={k}")).await, *size, "campaign {k}'s size");
+    }
+    let listed: u64 = sizes.iter().map(|(_, n)| n).sum();
+    assert_eq!(queue_total(&app, &t.reviewer, "campaign=only").await, listed);
+    let c = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
+    let full = app.app().detect_campaigns("tester", &c, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(full.in_campaigns, listed, "{full:?}");
+    let (of_after, sizes_after) = snapshot(&app, &t.reviewer, &receipts).await;
+    assert_eq!(sizes_after, sizes, "a full run finds the campaigns the passes saved");
+    assert_eq!(of_after, of, "each comment in the same campaign");
+}
