@@ -150,9 +150,10 @@ impl App {
             }
             let Some(mut state) = indexes.remove(&c.meta.id) else { continue };
             drop(indexes);
+            let from = state.through;
             let mut changed: HashMap<i64, FoundGroup> = HashMap::new();
             // A join that pulled lone comments in with it may have given its campaign a new
-            // root, which names no saved campaign: then the groups are saved whole.
+            // root, which names no saved campaign: then the groups are taken whole from the index.
             let mut regroup = false;
             loop {
                 let batch = self.store.campaign_texts(&c.meta.id, state.through, READ_BATCH).await?;
@@ -184,15 +185,22 @@ impl App {
                                 .or_insert_with(|| FoundGroup { members: vec![], representative: Some(root) });
                             g.members.extend(members);
                         }
-                        // Campaigns merged: their saved ids are gone, so the groups are saved whole.
+                        // Campaigns merged: their saved ids are gone, so the groups are taken whole.
                         Placement::Merged { .. } => regroup = true,
                         Placement::Short | Placement::Alone => {}
                     }
                 }
             }
             let through = state.through;
-            let (groups, complete) = if regroup {
-                (groups_of(&state.index), true)
+            let groups = if regroup {
+                // Only a group holding a comment this pass placed can have changed: the index's
+                // groups never lose a member, and only a comment placed in one adds to it or
+                // merges it. Those groups are saved with all their members, so that the saved
+                // campaigns holding most of each keep their ids and the others are emptied; the
+                // rest are left as they are, and a pass costs what it changed, not the whole
+                // consultation (saving every group made each pass over a flood of numbered
+                // near-copies, which merge often, take seconds).
+                groups_of(&state.index).into_iter().filter(|g| g.members.last().is_some_and(|&m| m > from)).collect()
             } else {
                 let mut groups: Vec<FoundGroup> = changed.into_values().collect();
                 for g in &mut groups {
@@ -200,10 +208,11 @@ impl App {
                     g.members.dedup();
                 }
                 groups.sort_by_key(|g| g.members[0]);
-                (groups, false)
+                groups
             };
             self.campaign_indexes.by_consultation.lock().await.insert(c.meta.id.clone(), state);
-            let saved = self.store.save_campaigns(DETECTION_ACTOR, &c.meta.id, &groups, complete, through, now).await?;
+            let saved = self.store.save_campaigns(DETECTION_ACTOR, &c.meta.id, &groups, false, through, now).await?;
+            tracing::debug!(consultation = %c.meta.id, regroup, groups = groups.len(), "campaign pass saved");
             self.inherit(&c.meta.id, &saved.joined, now).await?;
         }
         Ok(placed)
