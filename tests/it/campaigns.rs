@@ -429,3 +429,51 @@ async fn passes_after_each_batch_save_what_a_full_run_finds(backend: crate::harn
     assert_eq!(sizes_after, sizes, "a full run finds the campaigns the passes saved");
     assert_eq!(of_after, of, "each comment in the same campaign");
 }
+
+on_both_backends!(a_pass_that_merges_two_campaigns_saves_what_a_full_run_finds);
+/// Two campaigns that a later comment shows to be one (numbered near-copies as two threads of
+/// bench/intake.lua send them: 224 twice, 244 twice, then 2224 joins the first and 2244 is like
+/// both) are merged by the background pass into one campaign holding all six, the one a full
+/// run then finds, and the campaign merged away is emptied.
+async fn a_pass_that_merges_two_campaigns_saves_what_a_full_run_finds(backend: crate::harness::Backend) {
+    let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    let t = staff(&app).await;
+    let mut receipts = vec![];
+    for batch in [&[224, 224][..], &[244, 244], &[2224], &[2244]] {
+        for n in batch {
+            let opinion = format!("关于第5条的意见第{n}号：建议加大对中小企业的支持力度，细化补贴标准。");
+            receipts.push(submit(&app, json!({"opinion": opinion, "articles": []})).await);
+        }
+        app.app().campaign_pass(jiff::Timestamp::now()).await.unwrap();
+        if receipts.len() == 4 {
+            let (first, second) = (
+                campaign_of(&app, &t.reviewer, &receipts[0]).await,
+                campaign_of(&app, &t.reviewer, &receipts[2]).await,
+            );
+            assert!(first["campaign"].is_i64() && second["campaign"].is_i64(), "{first} {second}");
+            assert_ne!(first["campaign"], second["campaign"], "two campaigns before the merge");
+        }
+    }
+    let mut of = vec![];
+    for r in &receipts {
+        of.push(campaign_of(&app, &t.reviewer, r).await["campaign"].clone());
+    }
+    assert!(of[0].is_i64() && of.iter().all(|k| *k == of[0]), "all six in one campaign: {of:?}");
+    let k = of[0].as_i64().unwrap();
+    assert_eq!(queue_total(&app, &t.reviewer, &format!("campaign={k}")).await, 6);
+    let (s, list) = get(&app, &t.reviewer, &format!("/api/v1/admin/consultations/{DEMO_ID}/campaigns?limit=100")).await;
+    assert_eq!(s, 200, "{list}");
+    let sizes: Vec<(i64, u64)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["id"].as_i64().unwrap(), k["size"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sizes, vec![(k, 6)], "the campaign merged away is no longer listed");
+    let c = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
+    let full = app.app().detect_campaigns("tester", &c, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!((full.campaigns, full.in_campaigns), (1, 6), "{full:?}");
+    for r in &receipts {
+        assert_eq!(campaign_of(&app, &t.reviewer, r).await["campaign"], of[0], "a full run keeps the merged campaign");
+    }
+}
