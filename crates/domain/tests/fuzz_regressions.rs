@@ -1,6 +1,7 @@
-//! Every input the fuzz targets of `fuzz/` found a crash or hang with, replayed through the
-//! same calls as the target, so the fix stays fixed. An input lives in
-//! `tests/fuzz_regressions/TARGET/`, named after what it found.
+//! Hostile inputs for the parsers the fuzz targets of `fuzz/` exercise (wrong types, deep
+//! nesting, broken encodings, and any input a fuzz run finds a crash or hang with), replayed
+//! through the same calls as the target, each checked for a specific answer. An input lives in
+//! `tests/fuzz_regressions/TARGET/`, named after what it is.
 
 use std::path::Path;
 
@@ -15,6 +16,7 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
         .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.')))
         .collect();
     files.sort();
+    assert!(!files.is_empty(), "{} holds no inputs: the test would check nothing", dir.display());
     files.into_iter().map(|p| (p.display().to_string(), std::fs::read(&p).unwrap())).collect()
 }
 
@@ -22,10 +24,15 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
 fn consultation_file() {
     for (name, data) in inputs("consultation_file") {
         eprintln!("{name}");
-        let Ok(text) = std::str::from_utf8(&data) else { continue };
-        if let Ok(file) = yijian_domain::file::parse(text) {
-            let _ = file.meta.rendered_notice();
-            let _ = file.document.canonical_text();
+        let text = String::from_utf8_lossy(&data);
+        match yijian_domain::file::parse(&text) {
+            // Whatever it accepts renders.
+            Ok(file) => {
+                let _ = file.meta.rendered_notice();
+                let _ = file.document.canonical_text();
+            }
+            // A refusal says what is wrong, and where.
+            Err(e) => assert!(!e.message.trim().is_empty(), "{name}: a refusal without a message"),
         }
     }
 }
@@ -41,7 +48,9 @@ fn submission() {
                 articles: (1..=20).collect(),
                 max_opinion_chars: 5000,
             };
-            let _ = validate_submission(&body, &rules, today);
+            // These bodies are all hostile: each is refused, field by field.
+            let errors = validate_submission(&body, &rules, today).expect_err(&name);
+            assert!(!errors.is_empty(), "{name}");
             continue;
         }
         let text = String::from_utf8_lossy(&data);
@@ -49,6 +58,9 @@ fn submission() {
         let _ = validate::id_number(&text, today);
         let _ = validate::phone(&text);
         let _ = validate::email(&text);
-        let _ = validate::opinion(&text, 5000);
+        // An opinion is never taken longer than the limit.
+        if let Ok(opinion) = validate::opinion(&text, 5000) {
+            assert!(opinion.chars().count() <= 5000, "{name}");
+        }
     }
 }
