@@ -12,7 +12,7 @@ use yijian_web::WebOptions;
 use crate::campaigns::{get, post};
 use crate::harness::{DEMO_ID, InProcess};
 use crate::on_both_backends;
-use crate::review::{staff, submit};
+use crate::review::{python, staff, submit};
 
 /// Raising the post-doctoral grants: one point, in different words.
 const RAISE: [&str; 4] = [
@@ -37,6 +37,45 @@ const WHOLE: [&str; 3] = [
 
 fn receipts(theme: &Value) -> HashSet<String> {
     theme["members"].as_array().unwrap().iter().map(|m| m["receipt"].as_str().unwrap().to_string()).collect()
+}
+
+/// Exports in `format` and reads every comment's `theme` back as JSON values by receipt: from
+/// the JSONL, and from the spreadsheets through Python's csv module and openpyxl (an empty cell
+/// read as null).
+fn exported_themes(app: &InProcess, format: &str) -> Vec<(String, Value)> {
+    let out = app.data.path().join(format!("themes.{format}"));
+    let o = std::process::Command::new(crate::harness::BIN)
+        .args(["export", "--consultation", DEMO_ID, "--format", format, "--output"])
+        .arg(&out)
+        .args(app.data.args())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = out.display().to_string();
+    let rows = match format {
+        "jsonl" => {
+            let text = std::fs::read_to_string(&out).unwrap();
+            return text
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .map(|l| {
+                    assert!(l.as_object().unwrap().contains_key("theme"), "every record has the key: {l}");
+                    (l["receipt"].as_str().unwrap().to_owned(), l["theme"].clone())
+                })
+                .collect();
+        }
+        "csv" => python(&format!(
+            "import csv, json\nrows = list(csv.reader(open({p:?}, encoding='utf-8-sig')))\n\
+             print(json.dumps([[int(c) if c.isdigit() else (c or None) for c in r] for r in rows], ensure_ascii=False))"
+        )),
+        _ => python(&format!(
+            "import openpyxl, json\nws = openpyxl.load_workbook({p:?}).worksheets[0]\n\
+             print(json.dumps([[c.value for c in r] for r in ws.iter_rows()], ensure_ascii=False))"
+        )),
+    };
+    let rows: Vec<Vec<Value>> = serde_json::from_str(&rows).unwrap();
+    let col = rows[0].iter().position(|h| h == "主题").unwrap_or_else(|| panic!("no 主题 column: {:?}", rows[0]));
+    rows[1..].iter().map(|r| (r[0].as_str().unwrap().to_owned(), r[col].clone())).collect()
 }
 
 async fn build(app: &InProcess) -> Value {
@@ -73,6 +112,13 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
     }
     let c = app.app().consultation(DEMO_ID).await.unwrap().unwrap();
     app.app().detect_campaigns("tester", &c, jiff::Timestamp::now()).await.unwrap();
+
+    // Before any build, every export says so: a null theme (an empty cell).
+    for format in ["jsonl", "csv", "xlsx"] {
+        let themes = exported_themes(&app, format);
+        assert_eq!(themes.len(), 13, "{format}");
+        assert!(themes.iter().all(|(_, t)| t.is_null()), "{format}: {themes:?}");
+    }
 
     let out = build(&app).await;
     assert_eq!(out["comments"].as_u64(), Some(13), "{out}");
@@ -192,26 +238,22 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
     assert_eq!(lines[0]["label"], "提高博士后资助");
     assert_eq!(lines[0]["comments"].as_u64(), Some(placed.len() as u64));
     assert_eq!(lines[0]["disposition"], "partly_adopted");
+    assert_eq!(lines[0]["reasoning"], "资助标准将在实施细则中研究提高。", "the answer given to the theme");
     let (s, v) = post(&app, &t.admin, &format!("/api/v1/admin/consultations/{DEMO_ID}/report"), json!({})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let html = app.client.get(app.url(&format!("/c/{DEMO_ID}/report"))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("主要意见") && html.contains("提高博士后资助："), "{html}");
+    assert!(html.contains("资助标准将在实施细则中研究提高。"), "the theme's reasoning in the published report");
 
-    // Exports carry the theme of every comment.
-    let out = app.data.path().join("t.jsonl");
-    let o = std::process::Command::new(crate::harness::BIN)
-        .args(["export", "--consultation", DEMO_ID, "--format", "jsonl", "--output"])
-        .arg(&out)
-        .args(app.data.args())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let lines: Vec<Value> =
-        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    for r in &copies {
-        assert_eq!(lines.iter().find(|l| l["receipt"] == *r).unwrap()["theme"], json!(k));
+    // Exports carry the theme of every comment, in all three formats.
+    for format in ["jsonl", "csv", "xlsx"] {
+        let themes = exported_themes(&app, format);
+        assert_eq!(themes.len(), 14, "{format}");
+        for r in &copies {
+            assert_eq!(themes.iter().find(|(x, _)| x == r).unwrap().1, json!(k), "{format}");
+        }
+        assert!(themes.iter().all(|(_, t)| t.is_i64()), "{format}: every comment is in a theme after a build");
     }
-    assert!(lines.iter().all(|l| l["theme"].is_i64()), "every comment is in a theme after a build");
 
     let log = app.store().audit_entries().await.unwrap();
     for action in
