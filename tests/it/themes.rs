@@ -262,6 +262,34 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
         assert!(log.iter().any(|e| e.action == action), "{action} is not in the audit log");
     }
 
+    // A campaign's decision wins over its theme's, whichever came first: the copies take the
+    // campaign's answer, and a later decision on the theme leaves them with it while the
+    // theme's other members follow the theme.
+    let (_, one) = get(&app, &t.reviewer, &format!("/api/v1/admin/comments/{}", copies[0])).await;
+    let campaign = one["campaign"].as_i64().expect("the copies are a campaign");
+    let (s, v) = post(
+        &app,
+        &t.reviewer,
+        &format!("/api/v1/admin/consultations/{DEMO_ID}/campaigns/{campaign}"),
+        json!({"action": "dispose", "disposition": "adopted", "reason": "采纳。", "inherit": false}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = post(
+        &app,
+        &t.reviewer,
+        &theme,
+        json!({"action": "dispose", "disposition": "not_adopted", "reason": "经研究暂不调整。"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for r in &copies {
+        let (_, one) = get(&app, &t.reviewer, &format!("/api/v1/admin/comments/{r}")).await;
+        assert_eq!(one["disposition"], "adopted", "the campaign's decision stays over the theme's: {one}");
+    }
+    let (_, one) = get(&app, &t.reviewer, &format!("/api/v1/admin/comments/{late}")).await;
+    assert_eq!(one["disposition"], "not_adopted", "a member outside the campaign follows the theme");
+
     // The pages.
     let (session, _) = crate::review::login_session(&app, "rev1", "reviewer password 1").await;
     let page = session.get(app.url(&format!("/admin/c/{DEMO_ID}/themes?lang=zh"))).send().await.unwrap();
