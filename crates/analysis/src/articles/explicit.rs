@@ -1,5 +1,5 @@
 //! Explicit references: the comment names an article (第五条, 措施五, （五）, 5.), a list or range of them, a chapter
-//! (第二章, 第二部分, its title), or quotes an article's lead.
+//! (第二章, 第二部分, 二、 as a heading, its title), or quotes an article's lead.
 //!
 //! Written by hand rather than with regular expressions: the forms share one grammar (a marker, numbers joined by
 //! list and range words, a unit), the context rules (another law's clause, a commenter's own numbering) look around
@@ -93,6 +93,9 @@ impl Outline {
         let mut line_markers: Vec<u32> = Vec::new();
         let mut inline_markers: Vec<u32> = Vec::new();
         let mut paren_markers: Vec<u32> = Vec::new();
+        // 二、 written as a heading names the draft's chapter two, unless the commenter heads their own points 一、二、.
+        let mut cn_markers: Vec<u32> = Vec::new();
+        let mut cn_line_markers: Vec<u32> = Vec::new();
 
         let n = t.len();
         let mut i = 0;
@@ -150,6 +153,20 @@ impl Outline {
                         continue;
                     }
                 }
+            } else if is_cn_digit(c)
+                && (i == 0 || !is_cn_digit(t[i - 1]) && t[i - 1] != '第')
+                && let Some((v, k)) = read_num(t, i)
+                && t.get(k) == Some(&'、')
+                // 一、二、三线城市: a list of numbers, not a heading.
+                && read_num(t, skip_ws(t, k + 1)).is_none()
+            {
+                cn_markers.push(v);
+                if line_start {
+                    cn_line_markers.push(v);
+                }
+                i = k + 1;
+                line_start = false;
+                continue;
             } else if c.is_ascii_digit() {
                 let prev = if i > 0 { t[i - 1] } else { ' ' };
                 let mut k = i;
@@ -194,6 +211,11 @@ impl Outline {
         }
         if !is_own_list(&paren_markers) {
             found.extend(paren_markers);
+        }
+        if !is_own_list(&cn_markers) {
+            for ch in cn_line_markers {
+                found.extend_from_slice(self.chapter_articles(ch));
+            }
         }
         for target in self.quotes.quoted(t) {
             match target {
