@@ -302,3 +302,119 @@ async fn themes_built_kept_decided_and_reported(backend: crate::harness::Backend
     let page = page.text().await.unwrap();
     assert!(page.contains("id=\"theme-split\"") && page.contains(&copies[0]), "{page}");
 }
+
+/// The themes a comment is in, as (theme id, article) pairs, from the themes API.
+async fn themes_of(app: &InProcess, token: &str, receipt: &str) -> Vec<(i64, Value)> {
+    let base = format!("/api/v1/admin/consultations/{DEMO_ID}/themes");
+    let (_, list) = get(app, token, &base).await;
+    let mut out = vec![];
+    for th in list["items"].as_array().unwrap() {
+        let (_, one) = get(app, token, &format!("{base}/{}", th["id"])).await;
+        if receipts(&one).contains(receipt) {
+            out.push((th["id"].as_i64().unwrap(), th["article"].clone()));
+        }
+    }
+    out
+}
+
+fn theme_in_export(app: &InProcess, receipt: &str) -> Value {
+    exported_themes(app, "jsonl").into_iter().find(|(r, _)| r == receipt).unwrap().1
+}
+
+on_both_backends!(themes_follow_every_article_a_comment_speaks_to);
+async fn themes_follow_every_article_a_comment_speaks_to(backend: crate::harness::Backend) {
+    let app = InProcess::start(backend, WebOptions { insecure_no_captcha: true, ..Default::default() }).await;
+    let t = staff(&app).await;
+    for text in RAISE {
+        submit(&app, json!({"opinion": text, "articles": [7]})).await;
+    }
+    for text in [
+        "建议加大顶尖科技人才引进力度，对引进的人工智能领军人才给予安家补贴和科研启动经费。",
+        "引进顶尖人才要配套住房和子女入学保障，否则人才引进来也留不住。",
+    ] {
+        submit(&app, json!({"opinion": text, "articles": [6]})).await;
+    }
+    let both = submit(
+        &app,
+        json!({"opinion": "建议引进顶尖科技人才的同时提高博士后日常经费资助标准，两项政策要配套实施。", "articles": [7, 6]}),
+    )
+    .await;
+    let mut whole = vec![];
+    for text in WHOLE {
+        whole.push(submit(&app, json!({"opinion": text, "articles": []})).await);
+    }
+    let named =
+        submit(&app, json!({"opinion": "第七条的博士后日常经费资助标准偏低，建议提高资助额度。", "articles": []}))
+            .await;
+    build(&app).await;
+
+    // A comment on articles 6 and 7 is among the main points of each; exports name the lower.
+    let of_both = themes_of(&app, &t.reviewer, &both).await;
+    let articles: HashSet<Value> = of_both.iter().map(|(_, a)| a.clone()).collect();
+    assert_eq!(articles, HashSet::from([json!(6), json!(7)]), "{of_both:?}");
+    let six = of_both.iter().find(|(_, a)| *a == 6).unwrap().0;
+    let seven = of_both.iter().find(|(_, a)| *a == 7).unwrap().0;
+    assert_eq!(theme_in_export(&app, &both), json!(six));
+    let (_, q) =
+        get(&app, &t.reviewer, &format!("/api/v1/admin/consultations/{DEMO_ID}/comments?theme={seven}&limit=100"))
+            .await;
+    let listed: Vec<&str> = q["items"].as_array().unwrap().iter().map(|c| c["receipt"].as_str().unwrap()).collect();
+    assert!(listed.contains(&both.as_str()), "the queue's theme filter finds it under article 7 too: {q}");
+
+    // Linked to an article, a comment on the draft as a whole leaves the whole draft's theme at
+    // once (its count with it) and is placed under the article by the next build.
+    let review = |r: &str| format!("/api/v1/admin/comments/{r}/review");
+    let was = themes_of(&app, &t.reviewer, &whole[0]).await;
+    assert_eq!(was.len(), 1, "{was:?}");
+    assert_eq!(was[0].1, Value::Null);
+    let base = format!("/api/v1/admin/consultations/{DEMO_ID}/themes");
+    let count = |v: &Value| v["comments"].as_u64().unwrap();
+    let before = count(&get(&app, &t.reviewer, &format!("{base}/{}", was[0].0)).await.1);
+    let (s, v) = post(&app, &t.reviewer, &review(&whole[0]), json!({"action": "link", "articles": [7]})).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(themes_of(&app, &t.reviewer, &whole[0]).await.is_empty());
+    assert_eq!(count(&get(&app, &t.reviewer, &format!("{base}/{}", was[0].0)).await.1), before - 1);
+    assert_eq!(theme_in_export(&app, &whole[0]), Value::Null);
+    // An accepted suggestion does the same.
+    let o = std::process::Command::new(crate::harness::BIN)
+        .args(["articles", "suggest", "--consultation", DEMO_ID])
+        .args(app.data.args())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(themes_of(&app, &t.reviewer, &named).await.len(), 1);
+    let (s, v) = post(&app, &t.reviewer, &review(&named), json!({"action": "accept_suggestion", "article": 7})).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(themes_of(&app, &t.reviewer, &named).await.is_empty(), "the whole draft's theme let it go");
+    // Unlinked from article 6, the comment on both leaves only article 6's theme.
+    let (s, v) = post(&app, &t.reviewer, &review(&both), json!({"action": "link", "articles": [7]})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(themes_of(&app, &t.reviewer, &both).await, vec![(seven, json!(7))]);
+    assert_eq!(theme_in_export(&app, &both), json!(seven));
+
+    build(&app).await;
+    for r in [&whole[0], &named] {
+        let now = themes_of(&app, &t.reviewer, r).await;
+        assert_eq!(now.len(), 1, "{r}: {now:?}");
+        assert_eq!(now[0].1, json!(7), "{r}: placed under its article by the re-run");
+    }
+    assert_eq!(themes_of(&app, &t.reviewer, &both).await, vec![(seven, json!(7))], "a re-run leaves it where it is");
+
+    // The report counts it under both articles once their themes are confirmed.
+    let (s, v) = post(&app, &t.reviewer, &review(&both), json!({"action": "link", "articles": [6, 7]})).await;
+    assert_eq!(s, 200, "{v}");
+    build(&app).await;
+    let of_both = themes_of(&app, &t.reviewer, &both).await;
+    assert_eq!(of_both.len(), 2, "back under article 6 as well: {of_both:?}");
+    for (k, _) in &of_both {
+        let (s, v) = post(&app, &t.reviewer, &format!("{base}/{k}"), json!({"action": "confirm"})).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let (_, report) = get(&app, &t.reviewer, &format!("/api/v1/admin/consultations/{DEMO_ID}/report")).await;
+    for (index, (k, _)) in [5, 6].into_iter().zip(&of_both) {
+        let lines = report["articles"][index]["themes"].as_array().unwrap();
+        let (_, theme) = get(&app, &t.reviewer, &format!("{base}/{k}")).await;
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["comments"].as_u64(), Some(count(&theme)), "{lines:?}");
+    }
+}

@@ -52,7 +52,7 @@ pub const COLUMNS: [Column; 27] = [
     // {"article", "confidence", "kind"} in JSONL, `5 (explicit, 1.00); 7 (similar, 0.62)` in
     // spreadsheets.
     Column { key: "suggested_articles", title: "建议条款" },
-    // Issue 14: the theme the comment is in (its id), confirmed or not.
+    // Issue 14: the theme the comment is in (its id), confirmed or not; on several articles, the lowest one's.
     Column { key: "theme", title: "主题" },
 ];
 

@@ -2,9 +2,9 @@
 //! found among the comments' distinct texts, then named, merged, split, confirmed and decided by
 //! staff. Confirmed themes feed the report.
 //!
-//! `yijian themes build` ([`App::build_themes`]) groups each comment under its first linked
-//! article (or the draft as a whole), one input per distinct text (a campaign is one input,
-//! weighted by its size). The first build makes the themes; a later one places only the comments
+//! `yijian themes build` ([`App::build_themes`]) groups each comment under each article it is
+//! linked to (or the draft as a whole), one input per distinct text (a campaign is one input,
+//! weighted by its size); a comment is in one theme of each of its scopes. The first build makes the themes; a later one places only the comments
 //! in no theme yet, into the existing themes where they fit (by `yijian_analysis::themes::place`)
 //! or into new ones, so that everything staff did stays. A comment that joins a theme staff
 //! decided gets that decision, unless its own or its campaign's wins over it.
@@ -82,14 +82,14 @@ fn new_theme(scope: ThemeScope, d: ThemeDraft, members: &HashMap<i64, Vec<i64>>)
 
 /// One input per distinct text: a comment outside campaigns, or a campaign (its first member
 /// stands for it, weighted by its size). Returns the inputs' texts by representative id, each
-/// representative's members, and whether the input is already in a theme (which, for a
-/// campaign, any of its members being in one decides).
+/// representative's members and scopes, and the theme the input is already in for a scope
+/// (which, for a campaign, any of its members being in one decides).
 struct Distinct<'a> {
     text: HashMap<i64, &'a str>,
     weight: HashMap<i64, u32>,
     members: HashMap<i64, Vec<i64>>,
-    theme: HashMap<i64, i64>,
-    scope: HashMap<i64, ThemeScope>,
+    theme: HashMap<(i64, ThemeScope), i64>,
+    scopes: HashMap<i64, Vec<ThemeScope>>,
     order: Vec<i64>,
 }
 
@@ -99,7 +99,7 @@ fn distinct(texts: &[ThemeText]) -> Distinct<'_> {
         weight: HashMap::new(),
         members: HashMap::new(),
         theme: HashMap::new(),
-        scope: HashMap::new(),
+        scopes: HashMap::new(),
         order: vec![],
     };
     let mut campaign_rep: HashMap<i64, i64> = HashMap::new();
@@ -110,13 +110,13 @@ fn distinct(texts: &[ThemeText]) -> Distinct<'_> {
         };
         if rep == t.id {
             d.text.insert(rep, t.opinion.as_str());
-            d.scope.insert(rep, ThemeScope::of(&t.articles));
+            d.scopes.insert(rep, ThemeScope::of(&t.articles));
             d.order.push(rep);
         }
         *d.weight.entry(rep).or_insert(0) += 1;
         d.members.entry(rep).or_default().push(t.id);
-        if let Some(k) = t.theme {
-            d.theme.entry(rep).or_insert(k);
+        for &(scope, k) in &t.themes {
+            d.theme.entry((rep, scope)).or_insert(k);
         }
     }
     d
@@ -128,26 +128,24 @@ impl App {
         let started = Instant::now();
         let texts = self.store.theme_texts(&c.meta.id).await?;
         let comments = texts.len() as u64;
-        let existing = self.store.themes(&c.meta.id).await?;
         let doc = c.clone();
         let (new, joined) = tokio::task::spawn_blocking(move || {
             let d = distinct(&texts);
-            let scope_of_theme: HashMap<i64, ThemeScope> =
-                existing.iter().map(|t| (t.id, ThemeScope::from_article(t.article))).collect();
             // By scope: the existing themes' members and the inputs in no theme yet.
             let mut old: BTreeMap<ThemeScope, BTreeMap<i64, Vec<ThemeInput>>> = BTreeMap::new();
             let mut fresh: BTreeMap<ThemeScope, Vec<ThemeInput>> = BTreeMap::new();
             let mut joined: Vec<(i64, i64)> = vec![];
             for &rep in &d.order {
                 let input = ThemeInput { id: rep, text: d.text[&rep], weight: d.weight[&rep] };
-                match d.theme.get(&rep) {
-                    Some(k) => {
-                        let scope = scope_of_theme.get(k).copied().unwrap_or(d.scope[&rep]);
-                        old.entry(scope).or_default().entry(*k).or_default().push(input);
-                        // A campaign's members that joined it since follow it into its theme.
-                        joined.extend(d.members[&rep].iter().map(|m| (*m, *k)));
+                for &scope in &d.scopes[&rep] {
+                    match d.theme.get(&(rep, scope)) {
+                        Some(k) => {
+                            old.entry(scope).or_default().entry(*k).or_default().push(input);
+                            // A campaign's members that joined it since follow it into its theme.
+                            joined.extend(d.members[&rep].iter().map(|m| (*m, *k)));
+                        }
+                        None => fresh.entry(scope).or_default().push(input),
                     }
-                    None => fresh.entry(d.scope[&rep]).or_default().push(input),
                 }
             }
             let params = ThemeParams::default();

@@ -21,10 +21,16 @@ pub enum ThemeScope {
 }
 
 impl ThemeScope {
-    /// The scope of a comment: the first article it is linked to, or the draft as a whole. A
-    /// comment is in one theme, so a comment on several articles is grouped under the first.
-    pub fn of(articles: &[u32]) -> ThemeScope {
-        articles.iter().min().map(|a| ThemeScope::Article(*a)).unwrap_or(ThemeScope::Whole)
+    /// The scopes a comment is themed under: each article it is linked to (a comment on several
+    /// articles is among the main points of each), in order, or the draft as a whole.
+    pub fn of(articles: &[u32]) -> Vec<ThemeScope> {
+        let mut scopes: Vec<ThemeScope> = articles.iter().map(|a| ThemeScope::Article(*a)).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        if scopes.is_empty() {
+            scopes.push(ThemeScope::Whole);
+        }
+        scopes
     }
 
     /// The article number, or `None` for the draft as a whole (as stored).
@@ -117,10 +123,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_comment_is_grouped_under_its_first_article() {
-        assert_eq!(ThemeScope::of(&[7, 3]), ThemeScope::Article(3));
-        assert_eq!(ThemeScope::of(&[]), ThemeScope::Whole);
-        assert_eq!(ThemeScope::from_article(ThemeScope::of(&[5]).article()), ThemeScope::Article(5));
+    fn a_comment_is_grouped_under_each_of_its_articles_or_the_whole_draft() {
+        assert_eq!(ThemeScope::of(&[7, 3, 7]), vec![ThemeScope::Article(3), ThemeScope::Article(7)]);
+        assert_eq!(ThemeScope::of(&[]), vec![ThemeScope::Whole]);
+        assert_eq!(ThemeScope::from_article(ThemeScope::of(&[5])[0].article()), ThemeScope::Article(5));
         assert_eq!(ThemeScope::Whole.article(), None);
     }
 

@@ -117,7 +117,8 @@ pub struct StoredComment {
     pub timing: Option<String>,
     /// The campaign (copies of one text) the comment is in, if any.
     pub campaign: Option<i64>,
-    /// The theme (issue 14) the comment is in, if any.
+    /// The theme (issue 14) the comment is shown under, if any: of the themes it is in (one per
+    /// article it is linked to), the lowest article's.
     pub theme: Option<i64>,
 }
 
@@ -125,7 +126,9 @@ pub struct StoredComment {
 pub(crate) const COMMENT_COLUMNS: &str = "id, receipt, consultation_id, version, channel, submitted_at, status, name, \
     position, email, id_number_enc, phone_enc, opinion, articles, sender, note, disposition, disposition_reason, \
     moderation, moderation_reason, tags, excerpt, reviewed_by, reviewed_at, message_id, timing, opinion_enc, \
-    (SELECT m.campaign_id FROM campaign_members m WHERE m.comment_id = comments.id) AS campaign_id, theme_id";
+    (SELECT m.campaign_id FROM campaign_members m WHERE m.comment_id = comments.id) AS campaign_id, \
+    (SELECT tm.theme_id FROM theme_members tm WHERE tm.comment_id = comments.id \
+    ORDER BY CASE WHEN tm.scope = 0 THEN 1 ELSE 0 END, tm.scope LIMIT 1) AS theme_id";
 
 pub(crate) fn aad(column: &str, receipt: &Receipt) -> Vec<u8> {
     format!("comments.{column}:{}", receipt.compact()).into_bytes()

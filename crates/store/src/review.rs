@@ -111,7 +111,7 @@ fn bind_all<'q>(
 #[derive(Debug, Clone)]
 struct Arm {
     /// `comments` (with the index named where SQLite's planner needs it), `comment_articles`,
-    /// `comment_tags` or `comment_signals`.
+    /// `comment_tags`, `comment_signals`, `campaign_members` or `theme_members`.
     from: String,
     /// `id` or `comment_id`.
     id: &'static str,
@@ -215,8 +215,13 @@ impl Plan {
             }),
             None => {}
         }
+        // Theme membership (issue 14) is a table too, one row per article a comment is themed under.
         if let Some(k) = f.theme {
-            ordered.push((backend.comments_by("comments_by_theme"), format!("theme_id = {}", bind(Bind::Int(k)))));
+            side.push(Arm {
+                from: "theme_members".into(),
+                id: "comment_id",
+                conditions: vec![IN_CONSULTATION.into(), format!("theme_id = {}", bind(Bind::Int(k)))],
+            });
         }
         if let Some(t) = f.from {
             filters.push(format!("submitted_at >= {}", bind(Bind::Int(micros(t)))));
@@ -403,6 +408,11 @@ impl Plan {
 /// The campaign a row of `comments` is in, as a column (membership is a table of its own).
 const CAMPAIGN_OF: &str =
     "(SELECT m.campaign_id FROM campaign_members m WHERE m.comment_id = comments.id) AS campaign_id";
+
+/// The theme a row of `comments` is shown under: of its memberships (one per article it is
+/// themed under), the lowest article's, or the draft as a whole's.
+const THEME_OF: &str = "(SELECT tm.theme_id FROM theme_members tm WHERE tm.comment_id = comments.id \
+    ORDER BY CASE WHEN tm.scope = 0 THEN 1 ELSE 0 END, tm.scope LIMIT 1) AS theme_id";
 
 /// How many characters of an opinion the queue shows.
 const OPENING_CHARS: usize = 120;
@@ -763,6 +773,9 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let before = audited_values(&mut tx, columns, &list).await?;
         let changed = q.execute(&mut *tx).await?.rows_affected();
+        if let ReviewAction::LinkArticles(_) = action {
+            Store::leave_stale_themes(&mut tx, ids).await?;
+        }
         let after = audited_values(&mut tx, columns, &list).await?;
         let entries: Vec<Audit> = before
             .into_iter()
@@ -809,6 +822,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(article as i64).fetch_all(&mut *tx).await?;
         let mut entries = Vec::with_capacity(rows.len());
+        let mut linked = vec![];
         let state = if accept { "accepted" } else { "rejected" };
         for r in &rows {
             let (id, compact, links): (i64, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
@@ -826,6 +840,7 @@ impl Store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                linked.push(id);
             }
             sqlx::query(
                 "UPDATE article_suggestions SET state = $1, decided_by = $2, decided_at = $3 \
@@ -846,6 +861,7 @@ impl Store {
             let name = if accept { "suggestion.accept" } else { "suggestion.reject" };
             entries.push(Audit::new(actor, name, &receipt, detail.to_string()));
         }
+        Store::leave_stale_themes(&mut tx, &linked).await?;
         tx.append(&self.keys, self.backend, now, &entries).await?;
         if anchor_now {
             tx.commit().await?;
@@ -929,7 +945,13 @@ impl Store {
                     "SELECT json_group_array(json_array({})), max(id) FROM (SELECT {} FROM comments \
                      WHERE consultation_id = $1 AND id > $2 ORDER BY id LIMIT $3) t",
                     page_json_elements(),
-                    PAGE_COLUMNS.map(|c| if c == "campaign_id" { CAMPAIGN_OF } else { c }).join(", ")
+                    PAGE_COLUMNS
+                        .map(|c| match c {
+                            "campaign_id" => CAMPAIGN_OF,
+                            "theme_id" => THEME_OF,
+                            c => c,
+                        })
+                        .join(", ")
                 );
                 let (json, last): (Option<String>, Option<i64>) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(consultation_id)

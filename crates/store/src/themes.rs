@@ -2,14 +2,17 @@
 //! the API, exports and the report, and what staff do with them (rename, confirm, merge, split,
 //! move comments, decide). Every staff change is audited in its transaction.
 //!
-//! Membership is `comments.theme_id` (a campaign's members all follow its representative), so the
-//! queue takes a theme like any other condition; the counts on `themes` are refreshed after each
-//! change from those rows.
+//! Membership is `theme_members`: one row per comment and scope (each article the comment is
+//! linked to, or the draft as a whole), so a comment on several articles counts among the main
+//! points of each, and the queue takes a theme like any other condition. A campaign's members all
+//! follow its representative. The counts on `themes` are refreshed after each change from those
+//! rows, and a comment whose articles change leaves the themes of the scopes it no longer has
+//! ([`Store::leave_stale_themes`]), to be placed anew by the next build.
 
 use jiff::Timestamp;
 use sqlx::Row;
 use yijian_domain::review::Disposition;
-use yijian_domain::theme::Theme;
+use yijian_domain::theme::{Theme, ThemeScope};
 
 use crate::audit::Audit;
 use crate::{Store, StoreError, micros};
@@ -17,8 +20,8 @@ use crate::{Store, StoreError, micros};
 /// Comments changed per statement.
 const CHUNK: usize = 1_000;
 
-/// (id, opinion, articles as JSON, campaign, theme), as read.
-type TextRow = (i64, String, String, Option<i64>, Option<i64>);
+/// (id, opinion, articles as JSON, campaign), as read.
+type TextRow = (i64, String, String, Option<i64>);
 
 /// A comment as the theme build reads it.
 #[derive(Debug, Clone)]
@@ -27,7 +30,8 @@ pub struct ThemeText {
     pub opinion: String,
     pub articles: Vec<u32>,
     pub campaign: Option<i64>,
-    pub theme: Option<i64>,
+    /// The themes it is in, by scope.
+    pub themes: Vec<(ThemeScope, i64)>,
 }
 
 /// A theme the analysis found, to be saved with its members (every comment id, a campaign's
@@ -79,6 +83,56 @@ fn theme_from_row(r: &sqlx::any::AnyRow) -> Result<Theme, StoreError> {
     })
 }
 
+/// A scope as `theme_members` stores it: the article, or 0 for the draft as a whole.
+fn scope_column(scope: ThemeScope) -> i64 {
+    scope.article().map(i64::from).unwrap_or(0)
+}
+
+fn scope_of(column: i64) -> ThemeScope {
+    ThemeScope::from_article((column > 0).then_some(column as u32))
+}
+
+/// Adds comments to a theme in `scope`, except those already in one of that scope (staff may
+/// have moved them, or a campaign's members follow theirs); returns how many were added.
+async fn join_theme(
+    conn: &mut sqlx::AnyConnection,
+    consultation_id: &str,
+    theme: i64,
+    scope: ThemeScope,
+    comments: &[i64],
+) -> Result<u64, StoreError> {
+    let mut added = 0;
+    for chunk in comments.chunks(CHUNK) {
+        // Ids come from the database, never from a request: written in.
+        let sql = format!(
+            "INSERT INTO theme_members (theme_id, comment_id, consultation_id, scope) \
+             SELECT $1, id, consultation_id, $2 FROM comments WHERE consultation_id = $3 AND id IN ({}) \
+             ON CONFLICT DO NOTHING",
+            id_list(chunk)
+        );
+        added += sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(theme)
+            .bind(scope_column(scope))
+            .bind(consultation_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(added)
+}
+
+/// Recounts the comments and distinct texts (a campaign's members are one text) of the themes
+/// `condition` picks.
+fn recount(condition: &str) -> String {
+    format!(
+        "UPDATE themes SET comments = (SELECT COUNT(*) FROM theme_members tm WHERE tm.consultation_id = \
+         themes.consultation_id AND tm.theme_id = themes.id), distinct_texts = (SELECT COUNT(DISTINCT CASE \
+         WHEN m.campaign_id IS NULL THEN -tm.comment_id ELSE m.campaign_id END) FROM theme_members tm \
+         LEFT JOIN campaign_members m ON m.comment_id = tm.comment_id \
+         WHERE tm.consultation_id = themes.consultation_id AND tm.theme_id = themes.id) WHERE {condition}"
+    )
+}
+
 fn id_list(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
 }
@@ -91,7 +145,7 @@ impl Store {
         let mut after = 0i64;
         loop {
             let rows: Vec<TextRow> = sqlx::query_as(
-                "SELECT c.id, c.opinion, c.articles, m.campaign_id, c.theme_id FROM comments c \
+                "SELECT c.id, c.opinion, c.articles, m.campaign_id FROM comments c \
                  LEFT JOIN campaign_members m ON m.comment_id = c.id WHERE c.consultation_id = $1 AND c.id > $2 \
                  AND (c.moderation IS NULL OR c.moderation NOT IN ('spam', 'hidden')) ORDER BY c.id LIMIT 20000",
             )
@@ -100,11 +154,26 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
             let Some(last) = rows.last().map(|r| r.0) else { return Ok(out) };
+            let memberships: Vec<(i64, i64, i64)> = sqlx::query_as(
+                "SELECT comment_id, scope, theme_id FROM theme_members WHERE consultation_id = $1 \
+                 AND comment_id > $2 AND comment_id <= $3",
+            )
+            .bind(consultation_id)
+            .bind(after)
+            .bind(last)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut themes: std::collections::HashMap<i64, Vec<(ThemeScope, i64)>> = Default::default();
+            for (comment, scope, theme) in memberships {
+                themes.entry(comment).or_default().push((scope_of(scope), theme));
+            }
             after = last;
-            for (id, opinion, articles, campaign, theme) in rows {
+            for (id, opinion, articles, campaign) in rows {
                 let articles = serde_json::from_str(&articles)
                     .map_err(|e| StoreError::Corrupt(format!("comment articles: {e}")))?;
-                out.push(ThemeText { id, opinion, articles, campaign, theme });
+                let mut themes = themes.remove(&id).unwrap_or_default();
+                themes.sort();
+                out.push(ThemeText { id, opinion, articles, campaign, themes });
             }
         }
     }
@@ -144,46 +213,69 @@ impl Store {
             .bind(micros(now))
             .fetch_one(&mut *tx)
             .await?;
-            for chunk in t.members.chunks(CHUNK) {
-                // Ids come from the database, never from a request: written in.
-                let sql = format!(
-                    "UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND theme_id IS NULL AND id IN ({})",
-                    id_list(chunk)
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(consultation_id).execute(&mut *tx).await?;
-            }
+            join_theme(&mut tx, consultation_id, id, ThemeScope::from_article(t.article), &t.members).await?;
             ids.push(id);
         }
         tx.commit().await?;
+        let scopes: std::collections::HashMap<i64, ThemeScope> =
+            sqlx::query_as::<_, (i64, Option<i64>)>("SELECT id, article FROM themes WHERE consultation_id = $1")
+                .bind(consultation_id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|(id, article)| (id, ThemeScope::from_article(article.map(|a| a as u32))))
+                .collect();
         let mut by_theme: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
         for (comment, theme) in joined {
             by_theme.entry(*theme).or_default().push(*comment);
         }
+        let mut tx = self.begin_write().await?;
         for (theme, members) in by_theme {
-            for chunk in members.chunks(CHUNK) {
-                let sql = format!(
-                    "UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND theme_id IS NULL AND id IN ({})",
-                    id_list(chunk)
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(theme).bind(consultation_id).execute(&self.pool).await?;
-            }
+            let scope = *scopes.get(&theme).ok_or_else(|| StoreError::Corrupt(format!("no theme {theme}")))?;
+            join_theme(&mut tx, consultation_id, theme, scope, &members).await?;
         }
-        self.refresh_theme_counts(consultation_id).await?;
+        tx.commit().await?;
+        self.refresh_theme_counts(consultation_id, None).await?;
         Ok(ids)
     }
 
-    /// Recounts every theme's comments and distinct texts (a campaign's members are one text).
-    async fn refresh_theme_counts(&self, consultation_id: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE themes SET comments = (SELECT COUNT(*) FROM comments c WHERE c.consultation_id = themes.consultation_id \
-             AND c.theme_id = themes.id), distinct_texts = (SELECT COUNT(DISTINCT CASE WHEN m.campaign_id IS NULL \
-             THEN -c.id ELSE m.campaign_id END) FROM comments c LEFT JOIN campaign_members m ON m.comment_id = c.id \
-             WHERE c.consultation_id = themes.consultation_id \
-             AND c.theme_id = themes.id) WHERE consultation_id = $1",
-        )
-        .bind(consultation_id)
-        .execute(&self.pool)
-        .await?;
+    /// Recounts a consultation's themes, or only some of them.
+    async fn refresh_theme_counts(&self, consultation_id: &str, only: Option<&[i64]>) -> Result<(), StoreError> {
+        let only = match only {
+            None => String::new(),
+            Some([]) => return Ok(()),
+            // Ids come from the database: written in.
+            Some(ids) => format!(" AND id IN ({})", id_list(ids)),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(recount(&format!("consultation_id = $1{only}"))))
+            .bind(consultation_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes comments whose articles just changed out of the themes of scopes they no longer
+    /// have (an article they are no longer linked to; the draft as a whole once they are linked
+    /// to one), in the transaction that changed them, and recounts those themes; the next build
+    /// places them under their new articles. A theme staff decided keeps its decision, and the
+    /// comments keep theirs.
+    pub(crate) async fn leave_stale_themes(conn: &mut sqlx::AnyConnection, comments: &[i64]) -> Result<(), StoreError> {
+        for chunk in comments.chunks(CHUNK) {
+            // Ids come from the database or were parsed as integers: written in.
+            let sql = format!(
+                "DELETE FROM theme_members WHERE comment_id IN ({ids}) AND NOT \
+                 (scope IN (SELECT a.article FROM comment_articles a WHERE a.comment_id = theme_members.comment_id) \
+                 OR (scope = 0 AND NOT EXISTS (SELECT 1 FROM comment_articles a \
+                 WHERE a.comment_id = theme_members.comment_id))) RETURNING theme_id",
+                ids = id_list(chunk)
+            );
+            let mut left: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+            left.sort_unstable();
+            left.dedup();
+            for theme in left {
+                sqlx::query(sqlx::AssertSqlSafe(recount("id = $1"))).bind(theme).execute(&mut *conn).await?;
+            }
+        }
         Ok(())
     }
 
@@ -221,9 +313,10 @@ impl Store {
     ) -> Result<Vec<ThemeMember>, StoreError> {
         let (opening, _) = self.backend.opening("c.opinion", 80);
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT c.id, c.receipt, {opening}, m.campaign_id, c.disposition FROM comments c \
-             LEFT JOIN campaign_members m ON m.comment_id = c.id WHERE c.consultation_id = $1 \
-             AND c.theme_id = $2 AND c.id < $3 ORDER BY c.id DESC LIMIT $4"
+            "SELECT c.id, c.receipt, {opening}, m.campaign_id, c.disposition FROM theme_members tm \
+             JOIN comments c ON c.id = tm.comment_id LEFT JOIN campaign_members m ON m.comment_id = c.id \
+             WHERE tm.consultation_id = $1 AND tm.theme_id = $2 AND tm.comment_id < $3 \
+             ORDER BY tm.comment_id DESC LIMIT $4"
         )))
         .bind(consultation_id)
         .bind(theme)
@@ -248,7 +341,7 @@ impl Store {
     /// The members of some themes (what `place` compares new comments with): (theme, id).
     pub async fn theme_of_comments(&self, consultation_id: &str) -> Result<Vec<(i64, i64)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT theme_id, id FROM comments WHERE consultation_id = $1 AND theme_id IS NOT NULL ORDER BY id",
+            "SELECT theme_id, comment_id FROM theme_members WHERE consultation_id = $1 ORDER BY comment_id, theme_id",
         )
         .bind(consultation_id)
         .fetch_all(&self.pool)
@@ -313,21 +406,51 @@ impl Store {
         if comments.is_empty() {
             return Ok(0);
         }
+        let scope: Option<i64> =
+            sqlx::query_scalar("SELECT article FROM themes WHERE consultation_id = $1 AND id = $2")
+                .bind(consultation_id)
+                .bind(to)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("no theme {to}")))?;
+        let scope = ThemeScope::from_article(scope.map(|a| a as u32));
         let mut tx = self.begin_write().await?;
-        // Ids come from the database (a theme's members) or were parsed as integers: written in.
+        // The comments and their campaigns' members. Ids come from the database (a theme's
+        // members) or were parsed as integers: written in.
         let sql = format!(
-            "UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND (theme_id IS NULL OR theme_id <> $1) \
-             AND (id IN ({ids}) OR id IN (SELECT comment_id FROM campaign_members WHERE campaign_id IN \
-             (SELECT campaign_id FROM campaign_members WHERE consultation_id = $2 AND comment_id IN ({ids}))))",
+            "SELECT id FROM comments WHERE consultation_id = $1 AND (id IN ({ids}) OR id IN (SELECT comment_id \
+             FROM campaign_members WHERE campaign_id IN (SELECT campaign_id FROM campaign_members \
+             WHERE consultation_id = $1 AND comment_id IN ({ids}))))",
             ids = id_list(comments)
         );
-        let moved = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to).bind(consultation_id).execute(&mut *tx).await?;
-        let moved = moved.rows_affected();
+        let all: Vec<i64> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(consultation_id).fetch_all(&mut *tx).await?;
+        // Out of the theme each is in within `to`'s scope (a comment is in one theme per scope).
+        let mut left: Vec<i64> = vec![];
+        for chunk in all.chunks(CHUNK) {
+            let sql = format!(
+                "DELETE FROM theme_members WHERE consultation_id = $1 AND scope = $2 AND theme_id <> $3 \
+                 AND comment_id IN ({}) RETURNING theme_id",
+                id_list(chunk)
+            );
+            left.extend(
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                    .bind(consultation_id)
+                    .bind(scope_column(scope))
+                    .bind(to)
+                    .fetch_all(&mut *tx)
+                    .await?,
+            );
+        }
+        let moved = join_theme(&mut tx, consultation_id, to, scope, &all).await?;
         let detail = format!("comments={} moved={moved}", id_list(comments));
         self.audit_in(&mut tx, now, Audit::new(actor, "theme.move", &format!("{consultation_id}/theme/{to}"), detail))
             .await?;
         tx.commit().await?;
-        self.refresh_theme_counts(consultation_id).await?;
+        left.push(to);
+        left.sort_unstable();
+        left.dedup();
+        self.refresh_theme_counts(consultation_id, Some(&left)).await?;
         Ok(moved)
     }
 
@@ -341,7 +464,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let moved = sqlx::query("UPDATE comments SET theme_id = $1 WHERE consultation_id = $2 AND theme_id = $3")
+        // Both themes are of one article (the caller checks), and a comment is in one theme per
+        // article: no comment is in both.
+        let moved = sqlx::query("UPDATE theme_members SET theme_id = $1 WHERE consultation_id = $2 AND theme_id = $3")
             .bind(into)
             .bind(consultation_id)
             .bind(from)
@@ -366,7 +491,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.refresh_theme_counts(consultation_id).await?;
+        self.refresh_theme_counts(consultation_id, Some(&[from, into])).await?;
         Ok(moved)
     }
 
