@@ -209,6 +209,11 @@ for ch, title, arts in CHAPTERS:
     c = cn(ch)
     for prefix in [f"第{c}章", f"第{c}部分", f"{c}、{title}\n", f"“{title}”部分，"]:
         add("explicit", prefix + random.choice(TAILS), explicit=arts)
+# A chapter's number alone as a heading (二、): its own generator, so that every other row stays as it was.
+heading = random.Random(14)
+for ch, title, arts in CHAPTERS:
+    for prefix in [f"{cn(ch)}、\n", f"{cn(ch)}、", f"意见如下：\n{cn(ch)}、"]:
+        add("explicit", prefix + heading.choice(TAILS), explicit=arts)
 # Numerals beyond the draft: ignored.
 for n in [21, 25, 30, 99]:
     add("none", f"第{cn(n)}条" + random.choice(TAILS))
