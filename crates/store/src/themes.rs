@@ -338,16 +338,6 @@ impl Store {
             .collect()
     }
 
-    /// The members of some themes (what `place` compares new comments with): (theme, id).
-    pub async fn theme_of_comments(&self, consultation_id: &str) -> Result<Vec<(i64, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT theme_id, comment_id FROM theme_members WHERE consultation_id = $1 ORDER BY comment_id, theme_id",
-        )
-        .bind(consultation_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Renames, confirms or un-confirms a theme, or records its decision, audited.
     pub async fn change_theme(
         &self,
