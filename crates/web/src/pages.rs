@@ -187,8 +187,7 @@ fn open_when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
     let t = texts(lang);
     match meta.status(now) {
         Status::Open => {
-            let left = (meta.closes_at.as_second() - now.as_second()).max(0);
-            let days = (left + 86_399) / 86_400;
+            let days = days_left(meta, now);
             t.open_until
                 .replace("{from}", &day(meta, meta.opens_at, lang))
                 .replace("{date}", &meta.deadline_text(lang))
@@ -196,6 +195,23 @@ fn open_when(meta: &ConsultationMeta, now: Timestamp, lang: Lang) -> String {
         }
         Status::Upcoming => t.opens_on.replace("{date}", &day(meta, meta.opens_at, lang)),
         Status::Closed => t.closed_on.replace("{date}", &meta.deadline_text(lang)),
+    }
+}
+
+/// Whole days until the deadline, the last one counted.
+fn days_left(meta: &ConsultationMeta, now: Timestamp) -> i64 {
+    let left = (meta.closes_at.as_second() - now.as_second()).max(0);
+    (left + 86_399) / 86_400
+}
+
+/// What of [`open_when`] changes with the time alone, for a page's cache key: the days left while
+/// open. The rest of its text follows from the consultation, the status and the language, which
+/// the key holds already; formatting it (dates in the consultation's time zone) on every view cost
+/// the cached page about 2 % of its CPU.
+fn open_when_key(meta: &ConsultationMeta, now: Timestamp) -> i64 {
+    match meta.status(now) {
+        Status::Open => days_left(meta, now),
+        Status::Upcoming | Status::Closed => -1,
     }
 }
 
@@ -786,7 +802,7 @@ pub async fn consultation(
         .with(&*state.fingerprint(&c))
         .with(lang_code(lang))
         .with(status_label(t, status))
-        .with(open_when(&c.meta, now, lang))
+        .with(open_when_key(&c.meta, now).to_le_bytes())
         .with(article.map(|n| n.to_string()).unwrap_or_default())
         .with(kind.name())
         .with([u8::from(has_report)])
