@@ -417,4 +417,13 @@ async fn themes_follow_every_article_a_comment_speaks_to(backend: crate::harness
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert_eq!(lines[0]["comments"].as_u64(), Some(count(&theme)), "{lines:?}");
     }
+
+    // The comment's page links the themes it is in, one per article.
+    let (session, _) = crate::review::login_session(&app, "rev1", "reviewer password 1").await;
+    let page = session.get(app.url(&format!("/admin/comments/{both}?lang=zh"))).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("id=\"comment-themes\""), "{page}");
+    for (k, _) in &of_both {
+        assert!(page.contains(&format!("href=\"/admin/c/{DEMO_ID}/themes/{k}\"")), "{page}");
+    }
 }

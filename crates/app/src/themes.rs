@@ -18,7 +18,7 @@ use yijian_domain::consultation::Consultation;
 use yijian_domain::review::{Disposition, QueueFilter, ReviewAction};
 use yijian_domain::staff::Permission;
 use yijian_domain::theme::{DecisionSource, Theme, ThemeScope, valid_label};
-use yijian_store::{NewTheme, SessionUser, Target, ThemeChange, ThemeMember, ThemeText};
+use yijian_store::{NewTheme, SessionUser, StoredComment, Target, ThemeChange, ThemeMember, ThemeText};
 
 use crate::{App, Error};
 
@@ -214,6 +214,17 @@ impl App {
     pub async fn theme(&self, user: &SessionUser, consultation_id: &str, id: i64) -> Result<Option<Theme>, Error> {
         self.require(user, Permission::Review)?;
         Ok(self.store.theme(consultation_id, id).await?)
+    }
+
+    /// The themes a comment is in (one per article it is themed under): (theme, article or
+    /// `None` for the draft as a whole, label).
+    pub async fn comment_themes(
+        &self,
+        user: &SessionUser,
+        comment: &StoredComment,
+    ) -> Result<Vec<(i64, Option<u32>, String)>, Error> {
+        self.require(user, Permission::Review)?;
+        Ok(self.store.themes_of_comment(comment.id).await?)
     }
 
     /// A page of a theme's members, newest first.

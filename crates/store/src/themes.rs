@@ -338,6 +338,19 @@ impl Store {
             .collect()
     }
 
+    /// The themes a comment is in, one per scope: (theme, article or `None` for the draft as a
+    /// whole, label), by article, the draft as a whole last.
+    pub async fn themes_of_comment(&self, comment_id: i64) -> Result<Vec<(i64, Option<u32>, String)>, StoreError> {
+        let rows: Vec<(i64, Option<i64>, String)> = sqlx::query_as(
+            "SELECT t.id, t.article, t.label FROM theme_members tm JOIN themes t ON t.id = tm.theme_id \
+             WHERE tm.comment_id = $1 ORDER BY CASE WHEN tm.scope = 0 THEN 1 ELSE 0 END, tm.scope",
+        )
+        .bind(comment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, article, label)| (id, article.map(|a| a as u32), label)).collect())
+    }
+
     /// Renames, confirms or un-confirms a theme, or records its decision, audited.
     pub async fn change_theme(
         &self,

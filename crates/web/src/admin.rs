@@ -545,6 +545,8 @@ struct CommentPage {
     dispute_decisions: Vec<(String, String)>,
     /// Issue 14: its article suggestions, open ones with accept and reject.
     suggestions: Vec<SuggestionRow>,
+    /// Issue 14: the themes it is in, one per article (id, what the link says).
+    themes: Vec<(i64, String)>,
 }
 
 /// One article suggestion as the comment page shows it.
@@ -751,6 +753,17 @@ pub(crate) async fn comment_page(
     };
     let suggestions = state.app.comment_suggestions(user, &c).await.unwrap_or_default();
     let suggestions = suggestion_rows(&suggestions, &draft_articles, lang);
+    let themes = state.app.comment_themes(user, &c).await.unwrap_or_default();
+    let themes = themes
+        .into_iter()
+        .map(|(k, article, label)| {
+            let scope = match article {
+                Some(n) => crate::review::article_label(n, lang),
+                None => texts(lang).theme_whole_draft.to_string(),
+            };
+            (k, format!("{scope}：{label}"))
+        })
+        .collect();
 
     let csrf = crate::csrf::token_for(state, headers);
     let page = CommentPage {
@@ -785,6 +798,7 @@ pub(crate) async fn comment_page(
             .map(|d| (d.as_str().to_string(), d.label(lang).to_string()))
             .to_vec(),
         suggestions,
+        themes,
     };
     crate::csrf::with_cookie(crate::pages::html(status, crate::pages::render(&page), lang, false), &csrf)
 }
