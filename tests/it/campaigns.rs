@@ -253,13 +253,7 @@ async fn campaigns_found_shown_decided_and_counted(backend: crate::harness::Back
     assert_eq!((&row[kc], &row[sc]), (&Value::Null, &Value::Null));
 
     // The command line gives the same groups and says so in one JSON line.
-    let o = std::process::Command::new(crate::harness::BIN)
-        .args(["campaigns", "detect", "--consultation", DEMO_ID])
-        .args(app.data.args())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let last: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap();
+    let last = app.command_json(&["campaigns", "detect", "--consultation", DEMO_ID]);
     assert_eq!(
         (last["comments"].as_u64(), last["campaigns"].as_u64(), last["in_campaigns"].as_u64()),
         (Some(18), Some(2), Some(12)),

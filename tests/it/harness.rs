@@ -78,6 +78,17 @@ pub struct InProcess {
 }
 
 impl InProcess {
+    /// Runs a `yijian` command on this server's data, which must succeed, and returns the one
+    /// JSON line it prints last (what `campaigns detect`, `articles suggest` and `themes build`
+    /// report).
+    pub fn command_json(&self, args: &[&str]) -> serde_json::Value {
+        let o = Command::new(BIN).args(args).args(self.data.args()).output().unwrap();
+        assert!(o.status.success(), "yijian {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8_lossy(&o.stdout);
+        let last = out.lines().last().unwrap_or_else(|| panic!("yijian {args:?} printed nothing"));
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("yijian {args:?} printed {last:?}: {e}"))
+    }
+
     /// Starts with the demo consultation loaded and open.
     pub async fn start(backend: Backend, options: WebOptions) -> InProcess {
         InProcess::start_with(backend, options, |s| s).await

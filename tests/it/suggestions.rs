@@ -163,13 +163,7 @@ async fn suggestions_made_filtered_confirmed_and_exported(backend: crate::harnes
     assert!(log.iter().any(|e| e.action == "review.bulk" && e.detail.contains("accept suggestion 14")));
 
     // The command line: everything afresh, in one JSON line; staff's decisions stay.
-    let o = std::process::Command::new(crate::harness::BIN)
-        .args(["articles", "suggest", "--consultation", DEMO_ID])
-        .args(app.data.args())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let last: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap();
+    let last = app.command_json(&["articles", "suggest", "--consultation", DEMO_ID]);
     assert_eq!(last["comments"].as_u64(), Some(6), "{last}");
     assert!(last["suggested"].as_u64().unwrap() >= 4, "{last}");
     assert!(last["seconds"].is_f64());

@@ -79,13 +79,7 @@ fn exported_themes(app: &InProcess, format: &str) -> Vec<(String, Value)> {
 }
 
 async fn build(app: &InProcess) -> Value {
-    let o = std::process::Command::new(crate::harness::BIN)
-        .args(["themes", "build", "--consultation", DEMO_ID])
-        .args(app.data.args())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap()
+    app.command_json(&["themes", "build", "--consultation", DEMO_ID])
 }
 
 on_both_backends!(themes_built_kept_decided_and_reported);
@@ -376,12 +370,8 @@ async fn themes_follow_every_article_a_comment_speaks_to(backend: crate::harness
     assert_eq!(count(&get(&app, &t.reviewer, &format!("{base}/{}", was[0].0)).await.1), before - 1);
     assert_eq!(theme_in_export(&app, &whole[0]), Value::Null);
     // An accepted suggestion does the same.
-    let o = std::process::Command::new(crate::harness::BIN)
-        .args(["articles", "suggest", "--consultation", DEMO_ID])
-        .args(app.data.args())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let suggested = app.command_json(&["articles", "suggest", "--consultation", DEMO_ID]);
+    assert!(suggested["suggested"].as_u64().unwrap() >= 1, "{suggested}");
     assert_eq!(themes_of(&app, &t.reviewer, &named).await.len(), 1);
     let (s, v) = post(&app, &t.reviewer, &review(&named), json!({"action": "accept_suggestion", "article": 7})).await;
     assert_eq!(s, 200, "{v}");
