@@ -305,6 +305,9 @@ pub struct Index {
     copies: Vec<Copies>,
     /// Every class's stored shingles, back to back.
     arena: Vec<u16>,
+    /// The sentence of each shingle in `arena`, as in [`Prepared::sentences`]: read only to tell whether a close
+    /// candidate has a sentence of its own (`Index::has_own_sentence`).
+    arena_sentences: Vec<u8>,
     by_hash: FxHashMap<u64, u32>,
     /// Band key → the bucket's most recent classes.
     buckets: Buckets,
@@ -331,6 +334,7 @@ impl Index {
             classes: Vec::new(),
             copies: Vec::new(),
             arena: Vec::new(),
+            arena_sentences: Vec::new(),
             by_hash: FxHashMap::default(),
             buckets: Buckets::new(detector.params.bucket_scan),
             groups: Vec::new(),
@@ -505,12 +509,14 @@ impl Index {
         self.by_hash.insert(p.hash, c);
         let start = self.arena.len() as u32;
         self.arena.extend_from_slice(&p.shingles);
+        self.arena_sentences.extend_from_slice(&p.sentences);
         self.copies.push(Copies { first: at, last: at, count: 1, score: 0 });
         self.classes.push(Class { group: NONE, core: false, inert, start, len: p.shingles.len() as u32 });
         let placement = self.decide(c, id, &verified);
         if self.file(c, &p.keys) == 0 {
             // In no bucket, it is never a candidate, and its shingles are never read again.
             self.arena.truncate(start as usize);
+            self.arena_sentences.truncate(start as usize);
             self.classes[c as usize].len = 0;
         }
         placement
@@ -767,7 +773,7 @@ impl Index {
             }
             let common = per.iter().map(|&n| usize::from(n)).sum::<usize>();
             let j = common as f64 / (p.shingles.len() + theirs.len() - common) as f64;
-            if j >= link && j < same && !self.shared_like_a_copy(&per, common, &own, j < core) {
+            if j >= link && j < same && !self.shared_like_a_copy(&per, common, &own, j < core, y) {
                 continue;
             }
             if j >= link {
@@ -792,10 +798,14 @@ impl Index {
     ///   happening to hold the same sentence as another comment, shares that one only;
     /// - fewer than [`Params::enclosed`] sentences of the text's own (less than a quarter shared, at least
     ///   [`Params::min_sentence`] shingles) between its first and last sentences sharing at least half, and none when
-    ///   those are the text's first and last and it is less than `core` (`weak`) alike: a template letter's frame (the same greeting, introduction and closing)
+    ///   those are the text's first and last: a template letter's frame (the same greeting, introduction and closing)
     ///   holds paragraphs of the sender's own, where a copy's additions (greeting, signature, a sentence added) are
-    ///   around its template or a sentence within it.
-    fn shared_like_a_copy(&self, per: &[u16], common: usize, sizes: &[u16], weak: bool) -> bool {
+    ///   around its template or a sentence within it. At least `core` alike (not `weak`), such a frame is a letter's
+    ///   only if the candidate `y` has a sentence of its own too: two letters whose own paragraphs are short, one of
+    ///   them the same, are more than `core` alike through the frame alone (at a million comments thousands of such
+    ///   pairs met, bench/campaigns/README.md), where a copy with a sentence added keeps every sentence of its
+    ///   template.
+    fn shared_like_a_copy(&self, per: &[u16], common: usize, sizes: &[u16], weak: bool, y: u32) -> bool {
         let par = &self.det.params;
         // Shingles across two sentences (marked 0) count in `common` only.
         let (per, sizes) = (&per[1..], &sizes[1..]);
@@ -811,10 +821,26 @@ impl Index {
         let substantial = |k: usize| usize::from(sizes[k]) >= par.min_sentence;
         let enclosed = (first + 1..last).filter(|&k| per[k] * 4 < sizes[k] && substantial(k)).count();
         // Shared sentences at both ends of the text, around one of its own, are a letter's frame too.
-        let framed = weak
-            && (0..sizes.len()).find(|&k| substantial(k)) == Some(first)
+        let framed = (0..sizes.len()).find(|&k| substantial(k)) == Some(first)
             && (0..sizes.len()).rfind(|&k| substantial(k)) == Some(last);
-        enclosed < if framed { 1 } else { par.enclosed }
+        if enclosed >= par.enclosed {
+            return false;
+        }
+        !(framed && enclosed >= 1 && (weak || self.has_own_sentence(y)))
+    }
+
+    /// Whether class `y` has a sentence (of at least [`Params::min_sentence`] shingles) less than a quarter of which
+    /// is in the text being verified (whose shingles are set in `bits`).
+    fn has_own_sentence(&self, y: u32) -> bool {
+        let k = &self.classes[y as usize];
+        let range = k.start as usize..(k.start + k.len) as usize;
+        let (mut size, mut shared) = ([0u16; 256], [0u16; 256]);
+        for (&s, &sentence) in self.arena[range.clone()].iter().zip(&self.arena_sentences[range]) {
+            size[usize::from(sentence)] += 1;
+            shared[usize::from(sentence)] += (self.bits[usize::from(s >> 6)] >> (s & 63) & 1) as u16;
+        }
+        // Sentence 0 holds the shingles across two sentences: part of none.
+        (1..256).any(|k| usize::from(size[k]) >= self.det.params.min_sentence && shared[k] * 4 < size[k])
     }
 }
 

@@ -413,7 +413,15 @@ fn a_likeness_must_be_shaped_like_a_copy() {
             framed(&format!("数据标注员这个职业收入低、没有社保，希望纳入工伤保险。{long}")),
             false,
         ),
+        (
+            "two template letters whose own paragraphs are short, one of them the same: more than core alike",
+            alone(&framed("骑手为了不超时只能闯红灯。数据标注员收入低。")),
+            framed("县里没有培训学校。骑手为了不超时只能闯红灯。"),
+            false,
+        ),
     ];
+    let close = &cases.last().expect("cases").1[0];
+    assert!(likeness(&cases.last().expect("cases").2, close) >= Params::default().core);
     let link = Params::default().link;
     for (what, before, text, grouped) in cases {
         assert!(likeness(&text, &before[0]) >= link, "{what}: {}", likeness(&text, &before[0]));
