@@ -169,7 +169,7 @@ struct Prepared {
     short: bool,
     /// Sorted, deduplicated stored shingles.
     shingles: Vec<u16>,
-    /// The sentence each of `shingles` is in (the first, if several), counted from 1 and capped at 255; 0 for one
+    /// The sentence each of `shingles` is in (the first, if several), counted from 1 and capped at 254; 0 for one
     /// across two sentences.
     sentences: Vec<u8>,
     keys: Vec<u32>,
@@ -224,7 +224,7 @@ impl Detector {
         }
         full.clear();
         marked.clear();
-        // A shingle within one sentence is marked with that sentence, counted from 1 (sentences past the 255th count
+        // A shingle within one sentence is marked with that sentence, counted from 1 (sentences past the 254th count
         // as that one); one across a sentence's end with 0: it belongs to neither.
         let (mut at, mut sentence) = (0, 0usize);
         text::for_each_shingle(chars, p.shingle, |h| {
@@ -235,7 +235,7 @@ impl Detector {
             at += 1;
             if !self.draft.contains(&h) {
                 full.push(h);
-                let mark = if across { 0 } else { (sentence + 1).min(255) as u32 };
+                let mark = if across { 0 } else { (sentence + 1).min(254) as u32 };
                 marked.push(u32::from(text::stored(h)) << 8 | mark);
             }
         });
@@ -317,11 +317,10 @@ pub struct Index {
     short_groups: Vec<Vec<i64>>,
     /// Scratch: the bucket entries met while collecting candidates.
     hits: Vec<u32>,
-    /// Scratch: the shingles of the text being verified, as a bitset over the 16-bit stored values (8 KB, which stays
-    /// in the L1 cache): a candidate is then verified by one lookup per shingle of its own, not by a merge.
-    bits: Vec<u64>,
-    /// Scratch: the sentence of each shingle set in `bits` (64 KB), read only for candidates between `link` and `core`.
-    sentence_of: Vec<u8>,
+    /// Scratch: the shingles of the text being verified, by their 16-bit stored value: 0 for one not in the text, or
+    /// its sentence + 1 (so 1 for one across two sentences). A candidate is then verified by one load per shingle of
+    /// its own, with no branch, not by a merge; 64 KB, which mostly stays in the L2 cache.
+    mark: Box<[u8; 1 << 16]>,
 }
 
 impl Index {
@@ -341,8 +340,7 @@ impl Index {
             short: FxHashMap::default(),
             short_groups: Vec::new(),
             hits: Vec::new(),
-            bits: vec![0; 1 << 10],
-            sentence_of: vec![0; 1 << 16],
+            mark: vec![0; 1 << 16].into_boxed_slice().try_into().expect("64 KB"),
         }
     }
 
@@ -725,8 +723,7 @@ impl Index {
         // The shingles of each of the text's sentences.
         let mut own: Vec<u16> = vec![0];
         for (&s, &sentence) in p.shingles.iter().zip(&p.sentences) {
-            self.bits[usize::from(s >> 6)] |= 1 << (s & 63);
-            self.sentence_of[usize::from(s)] = sentence;
+            self.mark[usize::from(s)] = sentence + 1;
             let sentence = usize::from(sentence);
             if own.len() <= sentence {
                 own.resize(sentence + 1, 0);
@@ -736,7 +733,8 @@ impl Index {
         // Once a core member of a campaign is found at least `core` alike, that campaign's other members would only
         // add to its typicality counts: they are skipped, which is what keeps a copy of a big campaign cheap.
         let (link, core, same) = (par.link, par.core, par.same);
-        let mut per = vec![0u16; own.len()];
+        // Indexed by mark: [0] counts the candidate's shingles not in the text, [1] those across two of its sentences.
+        let mut per = [0u16; 256];
         let mut settled: Vec<u32> = Vec::new();
         let mut out: Vec<(u32, f64)> = Vec::new();
         let mut verified = 0;
@@ -765,15 +763,15 @@ impl Index {
             let theirs = &self.arena[k.start as usize..(k.start + k.len) as usize];
             // The shared shingles, counted by the sentence of the text they are in: one pass gives the likeness and
             // what `shared_like_a_copy` needs.
-            per.fill(0);
+            per[..=own.len()].fill(0);
             for &s in theirs {
-                if self.bits[usize::from(s >> 6)] >> (s & 63) & 1 == 1 {
-                    per[usize::from(self.sentence_of[usize::from(s)])] += 1;
-                }
+                per[usize::from(self.mark[usize::from(s)])] += 1;
             }
+            // By the text's sentence, [0] being across two.
+            let per = &per[1..=own.len()];
             let common = per.iter().map(|&n| usize::from(n)).sum::<usize>();
             let j = common as f64 / (p.shingles.len() + theirs.len() - common) as f64;
-            if j >= link && j < same && !self.shared_like_a_copy(&per, common, &own, j < core, y) {
+            if j >= link && j < same && !self.shared_like_a_copy(per, common, &own, j < core, y) {
                 continue;
             }
             if j >= link {
@@ -784,7 +782,7 @@ impl Index {
             }
         }
         for &s in &p.shingles {
-            self.bits[usize::from(s >> 6)] = 0;
+            self.mark[usize::from(s)] = 0;
         }
         out.sort_unstable_by_key(|&(y, _)| y);
         out
@@ -830,14 +828,14 @@ impl Index {
     }
 
     /// Whether class `y` has a sentence (of at least [`Params::min_sentence`] shingles) less than a quarter of which
-    /// is in the text being verified (whose shingles are set in `bits`).
+    /// is in the text being verified (whose shingles are marked in `mark`).
     fn has_own_sentence(&self, y: u32) -> bool {
         let k = &self.classes[y as usize];
         let range = k.start as usize..(k.start + k.len) as usize;
         let (mut size, mut shared) = ([0u16; 256], [0u16; 256]);
         for (&s, &sentence) in self.arena[range.clone()].iter().zip(&self.arena_sentences[range]) {
             size[usize::from(sentence)] += 1;
-            shared[usize::from(sentence)] += (self.bits[usize::from(s >> 6)] >> (s & 63) & 1) as u16;
+            shared[usize::from(sentence)] += u16::from(self.mark[usize::from(s)] != 0);
         }
         // Sentence 0 holds the shingles across two sentences: part of none.
         (1..256).any(|k| usize::from(size[k]) >= self.det.params.min_sentence && shared[k] * 4 < size[k])
