@@ -6,8 +6,10 @@
 //! staff can see. The draft is the only corpus: a word found in every article (人工智能, 人才) has an IDF near zero
 //! and decides nothing.
 
+use std::sync::LazyLock;
+
 use jieba_rs::TokenizeMode;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use yijian_domain::document::Document;
 
 use crate::search::tokenizer::{JIEBA, is_word_char};
@@ -223,9 +225,19 @@ fn words(text: &str) -> Vec<String> {
         .into_iter()
         // Amounts and counts (10万, 40岁) say nothing of the subject, and a bare number is more likely a reference.
         .filter(|w| w.word.chars().any(is_word_char) && !w.word.chars().all(|c| c.is_ascii_digit()))
-        .map(|w| w.word.to_lowercase())
-        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+        .map(|w| if w.word.chars().all(lower_already) { w.word.to_owned() } else { w.word.to_lowercase() })
+        .filter(|w| !STOP.contains(w.as_str()))
         .collect()
+}
+
+/// [`STOP_WORDS`] as a set: every word of every comment is looked up, and a scan of the list's
+/// strings was a quarter of a suggestion's time.
+static STOP: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| STOP_WORDS.iter().copied().collect());
+
+/// Characters that lowercasing leaves as they are, known without Unicode's case tables (which
+/// `to_lowercase` consults for every ideograph).
+fn lower_already(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || ('\u{4e00}'..='\u{9fff}').contains(&c)
 }
 
 impl Bm25 {
