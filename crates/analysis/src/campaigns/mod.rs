@@ -317,6 +317,9 @@ pub struct Index {
     short_groups: Vec<Vec<i64>>,
     /// Scratch: the bucket entries met while collecting candidates.
     hits: Vec<u32>,
+    /// Scratch: the buffers [`Index::insert`] digests a text in, kept from one comment to the next (the background pass
+    /// inserts every new comment one by one).
+    scratch: Scratch,
     /// Scratch: the shingles of the text being verified, by their 16-bit stored value: 0 for one not in the text, or
     /// its sentence + 1 (so 1 for one across two sentences). A candidate is then verified by one load per shingle of
     /// its own, with no branch, not by a merge; 64 KB, which mostly stays in the L2 cache.
@@ -340,6 +343,7 @@ impl Index {
             short: FxHashMap::default(),
             short_groups: Vec::new(),
             hits: Vec::new(),
+            scratch: Scratch::default(),
             mark: vec![0; 1 << 16].into_boxed_slice().try_into().expect("64 KB"),
         }
     }
@@ -403,7 +407,7 @@ impl Index {
     /// Places one new comment. Ids are expected to grow; a smaller one is placed all the same, but the groups may
     /// then differ from a full detection's.
     pub fn insert(&mut self, id: i64, text: &str) -> Placement {
-        let p = self.det.prepare(text, &mut Scratch::default());
+        let p = self.det.prepare(text, &mut self.scratch);
         self.place(id, p)
     }
 
