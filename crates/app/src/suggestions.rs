@@ -23,12 +23,8 @@ use yijian_store::{SessionUser, StoredComment, StoredSuggestion, SuggestionText}
 
 use crate::{App, Error};
 
-/// Comments read (and saved, in one short transaction) at a time by a full run.
+/// Comments read (and saved, in one short transaction) at a time.
 const BATCH: i64 = 2_000;
-/// The same for the background pass, which runs beside the intake: its write transactions take
-/// turns with the intake's at one gate, so each is kept short (a quarter of a full run's), lest
-/// the intake's commits wait behind it long enough for admission to shed load.
-const PASS_BATCH: i64 = 500;
 pub(crate) const LEASE: &str = "suggestions";
 
 /// What a full run did: `{"comments": N, "suggested": M, "seconds": S}`.
@@ -69,17 +65,11 @@ impl App {
     /// Suggests articles for the comments of a consultation above `after`, batch by batch;
     /// with `replace_open`, each comment's open suggestions are replaced. Returns (comments,
     /// comments given a suggestion).
-    async fn suggest_from(
-        &self,
-        c: &Consultation,
-        after: i64,
-        replace_open: bool,
-        batch_size: i64,
-    ) -> Result<(u64, u64), Error> {
+    async fn suggest_from(&self, c: &Consultation, after: i64, replace_open: bool) -> Result<(u64, u64), Error> {
         let index = self.article_index(c);
         let (mut after, mut comments, mut suggested) = (after, 0u64, 0u64);
         loop {
-            let batch = self.store.suggestion_texts(&c.meta.id, after, batch_size).await?;
+            let batch = self.store.suggestion_texts(&c.meta.id, after, BATCH).await?;
             let Some(last) = batch.last().map(|t| t.id) else { break };
             let index = index.clone();
             let found = tokio::task::spawn_blocking(move || {
@@ -99,7 +89,7 @@ impl App {
     /// suggest`): open suggestions are replaced; accepted and rejected ones stay.
     pub async fn suggest_articles(&self, c: &Consultation) -> Result<SuggestOutcome, Error> {
         let started = Instant::now();
-        let (comments, suggested) = self.suggest_from(c, 0, true, BATCH).await?;
+        let (comments, suggested) = self.suggest_from(c, 0, true).await?;
         Ok(SuggestOutcome { comments, suggested, seconds: started.elapsed().as_secs_f64() })
     }
 
@@ -110,7 +100,7 @@ impl App {
         for summary in self.store.list_consultations().await? {
             let Some(c) = self.consultation(&summary.id).await? else { continue };
             let progress = self.store.suggestion_progress(&c.meta.id).await?;
-            looked += self.suggest_from(&c, progress, false, PASS_BATCH).await?.0;
+            looked += self.suggest_from(&c, progress, false).await?.0;
         }
         Ok(looked)
     }
