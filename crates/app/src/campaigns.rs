@@ -159,7 +159,7 @@ impl App {
                 let batch = self.store.campaign_texts(&c.meta.id, state.through, READ_BATCH).await?;
                 let Some(&(last, _)) = batch.last() else { break };
                 placed += batch.len() as u64;
-                let (index, placements) = tokio::task::spawn_blocking(move || {
+                let (index, placements) = crate::below_intake(move || {
                     let mut index = state.index;
                     let placements: Vec<(i64, Placement)> =
                         batch.iter().map(|(id, text)| (*id, index.insert(*id, text))).collect();

@@ -316,3 +316,28 @@ impl App {
         })
     }
 }
+
+/// Runs a background pass's CPU work (placing comments in campaigns, suggesting articles) on a
+/// thread of its own at a lower scheduling priority, and waits for it. On a saturated node the
+/// intake's threads then come first, and the pass takes what CPU they leave: at the same
+/// priority its batches pushed the intake's sojourn over admission's 50 ms now and then, and
+/// admission refused comments (bench/campaigns/README.md). The pass still runs when the node is
+/// idle, or on the CPU a busy intake leaves (nice 10 is about a tenth of a core's share).
+///
+/// A thread per batch (a batch is thousands of comments): lowering a thread's own priority
+/// needs no privilege, but raising it back does, so a pooled thread could not be returned as it
+/// came; this one ends with its batch. The result is `Err` only if the work panicked or no
+/// thread could be started.
+pub(crate) async fn below_intake<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("background-pass".into())
+        .spawn(move || {
+            // On Linux, nice applies to the calling thread only. Failing to lower it changes
+            // nothing but the priority, so the work runs either way.
+            let _ = rustix::process::nice(10);
+            let _ = tx.send(work());
+        })
+        .map_err(|e| format!("no thread for the background pass: {e}"))?;
+    rx.await.map_err(|_| "the background pass's work panicked".to_owned())
+}

@@ -72,10 +72,13 @@ impl App {
             let batch = self.store.suggestion_texts(&c.meta.id, after, BATCH).await?;
             let Some(last) = batch.last().map(|t| t.id) else { break };
             let index = index.clone();
-            let found = tokio::task::spawn_blocking(move || {
-                batch.iter().map(|t| (t.id, suggest_one(&index, t))).collect::<Vec<_>>()
-            })
-            .await
+            let suggest = move || batch.iter().map(|t| (t.id, suggest_one(&index, t))).collect::<Vec<_>>();
+            // The background pass gives way to the intake; a full run (`yijian articles suggest`) does not.
+            let found = if replace_open {
+                tokio::task::spawn_blocking(suggest).await.map_err(|e| e.to_string())
+            } else {
+                crate::below_intake(suggest).await
+            }
             .map_err(|e| Error::Storage(format!("article suggestions failed: {e}")))?;
             comments += found.len() as u64;
             suggested += found.iter().filter(|(_, s)| !s.is_empty()).count() as u64;
